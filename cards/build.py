@@ -1,0 +1,148 @@
+"""Recommendations → CDS Hooks 2.0 cards (no empty values; full Codings; deterministic order)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cards.orders import order_resource
+from cards.text import LOCALES
+from consensus.criteria import Criterion
+from consensus.recommendation import Action, Indicator, Recommendation, Suggestion
+
+RULE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/pnen-rule"
+OVERRIDE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/override-reason"
+OVERRIDE_REASONS = (
+    ("patient-declined", "override_declined"),
+    ("discussed-at-mdt", "override_mdt"),
+    ("not-applicable", "override_not_applicable"),
+    ("data-incorrect", "override_data"),
+)
+MAX_SUMMARY = 139
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """Deployment choices that shape cards: links, locale."""
+
+    rule_url_base: str | None = None
+    smart_app_url: str | None = None
+    locale: str = "en"
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _citation(citation: str, text: Mapping[str, str]) -> str:
+    """'C 1.4; C 3; R PRRT' → the consensus questions, then the review sections, each named once."""
+    groups: dict[str, list[str]] = {"C": [], "R": [], "": []}
+    for part in (p.strip() for p in citation.split(";")):
+        prefix = part[:2] if part[:2] in ("C ", "R ") else ""
+        if part:
+            groups[prefix.strip()].append(part[len(prefix) :])
+    out = []
+    if groups["C"]:
+        out.append(f"{text['source_C']} {', '.join(groups['C'])}")
+    if groups["R"]:
+        out.append(f"{text['source_R']} {', '.join(groups['R'])}")
+    out.extend(groups[""])
+    return "; ".join(out)
+
+
+def _criteria_table(criteria: Iterable[Criterion], text: Mapping[str, str]) -> list[str]:
+    lines = [
+        f"| {text['criterion']} | {text['status']} | {text['based_on']} |",
+        "| --- | --- | --- |",
+    ]
+    for c in criteria:
+        basis = "; ".join(f.evidence() for f in c.evidence)
+        if c.missing:
+            basis = (basis + "; " if basis else "") + "missing: " + ", ".join(c.missing)
+        if c.note:
+            basis = (basis + "; " if basis else "") + c.note
+        lines.append(f"| {c.name} | **{c.status.value}** | {_cell(basis) or '—'} |")
+    return lines
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "/").replace("\n", " ")
+
+
+def detail_markdown(rec: Recommendation, text: Mapping[str, str]) -> str:
+    """The card detail: recommendation, why, criteria, missing data, local policy, source."""
+    lines = [f"**{text['recommendation']}.** {rec.advice}"]
+    evidence = list(dict.fromkeys(rec.evidence))
+    if evidence:
+        lines += ["", f"**{text['why']}**", *[f"- {f.evidence()}" for f in evidence]]
+    if rec.criteria:
+        lines += ["", f"**{text['criteria']}**", "", *_criteria_table(rec.criteria, text)]
+    missing = list(dict.fromkeys(rec.missing))
+    if missing:
+        lines += ["", f"**{text['missing']}**", *[f"- {m}" for m in missing]]
+    if rec.local_policy:
+        lines += ["", f"**{text['local_policy']}**", *[f"- {p}" for p in rec.local_policy]]
+    lines += ["", f"*{text['source']}: {_citation(rec.rule.citation, text)}.*"]
+    return "\n".join(lines)
+
+
+def _action(action: Action, patient_ref: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": action.type, "description": action.description}
+    if action.order is not None:
+        out["resource"] = order_resource(action.order, patient_ref, _new_id())
+    if action.resource_id is not None:
+        out["resourceId"] = action.resource_id
+    return out
+
+
+def _suggestion(suggestion: Suggestion, patient_ref: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"label": suggestion.label, "uuid": _new_id()}
+    if suggestion.is_recommended is not None:
+        out["isRecommended"] = suggestion.is_recommended
+    if suggestion.actions:
+        out["actions"] = [_action(a, patient_ref) for a in suggestion.actions]
+    return out
+
+
+def _summary(summary: str) -> str:
+    return summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1] + "…"
+
+
+def build_card(rec: Recommendation, patient_ref: str, options: CardOptions) -> dict[str, Any]:
+    """One CDS Hooks card for one fired rule."""
+    text = LOCALES.get(options.locale, LOCALES["en"])
+    source: dict[str, Any] = {
+        "label": text["source_label"],
+        "topic": {"system": RULE_SYSTEM, "code": rec.rule.id, "display": rec.rule.title},
+    }
+    if options.rule_url_base:
+        source["url"] = f"{options.rule_url_base.rstrip('/')}/{rec.rule.id}"
+    card: dict[str, Any] = {
+        "uuid": _new_id(),
+        "summary": _summary(rec.summary),
+        "indicator": rec.indicator.value,
+        "detail": detail_markdown(rec, text),
+        "source": source,
+    }
+    if rec.suggestions:
+        card["suggestions"] = [_suggestion(s, patient_ref) for s in rec.suggestions]
+        card["selectionBehavior"] = rec.selection_behavior
+    if rec.indicator is not Indicator.INFO:
+        card["overrideReasons"] = [
+            {"system": OVERRIDE_SYSTEM, "code": code, "display": text[key]}
+            for code, key in OVERRIDE_REASONS
+        ]
+    if rec.dashboard_link and options.smart_app_url:
+        card["links"] = [
+            {"label": text["dashboard"], "url": options.smart_app_url, "type": "smart"}
+        ]
+    return card
+
+
+def build_cards(
+    recs: Iterable[Recommendation], patient_ref: str, options: CardOptions
+) -> list[dict[str, Any]]:
+    """Cards in the order given (the consensus layer already sorted them)."""
+    return [build_card(rec, patient_ref, options) for rec in recs]

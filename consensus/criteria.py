@@ -1,0 +1,100 @@
+"""Three-valued criteria: met, not met or unknown, each with the evidence and the missing data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from fhir_mappings.facts import Fact
+
+
+class Status(Enum):
+    """Kleene truth values: unknown is never treated as met or as not met."""
+
+    MET = "met"
+    NOT_MET = "not met"
+    UNKNOWN = "unknown"
+
+
+MET, NOT_MET, UNKNOWN = Status.MET, Status.NOT_MET, Status.UNKNOWN
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One named criterion, its status, the facts behind it and what data would settle it."""
+
+    name: str
+    status: Status
+    evidence: tuple[Fact, ...] = ()
+    missing: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def met(self) -> bool:
+        """True only when known to be met."""
+        return self.status is MET
+
+    @property
+    def not_met(self) -> bool:
+        """True only when known not to be met."""
+        return self.status is NOT_MET
+
+    @property
+    def unknown(self) -> bool:
+        """True when the data do not settle it."""
+        return self.status is UNKNOWN
+
+    def named(self, name: str) -> Criterion:
+        """The same criterion under another name."""
+        return Criterion(name, self.status, self.evidence, self.missing, self.note)
+
+
+def known(name: str, value: bool, evidence: Iterable[Fact] = (), note: str = "") -> Criterion:
+    """A criterion settled by the data."""
+    return Criterion(name, MET if value else NOT_MET, tuple(evidence), (), note)
+
+
+def unknown(name: str, missing: str | Iterable[str], evidence: Iterable[Fact] = ()) -> Criterion:
+    """A criterion the data do not settle, naming what is missing."""
+    needs = (missing,) if isinstance(missing, str) else tuple(missing)
+    return Criterion(name, UNKNOWN, tuple(evidence), needs)
+
+
+def _merge(criteria: Iterable[Criterion]) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
+    evidence: list[Fact] = []
+    missing: list[str] = []
+    for c in criteria:
+        evidence.extend(f for f in c.evidence if f not in evidence)
+        missing.extend(m for m in c.missing if m not in missing)
+    return tuple(evidence), tuple(missing)
+
+
+def all_of(name: str, *criteria: Criterion) -> Criterion:
+    """Met when all are met; not met when any is not met (with that evidence); else unknown."""
+    failed = [c for c in criteria if c.not_met]
+    if failed:
+        evidence, _ = _merge(failed)
+        return Criterion(name, NOT_MET, evidence)
+    evidence, missing = _merge(criteria)
+    if all(c.met for c in criteria):
+        return Criterion(name, MET, evidence)
+    return Criterion(name, UNKNOWN, evidence, missing)
+
+
+def any_of(name: str, *criteria: Criterion) -> Criterion:
+    """Met when any is met (with that evidence); not met when all are not met; else unknown."""
+    passed = [c for c in criteria if c.met]
+    if passed:
+        evidence, _ = _merge(passed)
+        return Criterion(name, MET, evidence)
+    evidence, missing = _merge(criteria)
+    if all(c.not_met for c in criteria):
+        return Criterion(name, NOT_MET, evidence)
+    return Criterion(name, UNKNOWN, evidence, missing)
+
+
+def negate(name: str, criterion: Criterion) -> Criterion:
+    """The opposite criterion; unknown stays unknown."""
+    flipped = {MET: NOT_MET, NOT_MET: MET, UNKNOWN: UNKNOWN}[criterion.status]
+    return Criterion(name, flipped, criterion.evidence, criterion.missing, criterion.note)

@@ -1,0 +1,570 @@
+"""The definitions of consensus-rules.md ("How rules see a patient") computed over facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
+
+from consensus.criteria import (
+    MET,
+    NOT_MET,
+    UNKNOWN,
+    Criterion,
+    all_of,
+    any_of,
+    known,
+    unknown,
+)
+from consensus.settings import Settings
+from fhir_mappings.facts import (
+    LIVER,
+    PRIMARY,
+    UNKNOWN_SITE,
+    Fact,
+    PatientFacts,
+    Quantity,
+)
+
+SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
+SYSTEMIC_CLASSES = (
+    "tmz",
+    "capecitabine",
+    "s1",
+    "fluorouracil",
+    "ssa",
+    "everolimus",
+    "sunitinib",
+    "surufatinib",
+    "cisplatin",
+    "carboplatin",
+    "oxaliplatin",
+    "etoposide",
+    "prrt",
+)
+PANCREATECTOMIES = ("pancreatoduodenectomy", "distal-pancreatectomy", "pancreatectomy")
+HEPATECTOMIES = ("hepatectomy-parenchymal-sparing", "hepatectomy-anatomic")
+LIVER_RESECTIONS = (*HEPATECTOMIES,)
+BIOPSIES = ("eus-fnb", "eus-fna", "liver-biopsy-percutaneous")
+TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
+C11_MISSING = (
+    "C 11 potential-resectability data (lesions near the surface and deep-lesion count, "
+    "segments or lobe involved, NED achievable with remnant liver ≥ 30 %, > 90 % cytoreduction)"
+)
+
+
+def ki67_grade(ki67: Quantity) -> int:
+    """WHO 2019 grade from Ki-67: G1 < 3 %, G2 3–20 %, G3 > 20 % (R Table 4, C 4)."""
+    value = ki67.effective
+    if value < 3:  # WHO 2019: G1 Ki-67 < 3 %
+        return 1
+    if value <= 20:  # WHO 2019: G2 Ki-67 3–20 %
+        return 2
+    return 3
+
+
+def mitotic_grade(mitoses: Quantity) -> int:
+    """WHO 2019 grade from mitoses per 2 mm²: G1 < 2, G2 2–20, G3 > 20."""
+    value = mitoses.effective
+    if value < 2:  # WHO 2019: G1 < 2 mitoses / 2 mm²
+        return 1
+    if value <= 20:  # WHO 2019: G2 2–20 mitoses / 2 mm²
+        return 2
+    return 3
+
+
+@dataclass(frozen=True)
+class SiteGrade:
+    """A site's WHO grade and the facts that set it (None when nothing grades the site)."""
+
+    site: str
+    grade: int | None
+    evidence: tuple[Fact, ...]
+
+    @property
+    def label(self) -> str:
+        """'G2 (liver metastasis)'."""
+        where = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site unknown"}
+        return f"G{self.grade} ({where[self.site]})" if self.grade else "grade unknown"
+
+
+# Differentiation classes.
+NET = "NET"
+NEC = "NEC"
+G3_UNKNOWN = "G3, differentiation unknown"
+CONFLICT = "conflicting differentiation"
+
+
+class Patient:
+    """One patient's facts seen through the consensus definitions, computed once per request."""
+
+    def __init__(self, facts: PatientFacts, today: date, settings: Settings) -> None:
+        self.facts = facts
+        self.today = today
+        self.settings = settings
+
+    # --- diagnoses -------------------------------------------------------------------------
+    @cached_property
+    def has_pnen(self) -> bool:
+        """An active pNEN Condition is on record."""
+        return self.facts.has("pnen")
+
+    @cached_property
+    def has_liver_mets(self) -> bool:
+        """A liver-metastasis Condition, M1a/M1c, or an ENETS liver type is on record."""
+        return self.facts.has("liver-metastasis")
+
+    @cached_property
+    def pnen_lm(self) -> bool:
+        """pNEN with liver metastases."""
+        return self.has_pnen and self.has_liver_mets
+
+    @cached_property
+    def pnen_lm_date(self) -> date | None:
+        """The later of the earliest pNEN onset and the earliest liver-metastasis onset."""
+        pnen = [f.when for f in self.facts.all("pnen") if f.when]
+        liver = [f.when for f in self.facts.all("liver-metastasis") if f.when]
+        if not pnen or not liver:
+            return None
+        return max(min(pnen), min(liver))
+
+    @cached_property
+    def extrahepatic(self) -> tuple[Fact, ...]:
+        """Extrahepatic metastases on record (closed world)."""
+        return self.facts.all("extrahepatic-metastasis")
+
+    @cached_property
+    def functional(self) -> tuple[Fact, ...]:
+        """Functional syndromes on record (closed world)."""
+        return self.facts.all("functional")
+
+    @cached_property
+    def syndromes(self) -> frozenset[str]:
+        """Names of the functional syndromes on record."""
+        return frozenset(str(f.value) for f in self.functional)
+
+    @property
+    def is_functional(self) -> bool:
+        """A functional syndrome is recorded."""
+        return bool(self.functional)
+
+    @property
+    def is_insulinoma(self) -> bool:
+        """An insulinoma is recorded."""
+        return "insulinoma" in self.syndromes
+
+    # --- grading ---------------------------------------------------------------------------
+    def latest_at(self, kind: str, site: str) -> Fact | None:
+        """The most recent fact of a kind at one site."""
+        return self.facts.latest(kind, site)
+
+    @cached_property
+    def site_grades(self) -> dict[str, SiteGrade]:
+        """Each site's grade: the higher of Ki-67 and mitoses, else the reported grade."""
+        grades: dict[str, SiteGrade] = {}
+        for site in SITES:
+            ki67 = self.latest_at("ki67", site)
+            mitoses = self.latest_at("mitotic-count", site)
+            measured = [(ki67_grade(ki67.value), ki67)] if ki67 else []
+            if mitoses:
+                measured.append((mitotic_grade(mitoses.value), mitoses))
+            if measured:
+                grade = max(g for g, _ in measured)
+                grades[site] = SiteGrade(site, grade, tuple(f for _, f in measured))
+                continue
+            reported = self.latest_at("who-grade", site)
+            if reported:
+                grades[site] = SiteGrade(site, int(reported.value), (reported,))
+        return grades
+
+    @cached_property
+    def overall_grade(self) -> SiteGrade | None:
+        """The highest site grade (C 2: treat by the higher grade); None when nothing grades."""
+        graded = [g for g in self.site_grades.values() if g.grade]
+        if not graded:
+            return None
+        return max(graded, key=lambda g: (g.grade or 0, g.site == LIVER, g.site == PRIMARY))
+
+    @cached_property
+    def latest_ki67_by_site(self) -> dict[str, Fact]:
+        """Each site's most recent Ki-67."""
+        found = {site: self.latest_at("ki67", site) for site in SITES}
+        return {site: fact for site, fact in found.items() if fact}
+
+    @cached_property
+    def highest_ki67(self) -> Fact | None:
+        """The maximum over sites of each site's most recent Ki-67."""
+        latest = list(self.latest_ki67_by_site.values())
+        return max(latest, key=lambda f: f.value.effective) if latest else None
+
+    def ki67_criterion(self, name: str, test: str, threshold: float) -> Criterion:
+        """Highest Ki-67 compared with a threshold ('<', '<=', '>', '>='); unknown without one."""
+        fact = self.highest_ki67
+        if fact is None:
+            return unknown(name, "Ki-67 index")
+        value = fact.value.effective
+        result = {
+            "<": value < threshold,
+            "<=": value <= threshold,
+            ">": value > threshold,
+            ">=": value >= threshold,
+        }[test]
+        return known(name, result, (fact,))
+
+    # --- differentiation -------------------------------------------------------------------
+    @cached_property
+    def differentiation_recorded(self) -> Fact | None:
+        """The most recent recorded differentiation (any site)."""
+        return self.facts.latest("differentiation")
+
+    @cached_property
+    def nec_codes(self) -> tuple[Fact, ...]:
+        """NEC diagnosis codes on record."""
+        return self.facts.all("nec-coded")
+
+    @cached_property
+    def differentiation(self) -> tuple[str | None, tuple[Fact, ...]]:
+        """NET, NEC, G3 with differentiation unknown, conflicting, or None (unknown)."""
+        recorded = self.differentiation_recorded
+        codes = self.nec_codes
+        if recorded is not None and recorded.value == "poorly":
+            return NEC, (recorded, *codes)
+        if recorded is not None and recorded.value == "well":
+            if codes:
+                return CONFLICT, (recorded, *codes)
+            return NET, (recorded,)
+        if codes:
+            return NEC, codes
+        grade = self.overall_grade
+        if grade is None or grade.grade is None:
+            return None, ()
+        if grade.grade == 3:
+            return G3_UNKNOWN, grade.evidence
+        # NECs are high grade by definition: G1/G2 (Ki-67 ≤ 20 %, mitoses ≤ 20) is a NET.
+        evidence = tuple(f for g in self.site_grades.values() for f in g.evidence)
+        return NET, evidence
+
+    @property
+    def is_net(self) -> bool:
+        """Well-differentiated NET (recorded or inferred from a G1/G2 grade)."""
+        return self.differentiation[0] == NET
+
+    @property
+    def is_nec(self) -> bool:
+        """Poorly differentiated NEC (recorded or coded)."""
+        return self.differentiation[0] == NEC
+
+    @property
+    def is_g3_unknown(self) -> bool:
+        """G3 with no differentiation recorded: neither NET nor NEC."""
+        return self.differentiation[0] == G3_UNKNOWN
+
+    @property
+    def grade(self) -> int | None:
+        """The overall grade number, or None."""
+        return self.overall_grade.grade if self.overall_grade else None
+
+    @property
+    def is_net_g12(self) -> bool:
+        """NET of grade G1 or G2."""
+        return self.is_net and self.grade in (1, 2)
+
+    @property
+    def is_net_g3(self) -> bool:
+        """NET G3 coded: well differentiated recorded and overall grade G3."""
+        recorded = self.differentiation_recorded
+        return self.is_net and recorded is not None and self.grade == 3
+
+    # --- receptors and markers -------------------------------------------------------------
+    @cached_property
+    def sstr_pet(self) -> tuple[Fact, ...]:
+        """SSTR PET studies on record."""
+        return self.facts.all("imaging:pet-ssa")
+
+    @cached_property
+    def sstr_status(self) -> Criterion:
+        """SSTR positive (IHC ≥ 2+ or positive SSTR PET), negative (all negative), or unknown."""
+        threshold = self.settings.value("sstr2-ihc-positive-score")
+        results: list[tuple[bool, Fact]] = []
+        for fact in self.facts.all("sstr2-ihc"):
+            value = str(fact.value)
+            if value in ("positive", "negative"):
+                results.append((value == "positive", fact))
+            else:
+                results.append((int(value.rstrip("+")) >= threshold, fact))
+        for fact in self.sstr_pet:
+            if fact.value in ("positive", "negative"):
+                results.append((fact.value == "positive", fact))
+        positive = [f for ok, f in results if ok]
+        if positive:
+            return known("SSTR positive", True, positive)
+        if results:
+            return known("SSTR positive", False, [f for _, f in results])
+        return unknown("SSTR positive", "SSTR status (SSTR2 IHC or 68Ga-SSA PET result)")
+
+    @cached_property
+    def sstr2_strong(self) -> tuple[Fact, ...]:
+        """Evidence of strong SSTR2 expression: IHC 3+ or a positive SSTR PET."""
+        strong = [f for f in self.facts.all("sstr2-ihc") if f.value == "3+"]
+        strong += [f for f in self.sstr_pet if f.value == "positive"]
+        return tuple(strong)
+
+    @cached_property
+    def mgmt(self) -> Fact | None:
+        """The most recent MGMT IHC score."""
+        return self.facts.latest("mgmt")
+
+    @property
+    def mgmt_high(self) -> bool | None:
+        """True for MGMT 2+/3+, False for 0/1+, None when untested."""
+        return None if self.mgmt is None else int(self.mgmt.value) >= 2
+
+    # --- course of disease -----------------------------------------------------------------
+    @cached_property
+    def latest_status(self) -> Fact | None:
+        """The most recent disease status (Observation or imaging coded PD)."""
+        return self.facts.latest("disease-status")
+
+    @property
+    def progressing(self) -> bool:
+        """The latest disease status is progression."""
+        return self.latest_status is not None and self.latest_status.value == "progression"
+
+    @cached_property
+    def progressions(self) -> tuple[Fact, ...]:
+        """Every progression on record."""
+        return tuple(f for f in self.facts.all("disease-status") if f.value == "progression")
+
+    def active(self, *classes: str) -> tuple[Fact, ...]:
+        """Active medications of the given classes."""
+        return tuple(
+            f for c in classes for f in self.facts.all(f"medication:{c}") if f.value.active
+        )
+
+    @cached_property
+    def progression_on_ssa(self) -> tuple[Fact, ...]:
+        """A progression dated after the start of an SSA that is still active, with the SSA."""
+        for ssa in self.active("ssa"):
+            start = ssa.value.start
+            later = [p for p in self.progressions if p.when and start and p.when > start]
+            if later:
+                return (ssa, later[-1])
+        return ()
+
+    @cached_property
+    def current_systemic(self) -> tuple[tuple[Fact, ...], date | None]:
+        """Active systemic therapy and the earliest start of the running regimen."""
+        active = self.active(*SYSTEMIC_CLASSES)
+        starts = [f.value.start for f in active if f.value.start]
+        return active, (min(starts) if starts else None)
+
+    def stable_months(self, months: int) -> Criterion:
+        """No progression in the last N months and a stable/improved status dated ≥ N months ago."""
+        cutoff = self.today - timedelta(days=round(months * 30.44))
+        name = f"stable disease or stable response ≥ {months} months"
+        recent = [p for p in self.progressions if p.when and p.when > cutoff]
+        if recent:
+            return known(name, False, recent[-1:])
+        stable = [
+            f
+            for f in self.facts.all("disease-status")
+            if f.value in ("stable", "improved", "remission") and f.when and f.when <= cutoff
+        ]
+        if stable:
+            return known(name, True, stable[-1:])
+        return unknown(name, f"a stable or improved disease status dated ≥ {months} months ago")
+
+    # --- procedures and orders -------------------------------------------------------------
+    def done(self, *kinds: str) -> tuple[Fact, ...]:
+        """Completed procedures of the given kinds."""
+        return tuple(f for k in kinds for f in self.facts.all(f"procedure:{k}"))
+
+    def planned(self, *kinds: str) -> tuple[Fact, ...]:
+        """Planned (active, on-hold or draft) ServiceRequests of the given kinds."""
+        return tuple(f for k in kinds for f in self.facts.all(f"planned:{k}"))
+
+    def imaging(self, *kinds: str) -> tuple[Fact, ...]:
+        """Imaging studies of the given kinds."""
+        return tuple(f for k in kinds for f in self.facts.all(f"imaging:{k}"))
+
+    @property
+    def primary_in_place(self) -> bool:
+        """No completed pancreatectomy of any kind."""
+        return not self.done(*PANCREATECTOMIES)
+
+    # --- surgical assessment ---------------------------------------------------------------
+    def flag(self, kind: str, name: str | None = None) -> Criterion:
+        """A recorded yes/no surgical-assessment fact as a criterion (unknown when absent)."""
+        fact = self.facts.latest(kind)
+        label = name or kind
+        if fact is None:
+            return unknown(label, kind.replace("-", " "))
+        return known(label, bool(fact.value), (fact,))
+
+    def measure(self, kind: str, name: str, test: str, threshold: float) -> Criterion:
+        """A recorded numeric assessment compared with a threshold (unknown when absent)."""
+        fact = self.facts.latest(kind)
+        if fact is None:
+            return unknown(name, kind.replace("-", " "))
+        value = fact.value.effective
+        result = {
+            "<": value < threshold,
+            "<=": value <= threshold,
+            ">": value > threshold,
+            ">=": value >= threshold,
+        }[test]
+        return known(name, result, (fact,))
+
+    @cached_property
+    def enets_type(self) -> Fact | None:
+        """The most recent ENETS liver-metastasis type."""
+        return self.facts.latest("enets-liver-type")
+
+    def enets_is(self, *types: str) -> bool:
+        """The ENETS liver type is one of these (False when unknown)."""
+        return self.enets_type is not None and self.enets_type.value in types
+
+    @cached_property
+    def remnant_ok(self) -> Criterion:
+        """Expected remnant liver volume ≥ 30 % (C 6.2)."""
+        return self.measure("remnant-liver-volume", "remnant liver volume ≥ 30 %", ">=", 30)
+
+    @cached_property
+    def type3_potential(self) -> tuple[Criterion, ...]:
+        """C 11 potential resectability: the overall verdict first, then each criterion."""
+        c1 = all_of(
+            "(1) most metastases on or within 2 cm of the surface and ≤ 5 deep lesions",
+            self.flag("most-lesions-within-2cm-of-surface", "most lesions within 2 cm of surface"),
+            self.measure("deep-lesion-count", "≤ 5 deep lesions", "<=", 5),  # C 11: ≤ 5 deep
+        )
+        c2 = any_of(
+            "(2) most metastases within 3 segments or one lobe",
+            self.measure("liver-segments-involved", "≤ 3 segments involved", "<=", 3),  # C 11
+            self.flag("confined-to-one-lobe", "confined to one lobe"),
+        )
+        c3 = all_of(
+            "(3) NED achievable with functional remnant liver ≥ 30 %",
+            self.flag("ned-achievable", "NED achievable"),
+            self.remnant_ok,
+        )
+        debulk = self.flag("cytoreduction-90-achievable", "> 90 % tumour reduction achievable")
+        verdict = any_of(
+            "potentially resectable",
+            all_of("(1 or 2) and 3", any_of("1 or 2", c1, c2), c3),
+            debulk,
+        )
+        return (verdict, c1, c2, c3, debulk)
+
+    @cached_property
+    def resectability(self) -> Criterion:
+        """Liver metastases resectable (met), unresectable (not met), or unknown (C 6.2, C 11)."""
+        name = "liver metastases resectable"
+        feasible = self.flag("r0-r1-feasible", "R0/R1 resection feasible")
+        if feasible.not_met:
+            return Criterion(name, NOT_MET, feasible.evidence)
+        if self.remnant_ok.not_met:
+            return Criterion(name, NOT_MET, self.remnant_ok.evidence)
+        if feasible.met and self.remnant_ok.met:
+            return Criterion(name, MET, feasible.evidence + self.remnant_ok.evidence)
+        if self.enets_is("III") and self.enets_type is not None:
+            verdict = self.type3_potential[0]
+            if verdict.met:
+                return Criterion(
+                    name,
+                    UNKNOWN,
+                    (self.enets_type, *verdict.evidence),
+                    ("R0/R1 feasibility and remnant liver volume after conversion",),
+                )
+            missing = () if verdict.not_met else (C11_MISSING,)
+            note = "" if verdict.not_met else "ENETS type III with potential resectability unknown"
+            return Criterion(name, NOT_MET, (self.enets_type,), missing, note)
+        return Criterion(
+            name,
+            UNKNOWN,
+            feasible.evidence + self.remnant_ok.evidence,
+            feasible.missing + self.remnant_ok.missing,
+        )
+
+    @cached_property
+    def advanced(self) -> Criterion:
+        """Liver metastases unresectable, or extrahepatic metastases recorded."""
+        name = "advanced disease"
+        if self.extrahepatic:
+            return known(name, True, self.extrahepatic)
+        if self.resectability.not_met:
+            return Criterion(
+                name,
+                MET,
+                self.resectability.evidence,
+                self.resectability.missing,
+                self.resectability.note,
+            )
+        if self.resectability.met:
+            return known(name, False, self.resectability.evidence)
+        return Criterion(name, UNKNOWN, self.resectability.evidence, self.resectability.missing)
+
+    # --- vessels of the primary ------------------------------------------------------------
+    @cached_property
+    def vessel_contact(self) -> dict[str, Fact]:
+        """The most recent recorded contact of the primary with each vessel."""
+        latest: dict[str, Fact] = {}
+        for fact in self.facts.all("vessel-contact"):
+            latest[fact.value[0]] = fact
+        return latest
+
+    @cached_property
+    def primary_tier(self) -> str | None:
+        """Resectable, borderline or locally advanced by vessel contact (C 6.1); None if none."""
+        contact = {v: f.value[1] for v, f in self.vessel_contact.items()}
+        if not contact:
+            return None
+        venous = [contact.get(v) for v in ("SMV", "PV")]
+        arterial = {v: contact.get(v) for v in ("SMA", "CT", "CHA")}
+        if (
+            arterial["SMA"] in ("encasement", "occlusion")
+            or arterial["CT"] in ("encasement", "occlusion")
+            or "occlusion" in venous
+        ):
+            return "locally advanced"
+        if (
+            "encasement" in venous
+            or arterial["SMA"] == "abutment"
+            or arterial["CT"] == "abutment"
+            or arterial["CHA"] in ("abutment", "encasement", "occlusion")
+        ):
+            return "borderline"
+        return "resectable"
+
+    @cached_property
+    def primary_unresectable(self) -> Criterion:
+        """Primary recorded not resectable, or locally advanced by vessel contact."""
+        name = "primary unresectable"
+        recorded = self.facts.latest("primary-resectable")
+        if recorded is not None and recorded.value is False:
+            return known(name, True, (recorded,))
+        if self.primary_tier == "locally advanced":
+            return known(name, True, tuple(self.vessel_contact.values()))
+        if recorded is not None:
+            return known(name, False, (recorded,))
+        if self.primary_tier is not None:
+            return known(name, False, tuple(self.vessel_contact.values()))
+        return unknown(name, "primary resectability (vessel contact or surgical assessment)")
+
+    def age(self) -> int | None:
+        """Age today in whole years."""
+        return self.facts.age_on(self.today)
+
+
+__all__ = [
+    "CONFLICT",
+    "G3_UNKNOWN",
+    "MET",
+    "NEC",
+    "NET",
+    "NOT_MET",
+    "Patient",
+    "SiteGrade",
+    "UNKNOWN",
+    "ki67_grade",
+    "mitotic_grade",
+]

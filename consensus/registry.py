@@ -1,0 +1,86 @@
+"""The rule table: each rule registers its id, hooks and source; hooks evaluate them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from consensus.patient import Patient
+from consensus.recommendation import ALL_HOOKS, OS, SIGN, Recommendation, RuleInfo
+from consensus.settings import Settings
+from fhir_mappings.facts import Draft
+
+SOURCE_C = "Chinese expert consensus on pNEN liver metastases (J Pancreatol 2023;6:139–150)"
+SOURCE_R = "Review of pancreatic neuroendocrine tumours (serum biomarkers, staging, management)"
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule sees: the hook, the patient, the relevant draft orders, the local defaults."""
+
+    hook: str
+    patient: Patient
+    drafts: tuple[Draft, ...] = ()
+
+    @property
+    def on_orders(self) -> bool:
+        """True on order-select and order-sign."""
+        return self.hook in (OS, SIGN)
+
+    @property
+    def today(self) -> date:
+        """The date of evaluation."""
+        return self.patient.today
+
+    @property
+    def settings(self) -> Settings:
+        """Local defaults in force."""
+        return self.patient.settings
+
+    def drafted(self, *kinds: str) -> tuple[Draft, ...]:
+        """Draft orders (of this hook's scope) that order any of the given kinds."""
+        wanted = frozenset(kinds)
+        return tuple(d for d in self.drafts if d.order is not None and d.order.kinds & wanted)
+
+
+Evaluate = Callable[[RuleContext, RuleInfo], Recommendation | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule: its identity and its evaluation function."""
+
+    info: RuleInfo
+    evaluate: Evaluate
+
+    def run(self, ctx: RuleContext) -> Recommendation | None:
+        """Evaluate the rule when it applies to the hook."""
+        if ctx.hook not in self.info.hooks:
+            return None
+        return self.evaluate(ctx, self.info)
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def rule(
+    rule_id: str, title: str, hooks: Sequence[str], citation: str, area: str
+) -> Callable[[Evaluate], Evaluate]:
+    """Register a rule function under a stable id (ids never change meaning)."""
+    hook_set = frozenset(hooks)
+    if not hook_set <= ALL_HOOKS:
+        raise ValueError(f"{rule_id}: unknown hook(s) {sorted(hook_set - ALL_HOOKS)}")
+
+    def register(func: Evaluate) -> Evaluate:
+        if rule_id in _RULES:
+            raise ValueError(f"rule id {rule_id!r} registered twice")
+        _RULES[rule_id] = Rule(RuleInfo(rule_id, title, hook_set, citation, area), func)
+        return func
+
+    return register
+
+
+def registered() -> tuple[Rule, ...]:
+    """Every registered rule, by id."""
+    return tuple(_RULES[k] for k in sorted(_RULES))

@@ -1,0 +1,162 @@
+"""Clinical facts: what the rules read; each keeps its value, date and FHIR source reference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+# Sites of a pathology result.
+PRIMARY = "primary"
+LIVER = "liver"
+UNKNOWN_SITE = "unknown"
+
+# Flags a fact may carry into the card's evidence.
+PRELIMINARY = "preliminary"
+BY_TEXT = "recognised by text"
+RANGE_HIGH_END = "range: high end used"
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A numeric result; `comparator` ('<', '<=', '>', '>=') bounds it instead of stating it."""
+
+    value: float
+    unit: str = ""
+    comparator: str | None = None
+    reference_high: float | None = None
+
+    @property
+    def effective(self) -> float:
+        """The value for thresholds: '<x' is just below x, '>x' just above (the higher band)."""
+        if self.comparator == "<":
+            return self.value - 1e-9
+        if self.comparator == ">":
+            return self.value + 1e-9
+        return self.value
+
+    def display(self) -> str:
+        """Human text such as '< 2 %' or '80 ng/mL'."""
+        number = f"{self.value:g}"
+        prefix = f"{self.comparator} " if self.comparator else ""
+        unit = self.unit
+        if unit == "%":
+            return f"{prefix}{number} %"
+        return f"{prefix}{number} {unit}".rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class Medication:
+    """A medication order or statement, classified by ingredient classes."""
+
+    classes: frozenset[str]
+    name: str
+    active: bool
+    start: date | None
+    end: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A ServiceRequest or MedicationRequest that is planned or drafted."""
+
+    kinds: frozenset[str]
+    status: str
+    resource_type: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An order drafted in the hook's context: its reference and what it orders (None: unknown)."""
+
+    ref: str
+    order: Order | None
+    by_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One clinical fact: kind, value, date, the FHIR reference it came from, and how it reads."""
+
+    kind: str
+    value: Any
+    when: date | None
+    ref: str
+    text: str
+    site: str = UNKNOWN_SITE
+    flags: tuple[str, ...] = ()
+
+    def evidence(self) -> str:
+        """'Ki-67 25 % (liver), 2026-09-10, Observation/ki67-2' for a card's *why* section."""
+        parts = [self.text]
+        if self.when:
+            parts.append(self.when.isoformat())
+        parts.append(self.ref)
+        line = ", ".join(parts)
+        if self.flags:
+            line += f" [{'; '.join(self.flags)}]"
+        return line
+
+
+@dataclass(frozen=True, slots=True)
+class DataIssue:
+    """A resource that was skipped or partly ignored, with the reason (never its contents)."""
+
+    prefetch_key: str
+    reference: str
+    problem: str
+
+    def as_json(self) -> dict[str, str]:
+        """The CDS Hooks response extension shape."""
+        return {
+            "prefetchKey": self.prefetch_key,
+            "reference": self.reference,
+            "problem": self.problem,
+        }
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """Every fact known about one patient, indexed by kind (see KINDS in fhir_mappings.__init__)."""
+
+    patient_ref: str
+    birth_date: date | None
+    by_kind: Mapping[str, tuple[Fact, ...]]
+    data_issues: tuple[DataIssue, ...] = ()
+    resources_used: tuple[str, ...] = ()
+    missing_keys: tuple[str, ...] = field(default=())
+
+    def all(self, kind: str) -> tuple[Fact, ...]:
+        """All facts of a kind, oldest first (undated first)."""
+        return self.by_kind.get(kind, ())
+
+    def has(self, kind: str) -> bool:
+        """True when at least one fact of the kind is on record."""
+        return bool(self.by_kind.get(kind))
+
+    def latest(self, kind: str, site: str | None = None) -> Fact | None:
+        """The most recent fact of a kind (optionally at one site); None when there is none."""
+        facts = self.all(kind)
+        if site is not None:
+            facts = tuple(f for f in facts if f.site == site)
+        return facts[-1] if facts else None
+
+    def age_on(self, day: date) -> int | None:
+        """Age in whole years on a day, or None without a birth date."""
+        if self.birth_date is None:
+            return None
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def index_facts(facts: Iterable[Fact]) -> dict[str, tuple[Fact, ...]]:
+    """Group facts by kind, each group sorted by date (undated first, then by reference)."""
+    groups: dict[str, list[Fact]] = {}
+    for fact in facts:
+        groups.setdefault(fact.kind, []).append(fact)
+    return {
+        kind: tuple(sorted(items, key=lambda f: (f.when or date.min, f.ref)))
+        for kind, items in groups.items()
+    }

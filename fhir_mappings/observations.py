@@ -1,0 +1,547 @@
+"""Observation → measurement facts (fhir-mapping.md, "Observations")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fhir_mappings.facts import (
+    LIVER,
+    PRIMARY,
+    RANGE_HIGH_END,
+    UNKNOWN_SITE,
+    Fact,
+    Quantity,
+)
+from fhir_mappings.shape import (
+    ShapeError,
+    concept_text,
+    fhir_date,
+    number,
+    obj,
+    objects,
+    ref_of,
+    reference,
+    result_status_flags,
+    string,
+)
+from fhir_mappings.terminology import PNEN, SNOMED, Terminology
+
+COUNTED = frozenset({"final", "amended", "corrected"})
+LABS = (
+    "cga",
+    "nse",
+    "gastrin",
+    "insulin",
+    "glucagon",
+    "vip",
+    "somatostatin",
+    "pancreatic-polypeptide",
+)
+NUMERIC_ASSESSMENTS = (
+    "remnant-liver-volume",
+    "liver-tumor-burden",
+    "deep-lesion-count",
+    "liver-segments-involved",
+    "primary-tumor-size",
+)
+BOOLEAN_ASSESSMENTS = (
+    "r0-r1-feasible",
+    "ned",
+    "ned-achievable",
+    "cytoreduction-90-achievable",
+    "most-lesions-within-2cm-of-surface",
+    "confined-to-one-lobe",
+    "major-vessel-invasion",
+    "hormone-symptoms-refractory",
+    "splenic-vessel-invasion",
+    "tumor-thrombus",
+    "high-nodal-risk",
+    "primary-resectable",
+)
+GENES = ("RB1", "TP53", "BRCA2", "DAXX", "ATRX", "MEN1", "NTRK1", "NTRK2", "NTRK3", "RET")
+VESSELS = ("SMV", "PV", "SMA", "CT", "CHA")
+_DISEASE_STATUS = {
+    "271299001": "progression",
+    "359746009": "stable",
+    "268910001": "improved",
+    "550991000124107": "remission",
+    "551001000124108": "remission",
+    "103338009": "remission",
+    "103337004": "remission",
+    "709137006": "undetermined",
+}
+_YES, _NO = "373066001", "373067005"
+_POSITIVE, _NEGATIVE = "10828004", "260385009"
+_PRESENT = "LA9633-4"
+_MSI_HIGH = "LA26203-2"
+_NUMBER = re.compile(
+    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s].*)?$"
+)
+_COMPARATORS = {"≤": "<=", "≥": ">="}
+_SAME_UNITS = {"ug/l": "ng/mL", "µg/l": "ng/mL", "μg/l": "ng/mL", "ng/ml": "ng/mL", "ng/l": "pg/mL"}
+_RELATED_CONDITION = "related-condition"
+
+
+@dataclass(frozen=True)
+class MappingOptions:
+    """Site-configurable mapping choices (lossy conversions are explicit here)."""
+
+    mitoses_per_10hpf_to_2mm2: float | None = None
+
+
+@dataclass(frozen=True)
+class SiteIndex:
+    """What tells a pathology result's site: Specimen sites and the Conditions of each site."""
+
+    specimens: Mapping[str, str]
+    primary_conditions: frozenset[str]
+    liver_conditions: frozenset[str]
+
+
+def body_site(concept: Any, terms: Terminology) -> str | None:
+    """'liver' or 'primary' for a body-site CodeableConcept, None when it says neither."""
+    concepts = terms.concepts_of(concept)
+    if "site-liver" in concepts:
+        return LIVER
+    if "site-pancreas" in concepts:
+        return PRIMARY
+    return None
+
+
+def map_specimen(specimen: dict[str, Any], terms: Terminology) -> str | None:
+    """The site a Specimen was collected from, or None."""
+    collection = obj(specimen, "collection")
+    if collection is None:
+        return None
+    return body_site(obj(collection, "bodySite", "collection."), terms)
+
+
+def _result_site(observation: dict[str, Any], sites: SiteIndex, terms: Terminology) -> str:
+    specimen = reference(observation, "specimen")
+    if specimen and specimen in sites.specimens:
+        return sites.specimens[specimen]
+    site = body_site(obj(observation, "bodySite"), terms)
+    if site:
+        return site
+    targets = [string(f, "reference", "focus.") for f in objects(observation, "focus")]
+    for ext in objects(observation, "extension"):
+        url = ext.get("url")
+        if isinstance(url, str) and url.endswith(_RELATED_CONDITION):
+            targets.append(reference(ext, "valueReference", "extension."))
+    for target in targets:
+        if target in sites.primary_conditions:
+            return PRIMARY
+        if target in sites.liver_conditions:
+            return LIVER
+    return UNKNOWN_SITE
+
+
+def _codes(value: Any) -> set[tuple[str, str]]:
+    if not isinstance(value, dict):
+        return set()
+    pairs = set()
+    for coding in value.get("coding") or []:
+        if isinstance(coding, dict):
+            pairs.add((str(coding.get("system")), str(coding.get("code"))))
+    return pairs
+
+
+def _code_set(value: Any) -> set[str]:
+    return {code for _, code in _codes(value)}
+
+
+def _same_unit(unit: str) -> str:
+    return _SAME_UNITS.get(unit.strip().lower(), unit.strip())
+
+
+def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, ...]] | None:
+    """The numeric value of an Observation or component in any listed shape."""
+    flags: tuple[str, ...] = ()
+    qty = obj(holder, "valueQuantity", path)
+    high_ref = _reference_high(holder, path)
+    if qty is not None:
+        value = number(qty, "value", f"{path}valueQuantity.")
+        if value is None:
+            return None
+        unit = string(qty, "unit", f"{path}valueQuantity.") or string(
+            qty, "code", f"{path}valueQuantity."
+        )
+        comparator = string(qty, "comparator", f"{path}valueQuantity.")
+        if comparator not in (None, "<", "<=", ">", ">="):
+            raise ShapeError(f"{path}valueQuantity.comparator: not a FHIR comparator")
+        return Quantity(value, _same_unit(unit or ""), comparator, high_ref), flags
+    rng = obj(holder, "valueRange", path)
+    if rng is not None:
+        high = obj(rng, "high", f"{path}valueRange.")
+        low = obj(rng, "low", f"{path}valueRange.")
+        bound = high or low
+        if bound is None:
+            return None
+        value = number(bound, "value", f"{path}valueRange.")
+        if value is None:
+            return None
+        unit = string(bound, "unit", f"{path}valueRange.") or ""
+        return Quantity(value, _same_unit(unit), None if high else ">=", high_ref), (
+            RANGE_HIGH_END,
+        )
+    integer = holder.get("valueInteger")
+    if integer is not None:
+        if isinstance(integer, bool) or not isinstance(integer, int):
+            raise ShapeError(f"{path}valueInteger: expected an integer")
+        return Quantity(float(integer), "", None, high_ref), flags
+    text = string(holder, "valueString", path)
+    if text is not None:
+        match = _NUMBER.match(text)
+        if not match:
+            return None
+        comparator = _COMPARATORS.get(match.group(1) or "", match.group(1))
+        low_value, high_value = float(match.group(2)), match.group(3)
+        unit = (match.group(4) or "").strip()
+        if high_value is not None:
+            return Quantity(float(high_value), _same_unit(unit), None, high_ref), (RANGE_HIGH_END,)
+        return Quantity(low_value, _same_unit(unit), comparator, high_ref), flags
+    return None
+
+
+def _reference_high(holder: dict[str, Any], path: str) -> float | None:
+    for ref_range in objects(holder, "referenceRange", path):
+        high = obj(ref_range, "high", f"{path}referenceRange.")
+        if high is not None:
+            return number(high, "value", f"{path}referenceRange.high.")
+    return None
+
+
+def _boolean(holder: dict[str, Any], path: str) -> bool | None:
+    value = holder.get("valueBoolean")
+    if value is not None:
+        if not isinstance(value, bool):
+            raise ShapeError(f"{path}valueBoolean: expected a boolean")
+        return value
+    codes = _codes(obj(holder, "valueCodeableConcept", path))
+    if (SNOMED, _YES) in codes:
+        return True
+    if (SNOMED, _NO) in codes:
+        return False
+    text = (string(holder, "valueString", path) or "").strip().lower()
+    if text in {"yes", "true", "y"}:
+        return True
+    if text in {"no", "false", "n"}:
+        return False
+    return None
+
+
+def _coded_or_string(holder: dict[str, Any], path: str) -> tuple[set[str], str]:
+    """Codes of valueCodeableConcept and the value text (valueString or concept text)."""
+    concept = obj(holder, "valueCodeableConcept", path)
+    text = string(holder, "valueString", path) or concept_text(concept)
+    return _code_set(concept), text.strip()
+
+
+def _pnen_code(holder: dict[str, Any], path: str) -> str | None:
+    concept = obj(holder, "valueCodeableConcept", path)
+    for system, code in _codes(concept):
+        if system == PNEN:
+            return code
+    return None
+
+
+def _ki67(q: Quantity) -> Quantity:
+    if q.unit == "1" and q.value <= 1:
+        return Quantity(q.value * 100, "%", q.comparator, None)
+    return Quantity(q.value, "%", q.comparator, None)
+
+
+def _mgmt(holder: dict[str, Any], path: str) -> int | None:
+    codes, text = _coded_or_string(holder, path)
+    candidates = list(codes) + [text]
+    for item in candidates:
+        word = item.strip().lower().replace(" ", "")
+        if word in {"negative", "loss", "lost"}:
+            return 0
+        match = re.fullmatch(r"([0-3])\+?", word)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _sstr2(holder: dict[str, Any], path: str) -> str | None:
+    codes, text = _coded_or_string(holder, path)
+    if _POSITIVE in codes or text.lower() == "positive":
+        return "positive"
+    if _NEGATIVE in codes or text.lower() == "negative":
+        return "negative"
+    score = _mgmt(holder, path)
+    return f"{score}+" if score else ("0" if score == 0 else None)
+
+
+def _grade(holder: dict[str, Any], path: str) -> int | None:
+    codes, text = _coded_or_string(holder, path)
+    for item in [*codes, text]:
+        match = re.fullmatch(r"(?:who\s*)?g?([123])", item.strip().lower())
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _differentiation(holder: dict[str, Any], path: str, terms: Terminology) -> str | None:
+    concept = obj(holder, "valueCodeableConcept", path)
+    if "morphology-poorly-differentiated" in terms.concepts_of(concept):
+        return "poorly"
+    codes, text = _coded_or_string(holder, path)
+    words = {c.lower() for c in codes} | {text.lower()}
+    if any(w.startswith("poor") for w in words):
+        return "poorly"
+    if any(w.startswith("well") for w in words):
+        return "well"
+    return None
+
+
+def _category(holder: dict[str, Any], path: str, prefix: str) -> str | None:
+    codes, text = _coded_or_string(holder, path)
+    for item in [*codes, text]:
+        match = re.fullmatch(rf"[cpyra]*({prefix}[0-4xX]?[a-dA-D]?|{prefix}is)", item.strip())
+        if match:
+            value = match.group(1)
+            return value[0].upper() + value[1:].lower()
+    return None
+
+
+def _stage(holder: dict[str, Any], path: str) -> str | None:
+    codes, text = _coded_or_string(holder, path)
+    for item in [text, *codes]:
+        match = re.search(r"\b(IV|III|II|I)([ABC])?\b", item.strip().upper().replace("STAGE", ""))
+        if match:
+            return match.group(0)
+    return None
+
+
+def _enets_type(holder: dict[str, Any], path: str) -> str | None:
+    code = _pnen_code(holder, path)
+    if code in {"type-I", "type-II", "type-III"}:
+        return code[5:]
+    _, text = _coded_or_string(holder, path)
+    match = re.fullmatch(r"(?:type\s*)?(I{1,3})", text.strip(), re.IGNORECASE)
+    return match.group(1).upper() if match else None
+
+
+@dataclass
+class _Context:
+    ref: str
+    when: date | None
+    site: str
+    flags: tuple[str, ...]
+    terms: Terminology
+    options: MappingOptions
+    facts: list[Fact]
+    issues: list[str]
+
+    def add(self, kind: str, value: object, text: str, *, extra: tuple[str, ...] = ()) -> None:
+        self.facts.append(
+            Fact(kind, value, self.when, self.ref, text, self.site, self.flags + extra)
+        )
+
+
+_PATHOLOGY_SITES = {"ki67", "mitotic-count", "who-grade", "differentiation"}
+
+
+def _site_label(site: str) -> str:
+    return "" if site == UNKNOWN_SITE else f" ({'liver metastasis' if site == LIVER else site})"
+
+
+def _handle(concepts: frozenset[str], holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    """Turn one Observation (or component) value into facts according to its code concepts."""
+    site = _site_label(ctx.site)
+    if "ki67" in concepts:
+        found = _quantity(holder, path)
+        if found:
+            q, extra = found
+            q = _ki67(q)
+            ctx.add("ki67", q, f"Ki-67 {q.display()}{site}", extra=extra)
+    if "mitotic-count" in concepts:
+        found = _quantity(holder, path)
+        if found:
+            q, extra = found
+            if "hpf" in q.unit.lower():
+                factor = ctx.options.mitoses_per_10hpf_to_2mm2
+                if factor is None:
+                    ctx.issues.append(
+                        f"{path}valueQuantity.unit: mitoses per 10 HPF need a site conversion; "
+                        "ignored"
+                    )
+                    return
+                q = Quantity(q.value * factor, "/2 mm²", q.comparator)
+                extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
+            q = Quantity(q.value, "/2 mm²", q.comparator)
+            ctx.add("mitotic-count", q, f"mitoses {q.display()}{site}", extra=extra)
+    if "who-grade" in concepts:
+        grade = _grade(holder, path)
+        if grade:
+            ctx.add("who-grade", grade, f"reported WHO grade G{grade}{site}")
+    differentiation = None
+    if "differentiation" in concepts:
+        differentiation = _differentiation(holder, path, ctx.terms)
+    elif "morphology-poorly-differentiated" in ctx.terms.concepts_of(
+        holder.get("valueCodeableConcept")
+    ):
+        differentiation = "poorly"
+    if differentiation:
+        ctx.add("differentiation", differentiation, f"{differentiation} differentiated{site}")
+    for lab in LABS:
+        if lab in concepts:
+            found = _quantity(holder, path)
+            if found:
+                q, extra = found
+                ctx.add(lab, q, f"{ctx.terms.titles.get(lab, lab)} {q.display()}", extra=extra)
+    if "egfr" in concepts:
+        found = _quantity(holder, path)
+        if found:
+            q, extra = found
+            ctx.add("egfr", q, f"eGFR {q.value:g} mL/min/1.73 m²", extra=extra)
+    if "mgmt-ihc" in concepts:
+        score = _mgmt(holder, path)
+        if score is not None:
+            ctx.add("mgmt", score, f"MGMT IHC {score}{'+' if score else ''}")
+    if "sstr2-ihc" in concepts:
+        sstr2 = _sstr2(holder, path)
+        if sstr2:
+            ctx.add("sstr2-ihc", sstr2, f"SSTR2 IHC {sstr2}")
+    if "disease-status" in concepts:
+        status = next(
+            (
+                _DISEASE_STATUS[c]
+                for c in _code_set(obj(holder, "valueCodeableConcept", path))
+                if c in _DISEASE_STATUS
+            ),
+            None,
+        )
+        if status:
+            ctx.add("disease-status", status, f"disease status: {status}")
+    for kind, prefix in (("tnm-t", "T"), ("tnm-n", "N"), ("tnm-m", "M")):
+        if kind in concepts:
+            category = _category(holder, path, prefix)
+            if category:
+                ctx.add(kind, category, f"{category}")
+                if kind == "tnm-m" and category.lower() in {"m1a", "m1c"}:
+                    ctx.add("liver-metastasis", category, f"{category} (liver metastases)")
+                if kind == "tnm-m" and category.lower() in {"m1b", "m1c"}:
+                    ctx.add(
+                        "extrahepatic-metastasis", category, f"{category} (extrahepatic metastases)"
+                    )
+    if "tnm-stage" in concepts:
+        stage = _stage(holder, path)
+        if stage:
+            ctx.add("tnm-stage", stage, f"stage {stage}")
+    if "enets-liver-type" in concepts:
+        enets = _enets_type(holder, path)
+        if enets:
+            ctx.add("enets-liver-type", enets, f"ENETS liver-metastasis type {enets}")
+            ctx.add("liver-metastasis", enets, f"ENETS type {enets} liver metastases")
+    for kind in NUMERIC_ASSESSMENTS:
+        if kind in concepts:
+            found = _quantity(holder, path)
+            if found:
+                q, extra = found
+                ctx.add(kind, q, f"{ctx.terms.titles.get(kind, kind)}: {q.display()}", extra=extra)
+    for kind in BOOLEAN_ASSESSMENTS:
+        if kind in concepts:
+            flag = _boolean(holder, path)
+            if flag is not None:
+                title = ctx.terms.titles.get(kind, kind)
+                ctx.add(kind, flag, f"{title}: {'yes' if flag else 'no'}")
+    if "pdl1-cps" in concepts or "tmb" in concepts:
+        found = _quantity(holder, path)
+        if found:
+            q, extra = found
+            kind = "pdl1-cps" if "pdl1-cps" in concepts else "tmb"
+            label = "PD-L1 CPS" if kind == "pdl1-cps" else "TMB"
+            ctx.add(kind, q, f"{label} {q.display()}", extra=extra)
+    if "msi" in concepts:
+        codes, text = _coded_or_string(holder, path)
+        if _MSI_HIGH in codes or text.upper().replace(" ", "") in {"MSI-H", "MSI-HIGH", "HIGH"}:
+            ctx.add("msi", "MSI-H", "MSI-H")
+        elif codes or text:
+            ctx.add("msi", text or "not MSI-H", f"MSI: {text or 'not high'}")
+
+
+def _variant(observation: dict[str, Any], ctx: _Context) -> None:
+    """A genetic variant assessment: gene studied (component) and presence (value)."""
+    genes: set[str] = set()
+    present = False
+    fusion = False
+    for holder, path in [
+        (observation, ""),
+        *((c, "component.") for c in objects(observation, "component")),
+    ]:
+        concept = obj(holder, "valueCodeableConcept", path)
+        codes = _code_set(concept)
+        if _PRESENT in codes or concept_text(concept).strip().lower() == "present":
+            present = True
+        for gene in GENES:
+            if f"gene-{gene}" in ctx.terms.concepts_of(concept) or concept_text(concept) == gene:
+                genes.add(gene)
+        texts = [concept_text(concept), string(holder, "valueString", path) or ""]
+        texts.append(concept_text(obj(holder, "code", path)))
+        if any("fusion" in t.lower() for t in texts):
+            fusion = True
+    if present:
+        for gene in sorted(genes):
+            what = "fusion" if fusion else "alteration"
+            ctx.add("gene-alteration", (gene, what), f"{gene} {what} present")
+
+
+def _vessels(observation: dict[str, Any], ctx: _Context) -> None:
+    for component in objects(observation, "component"):
+        vessel = next(
+            (
+                code
+                for system, code in _codes(obj(component, "code", "component."))
+                if system == PNEN
+            ),
+            None,
+        )
+        degree = _pnen_code(component, "component.")
+        if vessel in VESSELS and degree in {"none", "abutment", "encasement", "occlusion"}:
+            ctx.add("vessel-contact", (vessel, degree), f"{vessel}: {degree}")
+
+
+def map_observation(
+    observation: dict[str, Any],
+    terms: Terminology,
+    sites: SiteIndex,
+    options: MappingOptions,
+) -> tuple[list[Fact], list[str]]:
+    """Facts from one Observation, and problems with parts of it that were ignored."""
+    flags = result_status_flags(string(observation, "status"), COUNTED)
+    if flags is None:
+        return [], []
+    code = obj(observation, "code")
+    concepts = terms.concepts_of(code)
+    components = objects(observation, "component")
+    component_concepts = [terms.concepts_of(obj(c, "code", "component.")) for c in components]
+    if not concepts and not any(component_concepts):
+        value_concept = obj(observation, "valueCodeableConcept")
+        if "morphology-poorly-differentiated" not in terms.concepts_of(value_concept):
+            return [], []
+    period = obj(observation, "effectivePeriod")
+    when = (
+        fhir_date(observation, "effectiveDateTime")
+        or (fhir_date(period, "start", "effectivePeriod.") if period else None)
+        or fhir_date(observation, "effectiveInstant")
+        or fhir_date(observation, "issued")
+    )
+    site = _result_site(observation, sites, terms)
+    ctx = _Context(ref_of(observation), when, site, flags, terms, options, [], [])
+    if "variant-assessment" in concepts:
+        _variant(observation, ctx)
+    elif "vessel-contact" in concepts:
+        _vessels(observation, ctx)
+    else:
+        _handle(concepts, observation, "", ctx)
+        for i, (component, sub) in enumerate(zip(components, component_concepts, strict=True)):
+            if sub:
+                _handle(sub, component, f"component[{i}].", ctx)
+    return ctx.facts, ctx.issues

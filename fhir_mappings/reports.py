@@ -1,0 +1,173 @@
+"""DiagnosticReport (imaging) → imaging facts; the same table classifies imaging orders."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fhir_mappings.facts import BY_TEXT, Fact
+from fhir_mappings.shape import (
+    all_text,
+    concept_text,
+    fhir_date,
+    obj,
+    objects,
+    ref_of,
+    result_status_flags,
+    string,
+)
+from fhir_mappings.terminology import PNEN, SNOMED, Terminology
+
+COUNTED = frozenset({"final", "amended", "corrected", "appended"})
+IMAGING_KINDS = (
+    "ct-abdomen-multiphase",
+    "ct-chest",
+    "mri-liver-hepatobiliary",
+    "mri-liver",
+    "pet-ssa",
+    "pet-fdg",
+    "pet-exendin",
+    "pet-dopa",
+    "abdominal-imaging",
+)
+IMAGING_TITLES = {
+    "ct-abdomen-multiphase": "multiphasic contrast CT abdomen/pelvis",
+    "ct-chest": "chest CT",
+    "mri-liver-hepatobiliary": "liver MRI with hepatobiliary contrast",
+    "mri-liver": "liver MRI",
+    "pet-ssa": "68Ga-SSA PET/CT",
+    "pet-fdg": "18F-FDG PET/CT",
+    "pet-exendin": "68Ga-exendin-4 PET/CT",
+    "pet-dopa": "18F-DOPA PET/CT",
+    "abdominal-imaging": "abdominal CT/MRI",
+}
+
+
+def _words(*alternatives: str) -> re.Pattern[str]:
+    joined = "|".join(alternatives)
+    return re.compile(rf"(?<![\w-])(?:{joined})(?![\w])", re.IGNORECASE)
+
+
+_CT = _words("CT", "computed tomography")
+_MR = _words("MR", "MRI", "magnetic resonance")
+_PET = _words("PET", "PET/CT", "PET-CT")
+_ABDOMEN = _words("abdomen", "abdominal", "abdo")
+_LIVER = _words("liver", "hepatic")
+_CONTRAST = _words("contrast", "multiphase", "multiphasic", "triphasic", "enhanced")
+_CHEST = _words("chest", "thorax", "thoracic")
+_SSA = _words(
+    "DOTATATE", "DOTATOC", "DOTANOC", "68Ga-SSA", "Ga-68", "68Ga", r"somatostatin receptor"
+)
+_FDG = _words("FDG", "18F-FDG", "fluorodeoxyglucose")
+_EXENDIN = _words("exendin", "exendin-4", "GLP-1R")
+_DOPA = _words("DOPA", "18F-DOPA", "F-DOPA", "fluorodopa")
+
+_POSITIVE = {(SNOMED, "10828004"), (PNEN, "avid")}
+_NEGATIVE = {(SNOMED, "260385009"), (PNEN, "non-avid")}
+_PROGRESSION = {(PNEN, "PD")}
+
+
+def _text_kinds(text: str, terms: Terminology) -> set[str]:
+    kinds: set[str] = set()
+    ct, mr, pet = bool(_CT.search(text)), bool(_MR.search(text)), bool(_PET.search(text))
+    abdomen, liver = bool(_ABDOMEN.search(text)), bool(_LIVER.search(text))
+    if ct and abdomen and _CONTRAST.search(text):
+        kinds.add("ct-abdomen-multiphase")
+    if ct and _CHEST.search(text):
+        kinds.add("ct-chest")
+    if mr and liver:
+        kinds.add("mri-liver")
+        if terms.text_matches("mri-liver-hepatobiliary", text):
+            kinds.add("mri-liver-hepatobiliary")
+    if pet and _SSA.search(text):
+        kinds.add("pet-ssa")
+    if pet and _FDG.search(text):
+        kinds.add("pet-fdg")
+    if _EXENDIN.search(text):
+        kinds.add("pet-exendin")
+    if pet and _DOPA.search(text):
+        kinds.add("pet-dopa")
+    if (ct or mr) and (abdomen or liver):
+        kinds.add("abdominal-imaging")
+    return kinds
+
+
+def classify_imaging(
+    code: dict[str, Any] | None, extra_text: str, terms: Terminology, use_text: bool = True
+) -> dict[str, bool]:
+    """Imaging kinds of a study → whether each was recognised by text only."""
+    concepts = terms.concepts_of(code)
+    coded = {kind for kind in IMAGING_KINDS if kind in concepts}
+    text = " | ".join(t for t in (all_text(code), extra_text) if t)
+    if "mri-liver" in coded and terms.text_matches("mri-liver-hepatobiliary", text):
+        coded.add("mri-liver-hepatobiliary")
+    by_text = (_text_kinds(text, terms) - coded) if use_text and text else set()
+    kinds = {kind: False for kind in coded} | {kind: True for kind in by_text}
+    if kinds and "abdominal-imaging" not in kinds and set(kinds) - {"ct-chest"}:
+        kinds["abdominal-imaging"] = all(kinds.values())
+    return kinds
+
+
+def _result(report: dict[str, Any]) -> str | None:
+    pairs: set[tuple[str, str]] = set()
+    for concept in objects(report, "conclusionCode"):
+        for coding in objects(concept, "coding", "conclusionCode."):
+            pairs.add((str(coding.get("system")), str(coding.get("code"))))
+    if pairs & _PROGRESSION:
+        return "progression"
+    if pairs & _POSITIVE:
+        return "positive"
+    if pairs & _NEGATIVE:
+        return "negative"
+    return None
+
+
+_RESULT_TEXT = {
+    "positive": "positive (tracer-avid)",
+    "negative": "negative",
+    "progression": "progressive disease (RECIST PD)",
+    None: "performed, result not coded",
+}
+
+
+def map_report(report: dict[str, Any], terms: Terminology, use_text: bool = True) -> list[Fact]:
+    """Imaging facts from one DiagnosticReport (one fact per imaging kind it is)."""
+    flags = result_status_flags(string(report, "status"), COUNTED)
+    if flags is None:
+        return []
+    code = obj(report, "code")
+    kinds = classify_imaging(code, string(report, "conclusion") or "", terms, use_text)
+    if not kinds:
+        return []
+    period = obj(report, "effectivePeriod")
+    when = (
+        fhir_date(report, "effectiveDateTime")
+        or (fhir_date(period, "start", "effectivePeriod.") if period else None)
+        or fhir_date(report, "issued")
+    )
+    result = _result(report)
+    ref = ref_of(report)
+    name = concept_text(code) or "imaging study"
+    facts = [
+        Fact(
+            f"imaging:{kind}",
+            result,
+            when,
+            ref,
+            f"{name}: {_RESULT_TEXT[result]}",
+            flags=flags + ((BY_TEXT,) if by_text else ()),
+        )
+        for kind, by_text in sorted(kinds.items())
+    ]
+    if result == "progression":
+        facts.append(
+            Fact(
+                "disease-status",
+                "progression",
+                when,
+                ref,
+                f"{name}: progressive disease",
+                flags=flags,
+            )
+        )
+    return facts
