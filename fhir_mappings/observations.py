@@ -545,3 +545,29 @@ def map_observation(
             if sub:
                 _handle(sub, component, f"component[{i}].", ctx)
     return ctx.facts, ctx.issues
+
+
+OBSERVATION_CONCEPTS = (
+    "ki67",
+    "mitotic-count",
+    "who-grade",
+    "differentiation",
+    *LABS,
+    "egfr",
+    "mgmt-ihc",
+    "sstr2-ihc",
+    "variant-assessment",
+    "msi",
+    "tmb",
+    "pdl1-cps",
+    "disease-status",
+    "tnm-t",
+    "tnm-n",
+    "tnm-m",
+    "tnm-stage",
+    "enets-liver-type",
+    *NUMERIC_ASSESSMENTS,
+    *BOOLEAN_ASSESSMENTS,
+    "vessel-contact",
+)
+"""Every Observation concept the mapping reads: the prefetch asks for exactly these codes."""

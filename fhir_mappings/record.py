@@ -120,6 +120,19 @@ class RecordMapper:
             resources_used=tuple(used),
         )
 
+    def has_pnen(self, patient_id: str, items: Iterable[Item]) -> bool:
+        """Whether the record has an active pNEN Condition (the cheap first look)."""
+        conditions = [
+            (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
+        ]
+        for _, resource in self._valid_resources(patient_id, conditions, [], set()):
+            try:
+                if any(f.kind == "pnen" for f in map_condition(resource, self.terms)):
+                    return True
+            except ShapeError:
+                continue
+        return False
+
     def _observation(
         self, key: str, resource: dict[str, Any], sites: SiteIndex, issues: list[DataIssue]
     ) -> list[Fact]:

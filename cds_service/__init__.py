@@ -1,0 +1,104 @@
+"""pnen-cds HTTP service: the only package that imports Flask, requests and SQLAlchemy."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from cards import CardOptions
+from cds_service.api import bp, error_response, json_response
+from cds_service.auth import Authenticator, TrustedIssuers
+from cds_service.config import Config, load_config
+from cds_service.errors import ServiceError, too_large
+from cds_service.logs import configure_logging
+from cds_service.runtime import Runtime
+from cds_service.store import Store
+from hooks.knowledge import load_knowledge
+
+log = logging.getLogger("pnen_cds.app")
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def _cors(response: Response, config: Config) -> Response:
+    origin = request.headers.get("Origin")
+    allowed = config.cors_origins
+    if origin and ("*" in allowed or origin in allowed):
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
+        response.headers["Access-Control-Expose-Headers"] = CORRELATION_HEADER
+        response.headers["Access-Control-Max-Age"] = "600"
+        if "*" not in allowed:
+            response.headers["Vary"] = "Origin"
+    return response
+
+
+def build_runtime(config: Config) -> Runtime:
+    """Load knowledge, open the store and read the trusted issuers (fail fast on any error)."""
+    knowledge = load_knowledge(
+        config.valuesets_dir,
+        config.local_defaults,
+        CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url),
+    )
+    store = Store.open(config.database_url)
+    issuers = TrustedIssuers.load(config.trusted_issuers_file)
+    authenticator = Authenticator(issuers, replay=store) if config.auth_enabled else None
+    return Runtime(config, knowledge, store, authenticator, issuers)
+
+
+def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
+    """The Flask app: configuration → knowledge and store, once → blueprint → error handlers."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    configure_logging()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    app.extensions["pnen_cds"] = build_runtime(config)
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def start() -> Response | None:
+        g.correlation_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+        if request.method == "OPTIONS":
+            return Response(status=204)
+        length = request.content_length
+        if length is not None and length > config.max_request_bytes:
+            raise too_large(config.max_request_bytes)
+        return None
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        cid = getattr(g, "correlation_id", None)
+        if isinstance(cid, str) and len(cid) <= 128:
+            response.headers[CORRELATION_HEADER] = cid
+        return _cors(response, config)
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError) -> Response:
+        if exc.status >= 500:
+            log.error("service error", exc_info=exc)
+        return error_response(exc)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def entity_too_large(_: RequestEntityTooLarge) -> Response:
+        return error_response(too_large(config.max_request_bytes))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return json_response({"error": exc.description or exc.name}, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Response:
+        cid = getattr(g, "correlation_id", uuid.uuid4().hex)
+        log.error("internal error", exc_info=exc, extra={"error_id": cid})
+        return json_response({"error": "internal error", "id": cid}, 500)
+
+    return app
+
+
+__all__ = ["Config", "create_app", "load_config"]

@@ -1,0 +1,80 @@
+"""Collects a patient's resources from prefetch, fetching absent keys from fhirServer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from cds_service.errors import precondition_failed
+from cds_service.fhir_client import FetchError, FhirClient
+from fhir_mappings.bundles import Page, read_page
+from fhir_mappings.facts import DataIssue
+from fhir_mappings.record import Item
+
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
+
+
+@dataclass
+class Gathered:
+    """Resources by prefetch key, the keys that had to be fetched, and data issues."""
+
+    items: list[Item] = field(default_factory=list)
+    issues: list[DataIssue] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)
+
+
+def gather(
+    prefetch: Mapping[str, Any],
+    templates: Mapping[str, str],
+    patient_id: str,
+    client: Callable[[], FhirClient | None],
+) -> Gathered:
+    """Every key's resources; 412 (ServiceError) naming the keys that cannot be had."""
+    result = Gathered()
+    to_fetch: dict[str, str] = {}
+    pages: dict[str, Page] = {}
+    for key, template in templates.items():
+        if key in prefetch:
+            page = read_page(key, prefetch[key])
+            if page.failed:
+                result.issues.extend(page.issues)
+            else:
+                pages[key] = page
+                continue
+        to_fetch[key] = template.replace("{{context.patientId}}", patient_id)
+    fhir = client() if (to_fetch or any(p.next_url for p in pages.values())) else None
+    missing: list[str] = []
+
+    def fetch(key: str) -> tuple[str, Page | None]:
+        assert fhir is not None
+        try:
+            if key in to_fetch:
+                return key, fhir.search(key, to_fetch[key])
+            return key, fhir.follow(key, pages[key])
+        except FetchError:
+            return key, None
+
+    needed = list(to_fetch) + [k for k, p in pages.items() if p.next_url]
+    if needed and fhir is None:
+        missing = needed
+    elif len(needed) == 1:
+        outcomes = [fetch(needed[0])]
+    elif needed:
+        outcomes = list(_POOL.map(fetch, needed))
+    if needed and fhir is not None:
+        for key, page in outcomes:
+            if page is None:
+                missing.append(key)
+            else:
+                pages[key] = page
+                result.fetched.append(key)
+    if missing:
+        raise precondition_failed(missing)
+    for key in templates:
+        page = pages.get(key)
+        if page is not None:
+            result.items.extend((key, r) for r in page.resources)
+            result.issues.extend(page.issues)
+    return result

@@ -1,0 +1,88 @@
+"""Per-process state built once by the app factory: knowledge, store, authenticator, HTTP session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+
+from cds_service.auth import Authenticator, AuthError, TrustedIssuers
+from cds_service.config import Config
+from cds_service.errors import unauthorized
+from cds_service.fhir_client import FhirClient
+from cds_service.store import Store
+from hooks.knowledge import Knowledge
+from hooks.prefetch import PrefetchPlan, prefetch_plan
+from hooks.registry import discovery
+from hooks.request import HookRequest
+
+log = logging.getLogger("pnen_cds.auth")
+
+
+@dataclass
+class Runtime:
+    """What every request of this process shares."""
+
+    config: Config
+    knowledge: Knowledge
+    store: Store
+    authenticator: Authenticator | None
+    issuers: TrustedIssuers | None
+    plan: PrefetchPlan = field(init=False)
+    discovery_bytes: bytes = field(init=False)
+    session: requests.Session = field(init=False, default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.plan = prefetch_plan(self.knowledge.terms)
+        self.discovery_bytes = orjson.dumps(discovery(self.knowledge))
+
+    @property
+    def public_url(self) -> str:
+        """The base URL EHRs call, without a trailing slash."""
+        return self.config.public_url.rstrip("/")
+
+    def authenticate(self, header: str | None, audiences: list[str]) -> str | None:
+        """The verified issuer, None with authentication off; 401 otherwise (reason logged)."""
+        if self.authenticator is None:
+            return None
+        try:
+            claims = self.authenticator.authenticate(header, audiences)
+        except AuthError as exc:
+            log.warning("authentication failed", extra={"reason": exc.reason})
+            raise unauthorized() from exc
+        return claims.iss
+
+    def fhir_server_allowed(self, server: str, issuer: str | None) -> bool:
+        """Outside --dev: https, and on the calling issuer's fhir_servers allow-list (no SSRF)."""
+        return (
+            urlsplit(server).scheme == "https"
+            and self.issuers is not None
+            and issuer is not None
+            and self.issuers.fhir_server_allowed(issuer, server)
+        )
+
+    def client_factory(
+        self, hook_request: HookRequest, issuer: str | None
+    ) -> Callable[[], FhirClient | None]:
+        """A lazy FHIR client for this request (None without fhirServer); checks SSRF rules."""
+        server = hook_request.fhir_server
+
+        def make() -> FhirClient | None:
+            if server is None:
+                return None
+            if not self.config.dev and not self.fhir_server_allowed(server, issuer):
+                log.warning("fhirServer refused: not https or not on the issuer's allow-list")
+                return None
+            return FhirClient(
+                self.session,
+                server,
+                hook_request.access_token,
+                self.config.fhir_timeout,
+                self.config.fhir_max_pages,
+            )
+
+        return make

@@ -1,0 +1,1 @@
+"""One module per CDS hook; pure functions from a hook request and facts to cards."""

@@ -1,0 +1,85 @@
+"""The service table: id → hook and handler; discovery is generated from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fhir_mappings.facts import PatientFacts
+from hooks import order_select, order_sign, patient_view
+from hooks.evaluation import HookResult
+from hooks.knowledge import Knowledge
+from hooks.prefetch import prefetch_plan
+from hooks.request import HookRequest
+
+Handler = Callable[[HookRequest, PatientFacts, Knowledge, date], HookResult]
+USAGE = (
+    "Needs the prefetch keys below (or fhirServer access to fetch them): Patient, Conditions, "
+    "Observations (pathology, tumour markers, molecular, staging, surgical assessment), "
+    "Specimens, DiagnosticReports (imaging), MedicationRequests/Statements, ServiceRequests, "
+    "Procedures, AllergyIntolerances. Synthetic use only until clinically validated locally."
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    """One CDS service: its id, hook, wording and handler."""
+
+    id: str
+    hook: str
+    title: str
+    description: str
+    handler: Handler
+
+
+SERVICES: dict[str, Service] = {
+    s.id: s
+    for s in (
+        Service(
+            "pnen-patient-view",
+            patient_view.HOOK,
+            "pNEN liver metastases: consensus recommendations",
+            "Imaging, PET tracer, biopsy and grading, molecular testing, surgery, transplant and "
+            "systemic-therapy recommendations for pancreatic neuroendocrine neoplasms with liver "
+            "metastases (2023 Chinese expert consensus; pNET management review).",
+            patient_view.handle,
+        ),
+        Service(
+            "pnen-order-select",
+            order_select.HOOK,
+            "pNEN liver metastases: order check on selection",
+            "Checks a selected pNEN order (PET tracer, liver MRI, biopsy, resection, ablation, "
+            "embolisation, chemotherapy, tumour markers) against the consensus and proposes the "
+            "indicated alternative.",
+            order_select.handle,
+        ),
+        Service(
+            "pnen-order-sign",
+            order_sign.HOOK,
+            "pNEN liver metastases: order check before signing",
+            "Checks every pNEN order about to be signed against the consensus and proposes the "
+            "indicated alternative.",
+            order_sign.handle,
+        ),
+    )
+}
+
+
+def discovery(knowledge: Knowledge) -> dict[str, Any]:
+    """The discovery document: the three services with their prefetch templates."""
+    templates = prefetch_plan(knowledge.terms).templates
+    return {
+        "services": [
+            {
+                "hook": s.hook,
+                "id": s.id,
+                "title": s.title,
+                "description": s.description,
+                "prefetch": dict(templates),
+                "usageRequirements": USAGE,
+            }
+            for s in SERVICES.values()
+        ]
+    }
