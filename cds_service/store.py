@@ -1,0 +1,543 @@
+"""Durable feedback, audit log and token-replay store (SQLAlchemy Core; SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+__all__ = [
+    "UNLINKED",
+    "AuditEntry",
+    "FeedbackItem",
+    "RuleFeedbackStats",
+    "Store",
+    "metadata",
+]
+
+MIGRATIONS_DIR: Final[Path] = Path(__file__).with_name("migrations")
+UNLINKED: Final[str] = "(unlinked)"
+NO_REASON: Final[str] = "(no reason given)"
+OUTCOMES: Final[frozenset[str]] = frozenset({"accepted", "overridden"})
+MAX_ID_CHARS: Final[int] = 255
+_FEEDBACK_BATCH: Final[int] = 500
+_PURGE_EVERY_S: Final[float] = 60.0
+# pg_advisory_lock key: any constant bigint unique to this application.
+_PG_MIGRATION_LOCK: Final[int] = zlib.crc32(b"pnen-cds migrations")
+# INSERT row counts are only kept when asked for (SQLAlchemy 2.1 with psycopg).
+_KEEP_ROWCOUNT: Final[Mapping[str, Any]] = {"preserve_rowcount": True}
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+# Mirror of migrations/versions (a test checks that both agree).
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("hook_instance", Text(), nullable=False),
+    Column("patient_ref", Text(), nullable=True),
+    Column("rule_ids", Text(), nullable=False),
+    Column("card_uuids", Text(), nullable=False),
+    Column("resources_used", Text(), nullable=False),
+    Column("elapsed_ms", Float(), nullable=False),
+    Column("status", Integer(), nullable=False),
+    Index("ix_audit_at", "at"),
+)
+card_issued = Table(
+    "card_issued",
+    metadata,
+    Column("card_uuid", String(128), primary_key=True),
+    Column("rule_id", String(128), nullable=False),
+    Column("audit_id", _ID, ForeignKey("audit.id"), nullable=False),
+    Column("service", String(64), nullable=False),
+    Index("ix_card_issued_rule_id", "rule_id"),
+)
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("service", String(64), nullable=False),
+    Column("card_uuid", Text(), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("outcome_timestamp", String(40), nullable=False),
+    Column("accepted_suggestions", Text(), nullable=False),
+    Column("override_reason_code", Text(), nullable=True),
+    Column("override_reason_system", Text(), nullable=True),
+    Column("override_reason_display", Text(), nullable=True),
+    Column("user_comment", Text(), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint(
+        "card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_card_outcome_time"
+    ),
+)
+jti_seen = Table(
+    "jti_seen",
+    metadata,
+    Column("iss", Text(), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("exp", Float(), nullable=False),
+    Index("ix_jti_seen_exp", "exp"),
+)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audited hook call: never resource contents or tokens, only references and ids."""
+
+    service: str
+    hook_instance: str
+    patient_ref: str | None
+    rule_ids: Sequence[str]
+    cards: Sequence[tuple[str, str]]  # (card uuid, rule id)
+    resources_used: Sequence[str]  # "Type/id" or "Type/id/_history/version"
+    elapsed_ms: float
+    status: int = 200
+    at: datetime = field(default_factory=_utc_now)
+
+
+def _optional_string(value: Any, path: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{path}: expected a string")
+    return value or None
+
+
+def _timestamp(value: Any) -> str:
+    """An RFC 3339 date-time as canonical UTC text (so that equal instants compare equal)."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise ValueError("outcomeTimestamp: expected an RFC 3339 date-time")
+    try:
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"outcomeTimestamp: {exc}") from exc
+    if parsed.tzinfo is None:
+        raise ValueError("outcomeTimestamp: needs a time zone")
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    """One CDS Hooks feedback entry (outcome timestamp normalised to UTC)."""
+
+    card_uuid: str
+    outcome: str
+    outcome_timestamp: str
+    accepted_suggestions: tuple[str, ...] = ()
+    override_reason_code: str | None = None
+    override_reason_system: str | None = None
+    override_reason_display: str | None = None
+    user_comment: str | None = None
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> FeedbackItem:
+        """A feedback entry of a (schema-valid) request body; ValueError naming a bad field."""
+        card = entry.get("card")
+        if not isinstance(card, str) or not card or len(card) > MAX_ID_CHARS:
+            raise ValueError("card: expected a card uuid")
+        outcome = entry.get("outcome")
+        if outcome not in OUTCOMES:
+            raise ValueError("outcome: expected 'accepted' or 'overridden'")
+        suggestions = entry.get("acceptedSuggestions", [])
+        if not isinstance(suggestions, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("id"), str) for s in suggestions
+        ):
+            raise ValueError("acceptedSuggestions: expected a list of {id}")
+        if outcome == "accepted" and not suggestions:
+            raise ValueError("acceptedSuggestions: required when outcome is accepted")
+        override = entry.get("overrideReason") or {}
+        if not isinstance(override, dict):
+            raise ValueError("overrideReason: expected an object")
+        reason = override.get("reason") or {}
+        if not isinstance(reason, dict):
+            raise ValueError("overrideReason.reason: expected a Coding")
+        return cls(
+            card_uuid=card,
+            outcome=str(outcome),
+            outcome_timestamp=_timestamp(entry.get("outcomeTimestamp")),
+            accepted_suggestions=tuple(s["id"] for s in suggestions),
+            override_reason_code=_optional_string(reason.get("code"), "overrideReason.reason.code"),
+            override_reason_system=_optional_string(
+                reason.get("system"), "overrideReason.reason.system"
+            ),
+            override_reason_display=_optional_string(
+                reason.get("display"), "overrideReason.reason.display"
+            ),
+            user_comment=_optional_string(
+                override.get("userComment"), "overrideReason.userComment"
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class RuleFeedbackStats:
+    """Feedback on one rule's cards; rates are shares of the feedback entries received."""
+
+    rule_id: str
+    cards_issued: int
+    feedback: int
+    accepted: int
+    overridden: int
+    override_reasons: tuple[tuple[str, int], ...] = ()  # (reason, count), most frequent first
+
+    @property
+    def acceptance_rate(self) -> float:
+        """Accepted entries / feedback entries (0 without feedback)."""
+        return self.accepted / self.feedback if self.feedback else 0.0
+
+    @property
+    def override_rate(self) -> float:
+        """Overridden entries / feedback entries (0 without feedback)."""
+        return self.overridden / self.feedback if self.feedback else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (for `pnen-cds feedback-report --format json`)."""
+        return {
+            "ruleId": self.rule_id,
+            "cardsIssued": self.cards_issued,
+            "feedback": self.feedback,
+            "accepted": self.accepted,
+            "overridden": self.overridden,
+            "acceptanceRate": self.acceptance_rate,
+            "overrideRate": self.override_rate,
+            "overrideReasons": [{"reason": r, "count": n} for r, n in self.override_reasons],
+        }
+
+
+class Store:
+    """The SQL store: one lazily created Engine per process, shared by its threads."""
+
+    def __init__(self, database_url: str, *, clock: Callable[[], float] = time.time) -> None:
+        url = make_url(database_url)
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        self._backend = url.get_backend_name()
+        if self._backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {url.drivername!r}: use sqlite or postgresql")
+        self._url = url
+        self._clock = clock
+        self._engine: Engine | None = None
+        self._pid = 0
+        self._next_purge = 0.0
+        dialect_insert = sqlite.insert if self._backend == "sqlite" else postgresql.insert
+        self._insert_audit = insert(audit)
+        self._insert_cards = dialect_insert(card_issued).on_conflict_do_nothing(
+            index_elements=["card_uuid"]
+        )
+        self._insert_feedback = dialect_insert(feedback)
+        seen = dialect_insert(jti_seen)
+        # One atomic statement: insert, or take over a row whose token has expired.
+        self._record_jti = seen.on_conflict_do_update(
+            index_elements=["iss", "jti"],
+            set_={"exp": seen.excluded.exp},
+            where=jti_seen.c.exp < bindparam("now"),
+        )
+        self._purge_jti = delete(jti_seen).where(jti_seen.c.exp < bindparam("now"))
+
+    @classmethod
+    def open(cls, database_url: str, *, clock: Callable[[], float] = time.time) -> Store:
+        """Open the store and bring its schema to the newest migration (creating it if new)."""
+        store = cls(database_url, clock=clock)
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self._url.render_as_string(hide_password=True)
+
+    # Fork safety: the Engine is created lazily on first use, and when a forked child (a gunicorn
+    # worker) first uses a Store inherited from its parent, the inherited pool is dropped with
+    # Engine.dispose(close=False), so no connection is ever shared between processes.
+    @property
+    def engine(self) -> Engine:
+        """This process's Engine (created on first use; a forked child gets a fresh pool)."""
+        engine = self._engine
+        pid = os.getpid()
+        if engine is None:
+            engine = self._engine = self._create_engine()
+            self._pid = pid
+        elif self._pid != pid:
+            engine.dispose(close=False)  # leave the parent's connections to the parent
+            self._pid = pid
+        return engine
+
+    def _create_engine(self) -> Engine:
+        if self._backend == "postgresql":
+            return create_engine(self._url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        memory = self._url.database in (None, "", ":memory:")
+        engine = create_engine(
+            self._url,
+            **(
+                {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+                if memory
+                else {}
+            ),
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+
+    def migrate(self) -> None:
+        """Upgrade the schema to head; safe when several processes start at once."""
+        head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+        with self.engine.connect() as conn:
+            if _current_revision(conn) == head:
+                return
+        with self._migration_lock() as conn:
+            if _current_revision(conn) == head:
+                return  # another process migrated while we waited for the lock
+            config = AlembicConfig()
+            config.set_main_option("script_location", str(MIGRATIONS_DIR))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[Connection]:
+        """A connection held under an exclusive, cross-process migration lock."""
+        if self._backend == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(select(func.pg_advisory_lock(_PG_MIGRATION_LOCK)))
+                conn.commit()
+                try:
+                    yield conn
+                finally:
+                    conn.rollback()
+                    conn.execute(select(func.pg_advisory_unlock(_PG_MIGRATION_LOCK)))
+                    conn.commit()
+            return
+        database = self._url.database
+        if database in (None, "", ":memory:"):
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        # SQLite runs DDL outside transactions: serialise migrating processes with a lock file.
+        lock_path = Path(f"{database}.migrate-lock")
+        with lock_path.open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                with self.engine.connect() as conn:
+                    yield conn
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        """Store one audit record and its cards in one transaction, committed on return."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                self._insert_audit,
+                {
+                    "at": entry.at,
+                    "service": entry.service,
+                    "hook_instance": entry.hook_instance,
+                    "patient_ref": entry.patient_ref,
+                    "rule_ids": _json(list(entry.rule_ids)),
+                    "card_uuids": _json([card for card, _ in entry.cards]),
+                    "resources_used": _json(list(entry.resources_used)),
+                    "elapsed_ms": entry.elapsed_ms,
+                    "status": entry.status,
+                },
+            )
+            if entry.cards:
+                key = result.inserted_primary_key
+                assert key is not None  # a single-row INSERT always reports its key
+                audit_id = key[0]
+                conn.execute(
+                    self._insert_cards,
+                    [
+                        {
+                            "card_uuid": card,
+                            "rule_id": rule,
+                            "audit_id": audit_id,
+                            "service": entry.service,
+                        }
+                        for card, rule in entry.cards
+                    ],
+                )
+
+    def record_feedback(self, service: str, items: Sequence[FeedbackItem]) -> int:
+        """Store feedback in one transaction; the number newly stored (duplicates are no-ops)."""
+        if not items:
+            return 0
+        received = _utc_now()
+        rows = [
+            {
+                "service": service,
+                "card_uuid": item.card_uuid,
+                "outcome": item.outcome,
+                "outcome_timestamp": item.outcome_timestamp,
+                "accepted_suggestions": _json(list(item.accepted_suggestions)),
+                "override_reason_code": item.override_reason_code,
+                "override_reason_system": item.override_reason_system,
+                "override_reason_display": item.override_reason_display,
+                "user_comment": item.user_comment,
+                "received_at": received,
+            }
+            for item in items
+        ]
+        stored = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _FEEDBACK_BATCH):
+                statement = self._insert_feedback.values(
+                    rows[start : start + _FEEDBACK_BATCH]
+                ).on_conflict_do_nothing(
+                    index_elements=["card_uuid", "outcome", "outcome_timestamp"]
+                )
+                stored += conn.execute(statement, execution_options=_KEEP_ROWCOUNT).rowcount
+        return stored
+
+    def seen(self, iss: str, jti: str, exp: float) -> bool:
+        """Record (iss, jti) until exp; True if it was already recorded and not yet expired."""
+        now = self._clock()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                self._record_jti,
+                {"iss": iss, "jti": jti, "exp": float(exp), "now": now},
+                execution_options=_KEEP_ROWCOUNT,
+            )
+            if now >= self._next_purge:
+                self._next_purge = now + _PURGE_EVERY_S
+                conn.execute(self._purge_jti, {"now": now})
+        return result.rowcount == 0
+
+    def feedback_report(self) -> list[RuleFeedbackStats]:
+        """Per rule id: cards issued, feedback, outcomes, override reasons ("(unlinked)" last)."""
+        rule = func.coalesce(card_issued.c.rule_id, UNLINKED).label("rule_id")
+        joined = feedback.outerjoin(card_issued, card_issued.c.card_uuid == feedback.c.card_uuid)
+        with self.engine.connect() as conn:
+            issued = conn.execute(
+                select(card_issued.c.rule_id, func.count()).group_by(card_issued.c.rule_id)
+            ).all()
+            outcomes = conn.execute(
+                select(rule, feedback.c.outcome, func.count())
+                .select_from(joined)
+                .group_by(rule, feedback.c.outcome)
+            ).all()
+            reasons = conn.execute(
+                select(
+                    rule,
+                    feedback.c.override_reason_system,
+                    feedback.c.override_reason_code,
+                    func.max(feedback.c.override_reason_display),
+                    func.count(),
+                )
+                .select_from(joined)
+                .where(feedback.c.outcome == "overridden")
+                .group_by(rule, feedback.c.override_reason_system, feedback.c.override_reason_code)
+            ).all()
+        counts: dict[str, dict[str, int]] = {}
+        for rule_id, n in issued:
+            counts.setdefault(rule_id, {})["issued"] = n
+        for rule_id, outcome, n in outcomes:
+            counts.setdefault(rule_id, {})[outcome] = n
+        by_rule: dict[str, list[tuple[str, int]]] = {}
+        for rule_id, system, code, display, n in reasons:
+            label = display or (f"{system}|{code}" if system and code else code) or NO_REASON
+            by_rule.setdefault(rule_id, []).append((label, n))
+        report = []
+        for rule_id in sorted(counts, key=lambda r: (r == UNLINKED, r)):
+            c = counts[rule_id]
+            accepted, overridden = c.get("accepted", 0), c.get("overridden", 0)
+            report.append(
+                RuleFeedbackStats(
+                    rule_id=rule_id,
+                    cards_issued=c.get("issued", 0),
+                    feedback=accepted + overridden,
+                    accepted=accepted,
+                    overridden=overridden,
+                    override_reasons=tuple(
+                        sorted(by_rule.get(rule_id, []), key=lambda item: (-item[1], item[0]))
+                    ),
+                )
+            )
+        return report
+
+    def ping(self) -> bool:
+        """True if the database answers (readiness)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close this process's connections (the Store reopens them if used again)."""
+        if self._engine is not None:
+            if self._pid == os.getpid():
+                self._engine.dispose()
+            else:
+                self._engine.dispose(close=False)
+            self._engine = None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL (readers never block the writer), NORMAL sync, and waiting on locks, not failing."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _current_revision(conn: Connection) -> str | None:
+    """The schema revision recorded in the database (None for an empty database)."""
+    revision = MigrationContext.configure(conn).get_current_revision()
+    conn.commit()
+    return revision
