@@ -365,10 +365,14 @@ class Patient:
         recent = [p for p in self.progressions if p.when and p.when > cutoff]
         if recent:
             return known(name, False, recent[-1:])
+        # A stable status counts only when it follows the last progression (stable since then).
+        last_progression = max((p.when for p in self.progressions if p.when), default=date.min)
         stable = [
             f
             for f in self.facts.all("disease-status")
-            if f.value in ("stable", "improved", "remission") and f.when and f.when <= cutoff
+            if f.value in ("stable", "improved", "remission")
+            and f.when
+            and last_progression < f.when <= cutoff
         ]
         if stable:
             return known(name, True, stable[-1:])
@@ -514,7 +518,11 @@ class Patient:
 
     @cached_property
     def primary_tier(self) -> str | None:
-        """Resectable, borderline or locally advanced by vessel contact (C 6.1); None if none."""
+        """Resectable, borderline or locally advanced by recorded contact (C 6.1); None if none.
+
+        Vessels not recorded are read as no contact here: `primary_tier_open` names those that
+        could still raise the tier, so that no rule treats them as known.
+        """
         contact = {v: f.value[1] for v, f in self.vessel_contact.items()}
         if not contact:
             return None
@@ -536,6 +544,20 @@ class Patient:
         return "resectable"
 
     @cached_property
+    def primary_tier_open(self) -> tuple[str, ...]:
+        """Vessels not recorded whose contact could still raise the tier (empty: tier settled)."""
+        tier = self.primary_tier
+        if tier is None or tier == "locally advanced":
+            return ()
+        recorded = set(self.vessel_contact)
+        # SMV/PV occlusion or SMA/CT encasement would make it locally advanced (C 6.1).
+        open_vessels = [] if recorded & {"SMV", "PV"} else ["SMV/PV"]
+        open_vessels += [v for v in ("SMA", "CT") if v not in recorded]
+        if tier == "resectable" and "CHA" not in recorded:
+            open_vessels.append("CHA")  # CHA abutment/encasement would make it borderline
+        return tuple(open_vessels)
+
+    @cached_property
     def primary_unresectable(self) -> Criterion:
         """Primary recorded not resectable, or locally advanced by vessel contact."""
         name = "primary unresectable"
@@ -546,8 +568,14 @@ class Patient:
             return known(name, True, tuple(self.vessel_contact.values()))
         if recorded is not None:
             return known(name, False, (recorded,))
-        if self.primary_tier is not None:
+        if self.primary_tier is not None and not self.primary_tier_open:
             return known(name, False, tuple(self.vessel_contact.values()))
+        if self.primary_tier is not None:
+            return unknown(
+                name,
+                f"contact of the primary with {', '.join(self.primary_tier_open)}",
+                tuple(self.vessel_contact.values()),
+            )
         return unknown(name, "primary resectability (vessel contact or surgical assessment)")
 
     def age(self) -> int | None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from fhir_mappings.facts import Fact
 from fhir_mappings.shape import (
-    ShapeError,
     concept_text,
     fhir_date,
     obj,
@@ -61,12 +60,10 @@ def map_condition(condition: dict[str, Any], terms: Terminology) -> list[Fact]:
         return []
     code = obj(condition, "code")
     concepts = terms.concepts_of(code) | _morphology_concepts(condition, terms)
+    body_sites = objects(condition, "bodySite")
     sites: frozenset[str] = frozenset()
-    for i, site in enumerate(objects(condition, "bodySite")):
-        try:
-            sites = sites | terms.concepts_of(site)
-        except ShapeError as exc:  # pragma: no cover - concepts_of never raises
-            raise ShapeError(f"bodySite[{i}]: {exc}") from exc
+    for site in body_sites:
+        sites = sites | terms.concepts_of(site)
     onset = fhir_date(condition, "onsetDateTime")
     period = obj(condition, "onsetPeriod")
     if onset is None and period is not None:
@@ -111,7 +108,7 @@ def map_condition(condition: dict[str, Any], terms: Terminology) -> list[Fact]:
     ):
         add("liver-metastasis", label, label)
     elif "extrahepatic-metastasis" in concepts or (
-        "secondary-malignancy" in concepts and sites and "site-liver" not in sites
+        "secondary-malignancy" in concepts and body_sites and "site-liver" not in sites
     ):
         add("extrahepatic-metastasis", label, label)
     for comorbidity in COMORBIDITIES:

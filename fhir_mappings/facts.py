@@ -75,6 +75,12 @@ class Draft:
     order: Order | None
     by_text: bool = False
 
+    def as_fact(self) -> Fact:
+        """The draft as card evidence: 'temozolomide (draft order), MedicationRequest/x'."""
+        name = self.order.name if self.order else "order"
+        flags = (BY_TEXT,) if self.by_text else ()
+        return Fact("draft", self.order, None, self.ref, f"{name} (draft order)", flags=flags)
+
 
 @dataclass(frozen=True, slots=True)
 class Fact:

@@ -445,6 +445,9 @@ def _handle(concepts: frozenset[str], holder: dict[str, Any], path: str, ctx: _C
             found = _quantity(holder, path)
             if found:
                 q, extra = found
+                if kind == "primary-tumor-size" and q.unit.strip().lower() == "cm":
+                    q = Quantity(q.value * 10, "mm", q.comparator)  # the rules read mm
+                    extra = (*extra, "converted from cm")
                 ctx.add(kind, q, f"{ctx.terms.titles.get(kind, kind)}: {q.display()}", extra=extra)
     for kind in BOOLEAN_ASSESSMENTS:
         if kind in concepts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from datetime import date
 from typing import Any
 
@@ -80,9 +81,9 @@ class RecordMapper:
                     issues.append(DataIssue(key, ref_of(resource), str(exc)))
                 used.append(versioned_ref(resource))
             elif kind == "Condition":
-                guarded(key, resource, lambda r=resource: map_condition(r, self.terms))
+                guarded(key, resource, partial(map_condition, resource, self.terms))
             elif kind == "AllergyIntolerance":
-                guarded(key, resource, lambda r=resource: map_allergy(r, self.terms))
+                guarded(key, resource, partial(map_allergy, resource, self.terms))
             elif kind == "Specimen":
                 try:
                     site = map_specimen(resource, self.terms)
@@ -101,17 +102,15 @@ class RecordMapper:
         for key, resource in rest:
             kind = resource["resourceType"]
             if kind == "Observation":
-                guarded(
-                    key, resource, lambda k=key, r=resource: self._observation(k, r, sites, issues)
-                )
+                guarded(key, resource, partial(self._observation, key, resource, sites, issues))
             elif kind == "DiagnosticReport":
-                guarded(key, resource, lambda r=resource: map_report(r, self.terms))
+                guarded(key, resource, partial(map_report, resource, self.terms))
             elif kind in ("MedicationRequest", "MedicationStatement"):
-                guarded(key, resource, lambda r=resource: map_medication(r, self.terms, today))
+                guarded(key, resource, partial(map_medication, resource, self.terms, today))
             elif kind == "Procedure":
-                guarded(key, resource, lambda r=resource: map_procedure(r, self.terms))
+                guarded(key, resource, partial(map_procedure, resource, self.terms))
             elif kind == "ServiceRequest":
-                guarded(key, resource, lambda r=resource: map_service_request(r, self.terms))
+                guarded(key, resource, partial(map_service_request, resource, self.terms))
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",
             birth_date=birth_date,

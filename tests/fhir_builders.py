@@ -316,3 +316,54 @@ def fired(resources: Iterable[dict[str, Any]], **kw: Any) -> set[str]:
 def base_pnen_lm() -> list[dict[str, Any]]:
     """A minimal pNEN with liver metastases."""
     return [patient(), pnen(), liver_mets()]
+
+
+def birth_date_for_age(years: int, days: int = 0) -> str:
+    """A birth date that makes the patient `years` old today (`days` later: just under it)."""
+    try:
+        born = TODAY.replace(year=TODAY.year - years)
+    except ValueError:  # 29 February in a non-leap year
+        born = TODAY.replace(year=TODAY.year - years, day=28)
+    return (born + timedelta(days=days)).isoformat()
+
+
+def vessel_contact(**degrees: str) -> dict[str, Any]:
+    """Vessel contact of the primary: SMV="abutment", SMA="none", … (pnen-lm codes)."""
+    return pnen_obs(
+        "vessel-contact",
+        component=[
+            {"code": cc(PNEN, vessel), "valueCodeableConcept": cc(PNEN, degree)}
+            for vessel, degree in degrees.items()
+        ],
+    )
+
+
+HGNC_IDS = {
+    "RB1": "HGNC:9884",
+    "TP53": "HGNC:11998",
+    "BRCA2": "HGNC:1101",
+    "DAXX": "HGNC:2681",
+    "ATRX": "HGNC:886",
+    "MEN1": "HGNC:7010",
+    "NTRK1": "HGNC:8031",
+    "NTRK2": "HGNC:8032",
+    "NTRK3": "HGNC:8033",
+    "RET": "HGNC:9967",
+}
+
+
+def variant(
+    gene: str, *, present: bool = True, components: Sequence[dict[str, Any]] = (), **kw: Any
+) -> dict[str, Any]:
+    """LOINC 69548-6 genetic variant assessment: gene studied (HGNC) and present/absent."""
+    value = cc(LOINC, "LA9633-4", "Present") if present else cc(LOINC, "LA9634-2", "Absent")
+    gene_studied = {
+        "code": cc(LOINC, "48018-6", "Gene studied [ID]"),
+        "valueCodeableConcept": cc(HGNC_SYSTEM, HGNC_IDS[gene], gene),
+    }
+    return observation(
+        (LOINC, "69548-6"),
+        valueCodeableConcept=value,
+        component=[gene_studied, *components],
+        **kw,
+    )

@@ -1,0 +1,810 @@
+"""E. Surgery and liver-directed therapy (consensus-rules.md E; C 6–12, R Surgical management).
+
+Decisions where the spec left room (the source was followed):
+- "NET G1–G2" (`liver-resectable-ned`, `primary-resection-low-priority`): a NET whose grade is
+  not recorded (well differentiated, no Ki-67, mitoses or grade) fires with the grade listed as
+  missing; a patient whose differentiation is unknown altogether gets no card.
+- `primary-resectability`: vessel contact is an open fact, so vessels left unrecorded are shown as
+  such and the tier reads "… by the vessels recorded" when they could still raise it (C 6.1
+  tiers need every artery; SMV and PV are one venous axis). CHA occlusion, which the spec does
+  not name, stays borderline as CHA encasement does. A resected primary gets no card.
+- `nec-medical-first` on orders and `tae-over-tace` need liver metastases: C 7.2 concerns "pNECs
+  with liver metastases", and R's TAE/TACE section concerns liver metastases.
+- `splenectomy-decision`: a recorded N1 counts as a high risk of nodal metastasis, and a recorded
+  pancreatitis (chronic, or acute as peripancreatic inflammation) as C 10's "chronic pancreatitis,
+  and peripancreatic inflammation".
+- `lymph-node-dissection`: R "lymph nodes dissection is recommended for NF-pNETs > 2 cm in
+  diameter and all functioning pNETs, except insulinoma"; size and T decide together when both are
+  recorded, either alone when only one is; neither recorded → the card says so. A size of
+  exactly 20 mm is not "> 2 cm" (R), whatever its AJCC T category.
+- `transplant-milan` on orders: a drafted liver transplant (not only a referral) counts too.
+  Criterion (2) "histologically confirmed well-differentiated (G1-G2, Ki-67<10%) NET" uses the
+  NET definition of the spec (inferred from grade when differentiation is not recorded, said so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from consensus.criteria import (
+    Criterion,
+    all_of,
+    any_of,
+    known,
+    negate,
+    unknown,
+)
+from consensus.patient import (
+    CONFLICT,
+    HEPATECTOMIES,
+    NET,
+    PANCREATECTOMIES,
+    Patient,
+)
+from consensus.recommendation import (
+    OS,
+    PV,
+    SIGN,
+    Indicator,
+    Recommendation,
+    RuleInfo,
+    Suggestion,
+    create,
+    delete,
+)
+from consensus.registry import RuleContext, rule
+from fhir_mappings.facts import Fact
+
+AREA = "E. Surgery and liver-directed therapy"
+VESSELS = (
+    ("SMV", "superior mesenteric vein (SMV)"),
+    ("PV", "portal vein (PV)"),
+    ("SMA", "superior mesenteric artery (SMA)"),
+    ("CT", "celiac trunk (CT)"),
+    ("CHA", "common hepatic artery (CHA)"),
+)
+RESECTIONS = (*PANCREATECTOMIES, *HEPATECTOMIES)
+
+
+def net_g12(p: Patient) -> Criterion | None:
+    """'NET G1–G2' as a criterion; None when the patient is not known to have a NET."""
+    name = "well-differentiated NET G1–G2"
+    kind, evidence = p.differentiation
+    if kind != NET:
+        return None
+    grade = p.overall_grade
+    if grade is None or grade.grade is None:
+        return unknown(name, "grade (Ki-67 or mitotic count)", evidence)
+    return known(name, grade.grade in (1, 2), (*evidence, *grade.evidence))
+
+
+def drafted_criterion(ctx: RuleContext, name: str, *kinds: str) -> Criterion | None:
+    """The drafts of these kinds as a met criterion; None when none is drafted."""
+    drafts = ctx.drafted(*kinds)
+    return known(name, True, [d.as_fact() for d in drafts]) if drafts else None
+
+
+def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
+    return tuple(f for c in criteria for f in c.evidence)
+
+
+def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
+
+
+def _no_extrahepatic(p: Patient, name: str) -> Criterion:
+    """No extrahepatic metastasis recorded (closed world)."""
+    found = p.extrahepatic
+    return known(name, not found, found, note="" if found else "none recorded")
+
+
+@rule(
+    "primary-resectability",
+    "Resectability of the primary by vessel contact",
+    [PV],
+    "C 6.1",
+    AREA,
+)
+def primary_resectability(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Resectable, borderline or locally advanced primary by SMV/PV, SMA, CT and CHA contact."""
+    p = ctx.patient
+    contact = p.vessel_contact
+    if not p.has_pnen or not contact or not p.primary_in_place:
+        return None
+    tier = p.primary_tier
+    still_open = p.primary_tier_open
+    tier_text = f"{tier} by the vessels recorded" if still_open else str(tier)
+    lines = []
+    for code, name in VESSELS:
+        fact = contact.get(code)
+        lines.append(f"- {name}: {fact.value[1] if fact else 'not recorded'}")
+    missing = (
+        (f"contact of the primary with {', '.join(still_open)} (could change the tier)",)
+        if still_open
+        else ()
+    )
+    summary = f"Primary tumour {tier if still_open else tier_text} by vessel contact (C 6.1)"
+    if still_open:
+        summary += f" so far; {', '.join(still_open)} not recorded"
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=(
+            f"Primary tumour tier: **{tier_text}**, by pancreatic adenocarcinoma criteria "
+            "(C 6.1; abutment ≤ 180°, encasement > 180°): resectable — no arterial contact and "
+            "SMV/PV at most abutment; borderline — SMV/PV encasement, SMA or CT abutment, or CHA "
+            "abutment/encasement; locally advanced — SMA or CT encasement, or SMV/PV occlusion.\n\n"
+            + "\n".join(lines)
+            + "\n\nPV/SMV resection with reconstruction, or pancreatectomy with celiac-axis "
+            "resection to reach R0, should be done only at specialised centres; evidence for "
+            "SMA resection and reconstruction is limited and controversial (C 6.1)."
+        ),
+        evidence=tuple(contact[c] for c, _ in VESSELS if c in contact),
+        missing=missing,
+    )
+
+
+@rule(
+    "liver-resectable-ned",
+    "Resectable liver metastases: aim for NED",
+    [PV],
+    "C 6.2; C 6.3; C 6.4; C 9; R Surgical management",
+    AREA,
+)
+def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """NET G1–G2 with resectable liver metastases and no extrahepatic disease: resect to NED."""
+    p = ctx.patient
+    if not p.pnen_lm or p.extrahepatic or not p.resectability.met:
+        return None
+    net = net_g12(p)
+    if net is None or net.not_met:
+        return None
+    criteria = [
+        net,
+        p.resectability,
+        _no_extrahepatic(p, "no extrahepatic metastasis"),
+    ]
+    invasion = p.facts.latest("major-vessel-invasion")
+    evidence = _evidence(criteria) + ((invasion,) if invasion else ())
+    approach = (
+        "major intrahepatic vessel invasion is recorded, so anatomic resection may be needed (C 9)"
+        if invasion is not None and invasion.value is True
+        else "parenchymal-sparing hepatectomy is preferred unless tumour invades principal "
+        "arteries or veins (C 9)"
+    )
+    advice = (
+        "Liver metastases are resectable (R0/R1 feasible with remnant liver volume ≥ 30 %, "
+        "C 6.2). The goal of surgery is no evidence of disease (NED, C 6.3): resection combined "
+        f"with radiofrequency ablation where needed (C 6.4); {approach}. Staging must exclude "
+        "extra-abdominal disease before radical resection (R Surgical management)."
+    )
+    if net.unknown:
+        advice += " Grade is not recorded: for G3 NET, see `g3-net-surgery` instead."
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary="Resectable liver metastases: aim for NED with resection ± RFA, "
+        "parenchymal-sparing where possible",
+        advice=advice,
+        evidence=evidence,
+        criteria=tuple(criteria),
+        missing=_missing(criteria),
+    )
+
+
+@rule(
+    "liver-remnant-insufficient",
+    "Remnant liver volume below 30 %",
+    [PV, OS, SIGN],
+    "C 6.2; C 11.1",
+    AREA,
+)
+def liver_remnant_insufficient(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """A hepatectomy planned or drafted while the remnant liver volume is < 30 %."""
+    p = ctx.patient
+    remnant = p.remnant_ok
+    if not p.has_pnen or not remnant.not_met:  # C 6.2: RLV ≥ 30 % needed
+        return None
+    if ctx.on_orders:
+        plan = drafted_criterion(ctx, "hepatectomy drafted", *HEPATECTOMIES)
+    else:
+        planned = p.planned(*HEPATECTOMIES)
+        plan = known("liver resection planned", True, planned) if planned else None
+    if plan is None:
+        return None
+    criteria = (plan, remnant)
+    rlv = remnant.evidence[0].value.display()
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.WARNING,
+        summary=f"Remnant liver volume {rlv} (< 30 %): the liver resection is not feasible as "
+        "planned",
+        advice=(
+            "Liver metastases are resectable only when R0/R1 resection leaves a remnant liver "
+            "volume ≥ 30 % (C 6.2); the recorded volume is below that. Consider resection combined "
+            "with ablation, portal vein embolisation, ALPPS (associating liver partition and "
+            "portal vein ligation for staged hepatectomy), or conversion therapy first (C 11.1)."
+        ),
+        evidence=_evidence(criteria),
+        criteria=criteria,
+    )
+
+
+@rule(
+    "psh-preferred",
+    "Parenchymal-sparing hepatectomy preferred",
+    [OS, SIGN],
+    "C 9",
+    AREA,
+)
+def psh_preferred(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """An anatomic hepatectomy drafted without major vessel invasion recorded as present."""
+    p = ctx.patient
+    drafted = drafted_criterion(ctx, "anatomic hepatectomy drafted", "hepatectomy-anatomic")
+    if not p.pnen_lm or drafted is None:
+        return None
+    invasion = p.flag("major-vessel-invasion", "major intrahepatic vessel invasion")
+    if invasion.met:
+        return None
+    criteria = (drafted, invasion)
+    advice = (
+        "Parenchymal-sparing hepatectomy (PSH) is recommended when complete resection is "
+        "achievable: it preserves liver for treating recurrence, including re-resection. "
+        "Anatomic resection is for tumours invading principal arteries or veins (C 9)."
+    )
+    if invasion.unknown:
+        advice += " Major intrahepatic vessel invasion is not recorded: it is unknown whether "
+        advice += "anatomic resection is needed."
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary="Anatomic hepatectomy drafted: parenchymal-sparing hepatectomy is preferred "
+        + ("unless major vessels are invaded (unknown)" if invasion.unknown else "(C 9)"),
+        advice=advice,
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+@rule(
+    "g3-net-surgery",
+    "Surgery for G3 NET liver metastases",
+    [PV, OS, SIGN],
+    "C 7.1; R Surgical management",
+    AREA,
+)
+def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """NET G3 with liver metastases: resectable (PV) or with a resection drafted (orders)."""
+    p = ctx.patient
+    if not p.pnen_lm or not p.is_net_g3:
+        return None
+    resectable = p.resectability
+    if ctx.on_orders:
+        trigger = drafted_criterion(ctx, "pancreatectomy or hepatectomy drafted", *RESECTIONS)
+        if trigger is None:
+            return None
+        criteria: tuple[Criterion, ...] = (trigger, resectable)
+    elif resectable.met:
+        criteria = (resectable,)
+    else:
+        return None
+    grade = p.overall_grade
+    net_g3 = known("NET G3", True, (*p.differentiation[1], *(grade.evidence if grade else ())))
+    criteria = (net_g3, *criteria)
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary="G3 NET with liver metastases: resection may benefit after strict evaluation; "
+        "prognosis is poorer than G1/G2",
+        advice=(
+            "After resection, G3 NET liver metastases carry a poorer prognosis than G1/G2 "
+            "(median OS ~39 vs ~118–124 months); patients with resectable G3 NET liver "
+            "metastases may benefit from surgery after a strict evaluation (C 7.1). The review "
+            "advises against palliative hepatectomy in WHO grade 3 or type III liver metastases "
+            "(R Surgical management)."
+        ),
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+@rule(
+    "nec-medical-first",
+    "NEC with liver metastases: medical therapy first",
+    [PV, OS, SIGN],
+    "C 7.2",
+    AREA,
+)
+def nec_medical_first(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """NEC with liver metastases (PV), or a pancreatectomy/hepatectomy drafted for one."""
+    p = ctx.patient
+    if not p.pnen_lm or not p.is_nec:
+        return None
+    criteria = [known("NEC", True, p.differentiation[1])]
+    if ctx.on_orders:
+        trigger = drafted_criterion(ctx, "pancreatectomy or hepatectomy drafted", *RESECTIONS)
+        if trigger is None:
+            return None
+        criteria.append(trigger)
+    large_cell = [f for f in p.nec_codes if f.value == "large-cell"]
+    therapy, _ = p.current_systemic
+    advice = (
+        "The prognosis of pancreatic NEC with liver metastases is poor; medical therapy is "
+        "first-line: cisplatin or carboplatin with etoposide, FOLFOX, FOLFIRI, or TMZ ± "
+        "capecitabine (C 7.2). Large-cell NEC that is resectable may benefit from surgery "
+        "(small-sample, low-level evidence)."
+    )
+    if large_cell:
+        advice += " Large-cell NEC is recorded."
+    advice += (
+        f" Current systemic therapy: {', '.join(f.value.name for f in therapy)}."
+        if therapy
+        else " No current systemic therapy recorded."
+    )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.WARNING,
+        summary="NEC with liver metastases: medical therapy (platinum + etoposide) is first-line, "
+        "not surgery",
+        advice=advice,
+        evidence=(*_evidence(criteria), *large_cell, *therapy),
+        criteria=tuple(criteria),
+    )
+
+
+def _non_functional(p: Patient) -> Criterion:
+    """Non-functional: recorded as such, or no functional syndrome recorded (closed world)."""
+    recorded = p.facts.all("non-functional")
+    note = "" if recorded else "no functional syndrome recorded"
+    return known("non-functional", not p.is_functional, recorded or p.functional, note=note)
+
+
+@rule(
+    "primary-resection-low-priority",
+    "Primary resection has low priority",
+    [PV, OS, SIGN],
+    "C 8.1",
+    AREA,
+)
+def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Non-functional NET G1/G2, unresectable liver metastases, primary in place and resectable."""
+    p = ctx.patient
+    if not p.pnen_lm or p.is_functional or not p.primary_in_place:
+        return None
+    net = net_g12(p)
+    unresectable = negate("liver metastases unresectable", p.resectability)
+    primary = p.primary_unresectable
+    if net is None or net.not_met or not unresectable.met or primary.met:
+        return None
+    criteria = [
+        _non_functional(p),
+        net,
+        unresectable,
+        known("primary in place", True, note="no pancreatectomy recorded"),
+        primary,
+    ]
+    if ctx.on_orders:
+        trigger = drafted_criterion(ctx, "pancreatectomy drafted", *PANCREATECTOMIES)
+        if trigger is None:
+            return None
+        criteria.append(trigger)
+    location = p.facts.latest("primary-location")
+    where = location.value if location else None
+    if where == "head":
+        place = (
+            "The primary is in the pancreatic head: pancreatoduodenectomy gives primary "
+            "resection a lower priority; use endoscopic or surgical bypass for jaundice or "
+            "duodenal obstruction."
+        )
+    elif where in ("body", "tail"):
+        place = (
+            f"The primary is in the pancreatic {where}: distal pancreatectomy carries less "
+            "morbidity, which makes primary resection more favourable."
+        )
+    else:
+        place = (
+            "Primary location not recorded: a head primary (pancreatoduodenectomy) gives lower "
+            "priority; a body/tail primary (distal pancreatectomy) is more favourable."
+        )
+    age = p.age()
+    comorbid = p.facts.all("comorbidity")
+    context = f"Age {age} years" if age is not None else "Age unknown"
+    context += (
+        f"; comorbidities: {', '.join(str(f.value) for f in comorbid)}."
+        if comorbid
+        else "; no listed comorbidity recorded."
+    )
+    advice = (
+        "Resection of the primary tumour has low priority for non-functional pNET with "
+        f"unresectable liver metastases; individualise by location, age and comorbidity (C 8.1). "
+        f"{place} {context}"
+    )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary="Unresectable liver metastases: resection of the non-functional primary has low "
+        "priority",
+        advice=advice,
+        evidence=(*_evidence(criteria), *((location,) if location else ()), *comorbid),
+        criteria=tuple(criteria),
+        missing=_missing(criteria),
+    )
+
+
+@rule(
+    "debulking-functional",
+    "Debulking for refractory hormone symptoms",
+    [PV],
+    "C 8.2",
+    AREA,
+)
+def debulking_functional(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Functional pNET, unresectable liver metastases, hormone symptoms recorded refractory."""
+    p = ctx.patient
+    if not p.pnen_lm or not p.is_functional or p.is_nec:
+        return None
+    unresectable = negate("liver metastases unresectable", p.resectability)
+    refractory = p.flag("hormone-symptoms-refractory", "hormone symptoms refractory")
+    if not unresectable.met or not refractory.met:
+        return None
+    functional = known(f"functional pNET ({', '.join(sorted(p.syndromes))})", True, p.functional)
+    cytoreduction = p.flag("cytoreduction-90-achievable", "> 90 % cytoreduction achievable")
+    criteria = (functional, unresectable, refractory, cytoreduction)
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary="Refractory hormone symptoms with unresectable liver metastases: consider > 90 % "
+        "debulking or TAE",
+        advice=(
+            "Debulking (cytoreduction) of more than 90 % remains the threshold for symptom "
+            "control and survival; > 70 % has been studied but not adopted. TAE of the liver "
+            "metastases combined with resection of the primary may suit some patients (C 8.2)."
+        ),
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+def _nodal_risk(p: Patient) -> Criterion:
+    """High risk of nodal metastasis: recorded, or N1 recorded."""
+    name = "high risk of nodal metastasis"
+    recorded = p.flag("high-nodal-risk", name)
+    stage_n = p.facts.latest("tnm-n")
+    if not recorded.met and stage_n is not None and str(stage_n.value).upper().startswith("N1"):
+        return known(name, True, (stage_n,))
+    return recorded
+
+
+@rule(
+    "splenectomy-decision",
+    "Splenectomy or spleen preservation at distal pancreatectomy",
+    [OS, SIGN],
+    "C 10",
+    AREA,
+)
+def splenectomy_decision(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """A distal pancreatectomy drafted: which C 10 risk factors are recorded, which unknown."""
+    p = ctx.patient
+    drafted = drafted_criterion(ctx, "distal pancreatectomy drafted", "distal-pancreatectomy")
+    if not p.has_pnen or drafted is None:
+        return None
+    pancreatitis = tuple(f for f in p.facts.all("comorbidity") if f.value == "pancreatitis")
+    factors = (
+        _nodal_risk(p),
+        p.flag("splenic-vessel-invasion", "splenic-vessel invasion"),
+        p.flag("tumor-thrombus", "tumour thrombus"),
+        known(
+            "chronic pancreatitis or peripancreatic inflammation",
+            bool(pancreatitis),
+            pancreatitis,
+            note="" if pancreatitis else "none recorded",
+        ),
+    )
+    verdict = any_of("splenectomy advisable", *factors)
+    present = [c.name for c in factors if c.met]
+    unknown_names = [c.name for c in factors if c.unknown]
+    if verdict.met:
+        summary = f"Distal pancreatectomy: splenectomy advisable ({', '.join(present)})"
+        advice = f"Splenectomy is advisable: {', '.join(present)} recorded (C 10)."
+    elif verdict.not_met:
+        summary = (
+            "Distal pancreatectomy: no C 10 risk factor recorded; consider spleen preservation"
+        )
+        advice = (
+            "No C 10 risk factor for splenectomy is present: consider spleen preservation, "
+            "especially in young, low-risk sporadic patients with favourable expected survival."
+        )
+    else:
+        summary = (
+            f"Distal pancreatectomy: splenectomy risk factors unknown ({', '.join(unknown_names)})"
+        )
+        advice = (
+            f"Not recorded: {', '.join(unknown_names)}. Splenectomy is advisable if any is "
+            "present; otherwise spleen preservation may be considered (C 10)."
+        )
+    advice += (
+        " Splenectomy is advisable with a high risk of nodal metastasis, splenic-vessel invasion, "
+        "tumour thrombus, chronic pancreatitis or peripancreatic inflammation. When the spleen "
+        "is preserved, preserve the splenic vessels: preservation without them (Warshaw) is not "
+        "recommended (C 10)."
+    )
+    criteria = (drafted, *factors)
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+def _size_or_t(p: Patient) -> Criterion:
+    """Primary > 2 cm or T2+ from whichever of size and T category is recorded."""
+    name = "primary > 2 cm or T2+"
+    parts: list[Criterion] = []
+    if p.facts.has("primary-tumor-size"):
+        parts.append(p.measure("primary-tumor-size", "primary > 20 mm", ">", 20))  # R: > 2 cm
+    t_stage = p.facts.latest("tnm-t")
+    digit = str(t_stage.value)[1:2] if t_stage else ""
+    if t_stage is not None and digit.isdigit():
+        parts.append(known("T2 or higher", digit in "234", (t_stage,)))
+    if not parts:
+        return unknown(name, "primary tumour size (mm) or T category")
+    return any_of(name, *parts)
+
+
+@rule(
+    "lymph-node-dissection",
+    "Regional lymph-node dissection",
+    [OS, SIGN],
+    "R Lymph nodes dissection",
+    AREA,
+)
+def lymph_node_dissection(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """A pancreatectomy drafted for NF-pNET > 2 cm (or T2+) or functional pNET not insulinoma."""
+    p = ctx.patient
+    drafted = drafted_criterion(ctx, "pancreatectomy drafted", *PANCREATECTOMIES)
+    if not p.has_pnen or p.is_nec or drafted is None:
+        return None
+    if p.is_functional:
+        others = sorted(p.syndromes - {"insulinoma"})
+        if not others:
+            return None  # R: all functioning pNETs except insulinoma
+        reason = known(
+            f"functional pNET other than insulinoma ({', '.join(others)})",
+            True,
+            [f for f in p.functional if f.value in others],
+        )
+    else:
+        reason = _size_or_t(p)
+        if reason.not_met:
+            return None
+    criteria = (drafted, reason)
+    if reason.unknown:
+        summary = (
+            "Pancreatectomy drafted: record primary size or T to decide on lymph-node dissection"
+        )
+        advice = (
+            "Regional lymph-node dissection is recommended for non-functional pNET > 2 cm and "
+            "for every functional pNET except insulinoma; the size of this non-functional "
+            "primary is not recorded (R Lymph nodes dissection)."
+        )
+    else:
+        summary = (
+            f"Pancreatectomy drafted: regional lymph-node dissection recommended ({reason.name})"
+        )
+        advice = (
+            "Regional lymph-node dissection is recommended for non-functional pNET > 2 cm (or "
+            "T2+) and for every functional pNET except insulinoma: nodal metastasis is an "
+            "independent risk factor for disease-free and overall survival (R Lymph nodes "
+            "dissection)."
+        )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+@rule(
+    "type3-potentially-resectable",
+    "Potentially resectable type III liver metastases",
+    [PV],
+    "C 11; C 13",
+    AREA,
+)
+def type3_potentially_resectable(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """ENETS type III liver metastases of a NET: the C 11 potentially-resectable subtype."""
+    p = ctx.patient
+    if not p.pnen_lm or not p.is_net or not p.enets_is("III") or p.enets_type is None:
+        return None
+    verdict, c1, c2, c3, debulk = p.type3_potential
+    criteria = (verdict, c1, c2, c3, debulk)
+    rule_text = (
+        "Potentially resectable = (criterion 1 or 2) and criterion 3, or > 90 % tumour "
+        "reduction achievable (C 11)."
+    )
+    if verdict.met:
+        summary = "Type III liver metastases potentially resectable (C 11): conversion therapy, "
+        summary += "then resection + ablation"
+        advice = (
+            "These type III liver metastases meet the potentially-resectable subtype. Start "
+            "active conversion therapy chosen by MGMT (see `preop-systemic-mgmt`), then aim for "
+            "NED by resection with ablation after MDT review (C 11, C 13)."
+        )
+    elif verdict.not_met:
+        summary = "Type III liver metastases not potentially resectable by C 11 criteria"
+        advice = (
+            "These type III liver metastases do not meet the potentially-resectable subtype and "
+            "count as unresectable; systemic and liver-directed therapy apply, and liver "
+            "transplantation only in strictly selected patients (C 11, C 12)."
+        )
+    else:
+        summary = "Type III liver metastases: assess potential resectability (C 11 data missing)"
+        advice = (
+            "Assess whether these type III liver metastases are potentially resectable: if so, "
+            "active conversion therapy, then resection + ablation after MDT review (C 11). "
+            "Until then they count as unresectable."
+        )
+    if p.grade == 3:
+        advice += ' For G3 NET the consensus includes only "some G3" patients (C 11).'
+    advice += (
+        f"\n\n{rule_text} (1) most metastases on or within 2 cm of the liver surface and ≤ 5 "
+        "deep lesions that can be ablated; (2) most metastases within 3 segments or one lobe, "
+        "the rest oligometastases; (3) NED achievable with functional remnant liver ≥ 30 %."
+    )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=(p.enets_type, *_evidence(criteria)),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+def _milan_differentiated(p: Patient) -> Criterion:
+    """Milan (2): well-differentiated G1–G2 NET with Ki-67 < 10 %."""
+    kind, evidence = p.differentiation
+    if kind == NET:
+        inferred = p.differentiation_recorded is None
+        note = "inferred from grade; no differentiation recorded" if inferred else ""
+        differentiated = known("well differentiated", True, evidence, note=note)
+    elif kind is None or kind == CONFLICT:
+        differentiated = unknown("well differentiated", "differentiation", evidence)
+    else:
+        differentiated = known("well differentiated", False, evidence, note=kind)
+    grade = p.overall_grade
+    if grade is None or grade.grade is None:
+        graded = unknown("G1–G2", "grade (Ki-67 or mitotic count)")
+    else:
+        graded = known("G1–G2", grade.grade in (1, 2), grade.evidence)
+    ki67 = p.ki67_criterion("Ki-67 < 10 %", "<", 10)  # C 12 Milan-NET: Ki-67 < 10 %
+    combined = all_of(
+        "(2) well-differentiated G1–G2 NET with Ki-67 < 10 %", differentiated, graded, ki67
+    )
+    note = differentiated.note if not differentiated.unknown else ""
+    return Criterion(combined.name, combined.status, combined.evidence, combined.missing, note)
+
+
+def milan_criteria(p: Patient) -> tuple[Criterion, ...]:
+    """The six Milan-NET criteria (C 12), each met, not met or unknown."""
+    done = p.done(*PANCREATECTOMIES)
+    age = p.age()
+    if age is None:
+        young = unknown("(6) age < 60 years", "date of birth")
+    else:
+        young = known("(6) age < 60 years", age < 60, note=f"age {age} years")  # C 12: < 60
+    return (
+        _no_extrahepatic(p, "(1) no extrahepatic disease"),
+        _milan_differentiated(p),
+        known(
+            "(3) primary tumour resected", bool(done), done, note="" if done else "none recorded"
+        ),
+        p.measure("liver-tumor-burden", "(4) liver tumour burden < 50 %", "<", 50),  # C 12
+        p.stable_months(6).named("(5) stable disease or stable response ≥ 6 months"),  # C 12
+        young,
+    )
+
+
+@rule(
+    "transplant-milan",
+    "Liver transplantation: Milan-NET criteria",
+    [PV, OS, SIGN],
+    "C 12",
+    AREA,
+)
+def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Milan-NET criteria: unresectable liver metastases (PV), or a drafted transplant referral."""
+    p = ctx.patient
+    if not p.pnen_lm:
+        return None
+    unresectable = negate("liver metastases unresectable", p.resectability)
+    milan = milan_criteria(p)
+    failed = [c for c in milan if c.not_met]
+    met = sum(c.met for c in milan)
+    if ctx.on_orders:
+        trigger = drafted_criterion(
+            ctx,
+            "liver transplant referral drafted",
+            "liver-transplant-referral",
+            "liver-transplant",
+        )
+        if trigger is None:
+            return None
+        context: tuple[Criterion, ...] = (trigger, unresectable)
+    elif unresectable.met and not failed:
+        context = (unresectable,)
+    else:
+        return None
+    if failed:
+        names = ", ".join(c.name.split(") ", 1)[1] for c in failed)
+        summary = f"Liver transplant referral: Milan-NET criteria not met ({names})"
+        if len(summary) >= 140:  # card summaries stay under 140 characters
+            numbers = ", ".join(c.name.split(" ", 1)[0] for c in failed)
+            summary = f"Liver transplant referral: Milan-NET criteria {numbers} not met"
+    else:
+        summary = f"Liver transplantation may be considered: {met} of 6 Milan-NET criteria met, "
+        summary += "none known to fail"
+    criteria = (*context, *milan)
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.WARNING if failed else Indicator.INFO,
+        summary=summary,
+        advice=(
+            "Liver transplantation may be considered for pNET with unresectable liver metastases, "
+            "but indications must be strictly controlled (C 12). Milan-NET criteria: (1) no "
+            "extrahepatic disease; (2) well-differentiated G1–G2 NET with Ki-67 < 10 %; (3) "
+            "previous primary tumour resection; (4) liver tumour burden < 50 % of liver volume; "
+            "(5) stable disease or stable response to treatment for ≥ 6 months; (6) age < 60 "
+            "years. Primary resection and locoregional lymph-node dissection are required before "
+            "transplantation."
+        ),
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+@rule(
+    "tae-over-tace",
+    "TAE preferred over TACE",
+    [OS, SIGN],
+    "R Liver transarterial embolization",
+    AREA,
+)
+def tae_over_tace(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """A TACE drafted for liver metastases: TAE has a slightly better toxicity profile."""
+    p = ctx.patient
+    drafts = ctx.drafted("tace")
+    if not p.pnen_lm or not drafts:
+        return None
+    criteria = (known("TACE drafted", True, [d.as_fact() for d in drafts]),)
+    actions = (
+        *(delete(d.ref, "Remove the drafted TACE") for d in drafts),
+        create("tae", "Order transarterial embolisation (TAE)"),
+    )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary="TACE drafted: TAE is as effective for NET liver metastases with slightly less "
+        "toxicity",
+        advice=(
+            "TAE and TACE are both effective for NET liver metastases; TAE is preferred for its "
+            "slightly better toxicity profile (R Liver transarterial embolization)."
+        ),
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        suggestions=(Suggestion("Replace TACE with TAE", actions, is_recommended=False),),
+    )
