@@ -31,7 +31,10 @@ def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.dev:
         if not _is_loopback(args.host):
-            print("pnen-cds: --dev runs without authentication and binds loopback only", file=sys.stderr)
+            print(
+                "pnen-cds: --dev runs without authentication and binds loopback only",
+                file=sys.stderr,
+            )
             return 2
         overrides = {"dev": True, "auth": "off"}
     config = load_config(overrides)
@@ -92,11 +95,10 @@ def evaluate_file(
     path: Path, hook: str, selections: Sequence[str], config: Config, today: date
 ) -> dict[str, Any]:
     """Evaluate a patient file offline: the CDS Hooks response body (cards and data issues)."""
+    from cards import CardOptions
     from hooks.knowledge import load_knowledge
     from hooks.registry import SERVICES
     from hooks.request import HookRequest
-
-    from cards import CardOptions
 
     knowledge = load_knowledge(
         config.valuesets_dir,
@@ -123,17 +125,14 @@ def evaluate_file(
         fhir_server=None,
         access_token=None,
         draft_orders=drafts,
-        selections=tuple(selections)
-        or tuple(f"{d['resourceType']}/{d.get('id')}" for d in drafts),
+        selections=tuple(selections) or tuple(f"{d['resourceType']}/{d.get('id')}" for d in drafts),
     )
     service = next(s for s in SERVICES.values() if s.hook == hook)
     facts = knowledge.mapper.map(patient_id, [("file", r) for r in record], today)
     result = service.handler(request, facts, knowledge, today)
     body: dict[str, Any] = {"cards": result.cards}
     if result.data_issues:
-        body["extension"] = {
-            "org.pnen-cds.data-issues": [i.as_json() for i in result.data_issues]
-        }
+        body["extension"] = {"org.pnen-cds.data-issues": [i.as_json() for i in result.data_issues]}
     return body
 
 

@@ -28,7 +28,9 @@ class Config:
     max_request_bytes: int = 5 * 1024 * 1024
     rule_url_base: str | None = None
     dev: bool = False
-    # Local clinical defaults (consensus-rules.md, "Local defaults"); each card that uses one says so.
+    # Permit an http:// fhirServer (still allow-listed): loopback tests and benchmarks only.
+    allow_insecure_fhir: bool = False
+    # Local clinical defaults (consensus-rules.md, "Local defaults"); cards that use one say so.
     local_defaults: Mapping[str, float] = field(default_factory=dict)
 
     @property
@@ -40,7 +42,7 @@ class Config:
 _TUPLE_KEYS = {"cors_origins"}
 _FLOAT_KEYS = {"fhir_timeout"}
 _INT_KEYS = {"fhir_max_pages", "max_request_bytes"}
-_BOOL_KEYS = {"dev"}
+_BOOL_KEYS = {"dev", "allow_insecure_fhir"}
 
 
 def _coerce(key: str, raw: Any) -> Any:

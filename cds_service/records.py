@@ -44,37 +44,33 @@ def gather(
                 pages[key] = page
                 continue
         to_fetch[key] = template.replace("{{context.patientId}}", patient_id)
-    fhir = client() if (to_fetch or any(p.next_url for p in pages.values())) else None
-    missing: list[str] = []
-
-    def fetch(key: str) -> tuple[str, Page | None]:
-        assert fhir is not None
-        try:
-            if key in to_fetch:
-                return key, fhir.search(key, to_fetch[key])
-            return key, fhir.follow(key, pages[key])
-        except FetchError:
-            return key, None
-
     needed = list(to_fetch) + [k for k, p in pages.items() if p.next_url]
+    fhir = client() if needed else None
+    missing: list[str] = []
     if needed and fhir is None:
         missing = needed
-    elif len(needed) == 1:
-        outcomes = [fetch(needed[0])]
-    elif needed:
-        outcomes = list(_POOL.map(fetch, needed))
-    if needed and fhir is not None:
-        for key, page in outcomes:
-            if page is None:
+    elif fhir is not None:
+        server = fhir
+
+        def fetch(key: str) -> tuple[str, Page | None]:
+            try:
+                if key in to_fetch:
+                    return key, server.search(key, to_fetch[key])
+                return key, server.follow(key, pages[key])
+            except FetchError:
+                return key, None
+
+        outcomes = [fetch(needed[0])] if len(needed) == 1 else list(_POOL.map(fetch, needed))
+        for key, fetched in outcomes:
+            if fetched is None:
                 missing.append(key)
             else:
-                pages[key] = page
+                pages[key] = fetched
                 result.fetched.append(key)
     if missing:
         raise precondition_failed(missing)
     for key in templates:
-        page = pages.get(key)
-        if page is not None:
-            result.items.extend((key, r) for r in page.resources)
-            result.issues.extend(page.issues)
+        if key in pages:
+            result.items.extend((key, r) for r in pages[key].resources)
+            result.issues.extend(pages[key].issues)
     return result

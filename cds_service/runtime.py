@@ -1,4 +1,4 @@
-"""Per-process state built once by the app factory: knowledge, store, authenticator, HTTP session."""
+"""Per-process state built once by the app factory: knowledge, store, authenticator, session."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ class Runtime:
     def fhir_server_allowed(self, server: str, issuer: str | None) -> bool:
         """Outside --dev: https, and on the calling issuer's fhir_servers allow-list (no SSRF)."""
         return (
-            urlsplit(server).scheme == "https"
+            (urlsplit(server).scheme == "https" or self.config.allow_insecure_fhir)
             and self.issuers is not None
             and issuer is not None
             and self.issuers.fhir_server_allowed(issuer, server)

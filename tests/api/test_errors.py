@@ -77,7 +77,10 @@ def test_fhir_authorization_without_fhir_server_is_a_400(client: FlaskClient) ->
 def test_selection_that_matches_no_draft_is_a_400_naming_it(client: FlaskClient) -> None:
     draft = {"resourceType": "ServiceRequest", "id": "sr-1", "status": "draft", "intent": "order"}
     request = hook_request(
-        "order-select", "p1", prefetch={}, drafts=[draft],
+        "order-select",
+        "p1",
+        prefetch={},
+        drafts=[draft],
         selections=["ServiceRequest/sr-1", "ServiceRequest/other"],
     )
     assert _paths(_error(client.post(OS, json=request), 400)) == {"context.selections[1]"}
@@ -101,8 +104,9 @@ def test_absent_prefetch_without_fhir_server_is_a_412_listing_keys(client: Flask
 def test_operation_outcome_in_prefetch_counts_as_absent(client: FlaskClient) -> None:
     outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "x"}]}
     request = hook_request(
-        "patient-view", "p1", prefetch={"patient": {"resourceType": "Patient", "id": "p1"},
-                                        "conditions": outcome}
+        "patient-view",
+        "p1",
+        prefetch={"patient": {"resourceType": "Patient", "id": "p1"}, "conditions": outcome},
     )
     assert "conditions" in _error(client.post(PV, json=request), 412)["missing"]
 
@@ -110,8 +114,9 @@ def test_operation_outcome_in_prefetch_counts_as_absent(client: FlaskClient) -> 
 def test_null_prefetch_means_no_data(client: FlaskClient) -> None:
     """Without a pNEN among the conditions, nothing else is needed: no 412, no cards."""
     request = hook_request(
-        "patient-view", "p1", prefetch={"patient": {"resourceType": "Patient", "id": "p1"},
-                                        "conditions": None}
+        "patient-view",
+        "p1",
+        prefetch={"patient": {"resourceType": "Patient", "id": "p1"}, "conditions": None},
     )
     response = client.post(PV, json=request)
     assert response.status_code == 200
@@ -123,12 +128,16 @@ def test_broken_resource_is_skipped_and_reported_not_a_500(
 ) -> None:
     patient = {"resourceType": "Patient", "id": "p1"}
     pnen = {
-        "resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p1"},
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1290080008"}]},
     }
     broken_condition = {"resourceType": "Condition", "id": "c2", "code": "not-an-object"}
     broken_obs = {
-        "resourceType": "Observation", "id": "broken-1", "status": "final",
+        "resourceType": "Observation",
+        "id": "broken-1",
+        "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "29593-1"}]},
         "valueQuantity": 12,
     }

@@ -1,4 +1,4 @@
-"""End to end through HTTP: the benchmark patients, with prefetch and from a loopback FHIR server."""
+"""End to end over HTTP: the benchmark patients, with prefetch and from a loopback FHIR server."""
 
 from __future__ import annotations
 
@@ -98,7 +98,9 @@ def test_paginated_prefetch_bundle_is_followed_on_the_fhir_server(
     prefetch = prefetch_for(resources, prefetch_keys)
     with serve_fhir(resources, page_size=20) as (base, _):
         first = searchset(observations[:20])
-        first["link"] = [{"relation": "next", "url": f"{base}/Observation?patient=bench-pnen&_page=1"}]
+        first["link"] = [
+            {"relation": "next", "url": f"{base}/Observation?patient=bench-pnen&_page=1"}
+        ]
         prefetch["observations"] = first
         request = hook_request("patient-view", "bench-pnen", prefetch=prefetch, fhir_server=base)
         body = _post(client, request)
@@ -171,9 +173,7 @@ def test_another_patients_resources_in_prefetch_are_skipped(
 
 def test_cors_headers_on_get_post_errors_and_preflight(client: FlaskClient) -> None:
     origin = {"Origin": "https://sandbox.cds-hooks.org"}
-    preflight = client.options(
-        PV, headers={**origin, "Access-Control-Request-Method": "POST"}
-    )
+    preflight = client.options(PV, headers={**origin, "Access-Control-Request-Method": "POST"})
     assert preflight.status_code in (200, 204)
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]

@@ -65,10 +65,15 @@ def hook_request(
     """A CDS Hooks 2.0 request body for a hook."""
     context: dict[str, Any] = {"userId": "Practitioner/test-user", "patientId": patient_id}
     if hook in ("order-select", "order-sign"):
-        context["draftOrders"] = {"resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]}
+        context["draftOrders"] = {
+            "resourceType": "Bundle",
+            "entry": [{"resource": d} for d in drafts],
+        }
     if hook == "order-select":
         context["selections"] = list(
-            selections if selections is not None else [f"{d['resourceType']}/{d['id']}" for d in drafts]
+            selections
+            if selections is not None
+            else [f"{d['resourceType']}/{d['id']}" for d in drafts]
         )
     body: dict[str, Any] = {"hook": hook, "hookInstance": str(uuid.uuid4()), "context": context}
     if prefetch is not None:

@@ -105,7 +105,9 @@ def _handler(data: FhirData, base: list[str]) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_fhir(resources: list[dict[str, Any]], page_size: int = 50) -> Iterator[tuple[str, FhirData]]:
+def serve_fhir(
+    resources: list[dict[str, Any]], page_size: int = 50
+) -> Iterator[tuple[str, FhirData]]:
     """Run the server on an ephemeral loopback port; yields (base URL, data)."""
     data = FhirData(resources, page_size)
     base: list[str] = [""]
