@@ -240,7 +240,10 @@ class Patient:
             return None, ()
         if grade.grade == 3:
             return G3_UNKNOWN, grade.evidence
-        # NECs are high grade by definition: G1/G2 (Ki-67 ≤ 20 %, mitoses ≤ 20) is a NET.
+        # NECs are high grade by definition: highest Ki-67 ≤ 20 % with no mitotic count > 20 is a
+        # NET. A reported grade or a mitotic count alone does not settle it (no Ki-67: unknown).
+        if self.highest_ki67 is None:
+            return None, ()
         evidence = tuple(f for g in self.site_grades.values() for f in g.evidence)
         return NET, evidence
 
