@@ -26,6 +26,7 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 
 test: $(STAMP)
+	bash .ci/ensure-chromium.sh
 	bash .ci/with-postgres.sh $(BIN)/python -m pytest
 
 check: lint types contracts test

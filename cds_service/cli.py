@@ -188,6 +188,28 @@ def _discovery(_: argparse.Namespace) -> int:
     return 0
 
 
+def _rules(args: argparse.Namespace) -> int:
+    from consensus.registry import rule_table
+    from consensus.rules import all_rules
+
+    rules = all_rules()
+    if args.format == "json":
+        rows = [
+            {
+                "id": r.info.id,
+                "title": r.info.title,
+                "hooks": sorted(r.info.hooks),
+                "source": r.info.citation,
+                "area": r.info.area,
+            }
+            for r in rules
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(rule_table(rules))
+    return 0
+
+
 def _feedback_report(args: argparse.Namespace) -> int:
     from cds_service.store import Store
 
@@ -236,6 +258,9 @@ def parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_evaluate)
     disc = sub.add_parser("discovery", help="print the discovery document")
     disc.set_defaults(func=_discovery)
+    rules = sub.add_parser("rules", help="list every rule id with its hooks and source section")
+    rules.add_argument("--format", default="markdown", choices=["markdown", "json"])
+    rules.set_defaults(func=_rules)
     fb = sub.add_parser("feedback-report", help="acceptance and override rates per rule")
     fb.add_argument("--format", default="text", choices=["text", "json"])
     fb.set_defaults(func=_feedback_report)

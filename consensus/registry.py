@@ -84,3 +84,27 @@ def rule(
 def registered() -> tuple[Rule, ...]:
     """Every registered rule, by id."""
     return tuple(_RULES[k] for k in sorted(_RULES))
+
+
+_HOOK_NAMES = (("patient-view", "PV"), ("order-select", "OS"), ("order-sign", "SIGN"))
+
+
+def rule_table(rules: Sequence[Rule]) -> str:
+    """Markdown tables of the rules by area: id, title, hooks, source (the README's rule list)."""
+    out: list[str] = []
+    areas: dict[str, list[Rule]] = {}
+    for r in sorted(rules, key=lambda r: (r.info.area, r.info.id)):
+        areas.setdefault(r.info.area, []).append(r)
+    for area, members in areas.items():
+        if out:
+            out.append("")
+        out += [
+            f"**{area}**",
+            "",
+            "| rule id | title | hooks | source |",
+            "| --- | --- | --- | --- |",
+        ]
+        for r in members:
+            hooks = ", ".join(short for name, short in _HOOK_NAMES if name in r.info.hooks)
+            out.append(f"| `{r.info.id}` | {r.info.title} | {hooks} | {r.info.citation} |")
+    return "\n".join(out)
