@@ -36,7 +36,7 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _citation(citation: str, text: Mapping[str, str]) -> str:
+def citation_text(citation: str, text: Mapping[str, str]) -> str:
     """'C 1.4; C 3; R PRRT' → the consensus questions, then the review sections, each named once."""
     groups: dict[str, list[str]] = {"C": [], "R": [], "": []}
     for part in (p.strip() for p in citation.split(";")):
@@ -84,7 +84,7 @@ def detail_markdown(rec: Recommendation, text: Mapping[str, str]) -> str:
         lines += ["", f"**{text['missing']}**", *[f"- {m}" for m in missing]]
     if rec.local_policy:
         lines += ["", f"**{text['local_policy']}**", *[f"- {p}" for p in rec.local_policy]]
-    lines += ["", f"*{text['source']}: {_citation(rec.rule.citation, text)}.*"]
+    lines += ["", f"*{text['source']}: {citation_text(rec.rule.citation, text)}.*"]
     return "\n".join(lines)
 
 

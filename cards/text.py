@@ -13,6 +13,12 @@ EN: Mapping[str, str] = {
     "status": "Status",
     "based_on": "Based on",
     "missing": "Missing data",
+    "missing_short": "missing",
+    "rule": "Rule",
+    "suggestions": "Suggested orders",
+    "recommendations": "recommendation(s)",
+    "no_recommendations": "No recommendations: no active pNEN on record, or nothing applies.",
+    "data_issues": "Data issues (resources skipped or partly ignored)",
     "local_policy": "Local policy",
     "source": "Source",
     "data_note": "Closed-world facts (diagnoses, procedures, medications, studies on record) read "

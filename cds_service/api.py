@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, g, request
 
-from cds_service.errors import ServiceError, bad_request, not_found
+from cds_service.errors import ServiceError, bad_request, not_found, too_large
 from cds_service.records import gather
 from cds_service.runtime import Runtime
 from cds_service.schemas import errors as schema_errors
@@ -20,7 +20,7 @@ from hooks.request import RequestError, parse_request
 
 log = logging.getLogger("pnen_cds.api")
 bp = Blueprint("cds", __name__)
-DATA_ISSUES = "org.pnen-cds.data-issues"
+_READ_CHUNK = 64 * 1024
 
 
 def runtime() -> Runtime:
@@ -39,9 +39,23 @@ def _authenticate(*audiences: str) -> str | None:
     return runtime().authenticate(request.headers.get("Authorization"), list(audiences))
 
 
+def read_unsized_body(limit: int) -> bytes:
+    """A body sent without Content-Length (chunked), read up to `limit` bytes; 413 beyond."""
+    if "wsgi.input_terminated" not in request.environ:
+        return b""  # the server does not delimit it: unreadable safely (as Werkzeug does)
+    stream = request.environ["wsgi.input"]
+    body = bytearray()
+    while chunk := stream.read(min(_READ_CHUNK, limit + 1 - len(body))):
+        body += chunk
+        if len(body) > limit:
+            raise too_large(limit)
+    return bytes(body)
+
+
 def _read_json(schema: str) -> dict[str, Any]:
     """The request body as a JSON object valid against a CDS Hooks schema, else 400."""
-    raw = request.get_data(cache=False)
+    unsized: bytes | None = g.get("unsized_body")
+    raw = request.get_data(cache=False) if unsized is None else unsized
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -91,10 +105,7 @@ def service_view(service_id: str) -> Response:
         fetched += rest.fetched
     facts = rt.knowledge.mapper.map(hook_request.patient_id, items, today)
     result = service.handler(hook_request, facts, rt.knowledge, today)
-    response: dict[str, Any] = {"cards": result.cards}
-    all_issues = [*issues, *(i for i in result.data_issues if i not in issues)]
-    if all_issues:
-        response["extension"] = {DATA_ISSUES: [i.as_json() for i in all_issues]}
+    response = result.response(issues)
     elapsed = (time.perf_counter() - started) * 1000
     rt.store.record_audit(
         AuditEntry(
@@ -120,7 +131,16 @@ def feedback_view(service_id: str) -> Response:
     if service_id not in SERVICES:
         raise not_found(f"no CDS service {service_id!r}")
     body = _read_json("feedback")
-    items = [FeedbackItem.from_json(entry) for entry in body["feedback"]]
+    items: list[FeedbackItem] = []
+    problems: list[tuple[str, str]] = []
+    for i, entry in enumerate(body["feedback"]):
+        try:
+            items.append(FeedbackItem.from_json(entry))
+        except ValueError as exc:  # the message starts with the field: "card: too long"
+            field, _, message = str(exc).partition(": ")
+            problems.append((f"feedback[{i}].{field}", message or field))
+    if problems:
+        raise bad_request("feedback entries are malformed", problems)
     rt.store.record_feedback(service_id, items)
     return json_response({})
 

@@ -6,14 +6,15 @@ import argparse
 import ipaddress
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cards.report import ReportHeader, text_report
 from cds_service.config import Config, load_config
+from hooks.evaluation import HookResult
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
@@ -84,17 +85,10 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
     return resources
 
 
-def _plain(markdown: str) -> str:
-    """Markdown detail → plain text for a terminal report."""
-    text = re.sub(r"\*\*(.+?)\*\*", r"\1", markdown)
-    text = re.sub(r"(?<!\*)\*(?!\*)(.+?)(?<!\*)\*(?!\*)", r"\1", text)
-    return "\n".join("    " + line if line else "" for line in text.splitlines())
-
-
 def evaluate_file(
     path: Path, hook: str, selections: Sequence[str], config: Config, today: date
-) -> dict[str, Any]:
-    """Evaluate a patient file offline: the CDS Hooks response body (cards and data issues)."""
+) -> tuple[str, HookResult]:
+    """Evaluate a patient file offline: the patient reference and the hook's result."""
     from cards import CardOptions
     from hooks.knowledge import load_knowledge
     from hooks.registry import SERVICES
@@ -129,39 +123,7 @@ def evaluate_file(
     )
     service = next(s for s in SERVICES.values() if s.hook == hook)
     facts = knowledge.mapper.map(patient_id, [("file", r) for r in record], today)
-    result = service.handler(request, facts, knowledge, today)
-    body: dict[str, Any] = {"cards": result.cards}
-    if result.data_issues:
-        body["extension"] = {"org.pnen-cds.data-issues": [i.as_json() for i in result.data_issues]}
-    return body
-
-
-def text_report(body: dict[str, Any], path: Path, hook: str, today: date) -> str:
-    """A readable report for a clinician: each recommendation with its reasons and source."""
-    cards = body["cards"]
-    lines = [
-        f"pnen-cds report — {path.name} — {hook} — {today.isoformat()}",
-        f"{len(cards)} recommendation(s)",
-        "=" * 78,
-    ]
-    for i, card in enumerate(cards, 1):
-        topic = card["source"]["topic"]
-        lines += [
-            "",
-            f"{i}. [{card['indicator'].upper()}] {card['summary']}",
-            f"   rule: {topic['code']} — {topic['display']}",
-            "",
-            _plain(card.get("detail", "")),
-        ]
-        for suggestion in card.get("suggestions", []):
-            lines.append(f"    → suggestion: {suggestion['label']}")
-    issues = body.get("extension", {}).get("org.pnen-cds.data-issues", [])
-    if issues:
-        lines += ["", "Data issues (resources skipped or partly ignored):"]
-        lines += [f"  - {i['reference']}: {i['problem']}" for i in issues]
-    if not cards:
-        lines += ["", "No recommendations: no active pNEN on record, or nothing applies."]
-    return "\n".join(lines) + "\n"
+    return request.patient_ref, service.handler(request, facts, knowledge, today)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -171,11 +133,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"pnen-cds: {path}: no such file", file=sys.stderr)
         return 2
     today = date.fromisoformat(args.today) if args.today else date.today()
-    body = evaluate_file(path, args.hook, args.select or (), config, today)
+    patient_ref, result = evaluate_file(path, args.hook, args.select or (), config, today)
     if args.format == "json":
-        print(json.dumps(body, indent=2, ensure_ascii=False))
+        print(json.dumps(result.response(), indent=2, ensure_ascii=False))
     else:
-        print(text_report(body, path, args.hook, today), end="")
+        header = ReportHeader(path.name, patient_ref, args.hook, today.isoformat())
+        print(text_report(header, result.recommendations, result.data_issues), end="")
     return 0
 
 

@@ -8,20 +8,36 @@ from datetime import date
 from typing import Any
 
 from cards import build_cards
-from consensus import Patient, RuleContext, evaluate
+from consensus import Patient, Recommendation, RuleContext, evaluate
 from fhir_mappings.facts import DataIssue, PatientFacts
 from fhir_mappings.orders import map_drafts
 from hooks.knowledge import Knowledge
 from hooks.request import HookRequest
 
+DATA_ISSUES = "org.pnen-cds.data-issues"
+"""The response extension that lists resources skipped or partly ignored."""
+
 
 @dataclass(frozen=True)
 class HookResult:
-    """The cards, the rules that fired, and the data issues to report."""
+    """The cards, the recommendations behind them, and the data issues to report."""
 
     cards: list[dict[str, Any]]
-    rule_ids: tuple[str, ...]
+    recommendations: tuple[Recommendation, ...]
     data_issues: tuple[DataIssue, ...]
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """The ids of the rules that fired, in card order."""
+        return tuple(r.rule.id for r in self.recommendations)
+
+    def response(self, earlier_issues: Sequence[DataIssue] = ()) -> dict[str, Any]:
+        """The CDS Hooks response body; data issues (gathering's first) in the extension."""
+        body: dict[str, Any] = {"cards": self.cards}
+        issues = [*earlier_issues, *(i for i in self.data_issues if i not in earlier_issues)]
+        if issues:
+            body["extension"] = {DATA_ISSUES: [i.as_json() for i in issues]}
+        return body
 
 
 def run_hook(
@@ -39,4 +55,4 @@ def run_hook(
     ctx = RuleContext(request.hook, patient, mapped)
     recs = evaluate(ctx, knowledge.rules)
     cards = build_cards(recs, request.patient_ref, knowledge.cards)
-    return HookResult(cards, tuple(r.rule.id for r in recs), facts.data_issues + issues)
+    return HookResult(cards, tuple(recs), facts.data_issues + issues)

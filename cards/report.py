@@ -1,0 +1,160 @@
+"""Recommendations → a plain-text report for a multidisciplinary meeting (`pnen-cds evaluate`)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cards.build import citation_text
+from cards.orders import ORDERS
+from cards.text import LOCALES
+from consensus.criteria import Criterion
+from consensus.recommendation import Recommendation
+from fhir_mappings.facts import DataIssue
+
+WIDTH = 100
+INDENT = "   "
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+@dataclass(frozen=True)
+class ReportHeader:
+    """What the report is about: the file or patient, the hook and the evaluation date."""
+
+    title: str
+    patient_ref: str
+    hook: str
+    today: str
+
+
+def _plain(text: str) -> str:
+    """Markdown emphasis and code marks removed (the report is read in a terminal or printed)."""
+    return _CODE.sub(r"\1", _BOLD.sub(r"\1", text))
+
+
+def _wrap(text: str, indent: str, width: int = WIDTH) -> list[str]:
+    """Paragraphs and '- ' list items wrapped at `width`, each line indented."""
+    lines: list[str] = []
+    for raw in _plain(text).splitlines():
+        if not raw.strip():
+            if lines and lines[-1]:
+                lines.append("")
+            continue
+        bullet = raw.startswith("- ")
+        lines += textwrap.wrap(
+            raw,
+            width=width,
+            initial_indent=indent,
+            subsequent_indent=indent + ("  " if bullet else ""),
+            break_on_hyphens=False,
+        )
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _basis(criterion: Criterion, text: Mapping[str, str]) -> str:
+    parts = [f.evidence() for f in criterion.evidence]
+    if criterion.missing:
+        parts.append(f"{text['missing_short']}: " + ", ".join(criterion.missing))
+    if criterion.note:
+        parts.append(criterion.note)
+    return "; ".join(parts) or "—"
+
+
+def criteria_table(criteria: Sequence[Criterion], text: Mapping[str, str]) -> list[str]:
+    """Criterion, status and basis in fixed-width columns (the basis wraps in its column)."""
+    name_width = min(max(len(text["criterion"]), *(len(c.name) for c in criteria)), 44)
+    status_width = len("not met")
+    basis_width = max(WIDTH - len(INDENT * 2) - name_width - status_width - 4, 30)
+    head = (
+        f"{text['criterion']:<{name_width}}  {text['status']:<{status_width}}  {text['based_on']}"
+    )
+    rule = f"{'-' * name_width}  {'-' * status_width}  {'-' * min(basis_width, 40)}"
+    lines = [INDENT * 2 + head, INDENT * 2 + rule]
+    for c in criteria:
+        names = textwrap.wrap(c.name, name_width) or [""]
+        basis = textwrap.wrap(_plain(_basis(c, text)), basis_width, break_on_hyphens=False)
+        status = [c.status.value]
+        for i in range(max(len(names), len(basis))):
+            name = names[i] if i < len(names) else ""
+            state = status[i] if i < len(status) else ""
+            more = basis[i] if i < len(basis) else ""
+            lines.append(
+                (INDENT * 2 + f"{name:<{name_width}}  {state:<{status_width}}  {more}").rstrip()
+            )
+    return lines
+
+
+def _suggestion_lines(rec: Recommendation) -> list[str]:
+    lines: list[str] = []
+    for suggestion in rec.suggestions:
+        lines.append(f"{INDENT * 2}→ {suggestion.label}")
+        for action in suggestion.actions:
+            if action.order is not None:
+                order = ORDERS[action.order]
+                what = f"{order.resource_type} {order.text} [{order.code}]"
+            else:
+                what = str(action.resource_id)
+            lines.append(f"{INDENT * 3}{action.type}: {what}")
+    return lines
+
+
+def _section(title: str, body: Iterable[str]) -> list[str]:
+    lines = list(body)
+    return [f"{INDENT}{title}:", *lines] if lines else []
+
+
+def recommendation_text(number: int, rec: Recommendation, locale: str = "en") -> list[str]:
+    """One fired rule: summary, rule and source, advice, criteria table, evidence, gaps, orders."""
+    text = LOCALES.get(locale, LOCALES["en"])
+    title = f"{number}. [{rec.indicator.value.upper()}] {rec.summary}"
+    lines = [
+        *textwrap.wrap(title, WIDTH, subsequent_indent=INDENT, break_on_hyphens=False),
+        f"{INDENT}{text['rule']}: {rec.rule.id} — {rec.rule.title}",
+        *_wrap(f"{text['source']}: {citation_text(rec.rule.citation, text)}", INDENT),
+        "",
+        *_section(text["recommendation"], _wrap(rec.advice, INDENT * 2)),
+    ]
+    if rec.criteria:
+        lines += ["", *_section(text["criteria"], criteria_table(rec.criteria, text))]
+    evidence = list(dict.fromkeys(rec.evidence))
+    if evidence:
+        why = [line for f in evidence for line in _wrap(f"- {f.evidence()}", INDENT * 2)]
+        lines += ["", *_section(text["why"], why)]
+    missing = list(dict.fromkeys(rec.missing))
+    if missing:
+        gaps = [line for m in missing for line in _wrap(f"- {m}", INDENT * 2)]
+        lines += ["", *_section(text["missing"], gaps)]
+    if rec.local_policy:
+        policy = [line for p in rec.local_policy for line in _wrap(f"- {p}", INDENT * 2)]
+        lines += ["", *_section(text["local_policy"], policy)]
+    if rec.suggestions:
+        lines += ["", *_section(text["suggestions"], _suggestion_lines(rec))]
+    return lines
+
+
+def text_report(
+    header: ReportHeader,
+    recs: Sequence[Recommendation],
+    issues: Sequence[DataIssue] = (),
+    locale: str = "en",
+) -> str:
+    """The whole report: a header, then each recommendation, then the data issues."""
+    text = LOCALES.get(locale, LOCALES["en"])
+    lines = [
+        f"pnen-cds — {header.title} — {header.hook} — {header.today}",
+        f"{header.patient_ref}: {len(recs)} {text['recommendations']}",
+        "=" * WIDTH,
+    ]
+    for i, rec in enumerate(recs, 1):
+        lines += ["", *recommendation_text(i, rec, locale), "", "-" * WIDTH]
+    if not recs:
+        lines += ["", text["no_recommendations"]]
+    if issues:
+        lines += ["", f"{text['data_issues']}:"]
+        lines += [f"{INDENT}- {i.reference} ({i.prefetch_key}): {i.problem}" for i in issues]
+    return "\n".join(lines) + "\n"
