@@ -55,12 +55,23 @@ _ABDOMEN = _words("abdomen", "abdominal", "abdo")
 _LIVER = _words("liver", "hepatic")
 _CONTRAST = _words("contrast", "multiphase", "multiphasic", "triphasic", "enhanced")
 _CHEST = _words("chest", "thorax", "thoracic")
-_SSA = _words(
-    "DOTATATE", "DOTATOC", "DOTANOC", "68Ga-SSA", "Ga-68", "68Ga", r"somatostatin receptor"
-)
-_FDG = _words("FDG", "18F-FDG", "fluorodeoxyglucose")
-_EXENDIN = _words("exendin", "exendin-4", "GLP-1R")
-_DOPA = _words("DOPA", "18F-DOPA", "F-DOPA", "fluorodopa")
+
+
+def _tracer(*alternatives: str) -> re.Pattern[str]:
+    """Tracer names, also when an isotope is joined to them by a hyphen ('68Ga-exendin-4')."""
+    joined = "|".join(alternatives)
+    return re.compile(rf"(?<!\w)(?:{joined})(?!\w)", re.IGNORECASE)
+
+
+_SSA = _tracer("DOTATATE", "DOTATOC", "DOTANOC", "68Ga-SSA", "SSTR", "somatostatin receptor")
+# A bare gallium-68 PET is an SSTR PET unless another gallium tracer is named (exendin-4, PSMA).
+_GALLIUM = _words("Ga-68", "68Ga", "gallium-68")
+_OTHER_GALLIUM = _tracer("exendin", "PSMA", "FAPI")
+_FDG = _tracer("FDG", "fluorodeoxyglucose")
+_EXENDIN = _tracer("exendin")
+_GLP1R = _words("GLP-1R", "GLP-1 receptor")
+_DOPA = _tracer("DOPA", "FDOPA", "fluorodopa")
+PET_KINDS = frozenset({"pet-ssa", "pet-fdg", "pet-exendin", "pet-dopa"})
 
 _POSITIVE = {(SNOMED, "10828004"), (PNEN, "avid")}
 _NEGATIVE = {(SNOMED, "260385009"), (PNEN, "non-avid")}
@@ -69,7 +80,7 @@ _PROGRESSION = {(PNEN, "PD")}
 
 def _text_kinds(text: str, terms: Terminology) -> set[str]:
     kinds: set[str] = set()
-    ct, mr, pet = bool(_CT.search(text)), bool(_MR.search(text)), bool(_PET.search(text))
+    ct, mr = bool(_CT.search(text)), bool(_MR.search(text))
     abdomen, liver = bool(_ABDOMEN.search(text)), bool(_LIVER.search(text))
     if ct and abdomen and _CONTRAST.search(text):
         kinds.add("ct-abdomen-multiphase")
@@ -79,16 +90,23 @@ def _text_kinds(text: str, terms: Terminology) -> set[str]:
         kinds.add("mri-liver")
         if terms.text_matches("mri-liver-hepatobiliary", text):
             kinds.add("mri-liver-hepatobiliary")
-    if pet and _SSA.search(text):
+    if (ct or mr) and (abdomen or liver):
+        kinds.add("abdominal-imaging")
+    return kinds
+
+
+def _pet_kinds(text: str, pet: bool) -> set[str]:
+    """PET tracers named in a text (exendin-4 also without the word PET)."""
+    kinds: set[str] = set()
+    gallium = bool(_GALLIUM.search(text)) and not _OTHER_GALLIUM.search(text)
+    if pet and (_SSA.search(text) or gallium):
         kinds.add("pet-ssa")
     if pet and _FDG.search(text):
         kinds.add("pet-fdg")
-    if _EXENDIN.search(text):
+    if _EXENDIN.search(text) or (pet and _GLP1R.search(text)):
         kinds.add("pet-exendin")
     if pet and _DOPA.search(text):
         kinds.add("pet-dopa")
-    if (ct or mr) and (abdomen or liver):
-        kinds.add("abdominal-imaging")
     return kinds
 
 
@@ -98,10 +116,20 @@ def classify_imaging(
     """Imaging kinds of a study → whether each was recognised by text only."""
     concepts = terms.concepts_of(code)
     coded = {kind for kind in IMAGING_KINDS if kind in concepts}
-    text = " | ".join(t for t in (all_text(code), extra_text) if t)
-    if "mri-liver" in coded and terms.text_matches("mri-liver-hepatobiliary", text):
-        coded.add("mri-liver-hepatobiliary")
-    by_text = (_text_kinds(text, terms) - coded) if use_text and text else set()
+    code_text = all_text(code)
+    text = " | ".join(t for t in (code_text, extra_text) if t)
+    by_text: set[str] = set()
+    if use_text and text:
+        by_text = _text_kinds(text, terms)
+        if not coded & PET_KINDS:
+            # The tracer comes from the code when it names one: conclusions often compare with
+            # studies of other tracers ("SSTR-negative", "unlike the prior DOTATATE PET").
+            pet = bool(_PET.search(text))
+            by_text |= _pet_kinds(code_text, pet) or _pet_kinds(text, pet)
+        by_text -= coded
+    agent = "mri-liver-hepatobiliary"
+    if "mri-liver" in coded and agent not in coded and terms.text_matches(agent, text):
+        by_text.add(agent)  # a coded liver MRI whose agent is named in text only: flagged
     kinds = {kind: False for kind in coded} | {kind: True for kind in by_text}
     if kinds and "abdominal-imaging" not in kinds and set(kinds) - {"ct-chest"}:
         kinds["abdominal-imaging"] = all(kinds.values())

@@ -1,20 +1,399 @@
-"""B. Imaging and PET tracer choice (consensus-rules.md section B; C 1)."""
+"""B. Imaging and PET tracer choice (consensus-rules.md B; C 1).
+
+Decisions where the spec left room (the source was followed):
+- Pending orders: an order of the missing study that is already planned (an active, on-hold or
+  draft ServiceRequest in the record) is named as pending instead of suggested again (the
+  `mgmt-test` pattern). On order hooks a card whose whole point is to add a study stays silent
+  when that study is pending or drafted alongside: the clinician has already done what it says.
+- `staging-imaging`: studies dated after today do not count. An undated study leaves its part
+  unknown (the card asks for its date). When the pNEN-LM diagnosis date is unknown (no onset or
+  recorded date on the pNEN or liver-metastasis Condition), the window's start is unknown: a study
+  dated within the last 90 days (local default) is in the window whatever the diagnosis date, an
+  older one may or may not be, and that part is unknown; the card always says that the diagnosis
+  date is missing. A part with no study on record at all is missing whatever the date.
+- `liver-mri-hepatobiliary`: "liver resectability being assessed" = any of the C 6.2 / C 6.3 /
+  C 11.2 assessment facts recorded: R0/R1 feasibility, remnant liver volume, NED achievable,
+  > 90 % cytoreduction achievable, lesions within 2 cm of the surface, deep-lesion count, segments
+  involved, confined to one lobe. NED itself (an outcome), tumour burden (C 12, transplant) and
+  major-vessel invasion (C 9, type of hepatectomy) are not. With the ENETS type unknown and no
+  assessment recorded, the rule stays silent (pointless without data). On order hooks it needs a
+  pNEN but not recorded liver metastases (the MRI is how they are mapped). The latest eGFR is
+  used. With contrast contraindicated, DWI MRI is suggested first and the hepatobiliary-contrast
+  MRI second (not recommended): the allergy fact does not say whether the agent was iodinated or
+  gadolinium-based.
+- `pet-ssa`: a NET with no grade recorded is "a NET of any grade"; conflicting differentiation
+  (well differentiated recorded with an NEC code) gets no card (`g3-net-vs-nec` covers it).
+- `pet-fdg`: a NET without any Ki-67 stays silent (the grade is missing, not the FDG PET); when
+  the Ki-67 is unknown but NEC or G3 with differentiation unknown fires the card, the Ki-67 row
+  says so.
+- `pet-tracer-mismatch` (b): with no Ki-67 on record, an FDG PET drafted for a NET of grade G3 (by
+  mitoses or a reported grade) is silent (FDG is indicated for G3 NET, C 1.4); otherwise the card
+  fires with the Ki-67 listed as missing and still adds the SSTR PET, which C 1.4 indicates for
+  NET of every grade. (a) deletes every drafted SSTR PET; when an FDG PET is already drafted or
+  planned, the suggestion only deletes.
+"""
 
 from __future__ import annotations
 
-from consensus.criteria import known, unknown
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from consensus.criteria import Criterion, known, unknown
+from consensus.patient import CONFLICT, G3_UNKNOWN, HEPATECTOMIES, NET, Patient
 from consensus.recommendation import (
+    OS,
     PV,
+    SIGN,
+    Action,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
+    delete,
 )
 from consensus.registry import RuleContext, rule
+from fhir_mappings.facts import Fact
+
+AREA = "B. Imaging"
+HEPATOBILIARY = "mri-liver-hepatobiliary"
+INSULINOMA_PET = ("pet-exendin", "pet-dopa")
+LIVER_SURGERY = (*HEPATECTOMIES, "liver-ablation")
+# C 6.2 (R0/R1, remnant), C 6.3 (NED as the goal), C 11.2 (potential resectability of type III).
+RESECTABILITY_FACTS = (
+    "r0-r1-feasible",
+    "remnant-liver-volume",
+    "ned-achievable",
+    "cytoreduction-90-achievable",
+    "most-lesions-within-2cm-of-surface",
+    "deep-lesion-count",
+    "liver-segments-involved",
+    "confined-to-one-lobe",
+)
+# (imaging kind on record, catalogue order, name in the card)
+STAGING_PARTS = (
+    (
+        "ct-abdomen-multiphase",
+        "ct-abdomen-pelvis-multiphase",
+        "multiphasic contrast CT abdomen/pelvis",
+    ),
+    ("ct-chest", "ct-chest", "chest CT"),
+)
+DIAGNOSIS_DATE = "pNEN-LM diagnosis date (onset or recorded date of the pNEN and liver metastases)"
 
 
-@rule("pet-fdg", "18F-FDG PET/CT indicated", [PV], "C 1.4; C 3", "B. Imaging")
+def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
+    return tuple(dict.fromkeys(f for c in criteria for f in c.evidence))
+
+
+def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
+
+
+def _none_on_record(name: str) -> Criterion:
+    """A closed-world 'on record' criterion that is not met."""
+    return known(name, False, note="none recorded")
+
+
+def _pending(ctx: RuleContext, *kinds: str) -> tuple[Fact, ...]:
+    """Orders of these kinds planned in the record or drafted in this hook."""
+    drafted = tuple(d.as_fact() for d in ctx.drafted(*kinds))
+    return (*ctx.patient.planned(*kinds), *drafted)
+
+
+def _drafted(ctx: RuleContext, name: str, *kinds: str) -> Criterion | None:
+    """The drafts of these kinds as a met criterion; None when none is drafted."""
+    drafts = ctx.drafted(*kinds)
+    return known(name, True, [d.as_fact() for d in drafts]) if drafts else None
+
+
+def _grade_text(p: Patient) -> str:
+    """'NET G2', 'NET, grade unknown', 'G3, differentiation unknown'."""
+    if p.is_g3_unknown:
+        return G3_UNKNOWN
+    return f"NET G{p.grade}" if p.grade else "NET, grade unknown"
+
+
+def _refs(facts: Iterable[Fact]) -> str:
+    return ", ".join(dict.fromkeys(f.ref for f in facts))
+
+
+# --- staging-imaging ------------------------------------------------------------------------
+def _diagnosis(p: Patient) -> Criterion:
+    """The pNEN-LM diagnosis date and the Conditions that set it, or unknown."""
+    name = "pNEN-LM diagnosis date known"
+    dated = [
+        min((f for f in p.facts.all(kind) if f.when), key=lambda f: f.when or date.min)
+        for kind in ("pnen", "liver-metastasis")
+        if any(f.when for f in p.facts.all(kind))
+    ]
+    when = p.pnen_lm_date
+    if when is None:
+        return unknown(name, DIAGNOSIS_DATE, dated)
+    return known(name, True, dated, note=f"diagnosed {when.isoformat()} (the later onset)")
+
+
+def _staging_part(p: Patient, kind: str, title: str, since: date | None, window: int) -> Criterion:
+    """One staging study dated from `since` until today, or a reason it is unknown."""
+    today = p.today
+    studies = [f for f in p.imaging(kind) if f.when is None or f.when <= today]
+    # Without a diagnosis date, a study of the last `window` days is in the window regardless.
+    start = since or today - timedelta(days=window)
+    name = f"{title} since {since.isoformat()}" if since else f"{title} in the staging window"
+    inside = [f for f in studies if f.when and f.when >= start]
+    if inside:
+        return known(name, True, inside[-1:])
+    undated = [f for f in studies if f.when is None]
+    if undated:
+        return unknown(name, f"date of the {title} ({_refs(undated)})", undated)
+    if since is None and studies:
+        return unknown(name, DIAGNOSIS_DATE, studies[-1:])
+    note = "none recorded" if not studies else "none recorded in the window"
+    return known(name, False, studies[-1:], note=note)
+
+
+@rule(
+    "staging-imaging",
+    "Staging CT: multiphasic abdomen/pelvis and chest",
+    [PV],
+    "C 1",
+    AREA,
+)
+def staging_imaging(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Multiphasic contrast CT abdomen/pelvis and chest CT from 90 days before diagnosis on."""
+    p = ctx.patient
+    if not p.pnen_lm:
+        return None
+    window = round(ctx.settings.value("staging-imaging-window-days"))  # local default: 90 days
+    diagnosis = _diagnosis(p)
+    since = p.pnen_lm_date - timedelta(days=window) if p.pnen_lm_date else None
+    parts = [
+        (_staging_part(p, kind, title, since, window), order, title, p.planned(kind))
+        for kind, order, title in STAGING_PARTS
+    ]
+    if all(c.met for c, *_ in parts):
+        return None
+    absent = [(order, title, pending) for c, order, title, pending in parts if c.not_met]
+    unclear = [title for c, _, title, _ in parts if c.unknown]
+    to_order = [(order, title) for order, title, pending in absent if not pending]
+    pending = tuple(f for *_, planned in absent for f in planned)
+    period = f" since {since.isoformat()}" if since else ""
+    if to_order:
+        summary = f"Staging imaging incomplete: no {' or '.join(t for _, t in to_order)} "
+        summary += f"on record{period}"
+    elif absent:
+        summary = f"Staging imaging: {' and '.join(t for _, t, _ in absent)} ordered, not yet "
+        summary += "reported"
+    else:
+        reason = "diagnosis date unknown" if since is None else "study date missing"
+        summary = f"Staging imaging: cannot confirm the {' or '.join(unclear)} ({reason})"
+    advice = (
+        "Multiphasic contrast-enhanced abdominal/pelvic CT plus chest CT (with or without "
+        "contrast) is the preferred examination for the diagnosis and staging of pNEN with "
+        "liver metastases (C 1)."
+    )
+    if absent:
+        advice += f" Missing: {', '.join(t for _, t, _ in absent)}."
+    if pending:
+        advice += f" Already ordered, no report yet: {_refs(pending)}."
+    if unclear:
+        advice += f" Not settled by the data: {', '.join(unclear)}."
+    if since is None:
+        advice += (
+            " The pNEN-LM diagnosis date is not recorded, so the staging window (from "
+            f"{window} days before the diagnosis) cannot be placed: only studies of the last "
+            f"{window} days count for certain."
+        )
+    suggestions: tuple[Suggestion, ...] = ()
+    if to_order:
+        label = f"Order {' and '.join(t for _, t in to_order)}"
+        actions = tuple(create(order, f"Order {title}") for order, title in to_order)
+        suggestions = (Suggestion(label, actions),)
+    criteria = (diagnosis, *(c for c, *_ in parts))
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=(*_evidence(criteria), *pending),
+        criteria=criteria,
+        missing=_missing(criteria),
+        local_policy=(ctx.settings.describe("staging-imaging-window-days"),),
+        suggestions=suggestions,
+    )
+
+
+# --- liver-mri-hepatobiliary ----------------------------------------------------------------
+def _contrast(ctx: RuleContext) -> tuple[Criterion, tuple[str, ...]]:
+    """Contrast contraindicated: a contrast allergy, or the latest eGFR below the threshold."""
+    p = ctx.patient
+    name = "contrast contraindicated (contrast allergy or low eGFR)"
+    allergies = p.facts.all("contrast-allergy")
+    egfr = p.facts.latest("egfr")
+    threshold = ctx.settings.value("contrast-egfr-threshold")
+    policy = (ctx.settings.describe("contrast-egfr-threshold"),) if egfr is not None else ()
+    low = egfr is not None and egfr.value.effective < threshold  # local default: eGFR < 30
+    found = (*allergies, *((egfr,) if low and egfr is not None else ()))
+    if found:
+        return known(name, True, found), policy
+    if egfr is None:
+        return known(name, False, note="no contrast allergy or eGFR recorded"), policy
+    return known(name, False, (egfr,), note="no contrast allergy recorded"), policy
+
+
+def _liver_mri_trigger(ctx: RuleContext) -> tuple[Criterion, ...]:
+    """PV: ENETS type I/II or a resectability assessment; orders: a liver resection drafted."""
+    p = ctx.patient
+    if ctx.on_orders:
+        drafted = _drafted(ctx, "hepatectomy or liver ablation drafted", *LIVER_SURGERY)
+        return (drafted,) if drafted is not None and p.has_pnen else ()
+    if not p.pnen_lm:
+        return ()
+    if p.enets_type is None:
+        enets = unknown("ENETS type I or II", "ENETS liver-metastasis type")
+    else:
+        enets = known("ENETS type I or II", p.enets_is("I", "II"), (p.enets_type,))
+    assessed = [f for kind in RESECTABILITY_FACTS if (f := p.facts.latest(kind))]
+    assessment = known(
+        "liver resectability being assessed",
+        bool(assessed),
+        assessed,
+        note="" if assessed else "no resectability assessment recorded",
+    )
+    # Silent unless one is met: with the type unknown and nothing assessed, nothing to plan yet.
+    return (enets, assessment) if enets.met or assessment.met else ()
+
+
+@rule(
+    "liver-mri-hepatobiliary",
+    "Liver MRI with hepatobiliary contrast",
+    [PV, OS, SIGN],
+    "C 1.2; C 1.3",
+    AREA,
+)
+def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Liver MRI with a liver-specific agent before resection planning, when none is on record."""
+    p = ctx.patient
+    trigger = _liver_mri_trigger(ctx)
+    if not trigger or p.imaging(HEPATOBILIARY):
+        return None
+    pending = _pending(ctx, HEPATOBILIARY)
+    if pending and ctx.on_orders:
+        return None
+    contrast, policy = _contrast(ctx)
+    criteria = (
+        *trigger,
+        _none_on_record("liver MRI with hepatobiliary contrast on record"),
+        contrast,
+    )
+    advice = (
+        "Multiphase MRI, especially with a liver-specific (hepatobiliary) contrast agent such as "
+        "gadoxetate, may detect more liver metastases than CT or conventional MRI (C 1.2, C 1.3) "
+        "— useful before planning resection or ablation."
+    )
+    if contrast.met:
+        advice += (
+            " Contrast is contraindicated here: diffusion-weighted MRI (DWI) detects primary and "
+            "metastatic lesions without contrast (C 1.2)."
+        )
+    suggestions: tuple[Suggestion, ...] = ()
+    if pending:
+        advice += f" A liver MRI with hepatobiliary contrast is already ordered: {_refs(pending)}."
+        summary = "Liver MRI with hepatobiliary contrast ordered, no report yet; it may show more "
+        summary += "liver metastases"
+    else:
+        hepatobiliary = Suggestion(
+            "Order liver MRI with hepatobiliary contrast",
+            (create(HEPATOBILIARY, "Order liver MRI with hepatobiliary contrast"),),
+        )
+        if contrast.met:
+            dwi = Suggestion(
+                "Order liver MRI with DWI, without contrast",
+                (create("mri-liver-dwi", "Order liver MRI with DWI, without contrast"),),
+            )
+            suggestions = (
+                dwi,
+                Suggestion(hepatobiliary.label, hepatobiliary.actions, is_recommended=False),
+            )
+        else:
+            suggestions = (hepatobiliary,)
+        if ctx.on_orders:
+            what = "Liver resection drafted"
+        elif trigger[0].met and p.enets_type is not None:
+            what = f"ENETS type {p.enets_type.value} liver metastases"
+        else:
+            what = "Liver resectability under assessment"
+        summary = f"{what}: liver MRI with hepatobiliary contrast may detect more metastases; "
+        summary += "none on record"
+        if contrast.met:
+            summary = f"{what}: no hepatobiliary-contrast liver MRI; contrast contraindicated, "
+            summary += "consider DWI MRI"
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=(*_evidence(criteria), *pending),
+        criteria=criteria,
+        missing=_missing(criteria),
+        local_policy=policy,
+        suggestions=suggestions,
+    )
+
+
+# --- pet-ssa ----------------------------------------------------------------------------------
+@rule("pet-ssa", "68Ga-SSA PET/CT indicated", [PV], "C 1.4; C 4", AREA)
+def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """SSTR PET for NET of any grade or G3 with differentiation unknown, when none is on record."""
+    p = ctx.patient
+    if not p.has_pnen or p.is_insulinoma or p.sstr_pet:
+        return None
+    kind, kind_evidence = p.differentiation
+    if kind not in (NET, G3_UNKNOWN):
+        return None
+    grade = p.overall_grade
+    grade_evidence = grade.evidence if grade else ()
+    criteria = (
+        known(_grade_text(p), True, dict.fromkeys((*kind_evidence, *grade_evidence))),
+        known("insulinoma recorded", False, note="none recorded"),  # insulinoma: pet-insulinoma
+        _none_on_record("SSTR PET on record"),
+    )
+    advice = (
+        "68Ga-SSA PET/CT is indicated for NET G1, G2 and G3: sensitivity ~92 % and specificity "
+        "~95 % for NET, and it detects up to 67 % of the lesions CT or MRI miss, inside and "
+        "outside the liver (C 1.4)."
+    )
+    if p.is_g3_unknown:
+        advice += (
+            " Here the grade is G3 with differentiation unknown: SSTR expression also helps "
+            "separate a G3 NET (SSTR2 strongly expressed) from a NEC (weak or absent) (C 3, C 4)."
+        )
+    pending = p.planned("pet-ssa")
+    suggestions: tuple[Suggestion, ...] = ()
+    if pending:
+        advice += f" An SSTR PET is already ordered: {_refs(pending)}."
+        summary = f"68Ga-SSA PET/CT ordered, no report yet: indicated for {_grade_text(p)}"
+    else:
+        summary = f"Order 68Ga-SSA PET/CT: indicated for {_grade_text(p)}; no SSTR PET on record"
+        if p.is_g3_unknown:
+            summary = "Order 68Ga-SSA PET/CT: G3, differentiation unknown — SSTR uptake helps "
+            summary += "separate G3 NET from NEC"
+        suggestions = (
+            Suggestion("Order 68Ga-SSA PET/CT", (create("pet-ssa", "Order 68Ga-SSA PET/CT"),)),
+        )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=(*_evidence(criteria), *pending),
+        criteria=criteria,
+        suggestions=suggestions,
+    )
+
+
+# --- pet-fdg ----------------------------------------------------------------------------------
+@rule("pet-fdg", "18F-FDG PET/CT indicated", [PV], "C 1.4; C 3", AREA)
 def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """FDG PET for Ki-67 > 10 %, NEC, or G3 with differentiation unknown, when none is on record."""
     p = ctx.patient
@@ -22,41 +401,210 @@ def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         return None
     high = p.ki67_criterion("highest Ki-67 > 10 %", ">", 10)  # C 1.4: Ki-67 > 10 %
     kind, kind_evidence = p.differentiation
-    if not (high.met or p.is_nec or p.is_g3_unknown):
-        return None
-    criteria = [high]
     if p.is_nec:
-        criteria.append(known("NEC", True, kind_evidence))
+        reason, why = known("NEC", True, kind_evidence), "NEC"
     elif p.is_g3_unknown:
-        criteria.append(known("G3, differentiation unknown", True, kind_evidence))
+        reason, why = known(G3_UNKNOWN, True, kind_evidence), G3_UNKNOWN
+    elif high.met:
+        reason, why = high, "Ki-67 > 10 %"
     else:
-        criteria.append(unknown("NEC", "differentiation") if kind is None else known("NEC", False))
-    criteria.append(known("FDG PET on record", False, note="none recorded"))
+        return None
+    criteria: list[Criterion] = [reason]
+    if reason is not high:
+        criteria.append(high)
+    elif kind == CONFLICT:
+        criteria.append(known("NEC", False, kind_evidence, note="conflicting differentiation"))
+    else:
+        criteria.append(known("NEC", False, kind_evidence))
+    criteria.append(_none_on_record("FDG PET on record"))
     advice = (
         "18F-FDG PET/CT is indicated for intermediate-to-high grade NET (Ki-67 > 10 %: some G2, "
-        "all G3) and for NEC; FDG-avid disease carries a poorer prognosis."
+        "all G3) and for NEC; FDG-avid disease carries a poorer prognosis (C 1.4)."
     )
     if p.is_net and high.met:
         advice += (
             " For NET with Ki-67 > 10 %, combined 68Ga-SSA and FDG PET is more helpful for "
-            "detection, prognosis and the choice of biopsy site."
+            "detection, prognosis and the choice of biopsy site (C 1.4, C 2)."
+        )
+    pending = p.planned("pet-fdg")
+    suggestions: tuple[Suggestion, ...] = ()
+    if pending:
+        advice += f" An FDG PET is already ordered: {_refs(pending)}."
+        summary = f"18F-FDG PET/CT ordered, no report yet: indicated for {why}"
+    else:
+        summary = f"Order 18F-FDG PET/CT: {why}; no FDG PET on record"
+        suggestions = (
+            Suggestion("Order 18F-FDG PET/CT", (create("pet-fdg", "Order 18F-FDG PET/CT"),)),
         )
     return Recommendation(
         rule=info,
         indicator=Indicator.WARNING if p.is_nec else Indicator.INFO,
-        summary="Order 18F-FDG PET/CT: "
-        + (
-            "NEC"
-            if p.is_nec
-            else "G3, differentiation unknown"
-            if p.is_g3_unknown
-            else "Ki-67 > 10 %"
-        )
-        + "; no FDG PET on record",
+        summary=summary,
         advice=advice,
-        evidence=tuple(f for c in criteria for f in c.evidence),
+        evidence=(*_evidence(criteria), *pending),
         criteria=tuple(criteria),
+        suggestions=suggestions,
+    )
+
+
+# --- pet-insulinoma ---------------------------------------------------------------------------
+def _insulinoma_suggestions(verb: str) -> tuple[Suggestion, ...]:
+    """Exendin-4 or DOPA PET (at most one), creating an order and deleting nothing."""
+    return (
+        Suggestion(
+            f"{verb} 68Ga-exendin-4 PET/CT",
+            (create("pet-exendin", f"{verb} 68Ga-exendin-4 (GLP-1R) PET/CT"),),
+        ),
+        Suggestion(f"{verb} 18F-DOPA PET/CT", (create("pet-dopa", f"{verb} 18F-DOPA PET/CT"),)),
+    )
+
+
+@rule(
+    "pet-insulinoma",
+    "Insulinoma: exendin-4 or DOPA PET/CT",
+    [PV, OS, SIGN],
+    "C 1.4",
+    AREA,
+)
+def pet_insulinoma(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Insulinoma without GLP-1R or DOPA PET: suggest one (on orders: beside a drafted SSTR PET)."""
+    p = ctx.patient
+    if not p.has_pnen or not p.is_insulinoma or p.imaging(*INSULINOMA_PET):
+        return None
+    insulinoma = known(
+        "insulinoma recorded", True, [f for f in p.functional if f.value == "insulinoma"]
+    )
+    none = _none_on_record("68Ga-exendin-4 or 18F-DOPA PET on record")
+    pending = _pending(ctx, *INSULINOMA_PET)
+    advice = (
+        "SSTR is expressed in only about 50–60 % of insulinomas, so SSTR imaging is insensitive "
+        "for them; GLP-1 receptor (68Ga-exendin-4) or 18F-DOPA PET/CT is often used and reaches "
+        "a diagnostic accuracy above 90 % (C 1.4)."
+    )
+    if ctx.on_orders:
+        drafted = _drafted(ctx, "SSTR PET drafted", "pet-ssa")
+        if drafted is None or pending:
+            return None
+        criteria: tuple[Criterion, ...] = (drafted, insulinoma, none)
+        summary = "SSTR PET drafted for an insulinoma (SSTR+ in only ~50–60 %): add exendin-4 "
+        summary += "or DOPA PET/CT"
+        advice += (
+            " Keep the SSTR PET if SSA or PRRT eligibility matters (metastatic insulinomas are "
+            "often SSTR-positive) and add an exendin-4 or DOPA PET/CT."
+        )
+        suggestions = _insulinoma_suggestions("Add")
+    else:
+        criteria = (insulinoma, none)
+        if pending:
+            advice += f" Already ordered: {_refs(pending)}."
+            summary = "Insulinoma: exendin-4 or DOPA PET/CT ordered, no report yet"
+            suggestions = ()
+        else:
+            summary = "Insulinoma: 68Ga-exendin-4 or 18F-DOPA PET/CT (accuracy > 90 %) is "
+            summary += "preferred; none on record"
+            suggestions = _insulinoma_suggestions("Order")
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=(*_evidence(criteria), *pending),
+        criteria=criteria,
+        suggestions=suggestions,
+    )
+
+
+# --- pet-tracer-mismatch ----------------------------------------------------------------------
+def _sstr_pet_for_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """(a) An SSTR PET drafted for a NEC: replace it with FDG PET."""
+    p = ctx.patient
+    drafts = ctx.drafted("pet-ssa")
+    if not drafts or not p.is_nec:
+        return None
+    criteria = (
+        known("SSTR PET drafted", True, [d.as_fact() for d in drafts]),
+        known("NEC", True, p.differentiation[1]),
+    )
+    fdg_pending = _pending(ctx, "pet-fdg")
+    actions: list[Action] = [
+        delete(d.ref, f"Remove the drafted SSTR PET ({d.ref})") for d in drafts
+    ]
+    advice = (
+        "NECs express SSTR2 weakly or not at all, so an SSTR PET shows little; 18F-FDG PET/CT is "
+        "the indicated functional study for NEC (C 1.4, C 3)."
+    )
+    if fdg_pending:
+        advice += f" An FDG PET is already ordered: {_refs(fdg_pending)}."
+        label = "Remove the drafted SSTR PET (FDG PET already ordered)"
+    else:
+        actions.append(create("pet-fdg", "Order 18F-FDG PET/CT"))
+        label = "Replace the SSTR PET with 18F-FDG PET/CT"
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.WARNING,
+        summary="SSTR PET drafted for a NEC: NECs express SSTR2 weakly or not at all; FDG PET/CT "
+        "is the indicated study",
+        advice=advice,
+        evidence=(*_evidence(criteria), *fdg_pending),
+        criteria=criteria,
+        suggestions=(Suggestion(label, tuple(actions)),),
+    )
+
+
+def _fdg_pet_for_low_grade_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """(b) An FDG PET drafted for a NET with Ki-67 ≤ 10 % and no SSTR PET: add SSTR PET."""
+    p = ctx.patient
+    drafts = ctx.drafted("pet-fdg")
+    if not drafts or not p.is_net or p.sstr_pet or _pending(ctx, "pet-ssa"):
+        return None
+    low = p.ki67_criterion("highest Ki-67 ≤ 10 %", "<=", 10)  # C 1.4: FDG for Ki-67 > 10 %
+    if low.not_met or (low.unknown and p.grade == 3):
+        return None
+    kind_evidence = p.differentiation[1]
+    criteria = (
+        known("FDG PET drafted", True, [d.as_fact() for d in drafts]),
+        known("NET", True, kind_evidence),
+        low,
+        _none_on_record("SSTR PET on record"),
+    )
+    if low.met:
+        summary = "FDG PET drafted for a NET with Ki-67 ≤ 10 %: 68Ga-SSA PET/CT is the indicated "
+        summary += "study; consider adding it"
+    else:
+        summary = "FDG PET drafted for a NET with Ki-67 not recorded: 68Ga-SSA PET/CT is the "
+        summary += "indicated study for NET"
+    advice = (
+        "No Ki-67 is recorded, so whether this NET is low grade is unknown. " if low.unknown else ""
+    )
+    advice += (
+        "In low-grade NET, FDG PET is complementary and prognostic (FDG-avid disease has a "
+        "poorer prognosis), but 68Ga-SSA PET/CT is the indicated functional study for NET G1 "
+        "and G2; FDG PET is indicated from Ki-67 > 10 % (C 1.4). Adding the SSTR PET keeps the "
+        "FDG PET: the combination helps detection, prognosis and the choice of treatment."
+    )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
         suggestions=(
-            Suggestion("Order 18F-FDG PET/CT", (create("pet-fdg", "Order 18F-FDG PET/CT"),)),
+            Suggestion("Add 68Ga-SSA PET/CT", (create("pet-ssa", "Add 68Ga-SSA PET/CT"),)),
         ),
     )
+
+
+@rule(
+    "pet-tracer-mismatch",
+    "PET tracer does not match the tumour",
+    [OS, SIGN],
+    "C 1.4; C 3",
+    AREA,
+)
+def pet_tracer_mismatch(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """SSTR PET drafted for a NEC (swap to FDG); FDG PET drafted for a low-grade NET (add SSTR)."""
+    if not ctx.patient.has_pnen:
+        return None
+    return _sstr_pet_for_nec(ctx, info) or _fdg_pet_for_low_grade_net(ctx, info)
