@@ -48,13 +48,14 @@ class Quantity:
 
 @dataclass(frozen=True, slots=True)
 class Medication:
-    """A medication order or statement, classified by ingredient classes."""
+    """A medication order or statement, classified by ingredient classes; `status` as in FHIR."""
 
     classes: frozenset[str]
     name: str
     active: bool
     start: date | None
     end: date | None
+    status: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class Order:
     status: str
     resource_type: str
     name: str
+    sites: frozenset[str] = frozenset()  # body sites named by the order (PRIMARY, LIVER)
 
 
 @dataclass(frozen=True, slots=True)

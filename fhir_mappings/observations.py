@@ -82,8 +82,19 @@ _NUMBER = re.compile(
     r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s].*)?$"
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
-_SAME_UNITS = {"ug/l": "ng/mL", "µg/l": "ng/mL", "μg/l": "ng/mL", "ng/ml": "ng/mL", "ng/l": "pg/mL"}
+_SAME_UNITS = {
+    "ug/l": "ng/mL",
+    "µg/l": "ng/mL",
+    "μg/l": "ng/mL",
+    "ng/ml": "ng/mL",
+    "ng/l": "pg/mL",
+    "pg/ml": "pg/mL",
+    "pmol/l": "pmol/L",
+    "nmol/l": "nmol/L",
+}
 _RELATED_CONDITION = "related-condition"
+_LOCAL_REF = re.compile(r"([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+_PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -120,8 +131,16 @@ def map_specimen(specimen: dict[str, Any], terms: Terminology) -> str | None:
     return body_site(obj(collection, "bodySite", "collection."), terms)
 
 
+def _local(ref: str | None) -> str | None:
+    """'Type/id' of a relative, absolute or versioned reference ('…/Specimen/s1/_history/2')."""
+    if ref is None:
+        return None
+    match = _LOCAL_REF.search(ref)
+    return match.group(1) if match else ref
+
+
 def _result_site(observation: dict[str, Any], sites: SiteIndex, terms: Terminology) -> str:
-    specimen = reference(observation, "specimen")
+    specimen = _local(reference(observation, "specimen"))
     if specimen and specimen in sites.specimens:
         return sites.specimens[specimen]
     site = body_site(obj(observation, "bodySite"), terms)
@@ -132,7 +151,7 @@ def _result_site(observation: dict[str, Any], sites: SiteIndex, terms: Terminolo
         url = ext.get("url")
         if isinstance(url, str) and url.endswith(_RELATED_CONDITION):
             targets.append(reference(ext, "valueReference", "extension."))
-    for target in targets:
+    for target in map(_local, targets):
         if target in sites.primary_conditions:
             return PRIMARY
         if target in sites.liver_conditions:
@@ -281,7 +300,7 @@ def _sstr2(holder: dict[str, Any], path: str) -> str | None:
 def _grade(holder: dict[str, Any], path: str) -> int | None:
     codes, text = _coded_or_string(holder, path)
     for item in [*codes, text]:
-        match = re.fullmatch(r"(?:who\s*)?g?([123])", item.strip().lower())
+        match = re.fullmatch(r"(?:who\s*)?(?:grade\s*|g)?([123])", item.strip().lower())
         if match:
             return int(match.group(1))
     return None
@@ -365,12 +384,15 @@ def _handle(concepts: frozenset[str], holder: dict[str, Any], path: str, ctx: _C
         found = _quantity(holder, path)
         if found:
             q, extra = found
-            if "hpf" in q.unit.lower():
+            if _PER_HPF.search(q.unit):
                 factor = ctx.options.mitoses_per_10hpf_to_2mm2
                 if factor is None:
+                    element = next(
+                        (k for k in ("valueQuantity", "valueRange", "valueString") if k in holder),
+                        "value",
+                    )
                     ctx.issues.append(
-                        f"{path}valueQuantity.unit: mitoses per 10 HPF need a site conversion; "
-                        "ignored"
+                        f"{path}{element}: mitoses per 10 HPF need a site conversion; ignored"
                     )
                     return
                 q = Quantity(q.value * factor, "/2 mm²", q.comparator)

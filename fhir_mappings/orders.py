@@ -7,6 +7,7 @@ from typing import Any
 
 from fhir_mappings.facts import BY_TEXT, DataIssue, Draft, Fact, Order
 from fhir_mappings.medications import classify_medication, medication_concept
+from fhir_mappings.observations import body_site
 from fhir_mappings.procedures import LAB_ORDER_KINDS, PROCEDURE_KINDS
 from fhir_mappings.reports import classify_imaging
 from fhir_mappings.shape import (
@@ -15,6 +16,7 @@ from fhir_mappings.shape import (
     concept_text,
     fhir_date,
     obj,
+    objects,
     ref_of,
     string,
 )
@@ -46,7 +48,9 @@ def classify_order(
     if not kinds:
         return None
     by_text = all(kinds.values())
-    return Order(frozenset(kinds), status, kind, concept_text(code) or "order"), by_text
+    found = (body_site(concept, terms) for concept in objects(resource, "bodySite"))
+    sites = frozenset(site for site in found if site)
+    return Order(frozenset(kinds), status, kind, concept_text(code) or "order", sites), by_text
 
 
 def map_service_request(request: dict[str, Any], terms: Terminology) -> list[Fact]:

@@ -1,0 +1,519 @@
+"""C. Pathology and biopsy: grading, re-biopsy, G3 NET vs NEC, biopsy technique (C 2, C 4, C 5).
+
+Decisions where the spec left room (the source was followed):
+- `grade-discordant`: compares each site's grade as the spec defines it (its most recent Ki-67
+  and mitoses, else its reported grade), whatever the dates of the two results; when a result of
+  unknown site grades higher than both, the card says that it sets the overall grade.
+- `biopsy-both-sites`: "no resection done or planned" means no pancreatectomy or hepatectomy of
+  any kind completed, or active, on-hold or drafted. A Ki-67/grade whose site is not recorded
+  counts for neither site (the card names it). When a biopsy is already planned, the card names it
+  instead of suggesting another.
+- `liver-biopsy-approach`: "liver-metastasis pathology" is any tissue result (Ki-67, mitoses,
+  grade, differentiation) with the liver as its site; a result whose site is not recorded may be
+  one, so it keeps the PV clause silent (unknown is not "none"). On orders, a drafted
+  percutaneous liver biopsy counts, and so does a drafted EUS-FNB or EUS-FNA whose
+  ServiceRequest.bodySite is the liver (an EUS order without a liver body site is taken as
+  sampling the pancreas). On orders a pNEN suffices: the biopsy may be what confirms suspected
+  liver metastases. A drafted EUS-FNA also gets C 5.4's advice to use a biopsy (FNB) needle.
+- `rebiopsy-progression`: "dated after" is strict — a biopsy or tissue result on the day of the
+  progression counts as the re-biopsy. No tissue result or biopsy on record at all meets the
+  clause ("none recorded"). An undated progression cannot be placed, and an undated tissue result
+  or biopsy could be the re-biopsy: in both cases the rule stays silent (unknown is never met).
+- `rebiopsy-inconsistent`: "a positive FDG PET" is the most recent FDG PET (a later negative study
+  supersedes an earlier positive one). "Progression within 6 months of starting" counts a
+  progression dated after the start of the current regimen and at most the local default later;
+  with the regimen's start unknown that clause cannot be decided and does not fire.
+- `g3-net-vs-nec`: CgA immunostaining (C 4) is not part of the record this service reads, so the
+  card asks for it instead of reading serum CgA, which is a different measurement. Only the
+  presence of DAXX/ATRX/MEN1 or TP53/RB1 alterations is read (a wild-type result is not mapped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from consensus.criteria import MET, Criterion, known, unknown
+from consensus.patient import (
+    BIOPSIES,
+    CONFLICT,
+    HEPATECTOMIES,
+    PANCREATECTOMIES,
+    TISSUE_KINDS,
+    Patient,
+    SiteGrade,
+)
+from consensus.recommendation import (
+    OS,
+    PV,
+    SIGN,
+    Indicator,
+    Recommendation,
+    RuleInfo,
+    Suggestion,
+    create,
+)
+from consensus.registry import RuleContext, rule
+from fhir_mappings.facts import LIVER, PRIMARY, UNKNOWN_SITE, Draft, Fact
+
+AREA = "C. Pathology and biopsy"
+RESECTIONS = (*PANCREATECTOMIES, *HEPATECTOMIES)
+SITE_NAMES = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site not recorded"}
+NET_GENES = ("DAXX", "ATRX", "MEN1")  # C 4: G3 NETs may have ATRX/DAXX or MEN1 mutations
+NEC_GENES = ("TP53", "RB1")  # C 3: TP53/RB1 mutations tend to be poorly differentiated NECs
+
+
+def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
+    return tuple(f for c in criteria for f in c.evidence)
+
+
+def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
+
+
+def _dated(fact: Fact) -> str:
+    """'Ki-67 25 % (liver metastasis), 2026-01-10' for a sentence."""
+    return f"{fact.text}, {fact.when.isoformat() if fact.when else 'undated'}"
+
+
+def _grade_line(grade: SiteGrade) -> str:
+    """'primary: G1 (Ki-67 2 % (primary), 2026-01-10)'."""
+    return f"{SITE_NAMES[grade.site]}: G{grade.grade} ({'; '.join(map(_dated, grade.evidence))})"
+
+
+def _pnen_lm_criterion(p: Patient) -> Criterion:
+    """pNEN with liver metastases, with the Conditions behind it."""
+    facts = (*p.facts.all("pnen")[:1], *p.facts.all("liver-metastasis")[:1])
+    return known("pNEN with liver metastases", True, facts)
+
+
+@rule(
+    "grade-discordant",
+    "Primary and liver-metastasis grades differ",
+    [PV],
+    "C 2",
+    AREA,
+)
+def grade_discordant(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """The primary and the liver metastases have different WHO grades: treat by the higher."""
+    p = ctx.patient
+    primary, liver = p.site_grades.get(PRIMARY), p.site_grades.get(LIVER)
+    if not p.has_pnen or primary is None or liver is None or primary.grade == liver.grade:
+        return None
+    higher = max(primary, liver, key=lambda g: g.grade or 0)
+    advice = (
+        f"The grades differ — {_grade_line(primary)}; {_grade_line(liver)}. When the grades of "
+        f"the primary and the metastases are inconsistent, clinical treatment should follow the "
+        f"higher grade: G{higher.grade}, set by the {SITE_NAMES[higher.site]} (C 2)."
+    )
+    overall = p.overall_grade
+    evidence = (*primary.evidence, *liver.evidence)
+    if overall is not None and overall.site == UNKNOWN_SITE and overall.grade != higher.grade:
+        advice += (
+            f" A result whose site is not recorded grades higher still (G{overall.grade}: "
+            f"{'; '.join(map(_dated, overall.evidence))}) and sets the overall grade."
+        )
+        evidence += overall.evidence
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.WARNING,
+        summary=f"Grade differs: primary G{primary.grade}, liver metastasis G{liver.grade}; "
+        f"treat by the higher grade (G{higher.grade})",
+        advice=advice,
+        evidence=evidence,
+    )
+
+
+@rule(
+    "biopsy-both-sites",
+    "Biopsy both primary and liver metastases",
+    [PV],
+    "C 5.2; C 5.3; C 5.4",
+    AREA,
+)
+def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Not known resectable, no resection, and Ki-67/grade lacking for the primary or the liver."""
+    p = ctx.patient
+    if not p.pnen_lm or p.resectability.met:
+        return None
+    if p.done(*RESECTIONS) or p.planned(*RESECTIONS):
+        return None
+    graded = {site: p.site_grades.get(site) for site in (PRIMARY, LIVER)}
+    lacking = [SITE_NAMES[site] for site, grade in graded.items() if grade is None]
+    if not lacking:
+        return None
+    resectability = p.resectability
+    not_resectable = Criterion(
+        "liver metastases not known to be resectable",
+        MET,
+        resectability.evidence,
+        resectability.missing,
+        "resectability unknown" if resectability.unknown else "unresectable",
+    )
+    criteria = [
+        _pnen_lm_criterion(p),
+        not_resectable,
+        known("no resection done or planned", True, note="none recorded"),
+    ]
+    for site, grade in graded.items():
+        name = f"Ki-67 or grade of the {SITE_NAMES[site]} on record"
+        criteria.append(known(name, grade is not None, grade.evidence if grade else ()))
+    where = " or ".join(lacking)
+    advice = (
+        f"No Ki-67 or grade of the {where} is on record. Biopsy of both the primary and the "
+        "liver metastases is advised for patients unsuitable for surgery (C 5.2). EUS-guided "
+        "FNA/B is the preferred technique to sample both in one procedure (C 5.3); use a biopsy "
+        "(FNB) needle to obtain enough tissue for grading and molecular pathology (C 5.4)."
+    )
+    if resectability.unknown:
+        advice += " Liver resectability is not recorded; if resection is an option, its "
+        advice += "specimen can provide the pathology instead."
+    elsewhere = p.site_grades.get(UNKNOWN_SITE)
+    evidence = _evidence(criteria)
+    if elsewhere is not None:
+        advice += (
+            f" A result whose site is not recorded ({'; '.join(map(_dated, elsewhere.evidence))})"
+            " cannot show which lesion was sampled."
+        )
+        evidence += elsewhere.evidence
+    pending = p.planned(*BIOPSIES)
+    suggestions: tuple[Suggestion, ...] = ()
+    if pending:
+        advice += " A biopsy is already planned; make sure it samples both sites."
+        evidence += pending
+    else:
+        suggestions = (
+            Suggestion(
+                "Order EUS-guided FNB of the primary and the liver metastases",
+                (create("eus-fnb", "Order EUS-guided fine-needle biopsy (FNB needle)"),),
+            ),
+        )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=f"Biopsy both primary and liver metastases: no Ki-67 or grade of the {where} "
+        "on record",
+        advice=advice,
+        evidence=evidence,
+        criteria=tuple(criteria),
+        missing=_missing(criteria),
+        suggestions=suggestions,
+    )
+
+
+def _liver_biopsy_drafts(ctx: RuleContext) -> tuple[Draft, ...]:
+    """Drafted percutaneous liver biopsies, and drafted EUS-FNB/FNA with a liver body site."""
+    eus = tuple(d for d in ctx.drafted("eus-fnb", "eus-fna") if d.order and LIVER in d.order.sites)
+    return (*ctx.drafted("liver-biopsy-percutaneous"), *eus)
+
+
+@rule(
+    "liver-biopsy-approach",
+    "Approach to liver biopsy",
+    [PV, OS, SIGN],
+    "C 5.1; C 5.4",
+    AREA,
+)
+def liver_biopsy_approach(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """No liver pathology on record (PV), or a liver biopsy drafted: percutaneous US preferred."""
+    p = ctx.patient
+    if not p.has_pnen:
+        return None
+    advice = (
+        "Ultrasound-guided percutaneous liver biopsy is the preferred method; EUS-guided "
+        "liver biopsy (EUS-FNA/B) is favoured when the ultrasound-guided biopsy is "
+        "unsatisfactory or when the primary must be sampled at the same time (C 5.1)."
+    )
+    primary_graded = PRIMARY in p.site_grades
+    if ctx.on_orders:
+        drafts = _liver_biopsy_drafts(ctx)
+        if not drafts:
+            return None
+        evidence = tuple(d.as_fact() for d in drafts)
+        eus = [d for d in drafts if d.order and d.order.kinds & {"eus-fnb", "eus-fna"}]
+        if eus:
+            summary = "EUS-guided liver biopsy drafted: percutaneous ultrasound-guided biopsy is "
+            summary += "preferred unless it fails or the primary is sampled too"
+        else:
+            summary = "Liver biopsy drafted: percutaneous ultrasound-guided is preferred; EUS if "
+            summary += "the primary must be sampled too"
+        if any(d.order and "eus-fna" in d.order.kinds for d in eus):
+            advice += (
+                " An EUS-FNA (cytology needle) is drafted: a biopsy (FNB) needle obtains more "
+                "tissue for grading and molecular pathology (C 5.4)."
+            )
+    else:
+        # A result whose site is not recorded may be the liver pathology: not known to be absent.
+        tissue_sites = {f.site for k in TISSUE_KINDS for f in p.facts.all(k)}
+        if not p.pnen_lm or tissue_sites & {LIVER, UNKNOWN_SITE}:
+            return None
+        evidence = _pnen_lm_criterion(p).evidence
+        summary = "No liver-metastasis pathology on record: ultrasound-guided percutaneous "
+        summary += "liver biopsy is preferred"
+        earlier = (*p.done("liver-biopsy-percutaneous"), *p.planned("liver-biopsy-percutaneous"))
+        if earlier:
+            advice += " A liver biopsy is on record or planned, but no liver pathology result yet."
+            evidence += earlier
+    if not primary_graded:
+        advice += (
+            " No Ki-67 or grade of the primary is on record: an EUS-guided procedure can sample "
+            "the primary and the liver metastases together."
+        )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=evidence,
+    )
+
+
+def _progression_after(
+    progression: date, facts: tuple[Fact, ...], name: str, what: str
+) -> Criterion:
+    """Progression dated after every fact given: met, not met, or unknown (an undated fact)."""
+    if not facts:
+        return known(name, True, note="none recorded")
+    dated = [f for f in facts if f.when]
+    latest = max(dated, key=lambda f: f.when or date.min) if dated else None
+    if latest is not None and latest.when is not None and latest.when >= progression:
+        return known(name, False, (latest,))
+    undated = [f for f in facts if f.when is None]
+    if undated:
+        shown = (*undated, *((latest,) if latest else ()))
+        return unknown(name, f"date of the {what} ({', '.join(f.ref for f in undated)})", shown)
+    return known(name, True, (latest,) if latest else ())
+
+
+@rule(
+    "rebiopsy-progression",
+    "Re-biopsy on progression",
+    [PV],
+    "C 2",
+    AREA,
+)
+def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Latest status is progression, later than the latest tissue result and biopsy."""
+    p = ctx.patient
+    status = p.latest_status
+    if not p.has_pnen or not p.progressing or status is None or status.when is None:
+        return None
+    tissue = tuple(f for k in TISSUE_KINDS for f in p.facts.all(k))
+    criteria = (
+        known("latest disease status is progression", True, (status,)),
+        _progression_after(
+            status.when, tissue, "progression after the latest tissue result", "tissue result"
+        ),
+        _progression_after(
+            status.when, p.done(*BIOPSIES), "progression after the latest biopsy", "biopsy"
+        ),
+    )
+    if not all(c.met for c in criteria):
+        return None
+    fdg = p.facts.latest("imaging:pet-fdg")
+    ssa = p.facts.latest("imaging:pet-ssa")
+    sites = "primary and metastases" if p.primary_in_place else "metastases"
+    advice = (
+        f"Disease has progressed since the last tissue diagnosis. Re-biopsy of the {sites} is "
+        "recommended on progression: it confirms the diagnosis and shows whether the grade has "
+        "risen (C 2)."
+    )
+    evidence = _evidence(criteria)
+    if fdg is not None:
+        advice += " An FDG PET is on record: sample the most FDG-avid lesion, which best "
+        advice += "reflects the most proliferative disease."
+        evidence += (fdg,)
+    else:
+        advice += " Where FDG PET is available, sample the most FDG-avid lesion."
+    advice += " For multiple liver metastases, guide multi-site biopsy by combined 68Ga-SSA and "
+    advice += "FDG PET when possible."
+    if ssa is not None:
+        evidence += (ssa,)
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.WARNING,
+        summary=f"Progression since the last biopsy: re-biopsy {sites}, targeting the most "
+        "FDG-avid lesion",
+        advice=advice,
+        evidence=evidence,
+        criteria=criteria,
+    )
+
+
+@rule(
+    "rebiopsy-inconsistent",
+    "Re-biopsy: clinical picture inconsistent with grade",
+    [PV],
+    "C 2",
+    AREA,
+)
+def rebiopsy_inconsistent(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """FDG-avid disease with G1, or progression within 6 months of starting therapy at G1/G2."""
+    p = ctx.patient
+    overall = p.overall_grade
+    if not p.has_pnen or overall is None or overall.grade is None:
+        return None
+    found: list[str] = []
+    evidence: list[Fact] = []
+    policy: tuple[str, ...] = ()
+    rapid_found = False
+    fdg = p.facts.latest("imaging:pet-fdg")
+    if fdg is not None and fdg.value == "positive" and overall.grade == 1:
+        found.append("FDG-avid disease with grade G1")
+        evidence.append(fdg)
+    therapy, start = p.current_systemic
+    if overall.grade in (1, 2) and therapy and start is not None:
+        # C 2 "rapid clinical progression during treatment": local default, 6 months.
+        months = ctx.settings.value("rapid-progression-months")
+        end = start + timedelta(days=round(months * 30.44))
+        rapid = [(f, f.when) for f in p.progressions if f.when and start < f.when <= end]
+        if rapid:
+            first, when = rapid[0]
+            names = ", ".join(dict.fromkeys(f.value.name for f in therapy))
+            days = (when - start).days
+            found.append(
+                f"progression {days} days after starting {names} (started {start.isoformat()}) "
+                f"with grade G{overall.grade}"
+            )
+            evidence += [*therapy, first]
+            policy = (ctx.settings.describe("rapid-progression-months"),)
+            rapid_found = True
+    if not found:
+        return None
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.WARNING,
+        summary=("Rapid progression on therapy" if rapid_found else "FDG-avid disease")
+        + f" with grade G{overall.grade}: re-biopsy to re-grade (C 2)",
+        advice=(
+            f"The clinical picture disagrees with the grade (G{overall.grade}, "
+            f"{SITE_NAMES[overall.site]}): {'; and '.join(found)}. When disease progresses "
+            "rapidly on treatment or the clinical presentation is inconsistent with the "
+            "pathological grade, re-biopsy to determine the pathological changes and guide "
+            "treatment (C 2); FDG-avid lesions best reflect the most proliferative disease."
+        ),
+        evidence=(*overall.evidence, *evidence),
+        local_policy=policy,
+    )
+
+
+def _altered(p: Patient, genes: tuple[str, ...]) -> list[Fact]:
+    """The most recent alteration per gene among the given genes."""
+    latest: dict[str, Fact] = {}
+    for fact in p.facts.all("gene-alteration"):
+        if fact.value[0] in genes:
+            latest[fact.value[0]] = fact
+    return [latest[g] for g in genes if g in latest]
+
+
+def _weak_sstr2(p: Patient) -> list[Fact]:
+    """SSTR2 weak or absent: IHC negative, 0 or 1+, or a negative SSTR PET."""
+    weak = [f for f in p.facts.all("sstr2-ihc") if f.value in ("negative", "0", "1+")]
+    return weak + [f for f in p.sstr_pet if f.value == "negative"]
+
+
+@rule(
+    "g3-net-vs-nec",
+    "G3 NET or NEC: unresolved or conflicting evidence",
+    [PV],
+    "C 3; C 4",
+    AREA,
+)
+def g3_net_vs_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """G3 with differentiation unknown, or conflicting evidence for G3 NET vs NEC: MDT review."""
+    p = ctx.patient
+    if not p.has_pnen:
+        return None
+    kind, _ = p.differentiation
+    recorded = p.differentiation_recorded
+    net_genes, nec_genes = _altered(p, NET_GENES), _altered(p, NEC_GENES)
+    strong, weak = list(p.sstr2_strong), _weak_sstr2(p)
+    reasons: list[str] = []
+    if p.is_g3_unknown:
+        reasons.append("G3 with differentiation not recorded")
+    if kind == CONFLICT:
+        reasons.append("well differentiated recorded but an NEC diagnosis is coded")
+    if p.is_nec and (net_genes or strong):
+        reasons.append("NEC recorded but " + " and ".join(_net_markers(net_genes, strong)))
+    if p.is_net_g3 and nec_genes:
+        reasons.append(f"NET G3 recorded but {'/'.join(f.value[0] for f in nec_genes)} altered")
+    if not reasons:
+        return None
+    morphology_net = [recorded] if recorded is not None and recorded.value == "well" else []
+    morphology_nec = [recorded] if recorded is not None and recorded.value == "poorly" else []
+    morphology_nec += list(p.nec_codes)
+    for_net = [*morphology_net, *strong, *net_genes]
+    for_nec = [*morphology_nec, *weak, *nec_genes]
+    grade = p.overall_grade
+    grade_facts = grade.evidence if grade is not None else ()
+    missing = []
+    if recorded is None:
+        missing.append("morphology (well or poorly differentiated)")
+    if not p.facts.all("sstr2-ihc") and not p.sstr_pet:
+        missing.append("SSTR2 expression (SSTR2 IHC or 68Ga-SSA PET)")
+    if not (net_genes or nec_genes):
+        missing.append("DAXX/ATRX/MEN1 and TP53/RB1 status")
+    missing.append("CgA immunostaining intensity (stronger in G3 NET)")
+
+    def listed(facts: list[Fact]) -> str:
+        return "; ".join(map(_dated, facts)) if facts else "none on record"
+
+    advice = (
+        f"G3 NET and NEC differ in treatment and prognosis; here: {'; '.join(reasons)}.\n\n"
+        f"- Grade: {listed(list(grade_facts))}\n"
+        f"- Favours G3 NET: {listed(for_net)}\n"
+        f"- Favours NEC: {listed(for_nec)}\n\n"
+        "G3 NETs are well differentiated (areas of G1/G2 morphology, no or only focal necrosis), "
+        "express CK, Syn, CgA, CD56 and SSTR2 strongly (CgA more than NECs) and may carry "
+        "ATRX/DAXX or MEN1 mutations; TP53/RB1 mutations point to poorly differentiated NEC, "
+        "which expresses SSTR2 weakly or not at all (C 3, C 4). Where pathology cannot separate "
+        "them, an MDT review of clinical history, serology, imaging, IHC and genetic findings "
+        "should settle the diagnosis before treatment is decided (C 4)."
+    )
+    summary = (
+        "G3, differentiation unknown"
+        if p.is_g3_unknown
+        else "Conflicting evidence for G3 NET vs NEC"
+    )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.WARNING,
+        summary=f"{summary}: NET or NEC changes treatment; review morphology, SSTR2 and "
+        "genetics at MDT",
+        advice=advice,
+        evidence=tuple(dict.fromkeys((*grade_facts, *for_net, *for_nec))),
+        missing=tuple(missing),
+    )
+
+
+def _net_markers(genes: list[Fact], strong: list[Fact]) -> list[str]:
+    """'DAXX altered', 'SSTR2 strongly positive' for the NET side of a conflict."""
+    out = [f"{'/'.join(f.value[0] for f in genes)} altered"] if genes else []
+    return out + (["SSTR2 strongly positive"] if strong else [])
+
+
+@rule(
+    "eus-ablation-not-first-line",
+    "EUS-guided ablation is not first-line",
+    [OS, SIGN],
+    "C 5.5",
+    AREA,
+)
+def eus_ablation_not_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """An EUS-guided radiofrequency or ethanol ablation drafted."""
+    drafts = ctx.drafted("eus-ablation")
+    if not ctx.patient.has_pnen or not drafts:
+        return None
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary="EUS-guided ablation drafted: it can reduce tumour load but is not a first-line "
+        "treatment (C 5.5)",
+        advice=(
+            "EUS-guided puncture ablation (ethanol or radiofrequency) can be an alternative to "
+            "reduce tumour load, relieve symptoms or control the primary locally in patients not "
+            "eligible for surgery, but it is not recommended as a first-line treatment: the "
+            "evidence is mostly case reports and series, without randomised trials (C 5.5)."
+        ),
+        evidence=tuple(d.as_fact() for d in drafts),
+    )
