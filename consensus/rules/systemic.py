@@ -1,0 +1,673 @@
+"""F. Systemic therapy (consensus-rules.md F; C 13–14, R Drug therapy, R PRRT).
+
+Decisions where the spec left room (the source was followed):
+- `preop-systemic-mgmt`: "NED not recorded" means no NED that still holds — a NED recorded as
+  not reached, none, or a NED yes followed by a progression all fire. "Upfront resection must
+  be ruled out first" is said for type II metastases of unknown resectability; potentially
+  resectable type III metastases are by C 11 resectable only after conversion, so their card
+  asks to reassess R0/R1 feasibility and remnant volume after it. Type III whose C 11 potential
+  resectability is unknown or not met gets no card (`type3-potentially-resectable` asks for the
+  C 11 data). G3 NET counts (C 11: "some G3"). An MGMT IHC order is suggested when MGMT is
+  untested, unless one is already planned.
+- `adjuvant-ssa`, `adjuvant-continue-regimen`: as in `followup-imaging-due`, the latest NED
+  record or progression dated on or after the first dated procedure decides: NED yes → met; NED
+  no or a progression → silent; undated records cannot be placed (only undated procedures: NED
+  unknown, naming the date). With nothing recorded after the procedure the card fires as
+  conditional advice naming the missing NED (C 14 asks "is treatment required … when NED has
+  been achieved"); so does an unknown Ki-67 or SSTR status, without suggestions. An unknown
+  ENETS type fires neither (C 14 splits the advice by type); NEC neither (C 14: pNETs).
+- `ssa-first-line`, `targeted-therapy`, `prrt-candidate`: advanced disease unknown (resectability
+  unknown, no extrahepatic metastasis) keeps them silent — they treat advanced disease, and
+  while resectability is open `preop-systemic-mgmt` / `liver-resectable-ned` ask for the data.
+  Type III with C 11 data unknown counts as advanced and the card lists the missing C 11 data.
+- SSA suggestions (lanreotide, octreotide LAR; at most one) are left out for an insulinoma: SSAs
+  can worsen hypoglycaemia (spec, `ssa-hormone-control`); the card says why.
+- `ssa-hormone-control`: an insulinoma alone gets no card (spec: "other than insulinoma"); an
+  insulinoma beside another syndrome gets the card with the hypoglycaemia caution and no SSA
+  suggestion. The spec names SSAs "the treatment of choice" and says "not suggested" only for
+  insulinoma, so SSAs are suggested for the others. R's metyrapone for ACTHoma is mentioned. A
+  PPI is named, not suggested (no catalogue order; the spec names no PPI suggestion).
+- `targeted-therapy`: no orders are suggested (the spec names no suggestion). Progression on SSA
+  names the second line even when SSTR is negative; SSTR unknown without progression on SSA
+  stays silent (the first-line indication is SSTR-negative disease; `pet-ssa` and
+  `ssa-first-line` ask for the SSTR study). A targeted agent already active silences the card.
+- `prrt-candidate`: "SSTR PET avid" reads the most recent SSTR PET with a coded result (current
+  receptor expression); none on record fires with the PET result missing. PRRT already active
+  silences it.
+- `platinum-for-net`: "with etoposide" counts an etoposide drafted in the same hook scope (or in
+  the same draft) or an etoposide active on record — either way the platinum completes the
+  platinum-etoposide scheme. A NET whose grade is not recorded fires with the grade missing.
+- A scored SSTR2 IHC result that decides the SSTR status puts the local cut-off in the card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from consensus.criteria import Criterion, all_of, known, negate, unknown
+from consensus.patient import LIVER_RESECTIONS, SYSTEMIC_CLASSES, Patient
+from consensus.recommendation import (
+    OS,
+    PV,
+    SIGN,
+    Indicator,
+    Recommendation,
+    RuleInfo,
+    Suggestion,
+    create,
+)
+from consensus.registry import RuleContext, rule
+from consensus.rules.molecular import PLATINUM_GENES, mgmt_label
+from consensus.rules.surgery import net_g12
+from fhir_mappings.facts import Fact
+
+AREA = "F. Systemic therapy"
+LOCAL_THERAPIES = ("liver-ablation", "tae", "tace")
+TARGETED = ("everolimus", "sunitinib", "surufatinib")
+SYNDROME_NAMES = {
+    "insulinoma": "insulinoma",
+    "gastrinoma": "gastrinoma",
+    "glucagonoma": "glucagonoma",
+    "vipoma": "VIPoma",
+    "somatostatinoma": "somatostatinoma",
+    "acthoma": "ACTHoma",
+    "carcinoid-syndrome": "carcinoid syndrome",
+}
+SSTR_WORDS = ("positive", "negative")
+INSULINOMA_CAUTION = (
+    "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma, so no SSA order is "
+    "suggested."
+)
+
+
+def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
+    return tuple(f for c in criteria for f in c.evidence)
+
+
+def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
+
+
+def _ssa_suggestions(*keys: str) -> tuple[Suggestion, ...]:
+    """One suggestion per SSA, in the order given (the card allows at most one)."""
+    names = {"lanreotide": "lanreotide", "octreotide-lar": "octreotide LAR"}
+    return tuple(Suggestion(f"Order {names[k]}", (create(k, f"Order {names[k]}"),)) for k in keys)
+
+
+def _net(p: Patient) -> Criterion:
+    """The NET classification as a met criterion, saying when it was inferred from grade."""
+    inferred = p.differentiation_recorded is None
+    note = "inferred from grade; no differentiation recorded" if inferred else ""
+    return known("well-differentiated NET", True, p.differentiation[1], note=note)
+
+
+def _no_active(p: Patient, name: str, *classes: str) -> Criterion:
+    """No active medication of these classes (closed world: 'none recorded')."""
+    found = p.active(*classes)
+    return known(name, not found, found, note="" if found else "none recorded")
+
+
+def _sstr_policy(ctx: RuleContext, sstr: Criterion) -> tuple[str, ...]:
+    """The local SSTR2 IHC cut-off, when a scored IHC result decides the SSTR status."""
+    scored = [f for f in sstr.evidence if f.kind == "sstr2-ihc" and f.value not in SSTR_WORDS]
+    return (ctx.settings.describe("sstr2-ihc-positive-score"),) if scored else ()
+
+
+def _ned_after(p: Patient, done: tuple[Fact, ...], what: str) -> Criterion:
+    """NED after the procedures: the latest NED or progression dated on or after them decides."""
+    name = f"NED after {what}"
+    dated = [f for f in done if f.when is not None]
+    if not dated:
+        return unknown(name, f"date of the {what}", done[-1:])
+    first = min(f.when for f in dated if f.when is not None)
+    after = [
+        f for f in (*p.facts.all("ned"), *p.progressions) if f.when is not None and f.when >= first
+    ]
+    if not after:
+        return unknown(name, f"NED status after the {what}", dated[-1:])
+    # A progression on the same day as a NED record outweighs it (as in follow-up).
+    latest = max(after, key=lambda f: (f.when or date.min, f.kind != "ned"))
+    before = [f for f in dated if f.when is not None and latest.when and f.when <= latest.when]
+    return known(name, latest.kind == "ned" and latest.value is True, (*before[-1:], latest))
+
+
+def _ned_now(p: Patient) -> Fact | None:
+    """The NED record that still holds: a NED yes with no later NED no or progression."""
+    records = [*p.facts.all("ned"), *p.progressions]
+    if not records:
+        return None
+    latest = max(records, key=lambda f: (f.when or date.min, f.kind != "ned"))
+    return latest if latest.kind == "ned" and latest.value is True else None
+
+
+def _by_date(facts: Iterable[Fact]) -> tuple[Fact, ...]:
+    """Facts oldest first (undated first), as PatientFacts keeps each kind."""
+    return tuple(sorted(facts, key=lambda f: (f.when or date.min, f.ref)))
+
+
+def _therapies(facts: Iterable[Fact]) -> str:
+    """'lanreotide (since 2024-01-02), temozolomide' — one entry per medication resource."""
+    seen: dict[str, str] = {}
+    for f in facts:
+        start = f" (since {f.value.start.isoformat()})" if f.value.start else ""
+        seen.setdefault(f.ref, f"{f.value.name}{start}")
+    return ", ".join(seen.values())
+
+
+# --- C 13 -----------------------------------------------------------------------------------
+def _mgmt_criterion(p: Patient) -> Criterion:
+    """MGMT 0/1+ (TMZ-sensitive), 2+/3+, or untested."""
+    if p.mgmt is None:
+        return unknown("MGMT 0/1+", "MGMT IHC score (0, 1+, 2+ or 3+)")
+    return known("MGMT 0/1+", p.mgmt_high is False, (p.mgmt,))  # C 13: MGMT-negative = 0/1+
+
+
+@rule(
+    "preop-systemic-mgmt",
+    "Conversion therapy chosen by MGMT",
+    [PV],
+    "C 13; C 11; C 3",
+    AREA,
+)
+def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """NET with type II or potentially resectable type III metastases: MGMT-guided conversion."""
+    p = ctx.patient
+    if not p.pnen_lm or not p.is_net or p.enets_type is None:
+        return None
+    if p.enets_is("II"):
+        label = "II"
+        enets = known("ENETS type II", True, (p.enets_type,))
+    elif p.enets_is("III") and p.type3_potential[0].met:
+        label = "III"
+        verdict = p.type3_potential[0]
+        enets = known(
+            "ENETS type III, potentially resectable (C 11)",
+            True,
+            (p.enets_type, *verdict.evidence),
+        )
+    else:
+        return None
+    resectable = p.resectability
+    if resectable.met or p.done(*LIVER_RESECTIONS) or _ned_now(p) is not None:
+        return None
+    ned = p.facts.latest("ned")
+    mgmt = _mgmt_criterion(p)
+    criteria = (
+        _net(p),
+        enets,
+        resectable,
+        known("no liver resection done", True, note="none recorded"),
+        known("NED not recorded", True, (ned,) if ned else (), note="" if ned else "none recorded"),
+        mgmt,
+    )
+    conversion = (
+        "For type II and potentially resectable type III liver metastases that cannot reach NED "
+        "or > 90 % resection at first, systemic conversion therapy aims to shrink the tumour to "
+        "a resectable state (C 13)."
+    )
+    suggestions: tuple[Suggestion, ...] = ()
+    pending = p.planned("mgmt-ihc")
+    score = mgmt_label(int(p.mgmt.value)) if p.mgmt is not None else ""
+    if p.mgmt is None:
+        choice = "test MGMT to choose conversion therapy"
+        regimen = (
+            "MGMT is not tested: test MGMT by IHC first (C 3). MGMT 0/1+ favours TMZ-based "
+            "regimens with a high ORR — STEM (TMZ + S-1) or CAPTEM (capecitabine + TMZ), ORR "
+            "36–57 %; MGMT 2+/3+ favours regimens without TMZ — surufatinib alone, or "
+            "oxaliplatin with a fluoropyrimidine (C 13)."
+        )
+        if pending:
+            regimen += " An MGMT IHC order is already pending."
+        else:
+            suggestions = (
+                Suggestion(
+                    "Order MGMT immunohistochemistry", (create("mgmt-ihc", "Order MGMT IHC"),)
+                ),
+            )
+    elif mgmt.met:
+        choice = f"MGMT {score}, TMZ-based conversion (STEM or CAPTEM)"
+        regimen = (
+            f"MGMT is {score} (0/1+): use a TMZ-based regimen with a high ORR — STEM (TMZ + "
+            "S-1) or CAPTEM (capecitabine + TMZ); ORR 36–57 % in MGMT 0/1+ tumours (C 13)."
+        )
+    else:
+        choice = f"MGMT {score}, conversion without TMZ"
+        regimen = (
+            f"MGMT is {score} (2+/3+): TMZ-based regimens reach an ORR of only ~8–19 %; use a "
+            "regimen without TMZ — surufatinib alone, or oxaliplatin with a fluoropyrimidine "
+            "(e.g. FOLFOX) — noting that the evidence for these is limited (C 13)."
+        )
+    lines = [conversion, regimen, "Surgery after MDT review and discussion (C 13)."]
+    if label == "II" and resectable.unknown:
+        summary = "Type II liver metastases, resectability unknown: rule out upfront resection, "
+        summary += f"else {choice}"
+        lines.insert(
+            0,
+            "Resectability is not established: upfront resection must be ruled out first — "
+            "resectable metastases (R0/R1 with remnant liver ≥ 30 %) go to surgery aiming for "
+            "NED (C 6.2, C 6.3).",
+        )
+    else:
+        summary = f"Type {label} liver metastases not resectable upfront: {choice}, then MDT"
+        if label == "III":
+            lines.append(
+                "These type III metastases are potentially resectable (C 11): after conversion, "
+                "reassess R0/R1 feasibility and remnant liver volume for resection + ablation."
+            )
+    therapy, _ = p.current_systemic
+    lines.append(
+        f"Current systemic therapy: {_therapies(therapy)}."
+        if therapy
+        else "No current systemic therapy recorded."
+    )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=" ".join(lines),
+        evidence=(*_evidence(criteria), *pending, *therapy),
+        criteria=criteria,
+        missing=_missing(criteria),
+        suggestions=suggestions,
+    )
+
+
+# --- C 14 -----------------------------------------------------------------------------------
+@rule(
+    "adjuvant-ssa",
+    "Adjuvant SSA after curative resection of type I liver metastases",
+    [PV],
+    "C 14",
+    AREA,
+)
+def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Type I liver metastases resected to NED, Ki-67 ≤ 10 %, SSTR positive: adjuvant SSA."""
+    p = ctx.patient
+    if not p.pnen_lm or p.is_nec or not p.enets_is("I") or p.enets_type is None:
+        return None
+    resections = _by_date(p.done(*LIVER_RESECTIONS))
+    if not resections or p.active("ssa"):
+        return None
+    ablations = p.done("liver-ablation")
+    sstr = p.sstr_status
+    criteria = (
+        known("ENETS type I", True, (p.enets_type,)),
+        _ned_after(p, resections, "liver resection"),
+        p.ki67_criterion("highest Ki-67 ≤ 10 %", "<=", 10),  # C 14 (1): Ki-67 ≤ 10 %
+        sstr,
+        _no_active(p, "no active SSA", "ssa"),
+    )
+    verdict = all_of("adjuvant SSA indicated", *criteria)
+    if verdict.not_met:
+        return None
+    advice = (
+        "After resection of type I liver metastases with Ki-67 ≤ 10 % and SSTR-positive disease, "
+        "adjuvant SSA therapy (octreotide LAR or lanreotide) can be chosen, especially for G2 "
+        "(60-month DFS 90.0 vs 76.0 % with observation after R0 resection of G2 pNET); clinical "
+        "observation is also an option for a small number of patients (C 14 (1))."
+    )
+    if p.grade == 2:
+        advice += " This tumour is G2."
+    if ablations:
+        advice += " The resection was combined with ablation."
+    suggestions: tuple[Suggestion, ...] = ()
+    if verdict.unknown:
+        names = ", ".join(c.name for c in criteria if c.unknown)
+        summary = f"Resected type I liver metastases: adjuvant SSA is an option if {names}"
+        advice += " Not yet established: " + names + "."
+    else:
+        summary = "Curative resection of type I liver metastases: adjuvant octreotide LAR or "
+        summary += "lanreotide can be chosen"
+        if p.is_insulinoma:
+            advice += " " + INSULINOMA_CAUTION
+        else:
+            suggestions = _ssa_suggestions("octreotide-lar", "lanreotide")
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=(*_evidence(criteria), *ablations),
+        criteria=criteria,
+        missing=_missing(criteria),
+        local_policy=_sstr_policy(ctx, sstr),
+        suggestions=suggestions,
+    )
+
+
+@rule(
+    "adjuvant-continue-regimen",
+    "After NED in type II/III liver metastases: continue the effective regimen",
+    [PV],
+    "C 14",
+    AREA,
+)
+def adjuvant_continue_regimen(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Type II/III liver metastases at NED after surgery or RFA/TAE/TACE: keep the regimen."""
+    p = ctx.patient
+    if not p.pnen_lm or p.is_nec or not p.enets_is("II", "III") or p.enets_type is None:
+        return None
+    done = _by_date(p.done(*LIVER_RESECTIONS, *LOCAL_THERAPIES))
+    if not done:
+        return None
+    ned = _ned_after(p, done, "surgery or local therapy")
+    if ned.not_met:
+        return None
+    criteria = (
+        known(f"ENETS type {p.enets_type.value}", True, (p.enets_type,)),
+        known("liver resection or local therapy (RFA, TAE/TACE) done", True, done),
+        ned,
+    )
+    therapy, _ = p.current_systemic
+    history = tuple(f for c in SYSTEMIC_CLASSES for f in p.facts.all(f"medication:{c}"))
+    advice = (
+        "Type II/III liver metastases that reached NED after surgery or local treatment (RFA, "
+        "TAE/TACE) remain at high risk of recurrence. Evidence for adjuvant therapy is lacking: "
+        "continue the effective preoperative regimen, or enrol in a clinical study (C 14 (2))."
+    )
+    if therapy:
+        advice += f" Current systemic therapy: {_therapies(therapy)}."
+    elif history:
+        advice += f" Systemic therapy on record (not active): {_therapies(history)}."
+    else:
+        advice += " No systemic therapy recorded."
+    if ned.unknown:
+        summary = "Type II/III liver metastases treated locally: if NED was reached, continue the "
+        summary += "effective regimen (NED not recorded)"
+    else:
+        summary = "NED after surgery/local therapy of type II/III liver metastases: continue the "
+        summary += "effective regimen or a trial"
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=(*_evidence(criteria), *(therapy or history)),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+# --- R Drug therapy -------------------------------------------------------------------------
+def _advanced_net(p: Patient) -> tuple[Criterion, Criterion] | None:
+    """(NET, advanced) when the patient has a NET known to be advanced; else None."""
+    if not p.has_pnen or not p.is_net or not p.advanced.met:
+        return None
+    return _net(p), p.advanced
+
+
+@rule(
+    "ssa-first-line",
+    "SSA as first-line antiproliferative therapy",
+    [PV],
+    "R Biological therapy",
+    AREA,
+)
+def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Advanced NET, Ki-67 < 10 %, SSTR positive, no active SSA: lanreotide or octreotide LAR."""
+    p = ctx.patient
+    base = _advanced_net(p)
+    if base is None or p.active("ssa"):
+        return None
+    sstr = p.sstr_status
+    criteria = (
+        *base,
+        p.ki67_criterion("highest Ki-67 < 10 %", "<", 10),  # R Biological therapy: Ki-67 < 10 %
+        sstr,
+        _no_active(p, "no active SSA", "ssa"),
+    )
+    verdict = all_of("SSA first line", *criteria)
+    if verdict.not_met:
+        return None
+    advice = (
+        "Somatostatin analogues (lanreotide or octreotide LAR) are the first choice of "
+        "antiproliferative therapy for pNET with Ki-67 < 10 % and SSTR expression (NCCN, ENETS): "
+        "lanreotide prolonged PFS in advanced pNET (CLARINET); octreotide LAR gives a high "
+        "disease-control rate. Pasireotide is not first choice (hyperglycaemia in up to 79 %) "
+        "(R Biological therapy)."
+    )
+    suggestions: tuple[Suggestion, ...] = ()
+    if verdict.unknown:
+        names = ", ".join(c.name for c in criteria if c.unknown)
+        summary = f"Advanced NET: SSA is first-line antiproliferative therapy if {names}"
+        advice += " Not yet established: " + names + "."
+    else:
+        ki67 = p.highest_ki67
+        shown = f", Ki-67 {ki67.value.display()}" if ki67 else ""
+        summary = f"Advanced NET{shown}, SSTR positive: first-line SSA (lanreotide or "
+        summary += "octreotide LAR)"
+        if p.is_insulinoma:
+            advice += " " + INSULINOMA_CAUTION
+        else:
+            suggestions = _ssa_suggestions("lanreotide", "octreotide-lar")
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+        local_policy=_sstr_policy(ctx, sstr),
+        suggestions=suggestions,
+    )
+
+
+@rule(
+    "ssa-hormone-control",
+    "SSA for hormone excess in functional pNET",
+    [PV],
+    "R Biological therapy",
+    AREA,
+)
+def ssa_hormone_control(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Functional pNET other than insulinoma, no active SSA: SSA for hormone excess; PPI for ZES."""
+    p = ctx.patient
+    if not p.has_pnen or p.is_nec or p.active("ssa"):
+        return None
+    others = sorted(p.syndromes - {"insulinoma"})
+    if not others:
+        return None  # spec: functional pNET other than insulinoma
+    names = ", ".join(SYNDROME_NAMES.get(s, s) for s in others)
+    criteria = (
+        known(
+            f"functional pNET other than insulinoma ({names})",
+            True,
+            [f for f in p.functional if f.value in others],
+        ),
+        _no_active(p, "no active SSA", "ssa"),
+    )
+    lines = [
+        "SSAs remain the treatment of choice for hormone excess in functional pNET, before "
+        "surgery or when resection is not possible (R Biological therapy)."
+    ]
+    ppi = p.active("ppi")
+    if "gastrinoma" in others:
+        lines.append(
+            "Gastrinoma: PPIs control gastric acid hypersecretion (R Biological therapy); "
+            + (f"active: {_therapies(ppi)}." if ppi else "no active PPI recorded.")
+        )
+    if "acthoma" in others:
+        lines.append("ACTHoma: metyrapone controls ACTH excess (R Biological therapy).")
+    suggestions: tuple[Suggestion, ...] = ()
+    if p.is_insulinoma:
+        lines.append(INSULINOMA_CAUTION)
+    else:
+        suggestions = _ssa_suggestions("lanreotide", "octreotide-lar")
+    acid = "; PPI for acid" if "gastrinoma" in others else ""
+    summary = f"Functional pNET ({names}): SSA is the treatment of choice for hormone excess{acid}"
+    if len(summary) >= 140:  # card summaries stay under 140 characters
+        summary = f"Functional pNET ({len(others)} syndromes): SSA is the treatment of choice for "
+        summary += f"hormone excess{acid}"
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=" ".join(lines),
+        evidence=(*_evidence(criteria), *p.functional, *(ppi if "gastrinoma" in others else ())),
+        criteria=criteria,
+        suggestions=suggestions,
+    )
+
+
+@rule(
+    "targeted-therapy",
+    "Targeted therapy: everolimus or sunitinib",
+    [PV],
+    "R Targeted therapy; C 13",
+    AREA,
+)
+def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Advanced NET, SSTR negative (first line) or progression on SSA (second line)."""
+    p = ctx.patient
+    base = _advanced_net(p)
+    if base is None or p.active(*TARGETED):
+        return None
+    sstr = p.sstr_status
+    on_ssa = p.progression_on_ssa
+    if on_ssa:
+        line, reason = "second", "progression on SSA"
+    elif sstr.not_met:
+        line, reason = "first", "SSTR negative"
+    else:
+        return None
+    progression = known(
+        "progression on SSA", bool(on_ssa), on_ssa, note="" if on_ssa else "none recorded"
+    )
+    # On progression on SSA the line is settled whatever SSTR shows: an unknown SSTR is left out.
+    receptor = () if sstr.unknown else (negate("SSTR negative", sstr),)
+    criteria = (
+        *base,
+        *receptor,
+        progression,
+        _no_active(p, "no active everolimus, sunitinib or surufatinib", *TARGETED),
+    )
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=f"Advanced NET, {reason}: everolimus or sunitinib as {line}-line therapy "
+        "(surufatinib where available)",
+        advice=(
+            f"This is the **{line} line** ({reason}). Everolimus and sunitinib, the targeted "
+            "agents approved for pNET, are recommended as second-line treatment after SSA in "
+            "SSTR-positive tumours and as first-line treatment in SSTR-negative tumours; they "
+            "prolonged median PFS to 11.0 and 11.4 months against placebo; sunitinib ORR 9–33 % "
+            "vs everolimus 5–9.5 % (R Targeted therapy). Where available, surufatinib reached an "
+            "ORR of 19.2 % in G1/G2 pNET (SNET-p; C 13)."
+        ),
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+        local_policy=_sstr_policy(ctx, sstr),
+    )
+
+
+def _sstr_pet_avid(p: Patient) -> Criterion:
+    """The most recent SSTR PET with a coded result is positive (tracer-avid)."""
+    results = [f for f in p.sstr_pet if f.value in ("positive", "negative")]
+    if not results:
+        return unknown("SSTR PET avid", "68Ga-SSA PET/CT result", p.sstr_pet[-1:])
+    latest = results[-1]
+    return known("SSTR PET avid", latest.value == "positive", (latest,))
+
+
+@rule(
+    "prrt-candidate",
+    "PRRT candidate",
+    [PV],
+    "R PRRT",
+    AREA,
+)
+def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """SSTR PET avid, advanced NET, progression on SSA: consider 177Lu-DOTATATE PRRT."""
+    p = ctx.patient
+    base = _advanced_net(p)
+    on_ssa = p.progression_on_ssa
+    if base is None or not on_ssa or p.active("prrt"):
+        return None
+    avid = _sstr_pet_avid(p)
+    if avid.not_met:
+        return None
+    criteria = (
+        *base,
+        known("progression on SSA", True, on_ssa),
+        avid,
+        _no_active(p, "no active PRRT", "prrt"),
+    )
+    advice = (
+        "PRRT (177Lu-DOTATATE) can be attempted in advanced NET with high SSTR expression: ORR "
+        "16.5–61.3 % in retrospective pNET series, 58 % for pNET in the largest series (610 "
+        "patients); no phase 3 data for pNET yet (R PRRT)."
+    )
+    if avid.unknown:
+        summary = "Advanced NET progressing on SSA: PRRT can be considered if SSTR PET is avid "
+        summary += "(no result on record)"
+        advice += " No 68Ga-SSA PET result is on record: SSTR PET avidity decides eligibility."
+    else:
+        summary = "SSTR PET-avid advanced NET progressing on SSA: consider PRRT (177Lu-DOTATATE)"
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=summary,
+        advice=advice,
+        evidence=_evidence(criteria),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
+
+
+# --- R Chemotherapy -------------------------------------------------------------------------
+@rule(
+    "platinum-for-net",
+    "Platinum-etoposide drafted for a well-differentiated NET",
+    [OS, SIGN],
+    "R Chemotherapy; C 3",
+    AREA,
+)
+def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+    """Cisplatin or carboplatin with etoposide drafted for a NET G1/G2: a scheme for NEC."""
+    p = ctx.patient
+    platinum = ctx.drafted("cisplatin", "carboplatin")
+    if not p.has_pnen or not platinum:
+        return None
+    net = net_g12(p)
+    if net is None or net.not_met:
+        return None
+    etoposide_drafts = ctx.drafted("etoposide")
+    etoposide_active = p.active("etoposide")
+    if not etoposide_drafts and not etoposide_active:
+        return None
+    criteria = (
+        known("cisplatin or carboplatin drafted", True, [d.as_fact() for d in platinum]),
+        known(
+            "with etoposide (drafted or active)",
+            True,
+            (*(d.as_fact() for d in etoposide_drafts), *etoposide_active),
+        ),
+        net,
+    )
+    alterations = [f for f in p.facts.all("gene-alteration") if f.value[0] in PLATINUM_GENES]
+    advice = (
+        "The platinum-based scheme (cisplatin + etoposide) is used for pNEC, not for "
+        "well-differentiated NET; temozolomide-based or streptozocin-based chemotherapy "
+        "(streptozocin alone or with 5-fluorouracil) is used for well-differentiated, relatively "
+        "fast-growing NET (R Chemotherapy)."
+    )
+    if alterations:
+        genes = ", ".join(dict.fromkeys(f"{f.value[0]} {f.value[1]}" for f in alterations))
+        advice += (
+            f" {genes} recorded: RB1/BRCA2 alterations may predict response to platinum-based "
+            "chemotherapy (C 3)."
+        )
+    grade = f" G{p.grade}" if net.met else ""
+    return Recommendation(
+        rule=info,
+        indicator=Indicator.INFO,
+        summary=f"Platinum + etoposide drafted for a well-differentiated NET{grade}: a scheme for "
+        "NEC; TMZ or streptozocin are used for NET",
+        advice=advice,
+        evidence=(*_evidence(criteria), *alterations),
+        criteria=criteria,
+        missing=_missing(criteria),
+    )
