@@ -22,6 +22,7 @@ from fhir_mappings.facts import (
     PRIMARY,
     UNKNOWN_SITE,
     Fact,
+    Medication,
     PatientFacts,
     Quantity,
 )
@@ -71,6 +72,42 @@ def mitotic_grade(mitoses: Quantity) -> int:
     if value <= 20:  # WHO 2019: G2 2–20 mitoses / 2 mm²
         return 2
     return 3
+
+
+ONGOING_STATUSES = frozenset({"active", "on-hold"})
+ENDED_STATUSES = frozenset({"completed", "stopped"})
+
+
+def taken_during(med: Medication, first: date, last: date, today: date) -> bool | None:
+    """Whether a medication was being taken on some day from `first` to `last` (None: unknown).
+
+    Active and on-hold medications run from their start to their end (or to today); completed and
+    stopped ones ran from start to end, so without an end it is unknown when they stopped. Other
+    statuses (draft, cancelled, intended, not-taken, entered-in-error, unknown) were never taken.
+    """
+    if med.status not in ONGOING_STATUSES | ENDED_STATUSES:
+        return False
+    if med.start is not None and med.start > last:
+        return False
+    last_taken = med.end
+    if last_taken is None and med.status in ONGOING_STATUSES:
+        last_taken = today
+    if last_taken is None:
+        return None  # completed or stopped on a date not recorded
+    if last_taken < first:
+        return False
+    if med.start is not None:
+        return True
+    # Without a start only the last day taken is known.
+    return True if last_taken <= last else None
+
+
+def _undated_part(med: Medication) -> str:
+    """Which dates of a medication would settle when it was taken: 'start date', 'end date'."""
+    no_end = med.end is None and med.status in ENDED_STATUSES
+    if med.start is None and no_end:
+        return "start and end dates"
+    return "end date" if no_end else "start date"
 
 
 @dataclass(frozen=True)
@@ -343,6 +380,27 @@ class Patient:
         return tuple(
             f for c in classes for f in self.facts.all(f"medication:{c}") if f.value.active
         )
+
+    def taking(self, name: str, first: date, last: date, *classes: str) -> Criterion:
+        """Medications of these classes taken on some day from `first` to `last` (closed world).
+
+        Met with those taken; unknown, naming the dates missing, when some may have been taken;
+        otherwise not met ("none recorded").
+        """
+        taken: list[Fact] = []
+        unsure: list[Fact] = []
+        for fact in (f for c in classes for f in self.facts.all(f"medication:{c}")):
+            verdict = taken_during(fact.value, first, last, self.today)
+            if verdict:
+                taken.append(fact)
+            elif verdict is None:
+                unsure.append(fact)
+        if taken:
+            return known(name, True, taken)
+        if unsure:
+            missing = [f"{_undated_part(f.value)} of {f.value.name} ({f.ref})" for f in unsure]
+            return unknown(name, missing, unsure)
+        return known(name, False, note="none recorded")
 
     @cached_property
     def progression_on_ssa(self) -> tuple[Fact, ...]:

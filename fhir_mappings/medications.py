@@ -112,7 +112,7 @@ def medication_of(
     listed = status in ({"active", "on-hold"} if kind == "MedicationRequest" else {"active"})
     active = listed and (end is None or end >= today)
     name = concept_text(concept) or "medication"
-    return Medication(classes, name, active, start, end), by_text
+    return Medication(classes, name, active, start, end, status or ""), by_text
 
 
 def map_medication(resource: dict[str, Any], terms: Terminology, today: date) -> list[Fact]:
