@@ -54,6 +54,32 @@ C11_MISSING = (
 )
 
 
+ASSESSMENT_LABELS = {
+    "r0-r1-feasible": "R0/R1 resection feasibility (surgical assessment)",
+    "remnant-liver-volume": "expected remnant liver volume (%)",
+    "ned": "NED (no evidence of disease) status",
+    "ned-achievable": "whether NED is achievable",
+    "cytoreduction-90-achievable": "whether > 90 % cytoreduction is achievable",
+    "deep-lesion-count": "number of deep liver lesions",
+    "most-lesions-within-2cm-of-surface": "whether most metastases lie within 2 cm of the surface",
+    "liver-segments-involved": "number of liver segments involved",
+    "confined-to-one-lobe": "whether the metastases are confined to one lobe",
+    "liver-tumor-burden": "liver tumour burden (% of liver volume)",
+    "major-vessel-invasion": "major intrahepatic vessel invasion (present or absent)",
+    "hormone-symptoms-refractory": "whether hormone symptoms are refractory",
+    "splenic-vessel-invasion": "splenic-vessel invasion (present or absent)",
+    "tumor-thrombus": "tumour thrombus (present or absent)",
+    "high-nodal-risk": "risk of nodal metastasis",
+    "primary-resectable": "resectability of the primary",
+    "primary-tumor-size": "primary tumour size (mm)",
+}
+
+
+def missing_label(kind: str) -> str:
+    """How a card names an open surgical-assessment fact that is not recorded."""
+    return ASSESSMENT_LABELS.get(kind, kind.replace("-", " "))
+
+
 def ki67_grade(ki67: Quantity) -> int:
     """WHO 2019 grade from Ki-67: G1 < 3 %, G2 3–20 %, G3 > 20 % (R Table 4, C 4)."""
     value = ki67.effective
@@ -463,14 +489,14 @@ class Patient:
         fact = self.facts.latest(kind)
         label = name or kind
         if fact is None:
-            return unknown(label, kind.replace("-", " "))
+            return unknown(label, missing_label(kind))
         return known(label, bool(fact.value), (fact,))
 
     def measure(self, kind: str, name: str, test: str, threshold: float) -> Criterion:
         """A recorded numeric assessment compared with a threshold (unknown when absent)."""
         fact = self.facts.latest(kind)
         if fact is None:
-            return unknown(name, kind.replace("-", " "))
+            return unknown(name, missing_label(kind))
         value = fact.value.effective
         result = {
             "<": value < threshold,

@@ -207,9 +207,9 @@ def test_biopsy_both_sites_with_resectability_unknown_says_what_is_missing() -> 
     rec = run([*base_pnen_lm(), ki67(12, "liver")])["biopsy-both-sites"]
     criterion = rec.criteria[1]
     assert criterion.note == "resectability unknown"
-    assert "r0 r1 feasible" in rec.missing
+    assert "R0/R1 resection feasibility (surgical assessment)" in rec.missing
     assert "Liver resectability is not recorded" in rec.advice
-    assert "missing: r0 r1 feasible" in card_of(rec)["detail"]
+    assert "missing: R0/R1 resection feasibility (surgical assessment)" in card_of(rec)["detail"]
 
 
 def test_a_result_of_unknown_site_counts_for_neither_site_and_is_named() -> None:

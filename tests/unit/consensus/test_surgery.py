@@ -314,7 +314,7 @@ def test_anatomic_hepatectomy_drafted_with_vessel_invasion_unknown(hook: str) ->
     rec = run(net_lm(), hook=hook, drafts=[draft("hepatectomy-anatomic", "ah")])["psh-preferred"]
     assert rec.indicator is Indicator.INFO
     assert statuses(rec)["major intrahepatic vessel invasion"] == "unknown"
-    assert rec.missing == ("major vessel invasion",)
+    assert rec.missing == ("major intrahepatic vessel invasion (present or absent)",)
     assert "unknown" in rec.summary
     assert "ServiceRequest/ah" in card_of(rec)["detail"]
 
@@ -414,7 +414,7 @@ def test_g3_net_surgery_silent_on_patient_view(record: list[dict[str, Any]]) -> 
 def test_g3_net_surgery_on_a_drafted_resection(kind: str) -> None:
     rec = run(net_lm(ki=30), hook=OS, drafts=[draft(kind)])["g3-net-surgery"]
     assert statuses(rec)["liver metastases resectable"] == "unknown"
-    assert rec.missing == ("r0 r1 feasible", "remnant liver volume")
+    assert rec.missing == ("R0/R1 resection feasibility (surgical assessment)", "expected remnant liver volume (%)")
 
 
 def test_g3_net_surgery_silent_on_orders_without_a_resection_drafted() -> None:
@@ -666,7 +666,7 @@ def test_unknown_splenectomy_risk_factors_are_named() -> None:
         "Distal pancreatectomy: splenectomy risk factors unknown "
         "(splenic-vessel invasion, tumour thrombus)"
     )
-    assert rec.missing == ("splenic vessel invasion", "tumor thrombus")
+    assert rec.missing == ("splenic-vessel invasion (present or absent)", "tumour thrombus (present or absent)")
 
 
 @pytest.mark.parametrize(
@@ -859,7 +859,7 @@ def test_type3_with_no_c11_data_shows_every_criterion_unknown_and_what_is_missin
     for missing in (
         "deep lesion count",
         "liver segments involved",
-        "remnant liver volume",
+        "expected remnant liver volume (%)",
         "ned achievable",
         "cytoreduction 90 achievable",
     ):
@@ -1036,7 +1036,7 @@ def test_milan_unknown_criteria_still_fire_on_patient_view_and_list_missing() ->
     rec = run(record)["transplant-milan"]
     assert statuses(rec)[MILAN[3]] == "unknown"
     assert "5 of 6" in rec.summary
-    assert "liver tumor burden" in rec.missing
+    assert "liver tumour burden (% of liver volume)" in rec.missing
 
 
 @pytest.mark.parametrize(

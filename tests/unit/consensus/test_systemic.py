@@ -228,14 +228,14 @@ def test_preop_resectability_unknown_says_rule_out_upfront_resection_and_lists_d
     assert "resectability unknown: rule out upfront resection" in rec.summary
     assert "upfront resection must be ruled out first" in rec.advice
     assert statuses(rec)["liver metastases resectable"] == "unknown"
-    assert set(rec.missing) == {"r0 r1 feasible", "remnant liver volume"}
+    assert set(rec.missing) == {"R0/R1 resection feasibility (surgical assessment)", "expected remnant liver volume (%)"}
     card = card_of(rec)
     assert "Missing data" in card["detail"]
 
 
 def test_preop_partly_known_resectability_lists_only_the_missing_part() -> None:
     rec = run(net_lm(enets("II"), mgmt("1+"), flag("r0-r1-feasible", True)))
-    assert rec["preop-systemic-mgmt"].missing == ("remnant liver volume",)
+    assert rec["preop-systemic-mgmt"].missing == ("expected remnant liver volume (%)",)
 
 
 def test_preop_silent_when_liver_metastases_are_resectable() -> None:
