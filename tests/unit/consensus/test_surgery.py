@@ -857,11 +857,11 @@ def test_type3_with_no_c11_data_shows_every_criterion_unknown_and_what_is_missin
     assert "C 11 data missing" in rec.summary
     detail = card_of(rec)["detail"]
     for missing in (
-        "deep lesion count",
-        "liver segments involved",
+        "number of deep liver lesions",
+        "number of liver segments involved",
         "expected remnant liver volume (%)",
-        "ned achievable",
-        "cytoreduction 90 achievable",
+        "whether NED is achievable",
+        "whether > 90 % cytoreduction is achievable",
     ):
         assert missing in detail
 
