@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 # Sites of a pathology result.
 PRIMARY = "primary"
@@ -18,9 +18,12 @@ BY_TEXT = "recognised by text"
 RANGE_HIGH_END = "range: high end used"
 
 
-@dataclass(frozen=True, slots=True)
-class Quantity:
-    """A numeric result; `comparator` ('<', '<=', '>', '>=') bounds it instead of stating it."""
+class Quantity(NamedTuple):
+    """A numeric result; `comparator` ('<', '<=', '>', '>=') bounds it instead of stating it.
+
+    Facts and quantities are named tuples: immutable like frozen dataclasses, and several times
+    cheaper to build, which matters because a record maps to hundreds of them per request.
+    """
 
     value: float
     unit: str = ""
@@ -84,8 +87,7 @@ class Draft:
         return Fact("draft", self.order, None, self.ref, f"{name} (draft order)", flags=flags)
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):
     """One clinical fact: kind, value, date, the FHIR reference it came from, and how it reads."""
 
     kind: str

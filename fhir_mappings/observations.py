@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,6 +20,7 @@ from fhir_mappings.shape import (
     ShapeError,
     concept_text,
     fhir_date,
+    local_ref,
     number,
     obj,
     objects,
@@ -93,7 +94,6 @@ _SAME_UNITS = {
     "nmol/l": "nmol/L",
 }
 _RELATED_CONDITION = "related-condition"
-_LOCAL_REF = re.compile(r"([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
 
 
@@ -131,16 +131,8 @@ def map_specimen(specimen: dict[str, Any], terms: Terminology) -> str | None:
     return body_site(obj(collection, "bodySite", "collection."), terms)
 
 
-def _local(ref: str | None) -> str | None:
-    """'Type/id' of a relative, absolute or versioned reference ('…/Specimen/s1/_history/2')."""
-    if ref is None:
-        return None
-    match = _LOCAL_REF.search(ref)
-    return match.group(1) if match else ref
-
-
 def _result_site(observation: dict[str, Any], sites: SiteIndex, terms: Terminology) -> str:
-    specimen = _local(reference(observation, "specimen"))
+    specimen = local_ref(reference(observation, "specimen"))
     if specimen and specimen in sites.specimens:
         return sites.specimens[specimen]
     site = body_site(obj(observation, "bodySite"), terms)
@@ -151,7 +143,7 @@ def _result_site(observation: dict[str, Any], sites: SiteIndex, terms: Terminolo
         url = ext.get("url")
         if isinstance(url, str) and url.endswith(_RELATED_CONDITION):
             targets.append(reference(ext, "valueReference", "extension."))
-    for target in map(_local, targets):
+    for target in map(local_ref, targets):
         if target in sites.primary_conditions:
             return PRIMARY
         if target in sites.liver_conditions:
@@ -180,18 +172,17 @@ def _same_unit(unit: str) -> str:
 def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, ...]] | None:
     """The numeric value of an Observation or component in any listed shape."""
     flags: tuple[str, ...] = ()
+    high_ref = _reference_high(holder, path) if "referenceRange" in holder else None
     qty = obj(holder, "valueQuantity", path)
-    high_ref = _reference_high(holder, path)
     if qty is not None:
-        value = number(qty, "value", f"{path}valueQuantity.")
+        where = f"{path}valueQuantity."
+        value = number(qty, "value", where)
         if value is None:
             return None
-        unit = string(qty, "unit", f"{path}valueQuantity.") or string(
-            qty, "code", f"{path}valueQuantity."
-        )
-        comparator = string(qty, "comparator", f"{path}valueQuantity.")
+        unit = string(qty, "unit", where) or string(qty, "code", where)
+        comparator = string(qty, "comparator", where)
         if comparator not in (None, "<", "<=", ">", ">="):
-            raise ShapeError(f"{path}valueQuantity.comparator: not a FHIR comparator")
+            raise ShapeError(f"{where}comparator: not a FHIR comparator")
         return Quantity(value, _same_unit(unit or ""), comparator, high_ref), flags
     rng = obj(holder, "valueRange", path)
     if rng is not None:
@@ -363,133 +354,201 @@ class _Context:
             Fact(kind, value, self.when, self.ref, text, self.site, self.flags + extra)
         )
 
+    @property
+    def site_label(self) -> str:
+        """' (liver metastasis)', ' (primary)' or '' for the evidence text."""
+        if self.site == UNKNOWN_SITE:
+            return ""
+        return f" ({'liver metastasis' if self.site == LIVER else self.site})"
 
-_PATHOLOGY_SITES = {"ki67", "mitotic-count", "who-grade", "differentiation"}
+
+Handler = Callable[[dict[str, Any], str, _Context], None]
+_PATHOLOGY_SITES = frozenset({"ki67", "mitotic-count", "who-grade", "differentiation"})
+"""The concepts whose facts carry a site (primary vs liver metastasis); only they look it up."""
 
 
-def _site_label(site: str) -> str:
-    return "" if site == UNKNOWN_SITE else f" ({'liver metastasis' if site == LIVER else site})"
+def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    found = _quantity(holder, path)
+    if found:
+        q, extra = found
+        q = _ki67(q)
+        ctx.add("ki67", q, f"Ki-67 {q.display()}{ctx.site_label}", extra=extra)
+
+
+def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    found = _quantity(holder, path)
+    if not found:
+        return
+    q, extra = found
+    if _PER_HPF.search(q.unit):
+        factor = ctx.options.mitoses_per_10hpf_to_2mm2
+        if factor is None:
+            element = next(
+                (k for k in ("valueQuantity", "valueRange", "valueString") if k in holder),
+                "value",
+            )
+            ctx.issues.append(
+                f"{path}{element}: mitoses per 10 HPF need a site conversion; ignored"
+            )
+            return
+        q = Quantity(q.value * factor, "/2 mm²", q.comparator)
+        extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
+    q = Quantity(q.value, "/2 mm²", q.comparator)
+    ctx.add("mitotic-count", q, f"mitoses {q.display()}{ctx.site_label}", extra=extra)
+
+
+def _grade_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    grade = _grade(holder, path)
+    if grade:
+        ctx.add("who-grade", grade, f"reported WHO grade G{grade}{ctx.site_label}")
+
+
+def _differentiation_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    differentiation = _differentiation(holder, path, ctx.terms)
+    if differentiation:
+        text = f"{differentiation} differentiated{ctx.site_label}"
+        ctx.add("differentiation", differentiation, text)
+
+
+def _lab(kind: str) -> Handler:
+    def lab_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+        found = _quantity(holder, path)
+        if found:
+            q, extra = found
+            ctx.add(kind, q, f"{ctx.terms.titles.get(kind, kind)} {q.display()}", extra=extra)
+
+    return lab_value
+
+
+def _egfr_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    found = _quantity(holder, path)
+    if found:
+        q, extra = found
+        ctx.add("egfr", q, f"eGFR {q.value:g} mL/min/1.73 m²", extra=extra)
+
+
+def _mgmt_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    score = _mgmt(holder, path)
+    if score is not None:
+        ctx.add("mgmt", score, f"MGMT IHC {score}{'+' if score else ''}")
+
+
+def _sstr2_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    sstr2 = _sstr2(holder, path)
+    if sstr2:
+        ctx.add("sstr2-ihc", sstr2, f"SSTR2 IHC {sstr2}")
+
+
+def _disease_status_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    codes = _code_set(obj(holder, "valueCodeableConcept", path))
+    status = next((_DISEASE_STATUS[c] for c in codes if c in _DISEASE_STATUS), None)
+    if status:
+        ctx.add("disease-status", status, f"disease status: {status}")
+
+
+def _tnm(kind: str, prefix: str) -> Handler:
+    def tnm_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+        category = _category(holder, path, prefix)
+        if not category:
+            return
+        ctx.add(kind, category, category)
+        if kind == "tnm-m" and category.lower() in {"m1a", "m1c"}:
+            ctx.add("liver-metastasis", category, f"{category} (liver metastases)")
+        if kind == "tnm-m" and category.lower() in {"m1b", "m1c"}:
+            ctx.add("extrahepatic-metastasis", category, f"{category} (extrahepatic metastases)")
+
+    return tnm_value
+
+
+def _stage_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    stage = _stage(holder, path)
+    if stage:
+        ctx.add("tnm-stage", stage, f"stage {stage}")
+
+
+def _enets_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    enets = _enets_type(holder, path)
+    if enets:
+        ctx.add("enets-liver-type", enets, f"ENETS liver-metastasis type {enets}")
+        ctx.add("liver-metastasis", enets, f"ENETS type {enets} liver metastases")
+
+
+def _numeric(kind: str) -> Handler:
+    def numeric_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+        found = _quantity(holder, path)
+        if not found:
+            return
+        q, extra = found
+        if kind == "primary-tumor-size" and q.unit.strip().lower() == "cm":
+            q = Quantity(q.value * 10, "mm", q.comparator)  # the rules read mm
+            extra = (*extra, "converted from cm")
+        ctx.add(kind, q, f"{ctx.terms.titles.get(kind, kind)}: {q.display()}", extra=extra)
+
+    return numeric_value
+
+
+def _yes_no(kind: str) -> Handler:
+    def boolean_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+        flag = _boolean(holder, path)
+        if flag is not None:
+            title = ctx.terms.titles.get(kind, kind)
+            ctx.add(kind, flag, f"{title}: {'yes' if flag else 'no'}")
+
+    return boolean_value
+
+
+def _score(kind: str, label: str) -> Handler:
+    def score_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+        found = _quantity(holder, path)
+        if found:
+            q, extra = found
+            ctx.add(kind, q, f"{label} {q.display()}", extra=extra)
+
+    return score_value
+
+
+def _msi_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+    codes, text = _coded_or_string(holder, path)
+    if _MSI_HIGH in codes or text.upper().replace(" ", "") in {"MSI-H", "MSI-HIGH", "HIGH"}:
+        ctx.add("msi", "MSI-H", "MSI-H")
+    elif codes or text:
+        ctx.add("msi", text or "not MSI-H", f"MSI: {text or 'not high'}")
+
+
+_HANDLERS: dict[str, Handler] = {
+    "ki67": _ki67_value,
+    "mitotic-count": _mitoses_value,
+    "who-grade": _grade_value,
+    "differentiation": _differentiation_value,
+    **{lab: _lab(lab) for lab in LABS},
+    "egfr": _egfr_value,
+    "mgmt-ihc": _mgmt_value,
+    "sstr2-ihc": _sstr2_value,
+    "disease-status": _disease_status_value,
+    "tnm-t": _tnm("tnm-t", "T"),
+    "tnm-n": _tnm("tnm-n", "N"),
+    "tnm-m": _tnm("tnm-m", "M"),
+    "tnm-stage": _stage_value,
+    "enets-liver-type": _enets_value,
+    **{kind: _numeric(kind) for kind in NUMERIC_ASSESSMENTS},
+    **{kind: _yes_no(kind) for kind in BOOLEAN_ASSESSMENTS},
+    "pdl1-cps": _score("pdl1-cps", "PD-L1 CPS"),
+    "tmb": _score("tmb", "TMB"),
+    "msi": _msi_value,
+}
+"""Observation concept → what its value becomes (one handler per concept of fhir-mapping.md)."""
 
 
 def _handle(concepts: frozenset[str], holder: dict[str, Any], path: str, ctx: _Context) -> None:
     """Turn one Observation (or component) value into facts according to its code concepts."""
-    site = _site_label(ctx.site)
-    if "ki67" in concepts:
-        found = _quantity(holder, path)
-        if found:
-            q, extra = found
-            q = _ki67(q)
-            ctx.add("ki67", q, f"Ki-67 {q.display()}{site}", extra=extra)
-    if "mitotic-count" in concepts:
-        found = _quantity(holder, path)
-        if found:
-            q, extra = found
-            if _PER_HPF.search(q.unit):
-                factor = ctx.options.mitoses_per_10hpf_to_2mm2
-                if factor is None:
-                    element = next(
-                        (k for k in ("valueQuantity", "valueRange", "valueString") if k in holder),
-                        "value",
-                    )
-                    ctx.issues.append(
-                        f"{path}{element}: mitoses per 10 HPF need a site conversion; ignored"
-                    )
-                    return
-                q = Quantity(q.value * factor, "/2 mm²", q.comparator)
-                extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
-            q = Quantity(q.value, "/2 mm²", q.comparator)
-            ctx.add("mitotic-count", q, f"mitoses {q.display()}{site}", extra=extra)
-    if "who-grade" in concepts:
-        grade = _grade(holder, path)
-        if grade:
-            ctx.add("who-grade", grade, f"reported WHO grade G{grade}{site}")
-    differentiation = None
-    if "differentiation" in concepts:
-        differentiation = _differentiation(holder, path, ctx.terms)
-    elif "morphology-poorly-differentiated" in ctx.terms.concepts_of(
-        holder.get("valueCodeableConcept")
-    ):
-        differentiation = "poorly"
-    if differentiation:
-        ctx.add("differentiation", differentiation, f"{differentiation} differentiated{site}")
-    for lab in LABS:
-        if lab in concepts:
-            found = _quantity(holder, path)
-            if found:
-                q, extra = found
-                ctx.add(lab, q, f"{ctx.terms.titles.get(lab, lab)} {q.display()}", extra=extra)
-    if "egfr" in concepts:
-        found = _quantity(holder, path)
-        if found:
-            q, extra = found
-            ctx.add("egfr", q, f"eGFR {q.value:g} mL/min/1.73 m²", extra=extra)
-    if "mgmt-ihc" in concepts:
-        score = _mgmt(holder, path)
-        if score is not None:
-            ctx.add("mgmt", score, f"MGMT IHC {score}{'+' if score else ''}")
-    if "sstr2-ihc" in concepts:
-        sstr2 = _sstr2(holder, path)
-        if sstr2:
-            ctx.add("sstr2-ihc", sstr2, f"SSTR2 IHC {sstr2}")
-    if "disease-status" in concepts:
-        status = next(
-            (
-                _DISEASE_STATUS[c]
-                for c in _code_set(obj(holder, "valueCodeableConcept", path))
-                if c in _DISEASE_STATUS
-            ),
-            None,
-        )
-        if status:
-            ctx.add("disease-status", status, f"disease status: {status}")
-    for kind, prefix in (("tnm-t", "T"), ("tnm-n", "N"), ("tnm-m", "M")):
-        if kind in concepts:
-            category = _category(holder, path, prefix)
-            if category:
-                ctx.add(kind, category, f"{category}")
-                if kind == "tnm-m" and category.lower() in {"m1a", "m1c"}:
-                    ctx.add("liver-metastasis", category, f"{category} (liver metastases)")
-                if kind == "tnm-m" and category.lower() in {"m1b", "m1c"}:
-                    ctx.add(
-                        "extrahepatic-metastasis", category, f"{category} (extrahepatic metastases)"
-                    )
-    if "tnm-stage" in concepts:
-        stage = _stage(holder, path)
-        if stage:
-            ctx.add("tnm-stage", stage, f"stage {stage}")
-    if "enets-liver-type" in concepts:
-        enets = _enets_type(holder, path)
-        if enets:
-            ctx.add("enets-liver-type", enets, f"ENETS liver-metastasis type {enets}")
-            ctx.add("liver-metastasis", enets, f"ENETS type {enets} liver metastases")
-    for kind in NUMERIC_ASSESSMENTS:
-        if kind in concepts:
-            found = _quantity(holder, path)
-            if found:
-                q, extra = found
-                if kind == "primary-tumor-size" and q.unit.strip().lower() == "cm":
-                    q = Quantity(q.value * 10, "mm", q.comparator)  # the rules read mm
-                    extra = (*extra, "converted from cm")
-                ctx.add(kind, q, f"{ctx.terms.titles.get(kind, kind)}: {q.display()}", extra=extra)
-    for kind in BOOLEAN_ASSESSMENTS:
-        if kind in concepts:
-            flag = _boolean(holder, path)
-            if flag is not None:
-                title = ctx.terms.titles.get(kind, kind)
-                ctx.add(kind, flag, f"{title}: {'yes' if flag else 'no'}")
-    if "pdl1-cps" in concepts or "tmb" in concepts:
-        found = _quantity(holder, path)
-        if found:
-            q, extra = found
-            kind = "pdl1-cps" if "pdl1-cps" in concepts else "tmb"
-            label = "PD-L1 CPS" if kind == "pdl1-cps" else "TMB"
-            ctx.add(kind, q, f"{label} {q.display()}", extra=extra)
-    if "msi" in concepts:
-        codes, text = _coded_or_string(holder, path)
-        if _MSI_HIGH in codes or text.upper().replace(" ", "") in {"MSI-H", "MSI-HIGH", "HIGH"}:
-            ctx.add("msi", "MSI-H", "MSI-H")
-        elif codes or text:
-            ctx.add("msi", text or "not MSI-H", f"MSI: {text or 'not high'}")
+    for concept in concepts:
+        handler = _HANDLERS.get(concept)
+        if handler is not None:
+            handler(holder, path, ctx)
+    if "differentiation" not in concepts and "valueCodeableConcept" in holder:
+        value = holder["valueCodeableConcept"]
+        if "morphology-poorly-differentiated" in ctx.terms.concepts_of(value):
+            ctx.add("differentiation", "poorly", f"poorly differentiated{ctx.site_label}")
 
 
 def _variant(observation: dict[str, Any], ctx: _Context) -> None:
@@ -543,22 +602,24 @@ def map_observation(
     flags = result_status_flags(string(observation, "status"), COUNTED)
     if flags is None:
         return [], []
-    code = obj(observation, "code")
-    concepts = terms.concepts_of(code)
-    components = objects(observation, "component")
+    concepts = terms.concepts_of(obj(observation, "code"))
+    components = objects(observation, "component") if "component" in observation else []
     component_concepts = [terms.concepts_of(obj(c, "code", "component.")) for c in components]
     if not concepts and not any(component_concepts):
         value_concept = obj(observation, "valueCodeableConcept")
         if "morphology-poorly-differentiated" not in terms.concepts_of(value_concept):
             return [], []
-    period = obj(observation, "effectivePeriod")
-    when = (
-        fhir_date(observation, "effectiveDateTime")
-        or (fhir_date(period, "start", "effectivePeriod.") if period else None)
-        or fhir_date(observation, "effectiveInstant")
-        or fhir_date(observation, "issued")
-    )
-    site = _result_site(observation, sites, terms)
+    when = fhir_date(observation, "effectiveDateTime")
+    if when is None:
+        period = obj(observation, "effectivePeriod")
+        when = (
+            (fhir_date(period, "start", "effectivePeriod.") if period else None)
+            or fhir_date(observation, "effectiveInstant")
+            or fhir_date(observation, "issued")
+        )
+    graded = not concepts or not concepts.isdisjoint(_PATHOLOGY_SITES)
+    graded = graded or any(not c.isdisjoint(_PATHOLOGY_SITES) for c in component_concepts)
+    site = _result_site(observation, sites, terms) if graded else UNKNOWN_SITE
     ctx = _Context(ref_of(observation), when, site, flags, terms, options, [], [])
     if "variant-assessment" in concepts:
         _variant(observation, ctx)

@@ -25,6 +25,7 @@ from fhir_mappings.shape import (
     FHIR_ID,
     ShapeError,
     fhir_date,
+    local_ref,
     ref_of,
     reference,
     versioned_ref,
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 # (prefetch key, resource JSON)
 Item = tuple[str, Any]
-_SUBJECT_FIELDS = ("subject", "patient")
 _FIRST = ("Patient", "Condition", "AllergyIntolerance", "Specimen")
 
 
@@ -168,13 +168,12 @@ class RecordMapper:
                     continue
             else:
                 try:
-                    subject = next(
-                        (s for s in (reference(resource, f) for f in _SUBJECT_FIELDS) if s), None
-                    )
+                    subject = reference(resource, "subject") or reference(resource, "patient")
                 except ShapeError as exc:
                     issues.append(DataIssue(key, ref, str(exc)))
                     continue
-                if subject and "Patient/" in subject and not subject.endswith(patient_ref):
+                target = subject if subject == patient_ref else local_ref(subject)
+                if target and target.startswith("Patient/") and target != patient_ref:
                     issues.append(DataIssue(key, ref, "subject is another patient"))
                     continue
             valid.append((key, resource))

@@ -43,9 +43,36 @@ IMAGING_TITLES = {
 }
 
 
-def _words(*alternatives: str) -> re.Pattern[str]:
+class _Words:
+    """A whole-word pattern with the lower-case fragments it cannot match without.
+
+    Checking the fragments first (a substring test on the case-folded text) skips the regular
+    expression for most reports: a dozen of them run per report, on every request.
+    """
+
+    def __init__(self, pattern: str, hints: tuple[str, ...]) -> None:
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self.hints = hints
+
+    def search(self, text: str, folded: str) -> bool:
+        """True when the words occur in `text` (`folded` is text.casefold())."""
+        return any(hint in folded for hint in self.hints) and bool(self.pattern.search(text))
+
+
+def _words(*alternatives: str) -> _Words:
     joined = "|".join(alternatives)
-    return re.compile(rf"(?<![\w-])(?:{joined})(?![\w])", re.IGNORECASE)
+    return _Words(rf"(?<![\w-])(?:{joined})(?![\w])", _hints(alternatives))
+
+
+def _tracer(*alternatives: str) -> _Words:
+    """Tracer names, also when an isotope is joined to them by a hyphen ('68Ga-exendin-4')."""
+    joined = "|".join(alternatives)
+    return _Words(rf"(?<!\w)(?:{joined})(?!\w)", _hints(alternatives))
+
+
+def _hints(alternatives: tuple[str, ...]) -> tuple[str, ...]:
+    """The literal start of each alternative, case-folded (up to its first regex character)."""
+    return tuple(re.split(r"[\\\[(?*+.|]", word, maxsplit=1)[0].casefold() for word in alternatives)
 
 
 _CT = _words("CT", "computed tomography")
@@ -55,14 +82,6 @@ _ABDOMEN = _words("abdomen", "abdominal", "abdo")
 _LIVER = _words("liver", "hepatic")
 _CONTRAST = _words("contrast", "multiphase", "multiphasic", "triphasic", "enhanced")
 _CHEST = _words("chest", "thorax", "thoracic")
-
-
-def _tracer(*alternatives: str) -> re.Pattern[str]:
-    """Tracer names, also when an isotope is joined to them by a hyphen ('68Ga-exendin-4')."""
-    joined = "|".join(alternatives)
-    return re.compile(rf"(?<!\w)(?:{joined})(?!\w)", re.IGNORECASE)
-
-
 _SSA = _tracer("DOTATATE", "DOTATOC", "DOTANOC", "68Ga-SSA", "SSTR", "somatostatin receptor")
 # A bare gallium-68 PET is an SSTR PET unless another gallium tracer is named (exendin-4, PSMA).
 _GALLIUM = _words("Ga-68", "68Ga", "gallium-68")
@@ -80,11 +99,12 @@ _PROGRESSION = {(PNEN, "PD")}
 
 def _text_kinds(text: str, terms: Terminology) -> set[str]:
     kinds: set[str] = set()
-    ct, mr = bool(_CT.search(text)), bool(_MR.search(text))
-    abdomen, liver = bool(_ABDOMEN.search(text)), bool(_LIVER.search(text))
-    if ct and abdomen and _CONTRAST.search(text):
+    folded = text.casefold()
+    ct, mr = _CT.search(text, folded), _MR.search(text, folded)
+    abdomen, liver = _ABDOMEN.search(text, folded), _LIVER.search(text, folded)
+    if ct and abdomen and _CONTRAST.search(text, folded):
         kinds.add("ct-abdomen-multiphase")
-    if ct and _CHEST.search(text):
+    if ct and _CHEST.search(text, folded):
         kinds.add("ct-chest")
     if mr and liver:
         kinds.add("mri-liver")
@@ -98,14 +118,15 @@ def _text_kinds(text: str, terms: Terminology) -> set[str]:
 def _pet_kinds(text: str, pet: bool) -> set[str]:
     """PET tracers named in a text (exendin-4 also without the word PET)."""
     kinds: set[str] = set()
-    gallium = bool(_GALLIUM.search(text)) and not _OTHER_GALLIUM.search(text)
-    if pet and (_SSA.search(text) or gallium):
+    folded = text.casefold()
+    gallium = _GALLIUM.search(text, folded) and not _OTHER_GALLIUM.search(text, folded)
+    if pet and (_SSA.search(text, folded) or gallium):
         kinds.add("pet-ssa")
-    if pet and _FDG.search(text):
+    if pet and _FDG.search(text, folded):
         kinds.add("pet-fdg")
-    if _EXENDIN.search(text) or (pet and _GLP1R.search(text)):
+    if _EXENDIN.search(text, folded) or (pet and _GLP1R.search(text, folded)):
         kinds.add("pet-exendin")
-    if pet and _DOPA.search(text):
+    if pet and _DOPA.search(text, folded):
         kinds.add("pet-dopa")
     return kinds
 
@@ -124,7 +145,7 @@ def classify_imaging(
         if not coded & PET_KINDS:
             # The tracer comes from the code when it names one: conclusions often compare with
             # studies of other tracers ("SSTR-negative", "unlike the prior DOTATATE PET").
-            pet = bool(_PET.search(text))
+            pet = _PET.search(text, text.casefold())
             by_text |= _pet_kinds(code_text, pet) or _pet_kinds(text, pet)
         by_text -= coded
     agent = "mri-liver-hepatobiliary"

@@ -10,6 +10,7 @@ from fhir_mappings.facts import PRELIMINARY
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_LOCAL_REF = re.compile(r"([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 
 class ShapeError(ValueError):
@@ -72,6 +73,11 @@ def fhir_date(parent: dict[str, Any], key: str, path: str = "") -> date | None:
     text = string(parent, key, path)
     if text is None:
         return None
+    if len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
+        try:  # the common full date or dateTime: parsed in C
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            pass
     match = _DATE.match(text)
     if not match:
         raise ShapeError(f"{path}{key}: not a FHIR date")
@@ -125,6 +131,14 @@ def all_text(concept: dict[str, Any] | None) -> str:
         if isinstance(coding, dict) and isinstance(coding.get("display"), str):
             parts.append(coding["display"])
     return " | ".join(parts)
+
+
+def local_ref(ref: str | None) -> str | None:
+    """'Type/id' of a relative, absolute or versioned reference ('…/Specimen/s1/_history/2')."""
+    if ref is None:
+        return None
+    match = _LOCAL_REF.search(ref)
+    return match.group(1) if match else ref
 
 
 def ref_of(resource: dict[str, Any]) -> str:

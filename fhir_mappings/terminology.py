@@ -27,6 +27,9 @@ TEXT_MATCH_EXTENSION = "http://pnen-cds.org/fhir/StructureDefinition/text-match"
 PREFIX_SYSTEMS = frozenset({ICD10CM, ATC, ICDO3})
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class TerminologyError(ValueError):
     """A ValueSet file could not be read; raised at start-up (fail fast)."""
 
@@ -67,16 +70,18 @@ class Terminology:
     def concepts_of(self, codeable: Any) -> frozenset[str]:
         """Concepts matched by any coding of a CodeableConcept (a JSON dict); empty if none."""
         if not isinstance(codeable, dict):
-            return frozenset()
+            return _NONE
         codings = codeable.get("coding")
         if not isinstance(codings, list):
-            return frozenset()
-        found: frozenset[str] = frozenset()
+            return _NONE
+        found = _NONE
         for coding in codings:
             if isinstance(coding, dict):
                 system, code = coding.get("system"), coding.get("code")
                 if isinstance(system, str) and isinstance(code, str):
-                    found = found | self.code_concepts(system, code)
+                    more = self.code_concepts(system, code)
+                    if more:
+                        found = found | more if found else more
         return found
 
     def is_a(self, codeable: Any, concept: str) -> bool:
