@@ -61,13 +61,19 @@ def unknown(name: str, missing: str | Iterable[str], evidence: Iterable[Fact] = 
     return Criterion(name, UNKNOWN, tuple(evidence), needs)
 
 
+def evidence_of(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
+    """Every fact behind the criteria, once each, in order (a card's *why*)."""
+    return tuple(dict.fromkeys(f for c in criteria for f in c.evidence))
+
+
+def missing_of(criteria: Iterable[Criterion]) -> tuple[str, ...]:
+    """Every piece of data the criteria lack, once each, in order (a card's *missing data*)."""
+    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
+
+
 def _merge(criteria: Iterable[Criterion]) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
-    evidence: list[Fact] = []
-    missing: list[str] = []
-    for c in criteria:
-        evidence.extend(f for f in c.evidence if f not in evidence)
-        missing.extend(m for m in c.missing if m not in missing)
-    return tuple(evidence), tuple(missing)
+    items = tuple(criteria)
+    return evidence_of(items), missing_of(items)
 
 
 def all_of(name: str, *criteria: Criterion) -> Criterion:

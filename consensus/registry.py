@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from consensus.criteria import Criterion, known
 from consensus.patient import Patient
 from consensus.recommendation import ALL_HOOKS, OS, SIGN, Recommendation, RuleInfo
 from consensus.settings import Settings
@@ -42,6 +43,11 @@ class RuleContext:
         """Draft orders (of this hook's scope) that order any of the given kinds."""
         wanted = frozenset(kinds)
         return tuple(d for d in self.drafts if d.order is not None and d.order.kinds & wanted)
+
+    def drafted_criterion(self, name: str, *kinds: str) -> Criterion | None:
+        """The drafts of these kinds as a met criterion; None when none is drafted."""
+        drafts = self.drafted(*kinds)
+        return known(name, True, [d.as_fact() for d in drafts]) if drafts else None
 
 
 Evaluate = Callable[[RuleContext, RuleInfo], Recommendation | None]

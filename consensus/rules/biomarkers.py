@@ -27,11 +27,10 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from consensus.criteria import Criterion, known
+from consensus.criteria import Criterion, evidence_of, known, missing_of
 from consensus.patient import Patient
 from consensus.recommendation import OS, PV, SIGN, Indicator, Recommendation, RuleInfo
 from consensus.registry import RuleContext, rule
@@ -49,14 +48,6 @@ COMORBIDITY_NAMES = {
 PPI_WASHOUT_DAYS = 7  # R Gastrin: stop PPIs "for at least 7 d" before measuring
 PP_RISE_PERCENT = Decimal(50)  # R Pancreatic polypeptide: "an increase > 50%"
 MAX_NAMED = 3
-
-
-def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
-    return tuple(dict.fromkeys(f for c in criteria for f in c.evidence))
-
-
-def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
 
 
 def _recent(ctx: RuleContext, kind: str) -> list[Fact]:
@@ -166,9 +157,9 @@ def cga_confounded(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.WARNING,
         summary=summary,
         advice=advice,
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         local_policy=policy,
     )
 
@@ -330,9 +321,9 @@ def gastrin_on_ppi(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.WARNING,
         summary=summary,
         advice=advice,
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         local_policy=policy,
     )
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from consensus.criteria import Criterion, known, unknown
+from consensus.criteria import Criterion, evidence_of, known, missing_of, unknown
 from consensus.patient import CONFLICT, G3_UNKNOWN, HEPATECTOMIES, NET, Patient
 from consensus.recommendation import (
     OS,
@@ -82,14 +82,6 @@ STAGING_PARTS = (
 DIAGNOSIS_DATE = "pNEN-LM diagnosis date (onset or recorded date of the pNEN and liver metastases)"
 
 
-def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
-    return tuple(dict.fromkeys(f for c in criteria for f in c.evidence))
-
-
-def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
-
-
 def _none_on_record(name: str) -> Criterion:
     """A closed-world 'on record' criterion that is not met."""
     return known(name, False, note="none recorded")
@@ -99,12 +91,6 @@ def _pending(ctx: RuleContext, *kinds: str) -> tuple[Fact, ...]:
     """Orders of these kinds planned in the record or drafted in this hook."""
     drafted = tuple(d.as_fact() for d in ctx.drafted(*kinds))
     return (*ctx.patient.planned(*kinds), *drafted)
-
-
-def _drafted(ctx: RuleContext, name: str, *kinds: str) -> Criterion | None:
-    """The drafts of these kinds as a met criterion; None when none is drafted."""
-    drafts = ctx.drafted(*kinds)
-    return known(name, True, [d.as_fact() for d in drafts]) if drafts else None
 
 
 def _grade_text(p: Patient) -> str:
@@ -215,9 +201,9 @@ def staging_imaging(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(*_evidence(criteria), *pending),
+        evidence=(*evidence_of(criteria), *pending),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         local_policy=(ctx.settings.describe("staging-imaging-window-days"),),
         suggestions=suggestions,
     )
@@ -245,7 +231,7 @@ def _liver_mri_trigger(ctx: RuleContext) -> tuple[Criterion, ...]:
     """PV: ENETS type I/II or a resectability assessment; orders: a liver resection drafted."""
     p = ctx.patient
     if ctx.on_orders:
-        drafted = _drafted(ctx, "hepatectomy or liver ablation drafted", *LIVER_SURGERY)
+        drafted = ctx.drafted_criterion("hepatectomy or liver ablation drafted", *LIVER_SURGERY)
         return (drafted,) if drafted is not None and p.has_pnen else ()
     if not p.pnen_lm:
         return ()
@@ -333,9 +319,9 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(*_evidence(criteria), *pending),
+        evidence=(*evidence_of(criteria), *pending),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         local_policy=policy,
         suggestions=suggestions,
     )
@@ -386,7 +372,7 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(*_evidence(criteria), *pending),
+        evidence=(*evidence_of(criteria), *pending),
         criteria=criteria,
         suggestions=suggestions,
     )
@@ -441,7 +427,7 @@ def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.WARNING if p.is_nec else Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(*_evidence(criteria), *pending),
+        evidence=(*evidence_of(criteria), *pending),
         criteria=tuple(criteria),
         suggestions=suggestions,
     )
@@ -482,7 +468,7 @@ def pet_insulinoma(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "a diagnostic accuracy above 90 % (C 1.4)."
     )
     if ctx.on_orders:
-        drafted = _drafted(ctx, "SSTR PET drafted", "pet-ssa")
+        drafted = ctx.drafted_criterion("SSTR PET drafted", "pet-ssa")
         if drafted is None or pending:
             return None
         criteria: tuple[Criterion, ...] = (drafted, insulinoma, none)
@@ -508,7 +494,7 @@ def pet_insulinoma(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(*_evidence(criteria), *pending),
+        evidence=(*evidence_of(criteria), *pending),
         criteria=criteria,
         suggestions=suggestions,
     )
@@ -545,7 +531,7 @@ def _sstr_pet_for_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
         summary="SSTR PET drafted for a NEC: NECs express SSTR2 weakly or not at all; FDG PET/CT "
         "is the indicated study",
         advice=advice,
-        evidence=(*_evidence(criteria), *fdg_pending),
+        evidence=(*evidence_of(criteria), *fdg_pending),
         criteria=criteria,
         suggestions=(Suggestion(label, tuple(actions)),),
     )
@@ -587,9 +573,9 @@ def _fdg_pet_for_low_grade_net(ctx: RuleContext, info: RuleInfo) -> Recommendati
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         suggestions=(
             Suggestion("Add 68Ga-SSA PET/CT", (create("pet-ssa", "Add 68Ga-SSA PET/CT"),)),
         ),

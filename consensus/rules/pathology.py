@@ -30,10 +30,9 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, timedelta
 
-from consensus.criteria import MET, Criterion, known, unknown
+from consensus.criteria import MET, Criterion, evidence_of, known, missing_of, unknown
 from consensus.patient import (
     BIOPSIES,
     CONFLICT,
@@ -61,14 +60,6 @@ RESECTIONS = (*PANCREATECTOMIES, *HEPATECTOMIES)
 SITE_NAMES = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site not recorded"}
 NET_GENES = ("DAXX", "ATRX", "MEN1")  # C 4: G3 NETs may have ATRX/DAXX or MEN1 mutations
 NEC_GENES = ("TP53", "RB1")  # C 3: TP53/RB1 mutations tend to be poorly differentiated NECs
-
-
-def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
-    return tuple(f for c in criteria for f in c.evidence)
-
-
-def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
 
 
 def _dated(fact: Fact) -> str:
@@ -169,7 +160,7 @@ def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
         advice += " Liver resectability is not recorded; if resection is an option, its "
         advice += "specimen can provide the pathology instead."
     elsewhere = p.site_grades.get(UNKNOWN_SITE)
-    evidence = _evidence(criteria)
+    evidence = evidence_of(criteria)
     if elsewhere is not None:
         advice += (
             f" A result whose site is not recorded ({'; '.join(map(_dated, elsewhere.evidence))})"
@@ -196,7 +187,7 @@ def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
         advice=advice,
         evidence=evidence,
         criteria=tuple(criteria),
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         suggestions=suggestions,
     )
 
@@ -318,7 +309,7 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         "recommended on progression: it confirms the diagnosis and shows whether the grade has "
         "risen (C 2)."
     )
-    evidence = _evidence(criteria)
+    evidence = evidence_of(criteria)
     if fdg is not None:
         advice += " An FDG PET is on record: sample the most FDG-avid lesion, which best "
         advice += "reflects the most proliferative disease."

@@ -24,13 +24,13 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from consensus.criteria import (
     Criterion,
     all_of,
     any_of,
+    evidence_of,
     known,
+    missing_of,
     negate,
     unknown,
 )
@@ -53,7 +53,6 @@ from consensus.recommendation import (
     delete,
 )
 from consensus.registry import RuleContext, rule
-from fhir_mappings.facts import Fact
 
 AREA = "E. Surgery and liver-directed therapy"
 VESSELS = (
@@ -76,20 +75,6 @@ def net_g12(p: Patient) -> Criterion | None:
     if grade is None or grade.grade is None:
         return unknown(name, "grade (Ki-67 or mitotic count)", evidence)
     return known(name, grade.grade in (1, 2), (*evidence, *grade.evidence))
-
-
-def drafted_criterion(ctx: RuleContext, name: str, *kinds: str) -> Criterion | None:
-    """The drafts of these kinds as a met criterion; None when none is drafted."""
-    drafts = ctx.drafted(*kinds)
-    return known(name, True, [d.as_fact() for d in drafts]) if drafts else None
-
-
-def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
-    return tuple(f for c in criteria for f in c.evidence)
-
-
-def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
 
 
 def _no_extrahepatic(p: Patient, name: str) -> Criterion:
@@ -166,7 +151,7 @@ def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         _no_extrahepatic(p, "no extrahepatic metastasis"),
     ]
     invasion = p.facts.latest("major-vessel-invasion")
-    evidence = _evidence(criteria) + ((invasion,) if invasion else ())
+    evidence = evidence_of(criteria) + ((invasion,) if invasion else ())
     approach = (
         "major intrahepatic vessel invasion is recorded, so anatomic resection may be needed (C 9)"
         if invasion is not None and invasion.value is True
@@ -189,7 +174,7 @@ def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         advice=advice,
         evidence=evidence,
         criteria=tuple(criteria),
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -207,7 +192,7 @@ def liver_remnant_insufficient(ctx: RuleContext, info: RuleInfo) -> Recommendati
     if not p.has_pnen or not remnant.not_met:  # C 6.2: RLV ≥ 30 % needed
         return None
     if ctx.on_orders:
-        plan = drafted_criterion(ctx, "hepatectomy drafted", *HEPATECTOMIES)
+        plan = ctx.drafted_criterion("hepatectomy drafted", *HEPATECTOMIES)
     else:
         planned = p.planned(*HEPATECTOMIES)
         plan = known("liver resection planned", True, planned) if planned else None
@@ -226,7 +211,7 @@ def liver_remnant_insufficient(ctx: RuleContext, info: RuleInfo) -> Recommendati
             "with ablation, portal vein embolisation, ALPPS (associating liver partition and "
             "portal vein ligation for staged hepatectomy), or conversion therapy first (C 11.1)."
         ),
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
     )
 
@@ -241,7 +226,7 @@ def liver_remnant_insufficient(ctx: RuleContext, info: RuleInfo) -> Recommendati
 def psh_preferred(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """An anatomic hepatectomy drafted without major vessel invasion recorded as present."""
     p = ctx.patient
-    drafted = drafted_criterion(ctx, "anatomic hepatectomy drafted", "hepatectomy-anatomic")
+    drafted = ctx.drafted_criterion("anatomic hepatectomy drafted", "hepatectomy-anatomic")
     if not p.pnen_lm or drafted is None:
         return None
     invasion = p.flag("major-vessel-invasion", "major intrahepatic vessel invasion")
@@ -262,9 +247,9 @@ def psh_preferred(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         summary="Anatomic hepatectomy drafted: parenchymal-sparing hepatectomy is preferred "
         + ("unless major vessels are invaded (unknown)" if invasion.unknown else "(C 9)"),
         advice=advice,
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -282,7 +267,7 @@ def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         return None
     resectable = p.resectability
     if ctx.on_orders:
-        trigger = drafted_criterion(ctx, "pancreatectomy or hepatectomy drafted", *RESECTIONS)
+        trigger = ctx.drafted_criterion("pancreatectomy or hepatectomy drafted", *RESECTIONS)
         if trigger is None:
             return None
         criteria: tuple[Criterion, ...] = (trigger, resectable)
@@ -305,9 +290,9 @@ def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             "advises against palliative hepatectomy in WHO grade 3 or type III liver metastases "
             "(R Surgical management)."
         ),
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -325,7 +310,7 @@ def nec_medical_first(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
         return None
     criteria = [known("NEC", True, p.differentiation[1])]
     if ctx.on_orders:
-        trigger = drafted_criterion(ctx, "pancreatectomy or hepatectomy drafted", *RESECTIONS)
+        trigger = ctx.drafted_criterion("pancreatectomy or hepatectomy drafted", *RESECTIONS)
         if trigger is None:
             return None
         criteria.append(trigger)
@@ -350,7 +335,7 @@ def nec_medical_first(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
         summary="NEC with liver metastases: medical therapy (platinum + etoposide) is first-line, "
         "not surgery",
         advice=advice,
-        evidence=(*_evidence(criteria), *large_cell, *therapy),
+        evidence=(*evidence_of(criteria), *large_cell, *therapy),
         criteria=tuple(criteria),
     )
 
@@ -387,7 +372,7 @@ def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommen
         primary,
     ]
     if ctx.on_orders:
-        trigger = drafted_criterion(ctx, "pancreatectomy drafted", *PANCREATECTOMIES)
+        trigger = ctx.drafted_criterion("pancreatectomy drafted", *PANCREATECTOMIES)
         if trigger is None:
             return None
         criteria.append(trigger)
@@ -428,9 +413,9 @@ def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommen
         summary="Unresectable liver metastases: resection of the non-functional primary has low "
         "priority",
         advice=advice,
-        evidence=(*_evidence(criteria), *((location,) if location else ()), *comorbid),
+        evidence=(*evidence_of(criteria), *((location,) if location else ()), *comorbid),
         criteria=tuple(criteria),
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -463,9 +448,9 @@ def debulking_functional(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
             "control and survival; > 70 % has been studied but not adopted. TAE of the liver "
             "metastases combined with resection of the primary may suit some patients (C 8.2)."
         ),
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -489,7 +474,7 @@ def _nodal_risk(p: Patient) -> Criterion:
 def splenectomy_decision(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """A distal pancreatectomy drafted: which C 10 risk factors are recorded, which unknown."""
     p = ctx.patient
-    drafted = drafted_criterion(ctx, "distal pancreatectomy drafted", "distal-pancreatectomy")
+    drafted = ctx.drafted_criterion("distal pancreatectomy drafted", "distal-pancreatectomy")
     if not p.has_pnen or drafted is None:
         return None
     pancreatitis = tuple(f for f in p.facts.all("comorbidity") if f.value == "pancreatitis")
@@ -538,9 +523,9 @@ def splenectomy_decision(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -569,7 +554,7 @@ def _size_or_t(p: Patient) -> Criterion:
 def lymph_node_dissection(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """A pancreatectomy drafted for NF-pNET > 2 cm (or T2+) or functional pNET not insulinoma."""
     p = ctx.patient
-    drafted = drafted_criterion(ctx, "pancreatectomy drafted", *PANCREATECTOMIES)
+    drafted = ctx.drafted_criterion("pancreatectomy drafted", *PANCREATECTOMIES)
     if not p.has_pnen or p.is_nec or drafted is None:
         return None
     if p.is_functional:
@@ -610,9 +595,9 @@ def lymph_node_dissection(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -668,9 +653,9 @@ def type3_potentially_resectable(ctx: RuleContext, info: RuleInfo) -> Recommenda
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(p.enets_type, *_evidence(criteria)),
+        evidence=(p.enets_type, *evidence_of(criteria)),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -735,8 +720,7 @@ def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     failed = [c for c in milan if c.not_met]
     met = sum(c.met for c in milan)
     if ctx.on_orders:
-        trigger = drafted_criterion(
-            ctx,
+        trigger = ctx.drafted_criterion(
             "liver transplant referral drafted",
             "liver-transplant-referral",
             "liver-transplant",
@@ -771,9 +755,9 @@ def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             "years. Primary resection and locoregional lymph-node dissection are required before "
             "transplantation."
         ),
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -804,7 +788,7 @@ def tae_over_tace(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             "TAE and TACE are both effective for NET liver metastases; TAE is preferred for its "
             "slightly better toxicity profile (R Liver transarterial embolization)."
         ),
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
         suggestions=(Suggestion("Replace TACE with TAE", actions, is_recommended=False),),
     )

@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from consensus.criteria import Criterion, all_of, known, negate, unknown
+from consensus.criteria import Criterion, all_of, evidence_of, known, missing_of, negate, unknown
 from consensus.patient import LIVER_RESECTIONS, SYSTEMIC_CLASSES, Patient
 from consensus.recommendation import (
     OS,
@@ -79,14 +79,6 @@ INSULINOMA_CAUTION = (
     "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma, so no SSA order is "
     "suggested."
 )
-
-
-def _evidence(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
-    return tuple(f for c in criteria for f in c.evidence)
-
-
-def _missing(criteria: Iterable[Criterion]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
 
 
 def _ssa_suggestions(*keys: str) -> tuple[Suggestion, ...]:
@@ -266,9 +258,9 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         indicator=Indicator.INFO,
         summary=summary,
         advice=" ".join(lines),
-        evidence=(*_evidence(criteria), *pending, *therapy),
+        evidence=(*evidence_of(criteria), *pending, *therapy),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         suggestions=suggestions,
     )
 
@@ -328,9 +320,9 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(*_evidence(criteria), *ablations),
+        evidence=(*evidence_of(criteria), *ablations),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         local_policy=_sstr_policy(ctx, sstr),
         suggestions=suggestions,
     )
@@ -383,9 +375,9 @@ def adjuvant_continue_regimen(ctx: RuleContext, info: RuleInfo) -> Recommendatio
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(*_evidence(criteria), *(therapy or history)),
+        evidence=(*evidence_of(criteria), *(therapy or history)),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -446,9 +438,9 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         local_policy=_sstr_policy(ctx, sstr),
         suggestions=suggestions,
     )
@@ -505,7 +497,7 @@ def ssa_hormone_control(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         indicator=Indicator.INFO,
         summary=summary,
         advice=" ".join(lines),
-        evidence=(*_evidence(criteria), *p.functional, *(ppi if "gastrinoma" in others else ())),
+        evidence=(*evidence_of(criteria), *p.functional, *(ppi if "gastrinoma" in others else ())),
         criteria=criteria,
         suggestions=suggestions,
     )
@@ -556,9 +548,9 @@ def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             "vs everolimus 5–9.5 % (R Targeted therapy). Where available, surufatinib reached an "
             "ORR of 19.2 % in G1/G2 pNET (SNET-p; C 13)."
         ),
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
         local_policy=_sstr_policy(ctx, sstr),
     )
 
@@ -611,9 +603,9 @@ def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=_evidence(criteria),
+        evidence=evidence_of(criteria),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
 
 
@@ -667,7 +659,7 @@ def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         summary=f"Platinum + etoposide drafted for a well-differentiated NET{grade}: a scheme for "
         "NEC; TMZ or streptozocin are used for NET",
         advice=advice,
-        evidence=(*_evidence(criteria), *alterations),
+        evidence=(*evidence_of(criteria), *alterations),
         criteria=criteria,
-        missing=_missing(criteria),
+        missing=missing_of(criteria),
     )
