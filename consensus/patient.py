@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -28,6 +30,13 @@ from fhir_mappings.facts import (
 )
 
 SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""How a threshold test reads: `COMPARE['<'](value, threshold)`."""
 SYSTEMIC_CLASSES = (
     "tmz",
     "capecitabine",
@@ -265,14 +274,7 @@ class Patient:
         fact = self.highest_ki67
         if fact is None:
             return unknown(name, "Ki-67 index")
-        value = fact.value.effective
-        result = {
-            "<": value < threshold,
-            "<=": value <= threshold,
-            ">": value > threshold,
-            ">=": value >= threshold,
-        }[test]
-        return known(name, result, (fact,))
+        return known(name, COMPARE[test](fact.value.effective, threshold), (fact,))
 
     # --- differentiation -------------------------------------------------------------------
     @cached_property
@@ -497,14 +499,7 @@ class Patient:
         fact = self.facts.latest(kind)
         if fact is None:
             return unknown(name, missing_label(kind))
-        value = fact.value.effective
-        result = {
-            "<": value < threshold,
-            "<=": value <= threshold,
-            ">": value > threshold,
-            ">=": value >= threshold,
-        }[test]
-        return known(name, result, (fact,))
+        return known(name, COMPARE[test](fact.value.effective, threshold), (fact,))
 
     @cached_property
     def enets_type(self) -> Fact | None:
