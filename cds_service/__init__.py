@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +12,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cards import CardOptions
-from cds_service.api import bp, error_response, json_response
+from cds_service.api import bp, error_response, json_response, read_unsized_body
 from cds_service.auth import Authenticator, TrustedIssuers
 from cds_service.config import Config, load_config
 from cds_service.errors import ServiceError, too_large
@@ -22,6 +23,15 @@ from hooks.knowledge import load_knowledge
 
 log = logging.getLogger("pnen_cds.app")
 CORRELATION_HEADER = "X-Correlation-ID"
+# An incoming correlation id is reused only when it cannot smuggle anything into logs or headers.
+SAFE_CORRELATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+
+
+def correlation_id(incoming: str | None) -> str:
+    """The caller's correlation id when it is short and plain, else a new random one."""
+    if incoming and SAFE_CORRELATION_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
 
 
 def _cors(response: Response, config: Config) -> Response:
@@ -63,18 +73,21 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def start() -> Response | None:
-        g.correlation_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+        g.correlation_id = correlation_id(request.headers.get(CORRELATION_HEADER))
         if request.method == "OPTIONS":
             return Response(status=204)
         length = request.content_length
         if length is not None and length > config.max_request_bytes:
             raise too_large(config.max_request_bytes)
+        if length is None and request.method == "POST":
+            # Chunked: the size is known only by reading, and 413 comes before 401.
+            g.unsized_body = read_unsized_body(config.max_request_bytes)
         return None
 
     @app.after_request
     def finish(response: Response) -> Response:
         cid = getattr(g, "correlation_id", None)
-        if isinstance(cid, str) and len(cid) <= 128:
+        if isinstance(cid, str):
             response.headers[CORRELATION_HEADER] = cid
         return _cors(response, config)
 
@@ -90,7 +103,11 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        return json_response({"error": exc.description or exc.name}, exc.code or 500)
+        response = json_response({"error": exc.description or exc.name}, exc.code or 500)
+        for name, value in exc.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value  # e.g. Allow on a 405
+        return response
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception) -> Response:

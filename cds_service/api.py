@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -143,6 +145,18 @@ def feedback_view(service_id: str) -> Response:
         raise bad_request("feedback entries are malformed", problems)
     rt.store.record_feedback(service_id, items)
     return json_response({})
+
+
+@cache
+def openapi_document() -> bytes:
+    """cds_service/openapi.json, read once."""
+    return resources.files("cds_service").joinpath("openapi.json").read_bytes()
+
+
+@bp.get("/openapi.json")
+def openapi_view() -> Response:
+    """The OpenAPI 3.1 description: public, like health checks (no patient or site data)."""
+    return Response(openapi_document(), mimetype="application/json")
 
 
 @bp.get("/healthz")

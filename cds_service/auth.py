@@ -363,8 +363,8 @@ class Authenticator:
             if nbf is None or nbf > now + self._leeway:
                 raise AuthError("token not yet valid (nbf)")
         jti = claims["jti"]
-        if not jti or len(jti) > MAX_JTI_CHARS:
-            raise AuthError("jti empty or too long")
+        if not jti or len(jti) > MAX_JTI_CHARS or not jti.isprintable():
+            raise AuthError("jti empty, too long or not printable")  # stored for replay checks
         aud = claims.get("aud")
         token_aud = (aud,) if isinstance(aud, str) else aud
         if not isinstance(token_aud, list | tuple) or not all(

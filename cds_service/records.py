@@ -13,7 +13,9 @@ from fhir_mappings.bundles import Page, read_page
 from fhir_mappings.facts import DataIssue
 from fhir_mappings.record import Item
 
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fhir-fetch")
+# Enough threads to fetch every prefetch key of a request at once.
+FETCH_THREADS = 16
+_POOL = ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="fhir-fetch")
 
 
 @dataclass

@@ -9,11 +9,13 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
+from requests.adapters import HTTPAdapter
 
 from cds_service.auth import Authenticator, AuthError, TrustedIssuers
 from cds_service.config import Config
 from cds_service.errors import unauthorized
 from cds_service.fhir_client import FhirClient
+from cds_service.records import FETCH_THREADS
 from cds_service.store import Store
 from hooks.knowledge import Knowledge
 from hooks.prefetch import PrefetchPlan, prefetch_plan
@@ -21,6 +23,14 @@ from hooks.registry import discovery
 from hooks.request import HookRequest
 
 log = logging.getLogger("pnen_cds.auth")
+
+
+def _fhir_session() -> requests.Session:
+    """An HTTP session keeping a connection per concurrent fetch (see records._POOL)."""
+    session = requests.Session()
+    for scheme in ("https://", "http://"):
+        session.mount(scheme, HTTPAdapter(pool_maxsize=FETCH_THREADS))
+    return session
 
 
 @dataclass
@@ -34,7 +44,7 @@ class Runtime:
     issuers: TrustedIssuers | None
     plan: PrefetchPlan = field(init=False)
     discovery_bytes: bytes = field(init=False)
-    session: requests.Session = field(init=False, default_factory=requests.Session)
+    session: requests.Session = field(init=False, default_factory=_fhir_session)
 
     def __post_init__(self) -> None:
         self.plan = prefetch_plan(self.knowledge.terms)
@@ -70,19 +80,25 @@ class Runtime:
     ) -> Callable[[], FhirClient | None]:
         """A lazy FHIR client for this request (None without fhirServer); checks SSRF rules."""
         server = hook_request.fhir_server
+        made: list[FhirClient | None] = []
 
         def make() -> FhirClient | None:
-            if server is None:
-                return None
-            if not self.config.dev and not self.fhir_server_allowed(server, issuer):
-                log.warning("fhirServer refused: not https or not on the issuer's allow-list")
-                return None
-            return FhirClient(
-                self.session,
-                server,
-                hook_request.access_token,
-                self.config.fhir_timeout,
-                self.config.fhir_max_pages,
-            )
+            # One client per request: its deadline bounds all the request's fetches together.
+            if not made:
+                made.append(self._client(server, hook_request.access_token, issuer))
+            return made[0]
 
         return make
+
+    def _client(
+        self, server: str | None, token: str | None, issuer: str | None
+    ) -> FhirClient | None:
+        """A FHIR client for `server`, or None when there is none or it may not be contacted."""
+        if server is None:
+            return None
+        if not self.config.dev and not self.fhir_server_allowed(server, issuer):
+            log.warning("fhirServer refused: not https or not on the issuer's allow-list")
+            return None
+        return FhirClient(
+            self.session, server, token, self.config.fhir_timeout, self.config.fhir_max_pages
+        )

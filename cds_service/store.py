@@ -121,8 +121,18 @@ jti_seen = Table(
 )
 
 
+def _text(value: str) -> str:
+    """Text every database keeps: NUL (PostgreSQL refuses it) and lone surrogates replaced."""
+    value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _text(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 def _utc_now() -> datetime:
@@ -149,7 +159,7 @@ def _optional_string(value: Any, path: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{path}: expected a string")
-    return value or None
+    return _text(value) or None
 
 
 def _timestamp(value: Any) -> str:
@@ -182,8 +192,10 @@ class FeedbackItem:
     def from_json(cls, entry: Mapping[str, Any]) -> FeedbackItem:
         """A feedback entry of a (schema-valid) request body; ValueError naming a bad field."""
         card = entry.get("card")
-        if not isinstance(card, str) or not card or len(card) > MAX_ID_CHARS:
-            raise ValueError("card: expected a card uuid")
+        if not isinstance(card, str) or not 0 < len(card) <= MAX_ID_CHARS or not card.isprintable():
+            raise ValueError(
+                f"card: expected a card uuid (1 to {MAX_ID_CHARS} printable characters)"
+            )
         outcome = entry.get("outcome")
         if outcome not in OUTCOMES:
             raise ValueError("outcome: expected 'accepted' or 'overridden'")
@@ -382,7 +394,7 @@ class Store:
                 {
                     "at": entry.at,
                     "service": entry.service,
-                    "hook_instance": entry.hook_instance,
+                    "hook_instance": _text(entry.hook_instance[:MAX_ID_CHARS]),
                     "patient_ref": entry.patient_ref,
                     "rule_ids": _json(list(entry.rule_ids)),
                     "card_uuids": _json([card for card, _ in entry.cards]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,11 @@ class FhirData:
         self.requests: list[str] = []
         self.required_token: str | None = None
         self.fail_types: set[str] = set()
+        self.delay = 0.0  # seconds to wait before answering (a slow server)
+        self.endless = False  # every search page links to a next page (a paging loop)
+        self.trickle = 0.0  # seconds between the bytes of each body (a server that dribbles)
+        self.redirect: str | None = None  # answer every GET with a 302 to this URL
+        self.connections = 0  # TCP connections accepted, whatever was sent on them
         self.lock = threading.Lock()
 
     def search(self, kind: str, query: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -54,17 +60,39 @@ def _handler(data: FhirData, base: list[str]) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             return
 
+        def setup(self) -> None:
+            with data.lock:
+                data.connections += 1
+            super().setup()
+
         def _send(self, status: int, body: Any) -> None:
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/fhir+json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if not data.trickle:
+                self.wfile.write(payload)
+                return
+            try:
+                for byte in payload:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(data.trickle)
+            except OSError:
+                return  # the client gave up, as it should
 
         def do_GET(self) -> None:  # noqa: N802 - http.server API
             with data.lock:
                 data.requests.append(self.path)
+            if data.delay:
+                time.sleep(data.delay)
+            if data.redirect:
+                self.send_response(302)
+                self.send_header("Location", data.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if data.required_token and self.headers.get("Authorization") != (
                 f"Bearer {data.required_token}"
             ):
@@ -93,7 +121,7 @@ def _handler(data: FhirData, base: list[str]) -> type[BaseHTTPRequestHandler]:
                 "total": len(matches),
                 "entry": [{"resource": r, "search": {"mode": "match"}} for r in chunk],
             }
-            if (page + 1) * data.page_size < len(matches):
+            if data.endless or (page + 1) * data.page_size < len(matches):
                 rest = {k: v for k, v in query.items() if k != "_page"}
                 params = "&".join(f"{k}={','.join(v)}" for k, v in rest.items())
                 bundle["link"] = [
@@ -104,6 +132,12 @@ def _handler(data: FhirData, base: list[str]) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the service fetches every key at once: no dropped connections
+    daemon_threads = True  # a deliberately slow answer must not hold up the shutdown
+    block_on_close = False
+
+
 @contextmanager
 def serve_fhir(
     resources: list[dict[str, Any]], page_size: int = 50
@@ -111,9 +145,9 @@ def serve_fhir(
     """Run the server on an ephemeral loopback port; yields (base URL, data)."""
     data = FhirData(resources, page_size)
     base: list[str] = [""]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(data, base))
+    server = _Server(("127.0.0.1", 0), _handler(data, base))
     base[0] = f"http://127.0.0.1:{server.server_address[1]}/fhir"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield base[0], data

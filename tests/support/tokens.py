@@ -155,7 +155,9 @@ def jwks_server() -> Iterator[JwksServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     httpd.daemon_threads = True
     state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, name="jwks-server", daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, args=(0.05,), name="jwks-server", daemon=True
+    )
     thread.start()
     try:
         yield state

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select
 
 from cds_service.store import (
     MIGRATIONS_DIR,
@@ -35,47 +34,18 @@ from cds_service.store import (
     metadata,
 )
 from tests.support import store_workers
+from tests.support.databases import BACKENDS, empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get("PNEN_CDS_TEST_POSTGRES_URL")
 SERVICE = "pnen-patient-view"
 _SECONDS = itertools.count(0.001, 0.001)
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    not POSTGRES_URL, reason="PNEN_CDS_TEST_POSTGRES_URL is not set"
-                ),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database URL for an empty store: a new SQLite file, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
-        return
-    assert POSTGRES_URL is not None
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_database(request.param, tmp_path) as database_url:
+        yield database_url
 
 
 @pytest.fixture
