@@ -414,7 +414,10 @@ def test_g3_net_surgery_silent_on_patient_view(record: list[dict[str, Any]]) -> 
 def test_g3_net_surgery_on_a_drafted_resection(kind: str) -> None:
     rec = run(net_lm(ki=30), hook=OS, drafts=[draft(kind)])["g3-net-surgery"]
     assert statuses(rec)["liver metastases resectable"] == "unknown"
-    assert rec.missing == ("R0/R1 resection feasibility (surgical assessment)", "expected remnant liver volume (%)")
+    assert rec.missing == (
+        "R0/R1 resection feasibility (surgical assessment)",
+        "expected remnant liver volume (%)",
+    )
 
 
 def test_g3_net_surgery_silent_on_orders_without_a_resection_drafted() -> None:
@@ -666,7 +669,10 @@ def test_unknown_splenectomy_risk_factors_are_named() -> None:
         "Distal pancreatectomy: splenectomy risk factors unknown "
         "(splenic-vessel invasion, tumour thrombus)"
     )
-    assert rec.missing == ("splenic-vessel invasion (present or absent)", "tumour thrombus (present or absent)")
+    assert rec.missing == (
+        "splenic-vessel invasion (present or absent)",
+        "tumour thrombus (present or absent)",
+    )
 
 
 @pytest.mark.parametrize(

@@ -228,7 +228,10 @@ def test_preop_resectability_unknown_says_rule_out_upfront_resection_and_lists_d
     assert "resectability unknown: rule out upfront resection" in rec.summary
     assert "upfront resection must be ruled out first" in rec.advice
     assert statuses(rec)["liver metastases resectable"] == "unknown"
-    assert set(rec.missing) == {"R0/R1 resection feasibility (surgical assessment)", "expected remnant liver volume (%)"}
+    assert set(rec.missing) == {
+        "R0/R1 resection feasibility (surgical assessment)",
+        "expected remnant liver volume (%)",
+    }
     card = card_of(rec)
     assert "Missing data" in card["detail"]
 
