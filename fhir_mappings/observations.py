@@ -93,6 +93,9 @@ _SAME_UNITS = {
     "pmol/l": "pmol/L",
     "nmol/l": "nmol/L",
 }
+_CANONICAL_UNITS = frozenset(
+    {"%", "ng/mL", "pg/mL", "pmol/L", "nmol/L", "U/L", "mL/min/1.73m2", ""}
+)
 _RELATED_CONDITION = "related-condition"
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
 
@@ -166,6 +169,8 @@ def _code_set(value: Any) -> set[str]:
 
 
 def _same_unit(unit: str) -> str:
+    if unit in _CANONICAL_UNITS:
+        return unit
     return _SAME_UNITS.get(unit.strip().lower(), unit.strip())
 
 
@@ -599,7 +604,8 @@ def map_observation(
     options: MappingOptions,
 ) -> tuple[list[Fact], list[str]]:
     """Facts from one Observation, and problems with parts of it that were ignored."""
-    flags = result_status_flags(string(observation, "status"), COUNTED)
+    status = observation.get("status")
+    flags = () if status in COUNTED else result_status_flags(string(observation, "status"), COUNTED)
     if flags is None:
         return [], []
     concepts = terms.concepts_of(obj(observation, "code"))

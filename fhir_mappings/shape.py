@@ -57,15 +57,22 @@ def string(parent: dict[str, Any], key: str, path: str = "") -> str | None:
 
 
 def number(parent: dict[str, Any], key: str, path: str = "") -> float | None:
-    """An optional number element (booleans are not numbers)."""
+    """An optional finite number element (booleans are not numbers)."""
     value = parent.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)
+    if kind is float:
+        if value - value == 0.0:  # false for NaN and ±infinity
+            return value  # type: ignore[no-any-return]
+    elif kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            pass
+    else:
         raise ShapeError(f"{path}{key}: expected a number")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ShapeError(f"{path}{key}: expected a finite number")
-    return float(value)
+    raise ShapeError(f"{path}{key}: expected a finite number")
 
 
 def fhir_date(parent: dict[str, Any], key: str, path: str = "") -> date | None:
