@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -28,7 +29,11 @@ class _Server(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from cds_service import create_app
 
-        return create_app(self.pnen_config)
+        app = create_app(self.pnen_config)
+        # Everything loaded so far (modules, terminology, rules) lives as long as the worker:
+        # move it out of the collector's view, so full collections scan only request garbage.
+        gc.freeze()
+        return app
 
 
 def run_server(config: Config, host: str, port: int, workers: int, timeout: int) -> None:

@@ -375,3 +375,28 @@ def test_everything_acknowledged_survives_a_kill(url: str) -> None:
     store.close()
     assert set(acknowledged) <= stored_feedback
     assert set(acknowledged) <= stored_cards
+
+
+# SQLite checkpoints
+
+
+def test_sqlite_checkpoints_run_in_a_background_thread_not_in_requests(tmp_path: Path) -> None:
+    def checkpointers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "sqlite-checkpoint"}
+
+    database = tmp_path / "store.sqlite3"
+    before = checkpointers()
+    store = Store.open(f"sqlite:///{database}")
+    try:
+        started = checkpointers() - before
+        assert len(started) == 1
+        for _ in range(100):
+            store.record_audit(entry([("c", "summary")], hook_instance=f"h-{time.time_ns()}"))
+        copied = database.stat().st_size
+        deadline = time.monotonic() + 5
+        while database.stat().st_size == copied and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert database.stat().st_size > copied, "the WAL was copied into the database file"
+    finally:
+        store.close()
+    assert not any(t.is_alive() for t in started), "close() stops the thread"
