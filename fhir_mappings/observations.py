@@ -415,12 +415,17 @@ def _differentiation_value(holder: dict[str, Any], path: str, ctx: _Context) -> 
         ctx.add("differentiation", differentiation, text)
 
 
+def _lab_text(kind: str, q: Quantity, terms: Terminology) -> str:
+    """'Chromogranin A 257 ng/mL'."""
+    return f"{terms.titles.get(kind, kind)} {q.display()}"
+
+
 def _lab(kind: str) -> Handler:
     def lab_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         found = _quantity(holder, path)
         if found:
             q, extra = found
-            ctx.add(kind, q, f"{ctx.terms.titles.get(kind, kind)} {q.display()}", extra=extra)
+            ctx.add(kind, q, _lab_text(kind, q, ctx.terms), extra=extra)
 
     return lab_value
 
@@ -597,6 +602,38 @@ def _vessels(observation: dict[str, Any], ctx: _Context) -> None:
             ctx.add("vessel-contact", (vessel, degree), f"{vessel}: {degree}")
 
 
+_LAB_CONCEPTS = frozenset(LABS)
+
+
+def _effective_date(observation: dict[str, Any]) -> date | None:
+    """effective[x] (dateTime, Period start, instant), else `issued`."""
+    when = fhir_date(observation, "effectiveDateTime")
+    if when is None:
+        period = obj(observation, "effectivePeriod")
+        when = (
+            (fhir_date(period, "start", "effectivePeriod.") if period else None)
+            or fhir_date(observation, "effectiveInstant")
+            or fhir_date(observation, "issued")
+        )
+    return when
+
+
+def _lab_result(
+    observation: dict[str, Any],
+    kind: str,
+    when: date | None,
+    flags: tuple[str, ...],
+    terms: Terminology,
+) -> list[Fact]:
+    """A serum marker result: the common case of a long record, kept on a short path."""
+    found = _quantity(observation, "")
+    if not found:
+        return []
+    q, extra = found
+    text = _lab_text(kind, q, terms)
+    return [Fact(kind, q, when, ref_of(observation), text, UNKNOWN_SITE, flags + extra)]
+
+
 def map_observation(
     observation: dict[str, Any],
     terms: Terminology,
@@ -615,14 +652,9 @@ def map_observation(
         value_concept = obj(observation, "valueCodeableConcept")
         if "morphology-poorly-differentiated" not in terms.concepts_of(value_concept):
             return [], []
-    when = fhir_date(observation, "effectiveDateTime")
-    if when is None:
-        period = obj(observation, "effectivePeriod")
-        when = (
-            (fhir_date(period, "start", "effectivePeriod.") if period else None)
-            or fhir_date(observation, "effectiveInstant")
-            or fhir_date(observation, "issued")
-        )
+    when = _effective_date(observation)
+    if not components and len(concepts) == 1 and concepts <= _LAB_CONCEPTS:
+        return _lab_result(observation, next(iter(concepts)), when, flags, terms), []
     graded = not concepts or not concepts.isdisjoint(_PATHOLOGY_SITES)
     graded = graded or any(not c.isdisjoint(_PATHOLOGY_SITES) for c in component_concepts)
     site = _result_site(observation, sites, terms) if graded else UNKNOWN_SITE
