@@ -56,3 +56,17 @@ class Settings:
         number = f"{self.value(name):g}"
         unit = f" {default.unit}" if default.unit and default.unit != "+" else default.unit
         return f"{default.meaning}: {number}{unit} (local policy, configurable)"
+
+
+def defaults_table() -> str:
+    """A Markdown table of the local defaults: name, value, what it decides, how to override."""
+    lines = [
+        "| local default | value | decides | environment variable |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, default in LOCAL_DEFAULTS.items():
+        unit = "" if default.unit in ("", "+") else f" {default.unit}"
+        value = f"{default.value:g}{'+' if default.unit == '+' else unit}"
+        variable = "PNEN_CDS_DEFAULT_" + name.upper().replace("-", "_")
+        lines.append(f"| `{name}` | {value} | {default.meaning} | `{variable}` |")
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""Rewrite the generated tables of README.md from the code (rule table, local defaults).
+
+Usage: python scripts/update_readme.py [--check]   (--check: exit 1 if README.md is stale)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from consensus.registry import rule_table  # noqa: E402
+from consensus.rules import all_rules  # noqa: E402
+from consensus.settings import defaults_table  # noqa: E402
+
+README = ROOT / "README.md"
+
+
+def blocks() -> dict[str, str]:
+    """Marker name → the generated Markdown that belongs between its markers."""
+    return {"rules": rule_table(all_rules()), "local-defaults": defaults_table()}
+
+
+def render(text: str) -> str:
+    """README text with every generated block replaced by its current content."""
+    for name, content in blocks().items():
+        pattern = re.compile(
+            rf"(<!-- generated:{name} .*?-->\n)(.*?)(<!-- /generated:{name} -->)", re.DOTALL
+        )
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no generated:{name} block")
+        text = pattern.sub(lambda m, c=content: f"{m.group(1)}{c}\n{m.group(3)}", text)
+    return text
+
+
+def main() -> int:
+    """Update README.md, or with --check report whether it is up to date."""
+    current = README.read_text(encoding="utf-8")
+    wanted = render(current)
+    if "--check" in sys.argv[1:]:
+        if wanted != current:
+            print("README.md is stale: run `make readme`", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(wanted, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
