@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from typing import Any
 
 from fhir_mappings.conditions import map_allergy, map_condition
@@ -34,6 +33,18 @@ from fhir_mappings.terminology import Terminology
 
 log = logging.getLogger(__name__)
 
+# What a mapper may raise on a resource of an unexpected shape: reported, never a 500.
+_UNREADABLE = (ShapeError, TypeError, ValueError, AttributeError, KeyError, IndexError)
+
+
+def _issue(key: str, resource: dict[str, Any], exc: Exception) -> DataIssue:
+    """The data issue for a resource that could not be read (the message names no content)."""
+    if isinstance(exc, ShapeError):
+        return DataIssue(key, ref_of(resource), str(exc))
+    log.warning("unreadable resource %s: %s", ref_of(resource), type(exc).__name__)
+    return DataIssue(key, ref_of(resource), "unreadable resource")
+
+
 # (prefetch key, resource JSON)
 Item = tuple[str, Any]
 _FIRST = ("Patient", "Condition", "AllergyIntolerance", "Specimen")
@@ -52,46 +63,28 @@ class RecordMapper:
         issues: list[DataIssue] = []
         used: list[str] = []
         birth_date: date | None = None
-        seen: set[str] = set()
-        valid = self._valid_resources(patient_id, items, issues, seen)
+        valid = self._valid_resources(patient_id, items, issues, set())
         first = [(k, r) for k, r in valid if r["resourceType"] in _FIRST]
         rest = [(k, r) for k, r in valid if r["resourceType"] not in _FIRST]
         specimens: dict[str, str] = {}
-
-        def guarded(key: str, resource: dict[str, Any], work: Callable[[], list[Fact]]) -> None:
-            try:
-                produced = work()
-            except ShapeError as exc:
-                issues.append(DataIssue(key, ref_of(resource), str(exc)))
-                return
-            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
-                log.warning("unreadable resource %s: %s", ref_of(resource), type(exc).__name__)
-                issues.append(DataIssue(key, ref_of(resource), "unreadable resource"))
-                return
-            if produced:
-                facts.extend(produced)
-                used.append(versioned_ref(resource))
-
         for key, resource in first:
             kind = resource["resourceType"]
-            if kind == "Patient":
-                try:
+            try:
+                if kind == "Patient":
                     birth_date = fhir_date(resource, "birthDate")
-                except ShapeError as exc:
-                    issues.append(DataIssue(key, ref_of(resource), str(exc)))
-                used.append(versioned_ref(resource))
-            elif kind == "Condition":
-                guarded(key, resource, partial(map_condition, resource, self.terms))
-            elif kind == "AllergyIntolerance":
-                guarded(key, resource, partial(map_allergy, resource, self.terms))
-            elif kind == "Specimen":
-                try:
+                    used.append(versioned_ref(resource))
+                elif kind == "Specimen":
                     site = map_specimen(resource, self.terms)
-                except ShapeError as exc:
-                    issues.append(DataIssue(key, ref_of(resource), str(exc)))
-                    continue
-                if site:
-                    specimens[ref_of(resource)] = site
+                    if site:
+                        specimens[ref_of(resource)] = site
+                else:
+                    mapper = map_condition if kind == "Condition" else map_allergy
+                    produced = mapper(resource, self.terms)
+                    if produced:
+                        facts.extend(produced)
+                        used.append(versioned_ref(resource))
+            except _UNREADABLE as exc:
+                issues.append(_issue(key, resource, exc))
         sites = SiteIndex(
             specimens=specimens,
             primary_conditions=frozenset(f.ref for f in facts if f.kind == "pnen"),
@@ -100,17 +93,14 @@ class RecordMapper:
             ),
         )
         for key, resource in rest:
-            kind = resource["resourceType"]
-            if kind == "Observation":
-                guarded(key, resource, partial(self._observation, key, resource, sites, issues))
-            elif kind == "DiagnosticReport":
-                guarded(key, resource, partial(map_report, resource, self.terms))
-            elif kind in ("MedicationRequest", "MedicationStatement"):
-                guarded(key, resource, partial(map_medication, resource, self.terms, today))
-            elif kind == "Procedure":
-                guarded(key, resource, partial(map_procedure, resource, self.terms))
-            elif kind == "ServiceRequest":
-                guarded(key, resource, partial(map_service_request, resource, self.terms))
+            try:
+                produced = self._map_one(key, resource, sites, issues, today)
+            except _UNREADABLE as exc:
+                issues.append(_issue(key, resource, exc))
+                continue
+            if produced:
+                facts.extend(produced)
+                used.append(versioned_ref(resource))
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",
             birth_date=birth_date,
@@ -118,6 +108,30 @@ class RecordMapper:
             data_issues=tuple(issues),
             resources_used=tuple(used),
         )
+
+    def _map_one(
+        self,
+        key: str,
+        resource: dict[str, Any],
+        sites: SiteIndex,
+        issues: list[DataIssue],
+        today: date,
+    ) -> list[Fact]:
+        """The facts of one resource read after Conditions and Specimens (their sites known)."""
+        kind = resource["resourceType"]
+        if kind == "Observation":
+            produced, problems = map_observation(resource, self.terms, sites, self.options)
+            issues.extend(DataIssue(key, ref_of(resource), p) for p in problems)
+            return produced
+        if kind == "DiagnosticReport":
+            return map_report(resource, self.terms)
+        if kind in ("MedicationRequest", "MedicationStatement"):
+            return map_medication(resource, self.terms, today)
+        if kind == "Procedure":
+            return map_procedure(resource, self.terms)
+        if kind == "ServiceRequest":
+            return map_service_request(resource, self.terms)
+        return []
 
     def has_pnen(self, patient_id: str, items: Iterable[Item]) -> bool:
         """Whether the record has an active pNEN Condition (the cheap first look)."""
@@ -131,13 +145,6 @@ class RecordMapper:
             except ShapeError:
                 continue
         return False
-
-    def _observation(
-        self, key: str, resource: dict[str, Any], sites: SiteIndex, issues: list[DataIssue]
-    ) -> list[Fact]:
-        produced, problems = map_observation(resource, self.terms, sites, self.options)
-        issues.extend(DataIssue(key, ref_of(resource), p) for p in problems)
-        return produced
 
     @staticmethod
     def _valid_resources(

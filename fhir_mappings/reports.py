@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from fhir_mappings.facts import BY_TEXT, Fact
@@ -136,8 +137,25 @@ def classify_imaging(
 ) -> dict[str, bool]:
     """Imaging kinds of a study → whether each was recognised by text only."""
     concepts = terms.concepts_of(code)
-    coded = {kind for kind in IMAGING_KINDS if kind in concepts}
+    coded = frozenset(kind for kind in IMAGING_KINDS if kind in concepts)
     code_text = all_text(code)
+    if extra_text:
+        return _classify(terms, coded, code_text, extra_text, use_text)
+    # Without report text the answer depends only on the code, which recurs across records.
+    return dict(_classify_code(terms, coded, code_text, use_text))
+
+
+@lru_cache(maxsize=4096)
+def _classify_code(
+    terms: Terminology, coded: frozenset[str], code_text: str, use_text: bool
+) -> tuple[tuple[str, bool], ...]:
+    """classify_imaging for a study described by its code alone (terminology text, no PHI)."""
+    return tuple(_classify(terms, coded, code_text, "", use_text).items())
+
+
+def _classify(
+    terms: Terminology, coded: frozenset[str], code_text: str, extra_text: str, use_text: bool
+) -> dict[str, bool]:
     text = " | ".join(t for t in (code_text, extra_text) if t)
     by_text: set[str] = set()
     if use_text and text:

@@ -34,9 +34,13 @@ class TerminologyError(ValueError):
     """A ValueSet file could not be read; raised at start-up (fail fast)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Terminology:
-    """Code → concept index built from ValueSets, with the text words of each concept."""
+    """Code → concept index built from ValueSets, with the text words of each concept.
+
+    Compared and hashed by identity: one is loaded per process, and derived lookups may be
+    memoised per terminology.
+    """
 
     concepts: Mapping[str, frozenset[tuple[str, str]]]
     words: Mapping[str, tuple[str, ...]]
