@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve check test lint types contracts bench bench-short clean
+.PHONY: serve check test lint types contracts bench bench-short readme clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: $(STAMP)
 	bash .ci/with-postgres.sh $(BIN)/python -m pytest
 
 check: lint types contracts test
+
+readme: $(STAMP)
+	$(BIN)/python scripts/update_readme.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
