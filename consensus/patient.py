@@ -22,6 +22,7 @@ from consensus.settings import Settings
 from fhir_mappings.facts import (
     LIVER,
     PRIMARY,
+    SYSTEMIC_THERAPY_CLASSES,
     UNKNOWN_SITE,
     Fact,
     Medication,
@@ -37,21 +38,6 @@ COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
 }
 """How a threshold test reads: `COMPARE['<'](value, threshold)`."""
-SYSTEMIC_CLASSES = (
-    "tmz",
-    "capecitabine",
-    "s1",
-    "fluorouracil",
-    "ssa",
-    "everolimus",
-    "sunitinib",
-    "surufatinib",
-    "cisplatin",
-    "carboplatin",
-    "oxaliplatin",
-    "etoposide",
-    "prrt",
-)
 PANCREATECTOMIES = ("pancreatoduodenectomy", "distal-pancreatectomy", "pancreatectomy")
 HEPATECTOMIES = ("hepatectomy-parenchymal-sparing", "hepatectomy-anatomic")
 LIVER_RESECTIONS = (*HEPATECTOMIES,)
@@ -443,7 +429,7 @@ class Patient:
     @cached_property
     def current_systemic(self) -> tuple[tuple[Fact, ...], date | None]:
         """Active systemic therapy and the earliest start of the running regimen."""
-        active = self.active(*SYSTEMIC_CLASSES)
+        active = self.active(*SYSTEMIC_THERAPY_CLASSES)
         starts = [f.value.start for f in active if f.value.start]
         return active, (min(starts) if starts else None)
 

@@ -12,6 +12,25 @@ PRIMARY = "primary"
 LIVER = "liver"
 UNKNOWN_SITE = "unknown"
 
+# Medication classes (fact kinds "medication:<class>"). Systemic antitumour therapy is the
+# consensus-rules.md list for "current systemic therapy".
+SYSTEMIC_THERAPY_CLASSES = (
+    "tmz",
+    "capecitabine",
+    "s1",
+    "fluorouracil",
+    "ssa",
+    "everolimus",
+    "sunitinib",
+    "surufatinib",
+    "cisplatin",
+    "carboplatin",
+    "oxaliplatin",
+    "etoposide",
+    "prrt",
+)
+MEDICATION_CLASSES = (*SYSTEMIC_THERAPY_CLASSES, "ppi", "corticosteroid", "streptozocin")
+
 # Flags a fact may carry into the card's evidence.
 PRELIMINARY = "preliminary"
 BY_TEXT = "recognised by text"

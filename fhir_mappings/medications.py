@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fhir_mappings.facts import BY_TEXT, Fact, Medication
+from fhir_mappings.facts import BY_TEXT, MEDICATION_CLASSES, Fact, Medication
 from fhir_mappings.shape import (
     ShapeError,
     all_text,
@@ -17,25 +17,6 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import Terminology
-
-MEDICATION_CLASSES = (
-    "tmz",
-    "capecitabine",
-    "s1",
-    "fluorouracil",
-    "ssa",
-    "everolimus",
-    "sunitinib",
-    "surufatinib",
-    "cisplatin",
-    "carboplatin",
-    "oxaliplatin",
-    "etoposide",
-    "prrt",
-    "ppi",
-    "corticosteroid",
-    "streptozocin",
-)
 
 
 def medication_concept(resource: dict[str, Any]) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_mappings.facts import Fact
+from fhir_mappings.observations import LABS
 from fhir_mappings.shape import concept_text, fhir_date, obj, ref_of, string
 from fhir_mappings.terminology import Terminology
 
@@ -25,14 +26,7 @@ PROCEDURE_KINDS = (
     "liver-transplant-referral",
 )
 LAB_ORDER_KINDS = (
-    "cga",
-    "nse",
-    "gastrin",
-    "insulin",
-    "glucagon",
-    "vip",
-    "somatostatin",
-    "pancreatic-polypeptide",
+    *LABS,
     "mgmt-ihc",
     "sstr2-ihc",
     "ki67",

@@ -46,7 +46,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from consensus.criteria import Criterion, all_of, evidence_of, known, missing_of, negate, unknown
-from consensus.patient import LIVER_RESECTIONS, SYSTEMIC_CLASSES, Patient
+from consensus.patient import LIVER_RESECTIONS, Patient
 from consensus.recommendation import (
     OS,
     PV,
@@ -60,7 +60,7 @@ from consensus.recommendation import (
 from consensus.registry import RuleContext, rule
 from consensus.rules.molecular import PLATINUM_GENES, mgmt_label
 from consensus.rules.surgery import net_g12
-from fhir_mappings.facts import Fact
+from fhir_mappings.facts import SYSTEMIC_THERAPY_CLASSES, Fact
 
 AREA = "F. Systemic therapy"
 LOCAL_THERAPIES = ("liver-ablation", "tae", "tace")
@@ -352,7 +352,7 @@ def adjuvant_continue_regimen(ctx: RuleContext, info: RuleInfo) -> Recommendatio
         ned,
     )
     therapy, _ = p.current_systemic
-    history = tuple(f for c in SYSTEMIC_CLASSES for f in p.facts.all(f"medication:{c}"))
+    history = tuple(f for c in SYSTEMIC_THERAPY_CLASSES for f in p.facts.all(f"medication:{c}"))
     advice = (
         "Type II/III liver metastases that reached NED after surgery or local treatment (RFA, "
         "TAE/TACE) remain at high risk of recurrence. Evidence for adjuvant therapy is lacking: "
