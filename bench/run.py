@@ -158,6 +158,12 @@ def server(config: dict[str, str], port: int, workers: int) -> Iterator[list[int
             proc.kill()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, in seconds (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -285,10 +291,17 @@ def main() -> int:
                 run_wrk(wrk, url, body, signer.tokens(url, tokens_needed(1, warm)), warm, 1, folder)
             for name, body in scenarios.items():
                 for clients in (1, 16):
-                    count = tokens_needed(seconds, clients)
-                    stats = run_wrk(
-                        wrk, url, body, signer.tokens(url, count), clients, seconds, folder
+                    tokens = signer.tokens(url, tokens_needed(seconds, clients))
+                    # CPU per request: the service's workers, and this process (the loopback
+                    # FHIR server's threads; idle in the scenarios with full prefetch).
+                    workers_before = sum(cpu_seconds(pid) for pid in pids)
+                    own_before = cpu_seconds(os.getpid())
+                    stats = run_wrk(wrk, url, body, tokens, clients, seconds, folder)
+                    served = max(stats["requests"], 1)
+                    stats["worker_cpu_ms"] = (
+                        (sum(cpu_seconds(pid) for pid in pids) - workers_before) / served * 1000
                     )
+                    stats["fhir_cpu_ms"] = (cpu_seconds(os.getpid()) - own_before) / served * 1000
                     results["scenarios"].append({"scenario": name, "clients": clients, **stats})
             for size in (30, 120, 500, 2000):
                 resources = scaled(pnen, size)
@@ -325,13 +338,18 @@ def report(results: dict[str, Any]) -> None:
     print(f"pnen-cds benchmark — {results['workers']} gunicorn workers, JWT auth on, audit on")
     print(
         f"{'scenario':36} {'clients':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'req/s':>8} {'errors':>6}"
+        f"{'req/s':>8} {'errors':>6} {'CPU/req ms':>10} {'FHIR CPU':>8}"
     )
     for row in results["scenarios"]:
         print(
             f"{row['scenario']:36} {row['clients']:>7} {row['p50']:>8.2f} {row['p95']:>8.2f} "
-            f"{row['p99']:>8.2f} {row['rps']:>8.1f} {row['errors']:>6.0f}"
+            f"{row['p99']:>8.2f} {row['rps']:>8.1f} {row['errors']:>6.0f} "
+            f"{row['worker_cpu_ms']:>10.2f} {row['fhir_cpu_ms']:>8.2f}"
         )
+    print(
+        "CPU/req: the service's workers per answered request; FHIR CPU: the loopback FHIR "
+        "server (this process) per request."
+    )
     print("\nscaling (pNEN patient, full prefetch)")
     print(f"{'resources':>9} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
     for row in results["scaling"]:

@@ -57,6 +57,9 @@ class FhirData:
 
 def _handler(data: FhirData, base: list[str]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real FHIR servers do
+        disable_nagle_algorithm = True  # headers and body leave at once, no delayed-ACK stall
+
         def log_message(self, *args: Any) -> None:
             return
 
