@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -31,13 +29,6 @@ from fhir_mappings.facts import (
 )
 
 SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
-COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-"""How a threshold test reads: `COMPARE['<'](value, threshold)`."""
 PANCREATECTOMIES = ("pancreatoduodenectomy", "distal-pancreatectomy", "pancreatectomy")
 HEPATECTOMIES = ("hepatectomy-parenchymal-sparing", "hepatectomy-anatomic")
 LIVER_RESECTIONS = (*HEPATECTOMIES,)
@@ -75,24 +66,38 @@ def missing_label(kind: str) -> str:
     return ASSESSMENT_LABELS.get(kind, kind.replace("-", " "))
 
 
-def ki67_grade(ki67: Quantity) -> int:
-    """WHO 2019 grade from Ki-67: G1 < 3 %, G2 3–20 %, G3 > 20 % (R Table 4, C 4)."""
-    value = ki67.effective
-    if value < 3:  # WHO 2019: G1 Ki-67 < 3 %
-        return 1
-    if value <= 20:  # WHO 2019: G2 Ki-67 3–20 %
-        return 2
-    return 3
+def grade_range(value: Quantity, g2_from: float, g3_above: float) -> tuple[int, int]:
+    """The WHO grades a value allows: G1 below g2_from, G2 up to g3_above, G3 above it.
+
+    An exact value allows one grade; a bound ('< 5 %') may allow several (G1–G2).
+    """
+    in_g1 = value.compare("<", g2_from) is not False
+    in_g2 = value.compare(">=", g2_from) is not False and value.compare("<=", g3_above) is not False
+    in_g3 = value.compare(">", g3_above) is not False
+    grades = [grade for grade, possible in ((1, in_g1), (2, in_g2), (3, in_g3)) if possible]
+    return min(grades), max(grades)
 
 
-def mitotic_grade(mitoses: Quantity) -> int:
-    """WHO 2019 grade from mitoses per 2 mm²: G1 < 2, G2 2–20, G3 > 20."""
-    value = mitoses.effective
-    if value < 2:  # WHO 2019: G1 < 2 mitoses / 2 mm²
-        return 1
-    if value <= 20:  # WHO 2019: G2 2–20 mitoses / 2 mm²
-        return 2
-    return 3
+def ki67_grades(ki67: Quantity) -> tuple[int, int]:
+    """WHO 2019 grades from Ki-67: G1 < 3 %, G2 3–20 %, G3 > 20 % (R Table 4, C 4)."""
+    return grade_range(ki67, 3, 20)  # WHO 2019: G1 < 3 %, G2 3–20 %, G3 > 20 %
+
+
+def mitotic_grades(mitoses: Quantity) -> tuple[int, int]:
+    """WHO 2019 grades from mitoses per 2 mm²: G1 < 2, G2 2–20, G3 > 20."""
+    return grade_range(mitoses, 2, 20)  # WHO 2019: G1 < 2, G2 2–20, G3 > 20 per 2 mm²
+
+
+def ki67_grade(ki67: Quantity) -> int | None:
+    """The WHO grade from Ki-67, or None when a reported bound allows more than one."""
+    low, high = ki67_grades(ki67)
+    return low if low == high else None
+
+
+def mitotic_grade(mitoses: Quantity) -> int | None:
+    """The WHO grade from mitoses per 2 mm², or None when a bound allows more than one."""
+    low, high = mitotic_grades(mitoses)
+    return low if low == high else None
 
 
 ONGOING_STATUSES = frozenset({"active", "on-hold"})
@@ -133,17 +138,29 @@ def _undated_part(med: Medication) -> str:
 
 @dataclass(frozen=True)
 class SiteGrade:
-    """A site's WHO grade and the facts that set it (None when nothing grades the site)."""
+    """The WHO grades a site's results allow (one when exact) and the facts that set them."""
 
     site: str
-    grade: int | None
+    low: int
+    high: int
     evidence: tuple[Fact, ...]
 
     @property
+    def grade(self) -> int | None:
+        """The grade, or None when a reported bound leaves more than one possible."""
+        return self.low if self.low == self.high else None
+
+    @property
+    def grade_text(self) -> str:
+        """'G2', or 'G1–G2' when a bound leaves the grade open."""
+        return f"G{self.low}" if self.grade else f"G{self.low}–G{self.high}"
+
+    @property
     def label(self) -> str:
-        """'G2 (liver metastasis)'."""
+        """'G2 (liver metastasis)'; 'G1–G2 (primary; exact value needed)' for a bound."""
         where = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site unknown"}
-        return f"G{self.grade} ({where[self.site]})" if self.grade else "grade unknown"
+        open_note = "" if self.grade else "; exact value needed"
+        return f"{self.grade_text} ({where[self.site]}{open_note})"
 
 
 # Differentiation classes.
@@ -223,25 +240,39 @@ class Patient:
         for site in SITES:
             ki67 = self.latest_at("ki67", site)
             mitoses = self.latest_at("mitotic-count", site)
-            measured = [(ki67_grade(ki67.value), ki67)] if ki67 else []
+            measured = [(ki67_grades(ki67.value), ki67)] if ki67 else []
             if mitoses:
-                measured.append((mitotic_grade(mitoses.value), mitoses))
+                measured.append((mitotic_grades(mitoses.value), mitoses))
             if measured:
-                grade = max(g for g, _ in measured)
-                grades[site] = SiteGrade(site, grade, tuple(f for _, f in measured))
+                # The higher of the two (C 2): the range of the maximum of the two ranges.
+                low = max(r[0] for r, _ in measured)
+                high = max(r[1] for r, _ in measured)
+                grades[site] = SiteGrade(site, low, high, tuple(f for _, f in measured))
                 continue
             reported = self.latest_at("who-grade", site)
             if reported:
-                grades[site] = SiteGrade(site, int(reported.value), (reported,))
+                grade = int(reported.value)
+                grades[site] = SiteGrade(site, grade, grade, (reported,))
         return grades
 
     @cached_property
     def overall_grade(self) -> SiteGrade | None:
-        """The highest site grade (C 2: treat by the higher grade); None when nothing grades."""
-        graded = [g for g in self.site_grades.values() if g.grade]
+        """The highest site grade (C 2: treat by the higher grade); None when nothing grades.
+
+        With bounds, the overall grade is open (e.g. G1–G2) while another site could still set it;
+        its evidence is then every site that could.
+        """
+        graded = list(self.site_grades.values())
         if not graded:
             return None
-        return max(graded, key=lambda g: (g.grade or 0, g.site == LIVER, g.site == PRIMARY))
+        top = max(graded, key=lambda g: (g.low, g.high, g.site == LIVER, g.site == PRIMARY))
+        low = max(g.low for g in graded)
+        high = max(g.high for g in graded)
+        if low == high:
+            return SiteGrade(top.site, low, high, top.evidence)
+        contenders = [g for g in graded if g.high >= low]
+        evidence = tuple(f for g in contenders for f in g.evidence)
+        return SiteGrade(top.site, low, high, evidence)
 
     @cached_property
     def latest_ki67_by_site(self) -> dict[str, Fact]:
@@ -251,16 +282,37 @@ class Patient:
 
     @cached_property
     def highest_ki67(self) -> Fact | None:
-        """The maximum over sites of each site's most recent Ki-67."""
+        """The maximum over sites of each site's most recent Ki-67 (ranked by value or bound)."""
         latest = list(self.latest_ki67_by_site.values())
         return max(latest, key=lambda f: f.value.effective) if latest else None
 
     def ki67_criterion(self, name: str, test: str, threshold: float) -> Criterion:
-        """Highest Ki-67 compared with a threshold ('<', '<=', '>', '>='); unknown without one."""
-        fact = self.highest_ki67
-        if fact is None:
+        """Highest Ki-67 compared with a threshold ('<', '<=', '>', '>='); unknown without one.
+
+        "Highest below T" holds when every site's latest Ki-67 is below T; "highest above T" when
+        any is. A reported bound that does not decide the test leaves it unknown.
+        """
+        latest = list(self.latest_ki67_by_site.values())
+        if not latest:
             return unknown(name, "Ki-67 index")
-        return known(name, COMPARE[test](fact.value.effective, threshold), (fact,))
+        results = [(f, f.value.compare(test, threshold)) for f in latest]
+        if test in ("<", "<="):  # the highest is below T: every site is
+            decisive = [f for f, ok in results if ok is False]
+            all_pass = all(ok for _, ok in results)
+            verdict = False if decisive else (True if all_pass else None)
+        else:  # the highest is above T: some site is
+            decisive = [f for f, ok in results if ok is True]
+            verdict = (
+                True if decisive else (False if all(ok is False for _, ok in results) else None)
+            )
+        if verdict is None:
+            open_bounds = [f for f, ok in results if ok is None]
+            return unknown(
+                name,
+                f"exact Ki-67 (reported as {', '.join(f.value.display() for f in open_bounds)})",
+                open_bounds,
+            )
+        return known(name, verdict, decisive or latest)
 
     # --- differentiation -------------------------------------------------------------------
     @cached_property
@@ -287,10 +339,12 @@ class Patient:
         if codes:
             return NEC, codes
         grade = self.overall_grade
-        if grade is None or grade.grade is None:
+        if grade is None:
             return None, ()
-        if grade.grade == 3:
+        if grade.low == 3:
             return G3_UNKNOWN, grade.evidence
+        if grade.high == 3:
+            return None, ()  # a bound leaves G3 open: neither NET nor G3 is known
         # NECs are high grade by definition: highest Ki-67 ≤ 20 % with no mitotic count > 20 is a
         # NET. A reported grade or a mitotic count alone does not settle it (no Ki-67: unknown).
         if self.highest_ki67 is None:
@@ -320,8 +374,19 @@ class Patient:
 
     @property
     def is_net_g12(self) -> bool:
-        """NET of grade G1 or G2."""
-        return self.is_net and self.grade in (1, 2)
+        """NET of grade G1 or G2 (a bound such as Ki-67 '< 5 %' counts: G1 or G2 either way)."""
+        grade = self.overall_grade
+        return self.is_net and grade is not None and grade.high <= 2
+
+    def g1_g2(self, name: str) -> Criterion:
+        """Overall grade G1 or G2 as a criterion (unknown without a grade, or an open G2–G3)."""
+        grade = self.overall_grade
+        if grade is None:
+            return unknown(name, "grade (Ki-67 or mitotic count)")
+        if grade.high <= 2 or grade.low == 3:
+            return known(name, grade.high <= 2, grade.evidence)
+        shown = ", ".join(f.value.display() for f in grade.evidence if f.kind != "who-grade")
+        return unknown(name, f"exact Ki-67 or mitotic count (reported as {shown})", grade.evidence)
 
     @property
     def is_net_g3(self) -> bool:
@@ -485,7 +550,11 @@ class Patient:
         fact = self.facts.latest(kind)
         if fact is None:
             return unknown(name, missing_label(kind))
-        return known(name, COMPARE[test](fact.value.effective, threshold), (fact,))
+        verdict = fact.value.compare(test, threshold)
+        if verdict is None:
+            reported = fact.value.display()
+            return unknown(name, f"exact {missing_label(kind)} (reported as {reported})", (fact,))
+        return known(name, verdict, (fact,))
 
     @cached_property
     def enets_type(self) -> Fact | None:

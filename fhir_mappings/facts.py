@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
@@ -37,6 +38,14 @@ BY_TEXT = "recognised by text"
 RANGE_HIGH_END = "range: high end used"
 
 
+_TESTS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 class Quantity(NamedTuple):
     """A numeric result; `comparator` ('<', '<=', '>', '>=') bounds it instead of stating it.
 
@@ -49,9 +58,35 @@ class Quantity(NamedTuple):
     comparator: str | None = None
     reference_high: float | None = None
 
+    def compare(self, test: str, threshold: float) -> bool | None:
+        """Whether the value passes `test` ('<', '<=', '>', '>=') against `threshold`.
+
+        An exact value answers True or False. A bound ('< 5 %') answers only what every value it
+        allows agrees on: '< 5' passes '< 10' (True), fails '> 10' (False), and leaves '< 3'
+        unknown (None) — a reported bound is never read as the number it names.
+        """
+        v, c = self.value, self.comparator
+        if c is None:
+            return _TESTS[test](v, threshold)
+        if c in ("<", "<="):  # every value up to v (v itself excluded for '<')
+            if test in ("<", "<="):
+                return (
+                    True
+                    if v < threshold or (v == threshold and (c == "<" or test == "<="))
+                    else None
+                )
+            return (
+                False if v < threshold or (v == threshold and (c == "<" or test == ">")) else None
+            )
+        if test in (">", ">="):  # every value from v up (v itself excluded for '>')
+            return (
+                True if v > threshold or (v == threshold and (c == ">" or test == ">=")) else None
+            )
+        return False if v > threshold or (v == threshold and (c == ">" or test == "<")) else None
+
     @property
     def effective(self) -> float:
-        """The value for thresholds: '<x' is just below x, '>x' just above (the higher band)."""
+        """A point to rank results by: '<x' just below x, '>x' just above (not for thresholds)."""
         if self.comparator == "<":
             return self.value - 1e-9
         if self.comparator == ">":

@@ -69,7 +69,9 @@ def _dated(fact: Fact) -> str:
 
 def _grade_line(grade: SiteGrade) -> str:
     """'primary: G1 (Ki-67 2 % (primary), 2026-01-10)'."""
-    return f"{SITE_NAMES[grade.site]}: G{grade.grade} ({'; '.join(map(_dated, grade.evidence))})"
+    return (
+        f"{SITE_NAMES[grade.site]}: {grade.grade_text} ({'; '.join(map(_dated, grade.evidence))})"
+    )
 
 
 def _pnen_lm_criterion(p: Patient) -> Criterion:
@@ -89,27 +91,31 @@ def grade_discordant(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """The primary and the liver metastases have different WHO grades: treat by the higher."""
     p = ctx.patient
     primary, liver = p.site_grades.get(PRIMARY), p.site_grades.get(LIVER)
-    if not p.has_pnen or primary is None or liver is None or primary.grade == liver.grade:
+    if not p.has_pnen or primary is None or liver is None:
         return None
-    higher = max(primary, liver, key=lambda g: g.grade or 0)
+    # Different only when no grade is possible at both sites (a bound such as '< 5 %' allows
+    # G1–G2: it differs from G3, but not from G1 or G2).
+    if primary.high >= liver.low and liver.high >= primary.low:
+        return None
+    higher = max(primary, liver, key=lambda g: g.low)
     advice = (
         f"The grades differ — {_grade_line(primary)}; {_grade_line(liver)}. When the grades of "
         f"the primary and the metastases are inconsistent, clinical treatment should follow the "
-        f"higher grade: G{higher.grade}, set by the {SITE_NAMES[higher.site]} (C 2)."
+        f"higher grade: {higher.grade_text}, set by the {SITE_NAMES[higher.site]} (C 2)."
     )
     overall = p.overall_grade
     evidence = (*primary.evidence, *liver.evidence)
-    if overall is not None and overall.site == UNKNOWN_SITE and overall.grade != higher.grade:
+    if overall is not None and overall.site == UNKNOWN_SITE and overall.low > higher.high:
         advice += (
-            f" A result whose site is not recorded grades higher still (G{overall.grade}: "
+            f" A result whose site is not recorded grades higher still ({overall.grade_text}: "
             f"{'; '.join(map(_dated, overall.evidence))}) and sets the overall grade."
         )
         evidence += overall.evidence
     return Recommendation(
         rule=info,
         indicator=Indicator.WARNING,
-        summary=f"Grade differs: primary G{primary.grade}, liver metastasis G{liver.grade}; "
-        f"treat by the higher grade (G{higher.grade})",
+        summary=f"Grade differs: primary {primary.grade_text}, liver metastasis "
+        f"{liver.grade_text}; treat by the higher grade ({higher.grade_text})",
         advice=advice,
         evidence=evidence,
     )

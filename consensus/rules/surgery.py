@@ -71,10 +71,8 @@ def net_g12(p: Patient) -> Criterion | None:
     kind, evidence = p.differentiation
     if kind != NET:
         return None
-    grade = p.overall_grade
-    if grade is None or grade.grade is None:
-        return unknown(name, "grade (Ki-67 or mitotic count)", evidence)
-    return known(name, grade.grade in (1, 2), (*evidence, *grade.evidence))
+    graded = p.g1_g2(name)
+    return Criterion(name, graded.status, (*evidence, *graded.evidence), graded.missing)
 
 
 def _no_extrahepatic(p: Patient, name: str) -> Criterion:
@@ -670,11 +668,7 @@ def _milan_differentiated(p: Patient) -> Criterion:
         differentiated = unknown("well differentiated", "differentiation", evidence)
     else:
         differentiated = known("well differentiated", False, evidence, note=kind)
-    grade = p.overall_grade
-    if grade is None or grade.grade is None:
-        graded = unknown("G1–G2", "grade (Ki-67 or mitotic count)")
-    else:
-        graded = known("G1–G2", grade.grade in (1, 2), grade.evidence)
+    graded = p.g1_g2("G1–G2")
     ki67 = p.ki67_criterion("Ki-67 < 10 %", "<", 10)  # C 12 Milan-NET: Ki-67 < 10 %
     combined = all_of(
         "(2) well-differentiated G1–G2 NET with Ki-67 < 10 %", differentiated, graded, ki67
