@@ -136,6 +136,23 @@ def _undated_part(med: Medication) -> str:
     return "end date" if no_end else "start date"
 
 
+C11_MOST_WITHIN = (
+    "whether most metastases lie within 3 segments or one lobe, the rest oligometastases"
+)
+
+
+def _only_if_met(criterion: Criterion) -> Criterion:
+    """C 11 (2) by the facts that can only show it: ≤ 3 segments involved, or one lobe.
+
+    More segments, or both lobes, do not refute it: "most metastases within 3 segments or a
+    single lobe, the lesions beyond oligometastases" allows disease outside them (clinical
+    review, finding 2). Those facts leave (2) unknown, never not met.
+    """
+    if criterion.not_met:
+        return Criterion(criterion.name, UNKNOWN, criterion.evidence, (C11_MOST_WITHIN,))
+    return criterion
+
+
 @dataclass(frozen=True)
 class SiteGrade:
     """The WHO grades a site's results allow (one when exact) and the facts that set them."""
@@ -580,8 +597,10 @@ class Patient:
         )
         c2 = any_of(
             "(2) most metastases within 3 segments or one lobe",
-            self.measure("liver-segments-involved", "≤ 3 segments involved", "<=", 3),  # C 11
-            self.flag("confined-to-one-lobe", "confined to one lobe"),
+            _only_if_met(
+                self.measure("liver-segments-involved", "≤ 3 segments involved", "<=", 3),  # C 11
+            ),
+            _only_if_met(self.flag("confined-to-one-lobe", "confined to one lobe")),
         )
         c3 = all_of(
             "(3) NED achievable with functional remnant liver ≥ 30 %",

@@ -823,9 +823,29 @@ def test_type3_at_most_3_segments(segments: int, c2: str) -> None:
     assert statuses(rec["type3-potentially-resectable"])[C2] == c2
 
 
-def test_type3_four_segments_and_not_one_lobe_fails_criterion_2() -> None:
+def test_type3_four_segments_in_both_lobes_leaves_criterion_2_unknown() -> None:
+    # C 11 (2) allows oligometastases beyond the 3 segments or lobe that hold most of the
+    # disease: four segments in both lobes neither meets nor refutes it (clinical review).
     record = type3(pnen_count("liver-segments-involved", 4), flag("confined-to-one-lobe", False))
-    assert statuses(run(record)["type3-potentially-resectable"])[C2] == "not met"
+    rec = run(record)["type3-potentially-resectable"]
+    assert statuses(rec)[C2] == "unknown"
+    assert any("most metastases lie within 3 segments or one lobe" in m for m in rec.missing)
+
+
+def test_type3_with_five_segments_and_c11_data_otherwise_failing_is_not_called_unresectable() -> (
+    None
+):
+    record = type3(
+        pnen_count("liver-segments-involved", 5),
+        flag("confined-to-one-lobe", False),
+        flag("most-lesions-within-2cm-of-surface", False),
+        pnen_count("deep-lesion-count", 8),
+        *c3_met(),
+        flag("cytoreduction-90-achievable", False),
+    )
+    p = patient_view(record)
+    verdict = p.type3_potential[0]
+    assert verdict.unknown, "potential resectability hinges on the distribution of the disease"
 
 
 def test_type3_one_lobe_meets_criterion_2() -> None:
