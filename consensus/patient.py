@@ -215,7 +215,11 @@ class Patient:
     def pnen_lm_date(self) -> date | None:
         """The later of the earliest pNEN onset and the earliest liver-metastasis onset."""
         pnen = [f.when for f in self.facts.all("pnen") if f.when]
-        liver = [f.when for f in self.facts.all("liver-metastasis") if f.when]
+        metastases = self.facts.all("liver-metastasis")
+        # Condition onsets first; M1a/M1c or ENETS-type Observations only when no liver-metastasis
+        # Condition is dated (an Observation's date is when it was staged, not the onset).
+        liver = [f.when for f in metastases if f.when and f.ref.startswith("Condition/")]
+        liver = liver or [f.when for f in metastases if f.when]
         if not pnen or not liver:
             return None
         return max(min(pnen), min(liver))
@@ -499,21 +503,37 @@ class Patient:
         return known(name, False, note="none recorded")
 
     @cached_property
-    def progression_on_ssa(self) -> tuple[Fact, ...]:
-        """A progression dated after the start of an SSA that is still active, with the SSA."""
-        for ssa in self.active("ssa"):
+    def progression_on_ssa(self) -> Criterion:
+        """A progression dated after the start of an SSA that is still active (met: both facts).
+
+        An active SSA without a start date and a dated progression leave it unknown: the
+        progression may or may not have come on treatment (clinical review, finding 5).
+        """
+        name = "progression on SSA"
+        active = self.active("ssa")
+        undated: list[Fact] = []
+        for ssa in active:
             start = ssa.value.start
-            later = [p for p in self.progressions if p.when and start and p.when > start]
+            if start is None:
+                undated.append(ssa)
+                continue
+            later = [p for p in self.progressions if p.when and p.when > start]
             if later:
-                return (ssa, later[-1])
-        return ()
+                return known(name, True, (ssa, later[-1]))
+        dated = [p for p in self.progressions if p.when]
+        if undated and dated:
+            return unknown(name, "start date of the SSA", (*undated, dated[-1]))
+        note = "no active SSA recorded" if not active else "no progression since the SSA start"
+        return known(name, False, active, note=note)
 
     @cached_property
     def current_systemic(self) -> tuple[tuple[Fact, ...], date | None]:
         """Active systemic therapy and the earliest start of the running regimen."""
         active = self.active(*SYSTEMIC_THERAPY_CLASSES)
-        starts = [f.value.start for f in active if f.value.start]
-        return active, (min(starts) if starts else None)
+        starts = [f.value.start for f in active]
+        # One drug of the regimen without a start date: the regimen's start is unknown.
+        dated = [day for day in starts if day is not None]
+        return active, (min(dated) if dated and len(dated) == len(starts) else None)
 
     def stable_months(self, months: int) -> Criterion:
         """No progression in the last N months and a stable/improved status dated ≥ N months ago."""

@@ -517,16 +517,15 @@ def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     if base is None or p.active(*TARGETED):
         return None
     sstr = p.sstr_status
-    on_ssa = p.progression_on_ssa
-    if on_ssa:
+    progression = p.progression_on_ssa
+    if progression.met:
         line, reason = "second", "progression on SSA"
     elif sstr.not_met:
         line, reason = "first", "SSTR negative"
+    elif progression.unknown:
+        line, reason = "second", "progression on SSA if it followed the SSA start"
     else:
         return None
-    progression = known(
-        "progression on SSA", bool(on_ssa), on_ssa, note="" if on_ssa else "none recorded"
-    )
     # On progression on SSA the line is settled whatever SSTR shows: an unknown SSTR is left out.
     receptor = () if sstr.unknown else (negate("SSTR negative", sstr),)
     criteria = (
@@ -576,14 +575,14 @@ def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     p = ctx.patient
     base = _advanced_net(p)
     on_ssa = p.progression_on_ssa
-    if base is None or not on_ssa or p.active("prrt"):
+    if base is None or on_ssa.not_met or p.active("prrt"):
         return None
     avid = _sstr_pet_avid(p)
     if avid.not_met:
         return None
     criteria = (
         *base,
-        known("progression on SSA", True, on_ssa),
+        on_ssa,
         avid,
         _no_active(p, "no active PRRT", "prrt"),
     )
@@ -592,10 +591,17 @@ def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "16.5–61.3 % in retrospective pNET series, 58 % for pNET in the largest series (610 "
         "patients); no phase 3 data for pNET yet (R PRRT)."
     )
+    if on_ssa.unknown:
+        advice += (
+            " The SSA's start date is not recorded: PRRT applies if the progression came on SSA."
+        )
     if avid.unknown:
         summary = "Advanced NET progressing on SSA: PRRT can be considered if SSTR PET is avid "
         summary += "(no result on record)"
         advice += " No 68Ga-SSA PET result is on record: SSTR PET avidity decides eligibility."
+    elif on_ssa.unknown:
+        summary = "SSTR PET-avid advanced NET: PRRT if the progression came on SSA (SSA start "
+        summary += "not recorded)"
     else:
         summary = "SSTR PET-avid advanced NET progressing on SSA: consider PRRT (177Lu-DOTATATE)"
     return Recommendation(
