@@ -348,15 +348,26 @@ class Patient:
 
     @cached_property
     def differentiation(self) -> tuple[str | None, tuple[Fact, ...]]:
-        """NET, NEC, G3 with differentiation unknown, conflicting, or None (unknown)."""
-        recorded = self.differentiation_recorded
+        """NET, NEC, G3 with differentiation unknown, conflicting, or None (unknown).
+
+        Each site's latest recorded differentiation counts: well at one site and poorly at
+        another is a conflict (C 2 treats by the higher grade; C 4 asks for MDT review), not
+        whichever was recorded last. Without one, a grade decides: G3 (by Ki-67 > 20 %, mitoses
+        > 20 or a reported G3) is "G3, differentiation unknown"; G1/G2 with a Ki-67 on record
+        is a NET, NECs being high grade by definition.
+        """
+        by_site = {site: self.latest_at("differentiation", site) for site in SITES}
+        recorded = [fact for fact in by_site.values() if fact is not None]
+        values = {fact.value for fact in recorded}
         codes = self.nec_codes
-        if recorded is not None and recorded.value == "poorly":
-            return NEC, (recorded, *codes)
-        if recorded is not None and recorded.value == "well":
+        if values == {"poorly", "well"}:
+            return CONFLICT, (*recorded, *codes)
+        if "poorly" in values:
+            return NEC, (*recorded, *codes)
+        if "well" in values:
             if codes:
-                return CONFLICT, (recorded, *codes)
-            return NET, (recorded,)
+                return CONFLICT, (*recorded, *codes)
+            return NET, tuple(recorded)
         if codes:
             return NEC, codes
         grade = self.overall_grade

@@ -18,6 +18,7 @@ from fhir_mappings.facts import LIVER, PRIMARY, RANGE_HIGH_END, UNKNOWN_SITE, Qu
 from fhir_mappings.terminology import LOINC, PNEN, SNOMED
 from tests.fhir_builders import (
     base_pnen_lm,
+    cc,
     coded,
     condition,
     days_ago,
@@ -263,3 +264,32 @@ def test_latest_recorded_differentiation_wins() -> None:
         ]
     )
     assert p.is_nec
+
+
+# --- differentiation across sites (clinical review, finding 13) ---------------------------------
+def _differentiation_at(value: str, site: str, days: int) -> dict[str, Any]:
+    resource = differentiation(value, when=days_ago(days))
+    resource["bodySite"] = cc(SNOMED, "10200004" if site == "liver" else "15776009")
+    return resource
+
+
+@pytest.mark.parametrize(("older", "newer"), [("well", "poorly"), ("poorly", "well")])
+def test_well_at_one_site_and_poorly_at_the_other_is_a_conflict_whatever_the_order(
+    older: str, newer: str
+) -> None:
+    record = [
+        *base_pnen_lm(),
+        _differentiation_at(older, "primary", 300),
+        _differentiation_at(newer, "liver", 30),
+    ]
+    kind, evidence = patient_view(record).differentiation
+    assert kind == CONFLICT and len(evidence) == 2
+
+
+def test_a_site_re_read_keeps_only_its_latest_differentiation() -> None:
+    record = [
+        *base_pnen_lm(),
+        _differentiation_at("poorly", "liver", 300),
+        _differentiation_at("well", "liver", 30),
+    ]
+    assert patient_view(record).differentiation[0] == NET
