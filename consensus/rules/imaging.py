@@ -23,14 +23,17 @@ Decisions where the spec left room (the source was followed):
   gadolinium-based.
 - `pet-ssa`: a NET with no grade recorded is "a NET of any grade"; conflicting differentiation
   (well differentiated recorded with an NEC code) gets no card (`g3-net-vs-nec` covers it).
-- `pet-fdg`: a NET without any Ki-67 stays silent (the grade is missing, not the FDG PET); when
-  the Ki-67 is unknown but NEC or G3 with differentiation unknown fires the card, the Ki-67 row
-  says so.
-- `pet-tracer-mismatch` (b): with no Ki-67 on record, an FDG PET drafted for a NET of grade G3 (by
-  mitoses or a reported grade) is silent (FDG is indicated for G3 NET, C 1.4); otherwise the card
-  fires with the Ki-67 listed as missing and still adds the SSTR PET, which C 1.4 indicates for
-  NET of every grade. (a) deletes every drafted SSTR PET; when an FDG PET is already drafted or
-  planned, the suggestion only deletes.
+- `pet-fdg`: C 1.4 indicates FDG PET for "G3 NETs", so an overall grade G3 fires it whatever
+  sets the grade (Ki-67, mitoses > 20, or a reported G3) and whatever the Ki-67: a NET G3 by
+  mitoses with Ki-67 ≤ 10 % fires. A NET without a Ki-67 and without a G3 grade stays silent (the
+  grade is missing, not the FDG PET); when the Ki-67 is unknown but NEC, G3 with differentiation
+  unknown or an overall G3 fires the card, the Ki-67 row says so.
+- `pet-tracer-mismatch` (b) needs the overall grade G1/G2 besides Ki-67 ≤ 10 %: an overall G3
+  (by mitoses or a reported grade) silences it, whatever the Ki-67 (FDG is indicated for G3 NET,
+  C 1.4). When the Ki-67 or the grade is unknown (none recorded, or a bound that leaves G3 open)
+  and neither is known to fail, the card fires with the missing data listed and still adds the
+  SSTR PET, which C 1.4 indicates for NET of every grade. (a) deletes every drafted SSTR PET;
+  when an FDG PET is already drafted or planned, the suggestion only deletes.
 """
 
 from __future__ import annotations
@@ -94,10 +97,11 @@ def _pending(ctx: RuleContext, *kinds: str) -> tuple[Fact, ...]:
 
 
 def _grade_text(p: Patient) -> str:
-    """'NET G2', 'NET, grade unknown', 'G3, differentiation unknown'."""
+    """'NET G2', 'NET G1–G2', 'NET, grade unknown', 'G3, differentiation unknown'."""
     if p.is_g3_unknown:
         return G3_UNKNOWN
-    return f"NET G{p.grade}" if p.grade else "NET, grade unknown"
+    grade = p.overall_grade
+    return f"NET {grade.grade_text}" if grade else "NET, grade unknown"
 
 
 def _refs(facts: Iterable[Fact]) -> str:
@@ -381,18 +385,22 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 # --- pet-fdg ----------------------------------------------------------------------------------
 @rule("pet-fdg", "18F-FDG PET/CT indicated", [PV], "C 1.4; C 3", AREA)
 def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """FDG PET for Ki-67 > 10 %, NEC, or G3 with differentiation unknown, when none is on record."""
+    """FDG PET for Ki-67 > 10 %, overall grade G3 or NEC, when none is on record."""
     p = ctx.patient
     if not p.has_pnen or p.imaging("pet-fdg"):
         return None
     high = p.ki67_criterion("highest Ki-67 > 10 %", ">", 10)  # C 1.4: Ki-67 > 10 %
     kind, kind_evidence = p.differentiation
+    grade = p.overall_grade
     if p.is_nec:
         reason, why = known("NEC", True, kind_evidence), "NEC"
     elif p.is_g3_unknown:
         reason, why = known(G3_UNKNOWN, True, kind_evidence), G3_UNKNOWN
     elif high.met:
         reason, why = high, "Ki-67 > 10 %"
+    elif grade is not None and p.grade == 3:  # C 1.4: FDG PET for G3 NETs, by any measure
+        why = "NET G3" if p.is_net else "grade G3"
+        reason = known("overall grade G3", True, dict.fromkeys((*kind_evidence, *grade.evidence)))
     else:
         return None
     criteria: list[Criterion] = [reason]
@@ -407,10 +415,10 @@ def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "18F-FDG PET/CT is indicated for intermediate-to-high grade NET (Ki-67 > 10 %: some G2, "
         "all G3) and for NEC; FDG-avid disease carries a poorer prognosis (C 1.4)."
     )
-    if p.is_net and high.met:
+    if p.is_net and (high.met or p.grade == 3):
         advice += (
-            " For NET with Ki-67 > 10 %, combined 68Ga-SSA and FDG PET is more helpful for "
-            "detection, prognosis and the choice of biopsy site (C 1.4, C 2)."
+            " For NET with Ki-67 > 10 % or grade G3, combined 68Ga-SSA and FDG PET is more "
+            "helpful for detection, prognosis and the choice of biopsy site (C 1.4, C 2)."
         )
     pending = p.planned("pet-fdg")
     suggestions: tuple[Suggestion, ...] = ()
@@ -537,36 +545,56 @@ def _sstr_pet_for_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
     )
 
 
+def _low_grade(p: Patient) -> Criterion:
+    """Overall grade G1 or G2: met, not met (G3), or unknown (no grade, or a bound open to G3)."""
+    name = "overall grade G1 or G2"
+    grade = p.overall_grade
+    if grade is None:
+        return unknown(name, "Ki-67 index")  # nothing grades, so no Ki-67 either
+    if grade.low == 3 or grade.high <= 2:
+        return known(name, grade.high <= 2, grade.evidence)
+    return unknown(name, f"exact grade (the results allow {grade.grade_text})", grade.evidence)
+
+
 def _fdg_pet_for_low_grade_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """(b) An FDG PET drafted for a NET with Ki-67 ≤ 10 % and no SSTR PET: add SSTR PET."""
+    """(b) An FDG PET drafted for a NET G1/G2 with Ki-67 ≤ 10 % and no SSTR PET: add SSTR PET."""
     p = ctx.patient
     drafts = ctx.drafted("pet-fdg")
     if not drafts or not p.is_net or p.sstr_pet or _pending(ctx, "pet-ssa"):
         return None
     low = p.ki67_criterion("highest Ki-67 ≤ 10 %", "<=", 10)  # C 1.4: FDG for Ki-67 > 10 %
-    if low.not_met or (low.unknown and p.grade == 3):
+    grade = _low_grade(p)  # C 1.4: FDG for G3 NET, whatever the Ki-67
+    if low.not_met or grade.not_met:
         return None
     kind_evidence = p.differentiation[1]
     criteria = (
         known("FDG PET drafted", True, [d.as_fact() for d in drafts]),
         known("NET", True, kind_evidence),
         low,
+        grade,
         _none_on_record("SSTR PET on record"),
     )
-    if low.met:
+    if low.met and grade.met:
         summary = "FDG PET drafted for a NET with Ki-67 ≤ 10 %: 68Ga-SSA PET/CT is the indicated "
         summary += "study; consider adding it"
+        advice = ""
     else:
-        summary = "FDG PET drafted for a NET with Ki-67 not recorded: 68Ga-SSA PET/CT is the "
-        summary += "indicated study for NET"
-    advice = (
-        "No Ki-67 is recorded, so whether this NET is low grade is unknown. " if low.unknown else ""
-    )
+        if p.highest_ki67 is None:
+            summary = "FDG PET drafted for a NET with Ki-67 not recorded: 68Ga-SSA PET/CT is the "
+            summary += "indicated study for NET"
+        else:
+            summary = "FDG PET drafted for a NET of unsettled grade: 68Ga-SSA PET/CT is the "
+            summary += "indicated study for NET"
+        advice = (
+            "Whether this NET is low grade (Ki-67 ≤ 10 %, G1/G2) is not settled by the record: "
+            f"{'; '.join(missing_of(criteria))}. "
+        )
     advice += (
         "In low-grade NET, FDG PET is complementary and prognostic (FDG-avid disease has a "
         "poorer prognosis), but 68Ga-SSA PET/CT is the indicated functional study for NET G1 "
-        "and G2; FDG PET is indicated from Ki-67 > 10 % (C 1.4). Adding the SSTR PET keeps the "
-        "FDG PET: the combination helps detection, prognosis and the choice of treatment."
+        "and G2; FDG PET is indicated from Ki-67 > 10 % and for G3 (C 1.4). Adding the SSTR PET "
+        "keeps the FDG PET: the combination helps detection, prognosis and the choice of "
+        "treatment."
     )
     return Recommendation(
         rule=info,

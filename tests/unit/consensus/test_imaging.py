@@ -19,6 +19,7 @@ from tests.fhir_builders import (
     PATIENT_REF,
     base_pnen_lm,
     cc,
+    coded,
     condition,
     days_ago,
     differentiation,
@@ -33,6 +34,7 @@ from tests.fhir_builders import (
     observation,
     patient,
     pnen,
+    pnen_obs,
     report,
     run,
     service_request,
@@ -597,6 +599,40 @@ def test_pet_fdg_silent_for_net_without_ki67() -> None:
     assert "pet-fdg" not in fired(net_lm(ki=None))
 
 
+def reported_grade(value: str, site: str = "10200004") -> dict[str, Any]:
+    """A reported WHO grade ('G1'…'G3') at a site (SNOMED; the liver unless given)."""
+    return pnen_obs("who-grade", **coded(PNEN, value), bodySite=cc(SNOMED, site))
+
+
+@pytest.mark.parametrize(("count", "fires"), [(20, False), (20.5, True), (25, True)])
+def test_pet_fdg_for_net_g3_by_mitoses_with_ki67_up_to_10(count: float, fires: bool) -> None:
+    result = run(net_lm(mitoses(count, "liver")))  # Ki-67 8 %: NET G3 only by mitoses > 20
+    assert ("pet-fdg" in result) is fires
+    if fires:
+        rec = result["pet-fdg"]
+        assert rec.summary == "Order 18F-FDG PET/CT: NET G3; no FDG PET on record"
+        assert statuses(rec) == {
+            "overall grade G3": "met",
+            "highest Ki-67 > 10 %": "not met",
+            "FDG PET on record": "not met",
+        }
+        assert "Ki-67 > 10 % or grade G3, combined 68Ga-SSA and FDG PET" in rec.advice
+        assert actions(rec) == [("create", "pet-fdg")]
+        card_of(rec)
+
+
+def test_pet_fdg_for_net_with_a_reported_g3_and_no_ki67_shows_the_ki67_as_unknown() -> None:
+    rec = run(net_lm(reported_grade("G3"), ki=None))["pet-fdg"]
+    assert "NET G3" in rec.summary
+    assert statuses(rec)["highest Ki-67 > 10 %"] == "unknown"
+    card_of(rec)
+
+
+@pytest.mark.parametrize("grade", ["G1", "G2"])
+def test_pet_fdg_silent_for_net_with_a_reported_low_grade_and_no_ki67(grade: str) -> None:
+    assert "pet-fdg" not in fired(net_lm(reported_grade(grade), ki=None))
+
+
 def test_pet_fdg_silent_with_an_fdg_pet_on_record_recognised_by_text() -> None:
     pet = report({"text": "18F-FDG PET/CT whole body"})
     record = net_lm(pet, ki=15)
@@ -803,13 +839,78 @@ def test_fdg_pet_for_net_with_ki67_unknown_lists_the_missing_ki67() -> None:
     assert rec.missing == ("Ki-67 index",)
     assert "Ki-67 not recorded" in rec.summary
     assert actions(rec) == [("create", "pet-ssa")]
+    assert statuses(rec)["overall grade G1 or G2"] == "unknown"
     assert "highest Ki-67 ≤ 10 % | **unknown**" in card_of(rec)["detail"]
 
 
-def test_fdg_pet_for_net_g3_by_mitoses_without_ki67_is_not_a_mismatch() -> None:
-    draft = service_request("pet-fdg")
-    record = net_lm(mitoses(25), ki=None)
-    assert "pet-tracer-mismatch" not in fired(record, hook=SIGN, drafts=[draft])
+def test_fdg_pet_for_net_with_ki67_up_to_10_names_the_low_grade() -> None:
+    drafts = [service_request("pet-fdg")]
+    rec = run(net_lm(mitoses(5, "liver")), hook=SIGN, drafts=drafts)["pet-tracer-mismatch"]
+    assert statuses(rec) == {
+        "FDG PET drafted": "met",
+        "NET": "met",
+        "highest Ki-67 ≤ 10 %": "met",
+        "overall grade G1 or G2": "met",
+        "SSTR PET on record": "not met",
+    }
+    assert rec.missing == ()
+
+
+def test_fdg_pet_for_net_with_a_reported_g2_and_no_ki67_lists_the_missing_ki67() -> None:
+    drafts = [service_request("pet-fdg")]
+    record = net_lm(reported_grade("G2"), ki=None)
+    rec = run(record, hook=SIGN, drafts=drafts)["pet-tracer-mismatch"]
+    assert statuses(rec)["overall grade G1 or G2"] == "met"
+    assert rec.missing == ("Ki-67 index",)
+
+
+def bounded_ki67(comparator: str, value: float) -> dict[str, Any]:
+    """A liver Ki-67 reported as a bound ('<', '>')."""
+    quantity = {"value": value, "comparator": comparator, "unit": "%"}
+    return ki67(value, "liver") | {"valueQuantity": quantity}
+
+
+@pytest.mark.parametrize(
+    ("bound", "missing"),
+    [
+        pytest.param(
+            bounded_ki67("<", 15), ("exact Ki-67 (reported as < 15 %)",), id="below-15-G1-G2"
+        ),
+        pytest.param(
+            bounded_ki67("<", 25),
+            ("exact Ki-67 (reported as < 25 %)", "exact grade (the results allow G1–G3)"),
+            id="below-25-G1-G3",
+        ),
+    ],
+)
+def test_fdg_pet_for_net_with_a_bounded_ki67_fires_with_the_exact_values_missing(
+    bound: dict[str, Any], missing: tuple[str, ...]
+) -> None:
+    drafts = [service_request("pet-fdg")]
+    rec = run(net_lm(bound, ki=None), hook=SIGN, drafts=drafts)["pet-tracer-mismatch"]
+    assert rec.summary.startswith("FDG PET drafted for a NET of unsettled grade")
+    assert rec.missing == missing
+    card_of(rec)
+
+
+@pytest.mark.parametrize(
+    ("record", "fires"),
+    [
+        pytest.param(net_lm(mitoses(20, "liver")), True, id="ki67-8-mitoses-20-G2"),
+        pytest.param(net_lm(mitoses(21, "liver")), False, id="ki67-8-mitoses-21-G3"),
+        pytest.param(net_lm(mitoses(25, "liver"), ki=2), False, id="ki67-2-mitoses-25-G3"),
+        pytest.param(net_lm(mitoses(25), ki=None), False, id="no-ki67-mitoses-25-G3"),
+        pytest.param(
+            net_lm(reported_grade("G3", "15776009")), False, id="ki67-8-liver-reported-G3-primary"
+        ),
+        pytest.param(net_lm(reported_grade("G3"), ki=None), False, id="no-ki67-reported-G3"),
+    ],
+)
+def test_fdg_pet_for_net_g3_is_not_a_mismatch_whatever_the_ki67(
+    record: list[dict[str, Any]], fires: bool
+) -> None:
+    drafts = [service_request("pet-fdg")]
+    assert ("pet-tracer-mismatch" in fired(record, hook=OS, drafts=drafts)) is fires
 
 
 @pytest.mark.parametrize(
