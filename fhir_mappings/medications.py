@@ -1,4 +1,19 @@
-"""MedicationRequest / MedicationStatement → treatment facts (fhir-mapping.md, "Medication")."""
+"""MedicationRequest / MedicationStatement → treatment facts (fhir-mapping.md, "Medication").
+
+Decisions where the spec left room:
+- Corticosteroids count only when systemic (consensus-rules.md `cga-confounded`: "systemic
+  corticosteroid"). A code in the `corticosteroid` ValueSet (ATC H02AB, corticosteroids for
+  systemic use, and any code a site adds there) is systemic by definition. An ingredient
+  recognised by name only (hydrocortisone, prednisolone, …) is judged by its route
+  (`MedicationRequest.dosageInstruction[].route`, `MedicationStatement.dosage[].route`, coded or
+  text, ValueSets `route-systemic` / `route-local`), and when no route is recorded or recognised,
+  by the product's text and the contained Medication's form (tablet, injection … vs cream, eye
+  drops, inhaler, nasal spray, foam, enema …). Only local routes or forms → not a corticosteroid
+  fact at all (a topical or ophthalmic steroid does not confound CgA); a systemic one anywhere
+  → it counts (systemic wins over local: either may be meant, and a missed confounder costs more
+  than a needless caution). Neither → it still counts, flagged "route not recorded" (or "route
+  not recognised") in the card's evidence.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +32,11 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import Terminology
+
+ROUTE_NOT_RECORDED = "route not recorded"
+ROUTE_NOT_RECOGNISED = "route not recognised"
+SYSTEMIC, LOCAL = "route-systemic", "route-local"
+_ROUTE_CONCEPTS = frozenset({SYSTEMIC, LOCAL})
 
 
 def medication_concept(resource: dict[str, Any]) -> dict[str, Any] | None:
@@ -73,12 +93,54 @@ def _end_date(resource: dict[str, Any]) -> date | None:
     return max(ends) if ends else None
 
 
+def _route_kinds(concept: dict[str, Any] | None, terms: Terminology) -> frozenset[str]:
+    """Systemic and/or local, from a route or form's codes, else from its words."""
+    coded = terms.concepts_of(concept) & _ROUTE_CONCEPTS
+    if coded:
+        return coded
+    text = all_text(concept)
+    return frozenset(c for c in _ROUTE_CONCEPTS if text and terms.text_matches(c, text))
+
+
+def _systemic(
+    resource: dict[str, Any], concept: dict[str, Any] | None, terms: Terminology
+) -> tuple[bool, str | None]:
+    """Whether a medication known by name only is taken systemically, and the flag to show."""
+    key = "dosage" if resource.get("resourceType") == "MedicationStatement" else "dosageInstruction"
+    routes = [
+        route
+        for i, dosage in enumerate(objects(resource, key))
+        if (route := obj(dosage, "route", f"{key}[{i}]."))
+    ]
+    kinds = frozenset().union(*(_route_kinds(route, terms) for route in routes))
+    if not kinds:  # no route the terminology knows: the product's name and form may tell
+        forms = [
+            obj(m, "form", "contained.")
+            for m in objects(resource, "contained")
+            if m.get("resourceType") == "Medication"
+        ]
+        kinds = frozenset().union(*(_route_kinds(c, terms) for c in (concept, *forms)))
+    if SYSTEMIC in kinds:
+        return True, None
+    if LOCAL in kinds:
+        return False, None
+    return True, ROUTE_NOT_RECOGNISED if routes else ROUTE_NOT_RECORDED
+
+
 def medication_of(
     resource: dict[str, Any], terms: Terminology, today: date, use_text: bool = True
-) -> tuple[Medication, bool] | None:
-    """The Medication a request or statement describes, or None when it is of no listed class."""
+) -> tuple[Medication, bool, str | None] | None:
+    """The Medication a request or statement describes, or None when it is of no listed class.
+
+    Also whether it was recognised by text, and the corticosteroid's route flag (if any).
+    """
     concept = medication_concept(resource)
     classes, by_text = classify_medication(concept, terms, use_text)
+    route_flag = None
+    if "corticosteroid" in classes and by_text:
+        systemic, route_flag = _systemic(resource, concept, terms)
+        if not systemic:
+            classes -= {"corticosteroid"}
     if not classes:
         return None
     status = string(resource, "status")
@@ -93,7 +155,7 @@ def medication_of(
     listed = status in ({"active", "on-hold"} if kind == "MedicationRequest" else {"active"})
     active = listed and (end is None or end >= today)
     name = concept_text(concept) or "medication"
-    return Medication(classes, name, active, start, end, status or ""), by_text
+    return Medication(classes, name, active, start, end, status or ""), by_text, route_flag
 
 
 def map_medication(resource: dict[str, Any], terms: Terminology, today: date) -> list[Fact]:
@@ -101,7 +163,7 @@ def map_medication(resource: dict[str, Any], terms: Terminology, today: date) ->
     found = medication_of(resource, terms, today)
     if found is None:
         return []
-    medication, by_text = found
+    medication, by_text, route_flag = found
     state = "active" if medication.active else "not active"
     flags = (BY_TEXT,) if by_text else ()
     return [
@@ -111,7 +173,7 @@ def map_medication(resource: dict[str, Any], terms: Terminology, today: date) ->
             medication.start,
             ref_of(resource),
             f"{medication.name} ({state}, started {medication.start or 'date unknown'})",
-            flags=flags,
+            flags=(*flags, route_flag) if route_flag and cls == "corticosteroid" else flags,
         )
         for cls in sorted(medication.classes)
     ]

@@ -8,9 +8,11 @@ Decisions where the spec left room (the source was followed):
   as "possibly", naming the dates that are missing. On orders "active today" uses the same check.
 - `cga-confounded`: every CgA result within the window is checked; the card is about the newest
   one with a confounder found (else the newest with a possible one). Comorbidities count while
-  recorded as current Conditions, whatever their onset date. Corticosteroids are recognised by
-  class (ATC H02AB or ingredient name); the route is not checked. R says SSAs "increase" CgA; the
-  card keeps the spec's "SSAs alter it".
+  recorded as current Conditions, whatever their onset date. Only systemic corticosteroids are
+  corticosteroid facts (`fhir_mappings.medications`): ATC H02AB, or an ingredient name with a
+  systemic route or form; a topical, ophthalmic, otic, inhaled, nasal or rectal one is not. One
+  known by name with no route or form recorded still counts, its evidence flagged "route not
+  recorded". R says SSAs "increase" CgA; the card keeps the spec's "SSAs alter it".
 - `gastrin-on-ppi`: R asks to stop PPIs "for at least 7 d" before measuring gastrin, so a PPI
   taken on any of the 6 days before the specimen date (on orders: before today) counts too —
   wider than the spec's "active on its specimen date". R writes "A more than 1000-fold increase

@@ -13,7 +13,7 @@ from consensus.patient import taken_during
 from consensus.recommendation import OS, PV, SIGN, Indicator
 from consensus.settings import Settings
 from fhir_mappings.facts import Medication
-from fhir_mappings.terminology import ATC, ICD10CM, LOINC, RXNORM
+from fhir_mappings.terminology import ATC, ICD10CM, LOINC, RXNORM, SNOMED
 from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     PATIENT_REF,
@@ -180,6 +180,50 @@ def test_cga_confounded_by_a_corticosteroid_recognised_by_name() -> None:
     rec = run([*base_pnen_lm(), cga(), steroid])["cga-confounded"]
     assert "systemic corticosteroid" in rec.summary
     assert "recognised by text" in card_of(rec)["detail"]
+
+
+def named_steroid(text: str, route: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A corticosteroid request known by name only, started 60 days ago."""
+    steroid = medication((RXNORM, "999999"), start=days_ago(60), rid="steroid")
+    steroid["medicationCodeableConcept"]["text"] = text
+    if route is not None:
+        steroid["dosageInstruction"] = [{"route": route}]
+    return steroid
+
+
+@pytest.mark.parametrize(
+    "steroid",
+    [
+        pytest.param(named_steroid("hydrocortisone 1 % cream, topical"), id="topical-cream"),
+        pytest.param(named_steroid("Prednisolone 1% eye drops"), id="eye-drops"),
+        pytest.param(named_steroid("Dexamethasone", cc(SNOMED, "54485002")), id="ophthalmic"),
+        pytest.param(named_steroid("Hydrocortisone", {"text": "rectal"}), id="rectal"),
+        pytest.param(named_steroid("Hydrocortisone", {"text": "inhaled"}), id="inhaled"),
+    ],
+)
+def test_cga_not_confounded_by_a_local_corticosteroid(steroid: dict[str, Any]) -> None:
+    assert "cga-confounded" not in fired([*base_pnen_lm(), cga(when=10), steroid])
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        pytest.param(cc(SNOMED, "26643006"), id="oral"),
+        pytest.param(cc(SNOMED, "47625008"), id="intravenous"),
+        pytest.param({"text": "intramuscular"}, id="intramuscular"),
+    ],
+)
+def test_cga_confounded_by_a_corticosteroid_named_with_a_systemic_route(
+    route: dict[str, Any],
+) -> None:
+    rec = run([*base_pnen_lm(), cga(when=10), named_steroid("Hydrocortisone", route)])
+    assert "route not recorded" not in card_of(rec["cga-confounded"])["detail"]
+
+
+def test_cga_confounded_by_a_corticosteroid_named_without_route_says_route_not_recorded() -> None:
+    rec = run([*base_pnen_lm(), cga(when=10), named_steroid("Hydrocortisone 20 mg")])
+    detail = card_of(rec["cga-confounded"])["detail"]
+    assert "MedicationRequest/steroid [recognised by text; route not recorded]" in detail
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.facts import BY_TEXT, Medication, Quantity
+from fhir_mappings.facts import BY_TEXT, Fact, Medication, Quantity
+from fhir_mappings.medications import ROUTE_NOT_RECOGNISED, ROUTE_NOT_RECORDED
 from fhir_mappings.orders import map_drafts
-from fhir_mappings.terminology import ATC, LOINC, PNEN, RXNORM
+from fhir_mappings.terminology import ATC, LOINC, PNEN, RXNORM, SNOMED
 from tests.fhir_builders import (
     PATIENT_REF,
     cc,
@@ -193,6 +194,144 @@ def test_medication_recognised_by_ingredient_name(text: str, kind: str) -> None:
     resource["medicationCodeableConcept"] = {"text": text}
     facts = facts_for([resource]).all(f"medication:{kind}")
     assert len(facts) == 1 and BY_TEXT in facts[0].flags
+
+
+# --- corticosteroids: systemic only ---------------------------------------------------------
+def steroid(
+    text: str,
+    route: dict[str, Any] | None = None,
+    resource_type: str = "MedicationRequest",
+    code: tuple[str, str] = (RXNORM, "000000"),
+) -> dict[str, Any]:
+    """A corticosteroid known by its name (`text`) only, with an optional dosage route."""
+    resource = medication(code, resource_type=resource_type)
+    resource["medicationCodeableConcept"]["text"] = text
+    if route is not None:
+        key = "dosage" if resource_type == "MedicationStatement" else "dosageInstruction"
+        resource[key] = [{"text": "as directed"}, {"route": route}]
+    return resource
+
+
+def steroid_facts(resource: dict[str, Any]) -> tuple[Fact, ...]:
+    """The corticosteroid facts a resource maps to."""
+    return facts_for([resource]).all("medication:corticosteroid")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hydrocortisone 1 % cream, topical",
+        "Hydrocortisone ointment 2.5%",
+        "Prednisolone acetate 1% eye drops",
+        "Dexamethasone ophthalmic suspension 0.1%",
+        "Dexamethasone ear drops",
+        "Methylprednisolone aceponate lotion",
+        "Hydrocortisone rectal foam",
+        "Prednisolone enema",
+        "Hydrocortisone suppository",
+        "dexamethasone nasal spray",
+        "Hydrocortisone gel",
+    ],
+)
+def test_corticosteroid_named_with_a_local_form_is_not_a_systemic_corticosteroid(
+    text: str,
+) -> None:
+    assert steroid_facts(steroid(text)) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Prednisone 20 mg tablet",
+        "Dexamethasone 4 mg/mL injection",
+        "methylprednisolone IV",
+        "Hydrocortisone 100 mg infusion",
+        "Prednisolone oral solution",
+        "Dexamethasone 8 mg i.m.",
+    ],
+)
+def test_corticosteroid_named_with_a_systemic_form_counts_without_a_flag(text: str) -> None:
+    (fact,) = steroid_facts(steroid(text))
+    assert fact.flags == (BY_TEXT,)
+
+
+@pytest.mark.parametrize("resource_type", ["MedicationRequest", "MedicationStatement"])
+@pytest.mark.parametrize(
+    ("route", "systemic"),
+    [
+        pytest.param(cc(SNOMED, "26643006"), True, id="oral-coded"),
+        pytest.param(cc(SNOMED, "47625008"), True, id="intravenous-coded"),
+        pytest.param(cc(SNOMED, "78421000"), True, id="intramuscular-coded"),
+        pytest.param({"text": "by mouth"}, True, id="by-mouth-text"),
+        pytest.param({"text": "IV"}, True, id="iv-text"),
+        pytest.param(cc(SNOMED, "6064005"), False, id="topical-coded"),
+        pytest.param(cc(SNOMED, "54485002"), False, id="ophthalmic-coded"),
+        pytest.param(cc(SNOMED, "10547007"), False, id="otic-coded"),
+        pytest.param(cc(SNOMED, "46713006"), False, id="nasal-coded"),
+        pytest.param(cc(SNOMED, "447694001"), False, id="respiratory-coded"),
+        pytest.param(cc(SNOMED, "37161004"), False, id="rectal-coded"),
+        pytest.param({"text": "Inhalation"}, False, id="inhalation-text"),
+        pytest.param({"text": "Cutaneous use"}, False, id="cutaneous-text"),
+        pytest.param(
+            {"coding": [{"system": "urn:local", "code": "9", "display": "Topical route"}]},
+            False,
+            id="topical-local-code-display",
+        ),
+    ],
+)
+def test_corticosteroid_named_is_judged_by_its_dosage_route(
+    resource_type: str, route: dict[str, Any], systemic: bool
+) -> None:
+    facts = steroid_facts(steroid("Hydrocortisone 20 mg", route, resource_type))
+    assert (len(facts) == 1) is systemic
+    if systemic:
+        assert facts[0].flags == (BY_TEXT,)
+
+
+def test_corticosteroid_route_wins_over_the_product_text() -> None:
+    assert steroid_facts(steroid("Hydrocortisone cream", cc(SNOMED, "26643006")))
+    assert not steroid_facts(steroid("Dexamethasone 4 mg tablet", {"text": "topical"}))
+
+
+def test_corticosteroid_with_a_systemic_and_a_local_form_counts() -> None:
+    assert steroid_facts(steroid("Dexamethasone eye drops and tablets"))
+
+
+def test_corticosteroid_named_without_route_or_form_counts_flagged_route_not_recorded() -> None:
+    (fact,) = steroid_facts(steroid("Hydrocortisone 20 mg"))
+    assert fact.flags == (BY_TEXT, ROUTE_NOT_RECORDED)
+    assert fact.evidence().endswith("[recognised by text; route not recorded]")
+
+
+def test_corticosteroid_named_with_an_unknown_route_counts_flagged_route_not_recognised() -> None:
+    (fact,) = steroid_facts(steroid("Dexamethasone 4 mg", {"text": "intra-articular"}))
+    assert fact.flags == (BY_TEXT, ROUTE_NOT_RECOGNISED)
+
+
+def test_corticosteroid_form_of_a_contained_medication_is_read() -> None:
+    resource = steroid("ignored")
+    del resource["medicationCodeableConcept"]
+    resource["contained"] = [
+        {
+            "resourceType": "Medication",
+            "id": "m1",
+            "code": {"text": "hydrocortisone"},
+            "form": cc("urn:local:dose-form", "CRM", "Cutaneous cream"),
+        }
+    ]
+    resource["medicationReference"] = {"reference": "#m1"}
+    assert steroid_facts(resource) == ()
+
+
+def test_corticosteroid_coded_h02ab_is_systemic_whatever_its_route() -> None:
+    resource = steroid("Hydrocortisone", cc(SNOMED, "6064005"), code=(ATC, "H02AB09"))
+    (fact,) = steroid_facts(resource)
+    assert fact.flags == ()
+
+
+def test_other_classes_named_with_a_local_route_still_count() -> None:
+    resource = steroid("omeprazole 20 mg", {"text": "topical"})
+    assert len(facts_for([resource]).all("medication:ppi")) == 1
 
 
 def test_medication_name_inside_another_word_is_not_matched() -> None:
