@@ -1,24 +1,41 @@
-"""A. Summary: the one-line picture of the pNEN (consensus-rules.md, section A)."""
+"""A. Summary: the one-line picture of the pNEN (consensus-rules.md, section A).
+
+Decisions where the spec left room (the source was followed):
+- AJCC 8th edition NET stage groups apply to well-differentiated tumours only (R Staging: NEC
+  follows the exocrine pancreatic cancer system). So only NEC is staged without a NET group by the
+  spec; G3 with differentiation unknown and conflicting differentiation are too, since either
+  could be a NEC: the card shows T, N and M and says why there is no stage group.
+- "Any T N1 M0" is stage III with T not recorded as well.
+"""
 
 from __future__ import annotations
 
-from consensus.patient import NEC, Patient
+from consensus.patient import CONFLICT, G3_UNKNOWN, NEC, Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, Fact
 
 _SITE_NAMES = {PRIMARY: "primary", LIVER: "liver", "unknown": "site unknown"}
+# Why a tumour gets no NET stage group (R Staging: NEC is staged as exocrine pancreatic cancer).
+_NO_NET_STAGE = {
+    NEC: "NEC is staged as exocrine pancreatic cancer; no NET stage group",
+    G3_UNKNOWN: "G3 with differentiation unknown: it may be a NEC, which is staged as exocrine "
+    "pancreatic cancer; no NET stage group until differentiation is known",
+    CONFLICT: "differentiation conflicting: it may be a NEC, which is staged as exocrine "
+    "pancreatic cancer; no NET stage group until it is resolved",
+}
 
 
 def ajcc_stage(t: str | None, n: str | None, m: str | None) -> str | None:
     """AJCC 8th edition stage group for pNET from T, N, M; None when they do not settle it."""
     if m and m.upper().startswith("M1"):
         return "IV"  # any M1 (M1a liver, M1b extrahepatic, M1c both)
-    if not (t and n and m) or m.upper() != "M0":
+    if not (n and m) or m.upper() != "M0":
         return None
-    t_num, n_up = t.upper()[1:2], n.upper()
+    n_up = n.upper()
     if n_up.startswith("N1"):
-        return "III"  # any T N1 M0
+        return "III"  # any T N1 M0, T recorded or not
+    t_num = t.upper()[1:2] if t else ""
     if n_up != "N0" or not t_num.isdigit():
         return None
     return {"1": "I", "2": "II", "3": "II", "4": "III"}.get(t_num)
@@ -67,7 +84,7 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     t, n, m, tnm_facts = _tnm(p)
     evidence += tnm_facts
     tnm = " ".join(x for x in (t, n, m) if x)
-    if kind != NEC:
+    if kind not in _NO_NET_STAGE:
         stage = ajcc_stage(t, n, m)
         if stage is None and p.has_liver_mets:
             stage = "IV"  # liver metastases are M1a or M1c
@@ -79,10 +96,7 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         if stage:
             parts.append(f"stage {stage}")
     else:
-        lines.append(
-            f"- Stage: {tnm or 'TNM not recorded'} (NEC is staged as exocrine pancreatic cancer; "
-            "no NET stage group)"
-        )
+        lines.append(f"- Stage: {tnm or 'TNM not recorded'} ({_NO_NET_STAGE[str(kind)]})")
     sstr = p.sstr_status
     sstr_text = "positive" if sstr.met else "negative" if sstr.not_met else "unknown"
     evidence += sstr.evidence
