@@ -22,7 +22,11 @@ Decisions where the spec left room (the source was followed):
 - `rebiopsy-inconsistent`: "a positive FDG PET" is the most recent FDG PET (a later negative study
   supersedes an earlier positive one). "Progression within 6 months of starting" counts a
   progression dated after the start of the current regimen and at most the local default later;
-  with the regimen's start unknown that clause cannot be decided and does not fire.
+  with the regimen's start unknown that clause cannot be decided and does not fire. Each clause
+  stops once the re-biopsy it asks for is done: a tissue result (Ki-67, mitoses, grade,
+  differentiation) or biopsy Procedure dated on or after its FDG PET or progression silences it
+  (on the same day counts, as in `rebiopsy-progression`). An undated tissue result or biopsy, or
+  an undated FDG PET, leaves that undecided, and the clause stays silent (unknown is never met).
 - `g3-net-vs-nec`: CgA immunostaining (C 4) is not part of the record this service reads, so the
   card asks for it instead of reading serum CgA, which is a different measurement. Only the
   presence of DAXX/ATRX/MEN1 or TP53/RB1 alterations is read (a wild-type result is not mapped).
@@ -337,6 +341,16 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
     )
 
 
+def _rebiopsied(p: Patient, since: date | None) -> bool | None:
+    """A tissue result or biopsy dated on or after `since` (None: an undated one may be)."""
+    done = (*(f for k in TISSUE_KINDS for f in p.facts.all(k)), *p.done(*BIOPSIES))
+    if since is not None and any(f.when is not None and f.when >= since for f in done):
+        return True
+    if since is None or any(f.when is None for f in done):
+        return None
+    return False
+
+
 @rule(
     "rebiopsy-inconsistent",
     "Re-biopsy: clinical picture inconsistent with grade",
@@ -355,15 +369,21 @@ def rebiopsy_inconsistent(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
     policy: tuple[str, ...] = ()
     rapid_found = False
     fdg = p.facts.latest("imaging:pet-fdg")
+    # Silent once re-biopsied after the PET, and while that cannot be told (undated).
     if fdg is not None and fdg.value == "positive" and overall.grade == 1:
-        found.append("FDG-avid disease with grade G1")
-        evidence.append(fdg)
+        if _rebiopsied(p, fdg.when) is False:
+            found.append("FDG-avid disease with grade G1")
+            evidence.append(fdg)
     therapy, start = p.current_systemic
     if overall.grade in (1, 2) and therapy and start is not None:
         # C 2 "rapid clinical progression during treatment": local default, 6 months.
         months = ctx.settings.value("rapid-progression-months")
         end = start + timedelta(days=round(months * 30.44))
-        rapid = [(f, f.when) for f in p.progressions if f.when and start < f.when <= end]
+        rapid = [
+            (f, f.when)
+            for f in p.progressions
+            if f.when and start < f.when <= end and _rebiopsied(p, f.when) is False
+        ]
         if rapid:
             first, when = rapid[0]
             names = ", ".join(dict.fromkeys(f.value.name for f in therapy))
@@ -384,7 +404,8 @@ def rebiopsy_inconsistent(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
         + f" with grade G{overall.grade}: re-biopsy to re-grade (C 2)",
         advice=(
             f"The clinical picture disagrees with the grade (G{overall.grade}, "
-            f"{SITE_NAMES[overall.site]}): {'; and '.join(found)}. When disease progresses "
+            f"{SITE_NAMES[overall.site]}): {'; and '.join(found)}; no tissue result or biopsy is "
+            "recorded since. When disease progresses "
             "rapidly on treatment or the clinical presentation is inconsistent with the "
             "pathological grade, re-biopsy to determine the pathological changes and guide "
             "treatment (C 2); FDG-avid lesions best reflect the most proliferative disease."

@@ -518,6 +518,64 @@ def test_fdg_avid_disease_without_a_grade_is_left_alone() -> None:
     assert "rebiopsy-inconsistent" not in fired(record)
 
 
+def fdg_avid_g1(*extra: dict[str, Any], pet_days: int = 60) -> list[dict[str, Any]]:
+    """Ki-67 2 % at the liver 100 days ago and a positive FDG PET `pet_days` ago."""
+    pet = study("pet-fdg", result="positive", when=days_ago(pet_days), rid="fdg")
+    return [*base_pnen_lm(), ki67(2, "liver", when=days_ago(100)), pet, *extra]
+
+
+@pytest.mark.parametrize(
+    "rebiopsy",
+    [
+        pytest.param(ki67(1.5, "liver", when=days_ago(30)), id="ki67"),
+        pytest.param(mitoses(1, "liver", when=days_ago(30)), id="mitoses"),
+        pytest.param(
+            reported_grade("G1", "primary") | {"effectiveDateTime": days_ago(30)}, id="grade"
+        ),
+        pytest.param(differentiation("well", when=days_ago(30)), id="differentiation"),
+        pytest.param(procedure("eus-fnb", when=days_ago(30)), id="eus-fnb"),
+        pytest.param(procedure("liver-biopsy-percutaneous", when=days_ago(30)), id="liver-biopsy"),
+        pytest.param(ki67(1.5, "liver", when=days_ago(60)), id="same-day-as-the-pet"),
+    ],
+)
+def test_fdg_avid_g1_silent_once_re_biopsied_after_the_pet(rebiopsy: dict[str, Any]) -> None:
+    assert "rebiopsy-inconsistent" not in fired(fdg_avid_g1(rebiopsy))
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        pytest.param(ki67(1.5, "liver", when=days_ago(61)), id="ki67-the-day-before"),
+        pytest.param(procedure("eus-fnb", when=days_ago(61)), id="biopsy-the-day-before"),
+    ],
+)
+def test_fdg_avid_g1_still_fires_with_tissue_only_before_the_pet(earlier: dict[str, Any]) -> None:
+    rec = run(fdg_avid_g1(earlier))["rebiopsy-inconsistent"]
+    assert "no tissue result or biopsy is recorded since" in rec.advice
+    card_of(rec)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(fdg_avid_g1(undated(differentiation("well"))), id="undated-tissue-result"),
+        pytest.param(fdg_avid_g1(undated(procedure("eus-fnb"))), id="undated-biopsy"),
+        pytest.param(
+            [
+                *base_pnen_lm(),
+                ki67(2, "liver", when=days_ago(100)),
+                undated(study("pet-fdg", result="positive")),
+            ],
+            id="undated-fdg-pet",
+        ),
+    ],
+)
+def test_fdg_avid_g1_silent_while_the_re_biopsy_cannot_be_placed(
+    record: list[dict[str, Any]],
+) -> None:
+    assert "rebiopsy-inconsistent" not in fired(record)
+
+
 def on_ssa(start_days: int, progression_days: int, ki: float = 8) -> list[dict[str, Any]]:
     """Octreotide started `start_days` ago, progression `progression_days` ago."""
     ssa = medication(OCTREOTIDE, start=days_ago(start_days), rid="ssa")
@@ -590,6 +648,48 @@ def test_therapy_start_unknown_cannot_time_the_progression() -> None:
     del ssa["authoredOn"]
     record = [*base_pnen_lm(), ki67(8, "liver"), ssa, disease_status(WORSENED, when=days_ago(30))]
     assert "rebiopsy-inconsistent" not in fired(record)
+
+
+@pytest.mark.parametrize(
+    "rebiopsy",
+    [
+        pytest.param(ki67(8, "liver", when=days_ago(10)), id="ki67"),
+        pytest.param(mitoses(5, "liver", when=days_ago(10)), id="mitoses"),
+        pytest.param(procedure("eus-fna", when=days_ago(10)), id="eus-fna"),
+        pytest.param(procedure("liver-biopsy-percutaneous", when=days_ago(30)), id="same-day"),
+    ],
+)
+def test_rapid_progression_silent_once_re_biopsied_after_it(rebiopsy: dict[str, Any]) -> None:
+    assert "rebiopsy-inconsistent" not in fired([*on_ssa(150, 30), rebiopsy])
+
+
+def test_rapid_progression_with_a_biopsy_only_before_it_still_fires() -> None:
+    record = [*on_ssa(150, 30), procedure("eus-fnb", when=days_ago(31))]
+    assert "rebiopsy-inconsistent" in fired(record)
+
+
+@pytest.mark.parametrize(
+    "undated_result",
+    [
+        pytest.param(undated(procedure("eus-fnb")), id="biopsy"),
+        pytest.param(undated(mitoses(5, "liver")), id="mitoses"),
+    ],
+)
+def test_rapid_progression_silent_while_the_re_biopsy_cannot_be_placed(
+    undated_result: dict[str, Any],
+) -> None:
+    assert "rebiopsy-inconsistent" not in fired([*on_ssa(150, 30), undated_result])
+
+
+def test_a_later_rapid_progression_after_the_re_biopsy_fires_again() -> None:
+    record = [
+        *on_ssa(150, 30),
+        disease_status(WORSENED, when=days_ago(100), rid="pd-1"),
+        procedure("eus-fnb", when=days_ago(90)),
+    ]
+    rec = run(record)["rebiopsy-inconsistent"]
+    assert "progression 120 days after starting octreotide" in rec.advice
+    assert "Observation/pd" in [f.ref for f in rec.evidence]
 
 
 def test_both_inconsistencies_are_listed_together() -> None:
