@@ -8,15 +8,21 @@ Decisions where the spec left room (the source was followed):
   such and the tier reads "… by the vessels recorded" when they could still raise it (C 6.1
   tiers need every artery; SMV and PV are one venous axis). CHA occlusion, which the spec does
   not name, stays borderline as CHA encasement does. A resected primary gets no card.
-- `nec-medical-first` on orders and `tae-over-tace` need liver metastases: C 7.2 concerns "pNECs
-  with liver metastases", and R's TAE/TACE section concerns liver metastases.
+- `nec-medical-first` on orders: a drafted hepatectomy fires for a NEC even without liver
+  metastases on record (liver surgery implies liver disease, coded or not); a drafted
+  pancreatectomy needs liver metastases on record, since C 7.2 concerns "pNECs with liver
+  metastases". `tae-over-tace` needs liver metastases (R's TAE/TACE section concerns them).
 - `splenectomy-decision`: a recorded N1 counts as a high risk of nodal metastasis, and a recorded
   pancreatitis (chronic, or acute as peripancreatic inflammation) as C 10's "chronic pancreatitis,
   and peripancreatic inflammation".
 - `lymph-node-dissection`: R "lymph nodes dissection is recommended for NF-pNETs > 2 cm in
-  diameter and all functioning pNETs, except insulinoma"; size and T decide together when both are
-  recorded, either alone when only one is; neither recorded → the card says so. A size of
-  exactly 20 mm is not "> 2 cm" (R), whatever its AJCC T category.
+  diameter and all functioning pNETs, except insulinoma"; the spec reads it as size > 20 mm OR
+  T2+. Either recorded criterion that is met suffices (a 20 mm primary recorded T2 qualifies by
+  its T); not met only when every recorded one fails; neither recorded → the card says so. A size
+  of exactly 20 mm is not "> 2 cm" (R).
+- `primary-resection-low-priority`: C 8.1 weighs comorbidity as operative risk; the service reads
+  only renal/liver failure, IBD, chronic gastritis and pancreatitis, so the card names those it
+  found (or none recorded) and says that operative risk must be assessed clinically.
 - `transplant-milan` on orders: a drafted liver transplant (not only a referral) counts too.
   Criterion (2) "histologically confirmed well-differentiated (G1-G2, Ki-67<10%) NET" uses the
   NET definition of the spec (inferred from grade when differentiation is not recorded, said so).
@@ -53,6 +59,7 @@ from consensus.recommendation import (
     delete,
 )
 from consensus.registry import RuleContext, rule
+from consensus.rules.biomarkers import COMORBIDITY_NAMES
 
 AREA = "E. Surgery and liver-directed therapy"
 VESSELS = (
@@ -302,16 +309,26 @@ def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     AREA,
 )
 def nec_medical_first(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """NEC with liver metastases (PV), or a pancreatectomy/hepatectomy drafted for one."""
+    """NEC with liver metastases (PV); a hepatectomy, or a pancreatectomy with them, drafted."""
     p = ctx.patient
-    if not p.pnen_lm or not p.is_nec:
+    if not p.has_pnen or not p.is_nec:
         return None
     criteria = [known("NEC", True, p.differentiation[1])]
+    summary = "NEC with liver metastases: medical therapy (platinum + etoposide) is first-line, "
+    summary += "not surgery"
     if ctx.on_orders:
-        trigger = ctx.drafted_criterion("pancreatectomy or hepatectomy drafted", *RESECTIONS)
-        if trigger is None:
+        # A hepatectomy implies liver disease; a pancreatectomy needs it on record (C 7.2).
+        drafts = ctx.drafted(*(RESECTIONS if p.has_liver_mets else HEPATECTOMIES))
+        if not drafts:
             return None
-        criteria.append(trigger)
+        criteria.append(
+            known("pancreatectomy or hepatectomy drafted", True, [d.as_fact() for d in drafts])
+        )
+        if not p.has_liver_mets:
+            summary = "Hepatectomy drafted for a NEC: medical therapy (platinum + etoposide) is "
+            summary += "first-line, not surgery"
+    elif not p.has_liver_mets:
+        return None
     large_cell = [f for f in p.nec_codes if f.value == "large-cell"]
     therapy, _ = p.current_systemic
     advice = (
@@ -330,8 +347,7 @@ def nec_medical_first(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
     return Recommendation(
         rule=info,
         indicator=Indicator.WARNING,
-        summary="NEC with liver metastases: medical therapy (platinum + etoposide) is first-line, "
-        "not surgery",
+        summary=summary,
         advice=advice,
         evidence=(*evidence_of(criteria), *large_cell, *therapy),
         criteria=tuple(criteria),
@@ -395,10 +411,11 @@ def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommen
     age = p.age()
     comorbid = p.facts.all("comorbidity")
     context = f"Age {age} years" if age is not None else "Age unknown"
+    found = ", ".join(dict.fromkeys(COMORBIDITY_NAMES[str(f.value)] for f in comorbid))
     context += (
-        f"; comorbidities: {', '.join(str(f.value) for f in comorbid)}."
-        if comorbid
-        else "; no listed comorbidity recorded."
+        "; of the comorbidities this service reads (renal or liver failure, IBD, chronic "
+        f"gastritis, pancreatitis): {found or 'none recorded'}. Other comorbidities and the "
+        "operative risk are not assessed here: assess them clinically."
     )
     advice = (
         "Resection of the primary tumour has low priority for non-functional pNET with "
@@ -776,8 +793,8 @@ def tae_over_tace(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary="TACE drafted: TAE is as effective for NET liver metastases with slightly less "
-        "toxicity",
+        summary="TACE drafted: TAE and TACE are both effective; TAE is preferred for its slightly "
+        "better toxicity",
         advice=(
             "TAE and TACE are both effective for NET liver metastases; TAE is preferred for its "
             "slightly better toxicity profile (R Liver transarterial embolization)."

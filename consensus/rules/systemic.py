@@ -7,8 +7,9 @@ Decisions where the spec left room (the source was followed):
   resectable type III metastases are by C 11 resectable only after conversion, so their card
   asks to reassess R0/R1 feasibility and remnant volume after it. Type III whose C 11 potential
   resectability is unknown or not met gets no card (`type3-potentially-resectable` asks for the
-  C 11 data). G3 NET counts (C 11: "some G3"). An MGMT IHC order is suggested when MGMT is
-  untested, unless one is already planned.
+  C 11 data). G3 NET counts (C 11: "some G3"). With MGMT untested the card says to test it
+  first but suggests no order (the spec says only "test MGMT first"): `mgmt-test` fires for the
+  same patients and suggests the MGMT IHC, so a response carries that suggestion once.
 - `adjuvant-ssa`, `adjuvant-continue-regimen`: as in `followup-imaging-due`, the latest NED
   record or progression dated on or after the first dated procedure decides: NED yes → met; NED
   no or a progression → silent; undated records cannot be placed (only undated procedures: NED
@@ -198,7 +199,6 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         "or > 90 % resection at first, systemic conversion therapy aims to shrink the tumour to "
         "a resectable state (C 13)."
     )
-    suggestions: tuple[Suggestion, ...] = ()
     pending = p.planned("mgmt-ihc")
     score = mgmt_label(int(p.mgmt.value)) if p.mgmt is not None else ""
     if p.mgmt is None:
@@ -211,12 +211,6 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         )
         if pending:
             regimen += " An MGMT IHC order is already pending."
-        else:
-            suggestions = (
-                Suggestion(
-                    "Order MGMT immunohistochemistry", (create("mgmt-ihc", "Order MGMT IHC"),)
-                ),
-            )
     elif mgmt.met:
         choice = f"MGMT {score}, TMZ-based conversion (STEM or CAPTEM)"
         regimen = (
@@ -261,7 +255,6 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         evidence=(*evidence_of(criteria), *pending, *therapy),
         criteria=criteria,
         missing=missing_of(criteria),
-        suggestions=suggestions,
     )
 
 

@@ -455,6 +455,38 @@ def test_nec_medical_first_on_a_drafted_resection(hook: str, kind: str) -> None:
     assert statuses(rec) == {"NEC": "met", "pancreatectomy or hepatectomy drafted": "met"}
 
 
+@pytest.mark.parametrize("hook", [OS, SIGN])
+@pytest.mark.parametrize("kind", ["hepatectomy-anatomic", "hepatectomy-parenchymal-sparing"])
+def test_nec_medical_first_on_a_drafted_hepatectomy_without_liver_metastases_on_record(
+    hook: str, kind: str
+) -> None:
+    record = [patient(), pnen(), differentiation("poorly")]
+    rec = run(record, hook=hook, drafts=[draft(kind, "hx")])["nec-medical-first"]
+    assert rec.indicator is Indicator.WARNING
+    assert rec.summary == (
+        "Hepatectomy drafted for a NEC: medical therapy (platinum + etoposide) is first-line, "
+        "not surgery"
+    )
+    assert statuses(rec) == {"NEC": "met", "pancreatectomy or hepatectomy drafted": "met"}
+    assert "ServiceRequest/hx" in [f.ref for f in rec.evidence]
+    card_of(rec)
+
+
+def test_nec_without_liver_metastases_lists_only_the_drafted_hepatectomy() -> None:
+    record = [patient(), pnen(), differentiation("poorly")]
+    drafts = [draft("pancreatoduodenectomy", "px"), draft("hepatectomy-anatomic", "hx")]
+    rec = run(record, hook=SIGN, drafts=drafts)["nec-medical-first"]
+    refs = [f.ref for f in rec.evidence]
+    assert "ServiceRequest/hx" in refs and "ServiceRequest/px" not in refs
+
+
+def test_nec_with_liver_metastases_lists_every_drafted_resection() -> None:
+    drafts = [draft("pancreatoduodenectomy", "px"), draft("hepatectomy-anatomic", "hx")]
+    rec = run(nec_lm(), hook=SIGN, drafts=drafts)["nec-medical-first"]
+    assert {"ServiceRequest/hx", "ServiceRequest/px"} <= {f.ref for f in rec.evidence}
+    assert rec.summary.startswith("NEC with liver metastases:")
+
+
 @pytest.mark.parametrize(
     ("record", "hook", "drafts"),
     [
@@ -465,7 +497,31 @@ def test_nec_medical_first_on_a_drafted_resection(hook: str, kind: str) -> None:
             [patient(), pnen(), differentiation("poorly")],
             OS,
             [draft("pancreatoduodenectomy")],
-            id="no-liver-mets-orders",
+            id="no-liver-mets-pancreatectomy-drafted",
+        ),
+        pytest.param(
+            [patient(), pnen(), differentiation("poorly")],
+            SIGN,
+            [draft("distal-pancreatectomy")],
+            id="no-liver-mets-distal-pancreatectomy-drafted",
+        ),
+        pytest.param(
+            [patient(), pnen(), differentiation("well"), ki67(8)],
+            OS,
+            [draft("hepatectomy-anatomic")],
+            id="hepatectomy-drafted-for-a-NET",
+        ),
+        pytest.param(
+            [patient(), differentiation("poorly")],
+            OS,
+            [draft("hepatectomy-anatomic")],
+            id="hepatectomy-drafted-without-pnen",
+        ),
+        pytest.param(
+            [patient(), pnen(), differentiation("poorly")],
+            OS,
+            [draft("tace")],
+            id="no-liver-mets-other-draft",
         ),
         pytest.param(net_lm(ki=30), PV, [], id="NET-G3"),
         pytest.param([*base_pnen_lm(), ki67(40)], PV, [], id="G3-differentiation-unknown"),
@@ -489,7 +545,12 @@ def test_primary_resection_low_priority_for_nonfunctional_net_with_unresectable_
         "primary in place": "met",
         "primary unresectable": "unknown",
     }
-    assert "Age 70 years; no listed comorbidity recorded." in rec.advice
+    assert (
+        "Age 70 years; of the comorbidities this service reads (renal or liver failure, IBD, "
+        "chronic gastritis, pancreatitis): none recorded. Other comorbidities and the operative "
+        "risk are not assessed here: assess them clinically."
+    ) in rec.advice
+    assert "no listed comorbidity" not in rec.advice
     assert "Primary location not recorded" in rec.advice
     card_of(rec)
 
@@ -507,7 +568,7 @@ def test_primary_resection_tail_location_is_more_favourable() -> None:
 def test_primary_resection_names_age_and_comorbidity() -> None:
     record = net_lm(*unresectable(), condition(ICD10CM, "N18.5", rid="ckd"))
     rec = run(record)["primary-resection-low-priority"]
-    assert "renal-failure" in rec.advice
+    assert "chronic gastritis, pancreatitis): renal failure. Other comorbidities" in rec.advice
     assert "Condition/ckd" in [f.ref for f in rec.evidence]
 
 
@@ -717,14 +778,19 @@ def test_lymph_node_dissection_for_t2_or_higher(t: str, fires: bool) -> None:
     ("records", "fires"),
     [
         ([size(15), t_stage("T2")], True),
+        ([size(20), t_stage("T2")], True),
         ([size(25), t_stage("T1")], True),
+        ([size(20.1), t_stage("T1")], True),
+        ([size(20), t_stage("T1")], False),
         ([size(15), t_stage("T1")], False),
         ([size(15), t_stage("TX")], False),
         ([size(2.1, "cm")], True),
         ([size(2.0, "cm")], False),
     ],
 )
-def test_lymph_node_size_and_t_decide_together(records: list[dict[str, Any]], fires: bool) -> None:
+def test_lymph_node_size_over_20_mm_or_t2_either_suffices(
+    records: list[dict[str, Any]], fires: bool
+) -> None:
     result = fired(net_lm(*records), hook=OS, drafts=[draft("pancreatectomy")])
     assert ("lymph-node-dissection" in result) is fires
 
@@ -1129,6 +1195,11 @@ def test_tace_drafted_suggests_swapping_to_tae(hook: str) -> None:
         ("delete", "ServiceRequest/tace-1"),
         ("create", "tae"),
     ]
+    assert rec.summary == (
+        "TACE drafted: TAE and TACE are both effective; TAE is preferred for its slightly better "
+        "toxicity"
+    )
+    assert len(rec.summary) < 140
     card = card_of(rec)
     created = card["suggestions"][0]["actions"][1]["resource"]
     assert created["resourceType"] == "ServiceRequest"

@@ -204,14 +204,36 @@ def test_preop_mgmt_high_recommends_conversion_without_tmz(score: str) -> None:
     card_of(rec)
 
 
-def test_preop_mgmt_unknown_says_test_first_and_suggests_mgmt_ihc() -> None:
+def test_preop_mgmt_unknown_says_test_first_and_leaves_the_order_to_mgmt_test() -> None:
     rec = run(net_lm(enets("II"), *unresectable()))["preop-systemic-mgmt"]
     assert "test MGMT" in rec.summary
+    assert "test MGMT by IHC first (C 3)" in rec.advice
     assert "MGMT IHC score (0, 1+, 2+ or 3+)" in rec.missing
-    assert actions(rec) == [[("create", "mgmt-ihc")]]
+    assert rec.suggestions == ()
     card = card_of(rec)
-    assert created(card) == ["mgmt-ihc"]
+    assert "suggestions" not in card
     assert "MGMT 0/1+ | **unknown**" in card["detail"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param(unresectable(), id="unresectable"),
+        pytest.param([], id="resectability-unknown"),
+    ],
+)
+def test_type_ii_net_without_mgmt_gets_one_mgmt_ihc_suggestion_in_the_whole_response(
+    extra: list[dict[str, Any]],
+) -> None:
+    result = run(net_lm(enets("II"), *extra))
+    assert {"preop-systemic-mgmt", "mgmt-test"} <= set(result)
+    suggesting = [
+        rule_id
+        for rule_id, rec in result.items()
+        for code in created(card_of(rec))
+        if code == "mgmt-ihc"
+    ]
+    assert suggesting == ["mgmt-test"]
 
 
 def test_preop_mgmt_unknown_with_mgmt_ordered_names_the_order_and_suggests_nothing() -> None:
