@@ -222,12 +222,14 @@ def _contrast(ctx: RuleContext) -> tuple[Criterion, tuple[str, ...]]:
     egfr = p.facts.latest("egfr")
     threshold = ctx.settings.value("contrast-egfr-threshold")
     policy = (ctx.settings.describe("contrast-egfr-threshold"),) if egfr is not None else ()
-    low = egfr is not None and egfr.value.effective < threshold  # local default: eGFR < 30
+    low = egfr.value.compare("<", threshold) if egfr is not None else False  # local: eGFR < 30
     found = (*allergies, *((egfr,) if low and egfr is not None else ()))
     if found:
         return known(name, True, found), policy
     if egfr is None:
         return known(name, False, note="no contrast allergy or eGFR recorded"), policy
+    if low is None:  # a bound such as '< 60' that does not settle the threshold
+        return unknown(name, f"exact eGFR (reported as {egfr.value.display()})", (egfr,)), policy
     return known(name, False, (egfr,), note="no contrast allergy recorded"), policy
 
 

@@ -235,11 +235,11 @@ def molecular_actionable(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
     if msi is not None and msi.value == "MSI-H":
         immune.append(msi)
     tmb = p.facts.latest("tmb")
-    if tmb is not None and tmb.value.effective >= ctx.settings.value("tmb-high"):  # local default
+    if tmb is not None and tmb.value.compare(">=", ctx.settings.value("tmb-high")):  # local default
         immune.append(tmb)
         policy.append(ctx.settings.describe("tmb-high"))
     cps = p.facts.latest("pdl1-cps")
-    if cps is not None and cps.value.effective >= ctx.settings.value("pdl1-cps-positive"):
+    if cps is not None and cps.value.compare(">=", ctx.settings.value("pdl1-cps-positive")):
         immune.append(cps)  # local default: CPS positive from 1
         policy.append(ctx.settings.describe("pdl1-cps-positive"))
     if not (platinum or immune or targeted):

@@ -14,12 +14,15 @@ import pytest
 from consensus.patient import ki67_grades, mitotic_grades
 from fhir_mappings.facts import LIVER, PRIMARY, Quantity
 from tests.fhir_builders import (
+    LOINC,
     base_pnen_lm,
     differentiation,
+    enets,
     fired,
     flag,
     ki67,
     number,
+    observation,
     patient_view,
     pnen_obs,
     run,
@@ -172,3 +175,33 @@ def test_g1_g2_is_decided_by_a_bound_only_when_every_allowed_grade_agrees(
     assert criterion.status.value == status
     if status == "unknown":
         assert criterion.missing == (f"exact Ki-67 or mitotic count (reported as > {value:g} %)",)
+
+
+def _egfr(value: float, comparator: str) -> dict[str, Any]:
+    return observation(
+        (LOINC, "33914-3"),
+        valueQuantity={"value": value, "unit": "mL/min/1.73m2", "comparator": comparator},
+    )
+
+
+@pytest.mark.parametrize(
+    ("comparator", "value", "status"),
+    [(">", 90, "not met"), ("<", 15, "met"), ("<", 60, "unknown")],
+)
+def test_an_egfr_bound_decides_contrast_caution_only_when_it_settles_it(
+    comparator: str, value: float, status: str
+) -> None:
+    record = [*base_pnen_lm(), enets("II"), _egfr(value, comparator)]
+    rec = run(record)["liver-mri-hepatobiliary"]
+    contrast = next(c for c in rec.criteria if c.name.startswith("contrast contraindicated"))
+    assert contrast.status.value == status
+
+
+@pytest.mark.parametrize(("comparator", "value", "listed"), [(">", 12, True), ("<", 15, False)])
+def test_a_tmb_bound_is_actionable_only_when_it_is_surely_high(
+    comparator: str, value: float, listed: bool
+) -> None:
+    tmb = observation(
+        (LOINC, "94076-7"), valueQuantity={"value": value, "unit": "/Mb", "comparator": comparator}
+    )
+    assert ("molecular-actionable" in fired([*base_pnen_lm(), tmb])) is listed
