@@ -34,7 +34,8 @@ class HookResult:
     def response(self, earlier_issues: Sequence[DataIssue] = ()) -> dict[str, Any]:
         """The CDS Hooks response body; data issues (gathering's first) in the extension."""
         body: dict[str, Any] = {"cards": self.cards}
-        issues = [*earlier_issues, *(i for i in self.data_issues if i not in earlier_issues)]
+        earlier = set(earlier_issues)  # a set: a broken 10 000-resource bundle stays linear
+        issues = [*earlier_issues, *(i for i in self.data_issues if i not in earlier)]
         if issues:
             body["extension"] = {DATA_ISSUES: [i.as_json() for i in issues]}
         return body
