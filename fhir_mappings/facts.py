@@ -36,6 +36,8 @@ MEDICATION_CLASSES = (*SYSTEMIC_THERAPY_CLASSES, "ppi", "corticosteroid", "strep
 PRELIMINARY = "preliminary"
 BY_TEXT = "recognised by text"
 RANGE_HIGH_END = "range: high end used"
+FROM_REPORT_TEXT = "read from report text"
+POSSIBLY_OTHER_CANCER = "possibly another cancer's"
 
 
 _TESTS: dict[str, Callable[[float, float], bool]] = {
