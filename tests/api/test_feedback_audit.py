@@ -334,6 +334,7 @@ def test_feedback_report_prints_rates_and_reasons_per_rule(
 def test_feedback_report_of_an_empty_store(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    Store.open(database_url).close()  # created by `pnen-cds serve`; the report never creates it
     monkeypatch.setenv("PNEN_CDS_DATABASE_URL", database_url)
     assert main(["feedback-report"]) == 0
     assert "No cards issued" in capsys.readouterr().out
