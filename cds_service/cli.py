@@ -328,20 +328,10 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _feedback_report(args: argparse.Namespace) -> int:
-    from cds_service.store import Store
 
     config = load_config()
-    from sqlalchemy.engine import make_url
-
     url = config.database_url
-    parsed = make_url(url)
-    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
-    if database and database != ":memory:" and not Path(database).is_file():
-        raise UsageError(
-            f"database {url}: no such file in {Path.cwd()} (run where `pnen-cds serve` runs, "
-            "or set PNEN_CDS_DATABASE_URL)"
-        )
-    store = Store.open(url)
+    store = _open_existing_store(config)
     try:
         stats = store.feedback_report()
     finally:
@@ -360,6 +350,50 @@ def _feedback_report(args: argparse.Namespace) -> int:
         print(f"{s.rule_id:32} {s.cards_issued:>6} {s.feedback:>6} {accept:>7} {override:>9}")
         for reason, count in s.override_reasons:
             print(f"{'':34}override: {reason} ×{count}")
+    return 0
+
+
+def _open_existing_store(config: Config) -> Any:
+    """The configured store; UsageError when its SQLite file does not exist (never create it)."""
+    from sqlalchemy.engine import make_url
+
+    from cds_service.store import Store
+
+    url = config.database_url
+    parsed = make_url(url)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not Path(database).is_file():
+        raise UsageError(
+            f"database {url}: no such file in {Path.cwd()} (run where `pnen-cds serve` runs, "
+            "or set PNEN_CDS_DATABASE_URL)"
+        )
+    return Store.open(url)
+
+
+def _audit_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    config = load_config()
+    days = args.older_than_days
+    if days is None:
+        days = config.audit_retention_days
+    if days is None:
+        raise UsageError(
+            "--older-than-days: required when PNEN_CDS_AUDIT_RETENTION_DAYS is not set"
+        )
+    if days < 1:
+        raise UsageError(f"--older-than-days {days}: expected a whole number of days ≥ 1")
+    store = _open_existing_store(config)
+    try:
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        result = store.prune_audit(cutoff)
+    finally:
+        store.close()
+    print(
+        f"Database: {_describe_database(config.database_url)}: {result.audit_rows} audit rows "
+        f"and {result.cards} card records older than {days} days ({cutoff:%Y-%m-%d %H:%M} UTC) "
+        "pruned; feedback kept"
+    )
     return 0
 
 
@@ -447,6 +481,20 @@ def parser() -> argparse.ArgumentParser:
     )
     fb.add_argument("--format", default="text", choices=["text", "json"], help="output format")
     fb.set_defaults(func=_feedback_report)
+    audit = sub.add_parser("audit", help="audit log maintenance", formatter_class=helpful)
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    prune = audit_sub.add_parser(
+        "prune",
+        help="delete audit rows older than N days (feedback is kept)",
+        formatter_class=helpful,
+    )
+    prune.add_argument(
+        "--older-than-days",
+        type=int,
+        metavar="N",
+        help="age limit in days (default: PNEN_CDS_AUDIT_RETENTION_DAYS)",
+    )
+    prune.set_defaults(func=_audit_prune)
     return top
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cds_service.config import settings_table  # noqa: E402
 from consensus.catalogue import rule_catalogue  # noqa: E402
 from consensus.registry import rule_table  # noqa: E402
 from consensus.rules import all_rules  # noqa: E402
@@ -23,7 +24,11 @@ CATALOGUE = ROOT / "docs" / "rules.md"
 
 def blocks() -> dict[str, str]:
     """Marker name → the generated Markdown that belongs between its markers."""
-    return {"rules": rule_table(all_rules()), "local-defaults": defaults_table()}
+    return {
+        "rules": rule_table(all_rules()),
+        "configuration": settings_table(),
+        "local-defaults": defaults_table(),
+    }
 
 
 def render(text: str) -> str:

@@ -341,3 +341,71 @@ def test_help_lists_every_command_and_shows_defaults(capsys: pytest.CaptureFixtu
         main(["serve", "--help"])
     out = capsys.readouterr().out
     assert "(default: 8080)" in out and "(default: 127.0.0.1)" in out
+
+
+def test_audit_prune_removes_rows_older_than_the_limit_and_says_what_it_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cds_service.store import AuditEntry, Store
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    store = Store.open(url)
+    for age in (100, 10):
+        store.record_audit(
+            AuditEntry(
+                service="pnen-patient-view",
+                hook_instance=f"h-{age}",
+                patient_ref="Patient/p",
+                rule_ids=("summary",),
+                cards=((f"c-{age}", "summary"),),
+                resources_used=(),
+                elapsed_ms=1.0,
+                at=datetime.now(UTC) - timedelta(days=age),
+            )
+        )
+    store.close()
+    monkeypatch.setenv("PNEN_CDS_DATABASE_URL", url)
+    assert main(["audit", "prune", "--older-than-days", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "1 audit rows and 1 card records older than 30 days" in out and url in out
+    monkeypatch.setenv("PNEN_CDS_AUDIT_RETENTION_DAYS", "5")
+    assert main(["audit", "prune"]) == 0  # the configured retention is the default
+    assert "1 audit rows" in capsys.readouterr().out
+
+
+def test_audit_prune_needs_an_age_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PNEN_CDS_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    _fails_with_one_line(
+        ["audit", "prune"], capsys, "--older-than-days", "PNEN_CDS_AUDIT_RETENTION_DAYS"
+    )
+    _fails_with_one_line(["audit", "prune", "--older-than-days", "0"], capsys, "≥ 1")
+
+
+def test_a_retention_that_is_not_a_whole_number_of_days_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PNEN_CDS_AUDIT_RETENTION_DAYS", "a year")
+    _fails_with_one_line(
+        ["audit", "prune"], capsys, "PNEN_CDS_AUDIT_RETENTION_DAYS='a year'", "whole number"
+    )
+
+
+def test_the_service_applies_the_configured_retention(tmp_path: Path) -> None:
+    from cds_service import create_app
+
+    app = create_app(
+        {
+            "dev": True,
+            "auth": "off",
+            "database_url": f"sqlite:///{tmp_path / 's.db'}",
+            "audit_retention_days": 30,
+        }
+    )
+    store = app.extensions["pnen_cds"].store
+    assert store._retention is not None  # the background pruner runs in this worker
+    store.close()
+    assert store._retention is None

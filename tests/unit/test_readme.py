@@ -41,3 +41,13 @@ def test_the_readme_lists_every_rule_of_the_specification_once() -> None:
     from consensus.rules import all_rules
 
     assert sorted(listed) == sorted(r.info.id for r in all_rules())
+
+
+def test_every_setting_is_documented_in_the_configuration_table() -> None:
+    from dataclasses import fields
+
+    from cds_service.config import SETTING_DOCS, Config
+
+    documented = set(SETTING_DOCS)
+    settings = {f.name for f in fields(Config)} - {"local_defaults"}
+    assert settings == documented, "document every setting in cds_service/config.py SETTING_DOCS"
