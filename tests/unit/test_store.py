@@ -31,9 +31,9 @@ from cds_service.store import (
     Store,
     audit,
     card_issued,
+    expand_references,
     feedback,
     jti_seen,
-    expand_references,
     metadata,
 )
 from tests.support import store_workers
