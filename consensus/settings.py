@@ -13,26 +13,42 @@ class LocalDefault:
     value: float
     unit: str
     meaning: str
+    low: float = 0  # the plausible range a site may configure (inclusive)
+    high: float = float("inf")
 
 
 LOCAL_DEFAULTS: Mapping[str, LocalDefault] = {
     "staging-imaging-window-days": LocalDefault(
-        90, "days", "imaging window before the pNEN-LM diagnosis for staging"
+        90, "days", "imaging window before the pNEN-LM diagnosis for staging", 0, 365
     ),
     "rapid-progression-months": LocalDefault(
-        6, "months", "'rapid' progression after starting therapy"
+        6, "months", "'rapid' progression after starting therapy", 1, 24
     ),
-    "recent-marker-days": LocalDefault(90, "days", "a recent CgA or gastrin result"),
-    "contrast-egfr-threshold": LocalDefault(30, "mL/min/1.73 m²", "contrast caution below eGFR"),
-    "sstr2-ihc-positive-score": LocalDefault(2, "+", "SSTR2 IHC score counted as positive"),
-    "tmb-high": LocalDefault(10, "mutations/Mb", "TMB-high from"),
-    "pdl1-cps-positive": LocalDefault(1, "", "PD-L1 CPS positive from"),
-    "followup-high-risk-months": LocalDefault(6, "months", "high-risk follow-up imaging interval"),
+    "recent-marker-days": LocalDefault(90, "days", "a recent CgA or gastrin result", 1, 365),
+    "contrast-egfr-threshold": LocalDefault(
+        30, "mL/min/1.73 m²", "contrast caution below eGFR", 10, 60
+    ),
+    "sstr2-ihc-positive-score": LocalDefault(2, "+", "SSTR2 IHC score counted as positive", 1, 3),
+    "tmb-high": LocalDefault(10, "mutations/Mb", "TMB-high from", 1, 100),
+    "pdl1-cps-positive": LocalDefault(1, "", "PD-L1 CPS positive from", 1, 100),
+    "followup-high-risk-months": LocalDefault(
+        6, "months", "high-risk follow-up imaging interval", 1, 12
+    ),
+    "adjuvant-window-months": LocalDefault(
+        6, "months", "adjuvant window after a curative-intent resection", 1, 24
+    ),
+    "stale-study-months": LocalDefault(
+        6, "months", "age beyond which a study guiding a procedure is stale", 1, 36
+    ),
 }
 
 
 class UnknownSettingError(KeyError):
     """A configured local default has a name the service does not know."""
+
+
+class SettingOutOfRangeError(ValueError):
+    """A configured local default lies outside the range the service accepts for it."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,14 @@ class Settings:
         unknown = sorted(set(self.overrides) - set(LOCAL_DEFAULTS))
         if unknown:
             raise UnknownSettingError(f"unknown local default(s): {', '.join(unknown)}")
+        wrong = [
+            f"{name} = {value:g} (accepted {LOCAL_DEFAULTS[name].low:g}–"
+            f"{LOCAL_DEFAULTS[name].high:g})"
+            for name, value in sorted(self.overrides.items())
+            if not LOCAL_DEFAULTS[name].low <= value <= LOCAL_DEFAULTS[name].high
+        ]
+        if wrong:
+            raise SettingOutOfRangeError(f"local default(s) out of range: {', '.join(wrong)}")
 
     def value(self, name: str) -> float:
         """The number in force for a local default."""

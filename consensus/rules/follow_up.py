@@ -95,6 +95,7 @@ def _year(surgery: date, day: date) -> int:
     [PV],
     "R Postoperative follow-up",
     AREA,
+    in_remission=True,
 )
 def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """No abdominal CT/MRI within the follow-up interval after a resection followed by NED."""

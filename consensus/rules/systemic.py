@@ -265,6 +265,7 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
     [PV],
     "C 14",
     AREA,
+    in_remission=True,
 )
 def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """Type I liver metastases resected to NED, Ki-67 ≤ 10 %, SSTR positive: adjuvant SSA."""
@@ -327,6 +328,7 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     [PV],
     "C 14",
     AREA,
+    in_remission=True,
 )
 def adjuvant_continue_regimen(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """Type II/III liver metastases at NED after surgery or RFA/TAE/TACE: keep the regimen."""
