@@ -10,13 +10,19 @@ Decisions where the spec left room (the source was followed):
   C 11 data). G3 NET counts (C 11: "some G3"). With MGMT untested the card says to test it
   first but suggests no order (the spec says only "test MGMT first"): `mgmt-test` fires for the
   same patients and suggests the MGMT IHC, so a response carries that suggestion once.
-- `adjuvant-ssa`, `adjuvant-continue-regimen`: as in `followup-imaging-due`, the latest NED
-  record or progression dated on or after the first dated procedure decides: NED yes → met; NED
-  no or a progression → silent; undated records cannot be placed (only undated procedures: NED
-  unknown, naming the date). With nothing recorded after the procedure the card fires as
-  conditional advice naming the missing NED (C 14 asks "is treatment required … when NED has
-  been achieved"); so does an unknown Ki-67 or SSTR status, without suggestions. An unknown
-  ENETS type fires neither (C 14 splits the advice by type); NEC neither (C 14: pNETs).
+- `adjuvant-ssa`: needs a curative-intent resection (`Patient.curative_resection`: primary out,
+  liver metastases resected or ablated, NED after the last operation). Not curative, or NED not
+  recorded after it → silent (spec: no surveillance card; decisions waiting on data names it).
+  The adjuvant window (local default, 6 calendar months, the last day included) is counted from
+  the latest dated liver resection (the spec names "the liver resection's date"; C 14 (1) gives
+  no window). An unknown Ki-67 or SSTR status fires as conditional advice without suggestions.
+- `adjuvant-continue-regimen`: the latest NED record or progression dated on or after the first
+  dated procedure decides: NED yes → met; NED no or a progression → silent; undated records
+  cannot be placed (only undated procedures: NED unknown, naming the date). With nothing
+  recorded after the procedure the card fires as conditional advice naming the missing NED
+  (C 14 (2) covers local therapy — TAE/TACE — as well as surgery, so it does not need a
+  curative-intent resection). An unknown ENETS type fires neither (C 14 splits the advice by
+  type); NEC neither (C 14: pNETs). Both apply to a pNEN in remission.
 - `ssa-first-line`, `targeted-therapy`, `prrt-candidate`: advanced disease unknown (resectability
   unknown, no extrahepatic metastasis) keeps them silent — they treat advanced disease, and
   while resectability is open `preop-systemic-mgmt` / `liver-resectable-ned` ask for the data.
@@ -47,6 +53,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from consensus.criteria import Criterion, all_of, evidence_of, known, missing_of, negate, unknown
+from consensus.months import add_months, within_months
 from consensus.patient import LIVER_RESECTIONS, Patient
 from consensus.recommendation import (
     OS,
@@ -268,18 +275,30 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
     in_remission=True,
 )
 def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """Type I liver metastases resected to NED, Ki-67 ≤ 10 %, SSTR positive: adjuvant SSA."""
+    """Type I liver metastases resected to NED within the adjuvant window: adjuvant SSA."""
     p = ctx.patient
     if not p.pnen_lm or p.is_nec or not p.enets_is("I") or p.enets_type is None:
         return None
-    resections = _by_date(p.done(*LIVER_RESECTIONS))
-    if not resections or p.active("ssa"):
+    resections = [f for f in _by_date(p.done(*LIVER_RESECTIONS)) if f.when is not None]
+    curative = p.curative_resection
+    if not resections or not curative.met or p.active("ssa"):
+        return None  # not curative, or NED not recorded after it: no surveillance card (spec)
+    resection = resections[-1]
+    resected = resection.when or ctx.today
+    window = ctx.settings.value("adjuvant-window-months")  # local default
+    if not within_months(resected, window, ctx.today):
         return None
     ablations = p.done("liver-ablation")
     sstr = p.sstr_status
     criteria = (
         known("ENETS type I", True, (p.enets_type,)),
-        _ned_after(p, resections, "liver resection"),
+        curative,
+        known(
+            f"liver resection within the last {window:g} months",
+            True,
+            (resection,),
+            note=f"adjuvant window until {add_months(resected, round(window))}",
+        ),
         p.ki67_criterion("highest Ki-67 ≤ 10 %", "<=", 10),  # C 14 (1): Ki-67 ≤ 10 %
         sstr,
         _no_active(p, "no active SSA", "ssa"),
@@ -293,6 +312,7 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "(60-month DFS 90.0 vs 76.0 % with observation after R0 resection of G2 pNET); clinical "
         "observation is also an option for a small number of patients (C 14 (1))."
     )
+    advice += f" Liver resection: {resected}; the adjuvant window is local policy."
     if p.grade == 2:
         advice += " This tumour is G2."
     if ablations:
@@ -317,7 +337,10 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         evidence=(*evidence_of(criteria), *ablations),
         criteria=criteria,
         missing=missing_of(criteria),
-        local_policy=_sstr_policy(ctx, sstr),
+        local_policy=(
+            ctx.settings.describe("adjuvant-window-months"),
+            *_sstr_policy(ctx, sstr),
+        ),
         suggestions=suggestions,
     )
 

@@ -156,7 +156,13 @@ def pv_records() -> dict[str, list[dict[str, Any]]]:
     progression = disease_status(WORSENED, when=days_ago(20))
     return {
         "preop-systemic-mgmt": net_lm(enets("II"), mgmt("1+")),
-        "adjuvant-ssa": net_lm(enets("I"), resected(), ned(True), sstr_pet()),
+        "adjuvant-ssa": net_lm(
+            enets("I"),
+            procedure("distal-pancreatectomy", when=days_ago(100)),
+            resected(100),
+            ned(True),
+            sstr_pet(),
+        ),
         "adjuvant-continue-regimen": net_lm(enets("II"), procedure("tae"), ned(True)),
         "ssa-first-line": net_lm(extrahepatic(), sstr_pet()),
         "ssa-hormone-control": net_lm(condition(PNEN, "gastrinoma")),
@@ -345,143 +351,6 @@ def test_preop_fires_for_g3_net_and_names_current_therapy() -> None:
 def test_preop_fires_for_net_inferred_from_low_ki67_and_says_so() -> None:
     rec = run([*base_pnen_lm(), ki67(5), enets("II"), *unresectable()])["preop-systemic-mgmt"]
     assert "inferred from grade" in card_of(rec)["detail"]
-
-
-# --- adjuvant-ssa ---------------------------------------------------------------------------
-def curative_type1(*extra: dict[str, Any], ki: float = 8) -> list[dict[str, Any]]:
-    """Type I liver metastasis resected 200 days ago, NED 60 days ago."""
-    return net_lm(enets("I"), resected(), ned(True), *extra, ki=ki)
-
-
-@pytest.mark.parametrize("ki", [2, 9.9, 10])
-def test_adjuvant_ssa_after_curative_resection_with_ki67_at_most_10(ki: float) -> None:
-    rec = run(curative_type1(sstr_pet(), ki=ki))["adjuvant-ssa"]
-    assert rec.indicator is Indicator.INFO
-    assert "octreotide LAR" in rec.summary and "observation" in rec.advice
-    assert actions(rec) == [[("create", "octreotide-lar")], [("create", "lanreotide")]]
-    assert rec.missing == ()
-    card = card_of(rec)
-    assert card["selectionBehavior"] == "at-most-one"
-    assert created(card) == ["7617", "68092"]
-    assert all(
-        a["resource"]["resourceType"] == "MedicationRequest"
-        for s in card["suggestions"]
-        for a in s["actions"]
-    )
-
-
-@pytest.mark.parametrize("ki", [10.1, 15, 25])
-def test_adjuvant_ssa_silent_with_ki67_above_10(ki: float) -> None:
-    assert "adjuvant-ssa" not in fired(curative_type1(sstr_pet(), ki=ki))
-
-
-def test_adjuvant_ssa_reads_the_highest_ki67_over_sites() -> None:
-    record = net_lm(enets("I"), resected(), ned(True), sstr_pet(), ki67(12, "primary"), ki=5)
-    assert "adjuvant-ssa" not in fired(record)
-
-
-def test_adjuvant_ssa_mentions_g2_and_a_combined_ablation() -> None:
-    record = curative_type1(sstr_ihc("3+"), procedure("liver-ablation", when=days_ago(200)), ki=5)
-    rec = run(record)["adjuvant-ssa"]
-    assert "This tumour is G2" in rec.advice and "ablation" in rec.advice
-    assert rec.local_policy  # SSTR2 IHC 3+ is positive by the local cut-off
-
-
-@pytest.mark.parametrize(
-    "extra",
-    [
-        pytest.param([sstr_pet("negative")], id="SSTR-negative"),
-        pytest.param([sstr_ihc("1+")], id="SSTR2-IHC-1+"),
-        pytest.param([sstr_pet(), ssa()], id="SSA-active"),
-        pytest.param([sstr_pet(), ned(False, days=10)], id="NED-lost-later"),
-    ],
-)
-def test_adjuvant_ssa_silent_when_a_criterion_is_not_met(extra: list[dict[str, Any]]) -> None:
-    assert "adjuvant-ssa" not in fired(curative_type1(*extra))
-
-
-def test_adjuvant_ssa_fires_once_an_ssa_has_ended() -> None:
-    ended = ssa(start_days=600, status="completed")
-    assert "adjuvant-ssa" in fired(curative_type1(sstr_pet(), ended))
-
-
-@pytest.mark.parametrize(
-    "record",
-    [
-        pytest.param(net_lm(enets("II"), resected(), ned(True), sstr_pet()), id="type-II"),
-        pytest.param(net_lm(resected(), ned(True), sstr_pet()), id="type-unknown"),
-        pytest.param(
-            net_lm(enets("I"), procedure("liver-ablation"), ned(True), sstr_pet()),
-            id="ablation-only",
-        ),
-        pytest.param(net_lm(enets("I"), ned(True), sstr_pet()), id="no-resection"),
-        pytest.param(
-            [*base_pnen_lm(), differentiation("poorly"), ki67(8), enets("I"), resected(), ned()],
-            id="NEC",
-        ),
-    ],
-)
-def test_adjuvant_ssa_needs_resected_type_i_net(record: list[dict[str, Any]]) -> None:
-    assert "adjuvant-ssa" not in fired(record)
-
-
-def test_adjuvant_ssa_with_sstr_unknown_fires_naming_it_without_suggestions() -> None:
-    rec = run(curative_type1())["adjuvant-ssa"]
-    assert "if SSTR positive" in rec.summary
-    assert rec.missing == ("SSTR status (SSTR2 IHC or 68Ga-SSA PET result)",)
-    assert rec.suggestions == ()
-    assert "SSTR positive | **unknown**" in card_of(rec)["detail"]
-
-
-def test_adjuvant_ssa_with_ned_not_recorded_fires_naming_it() -> None:
-    rec = run(net_lm(enets("I"), resected(), sstr_pet()))["adjuvant-ssa"]
-    assert "NED after liver resection" in rec.summary
-    assert rec.missing == ("NED status after the liver resection",)
-    assert rec.suggestions == ()
-    card_of(rec)
-
-
-def test_adjuvant_ssa_ned_dated_before_the_resection_does_not_count() -> None:
-    rec = run(net_lm(enets("I"), resected(days=100), ned(True, days=300), sstr_pet()))
-    assert rec["adjuvant-ssa"].missing == ("NED status after the liver resection",)
-
-
-def test_adjuvant_ssa_silent_after_progression_following_ned() -> None:
-    record = curative_type1(sstr_pet(), disease_status(WORSENED, when=days_ago(10)))
-    assert "adjuvant-ssa" not in fired(record)
-
-
-def test_adjuvant_ssa_ned_after_an_earlier_progression_counts() -> None:
-    record = net_lm(
-        enets("I"),
-        resected(days=300),
-        disease_status(WORSENED, when=days_ago(200)),
-        ned(True, days=30),
-        sstr_pet(),
-    )
-    assert run(record)["adjuvant-ssa"].suggestions
-
-
-def test_adjuvant_ssa_with_an_undated_resection_asks_for_its_date() -> None:
-    undated = procedure("hepatectomy-anatomic", rid="undated")
-    del undated["performedDateTime"]
-    rec = run(net_lm(enets("I"), undated, ned(True), sstr_pet()))["adjuvant-ssa"]
-    assert rec.missing == ("date of the liver resection",)
-    card_of(rec)
-
-
-def test_adjuvant_ssa_with_ki67_unknown_fires_naming_it() -> None:
-    record = [*base_pnen_lm(), differentiation("well"), enets("I"), resected(), ned(), sstr_pet()]
-    rec = run(record)["adjuvant-ssa"]
-    assert rec.missing == ("Ki-67 index",)
-    assert statuses(rec)["highest Ki-67 ≤ 10 %"] == "unknown"
-    card_of(rec)
-
-
-def test_adjuvant_ssa_for_insulinoma_cautions_and_suggests_no_ssa() -> None:
-    rec = run(curative_type1(sstr_pet(), condition(PNEN, "insulinoma")))["adjuvant-ssa"]
-    assert rec.suggestions == () and "hypoglycaemia" in rec.advice
-    card_of(rec)
 
 
 # --- adjuvant-continue-regimen --------------------------------------------------------------
