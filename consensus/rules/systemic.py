@@ -28,7 +28,8 @@ Decisions where the spec left room (the source was followed):
   while resectability is open `preop-systemic-mgmt` / `liver-resectable-ned` ask for the data.
   Type III with C 11 data unknown counts as advanced and the card lists the missing C 11 data.
 - SSA suggestions (lanreotide, octreotide LAR; at most one) are left out for an insulinoma: SSAs
-  can worsen hypoglycaemia (spec, `ssa-hormone-control`); the card says why.
+  can worsen hypoglycaemia (spec, `ssa-hormone-control`); the card says why. `ssa-first-line`
+  leads with that warning for an insulinoma (summary and detail) instead of recommending an SSA.
 - `ssa-hormone-control`: an insulinoma alone gets no card (spec: "other than insulinoma"); an
   insulinoma beside another syndrome gets the card with the hypoglycaemia caution and no SSA
   suggestion. The spec names SSAs "the treatment of choice" and says "not suggested" only for
@@ -85,6 +86,13 @@ SYNDROME_NAMES = {
 SSTR_WORDS = ("positive", "negative")
 INSULINOMA_CAUTION = (
     "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma, so no SSA order is "
+    "suggested."
+)
+
+
+HYPOGLYCAEMIA_WARNING = (
+    "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma; if an SSA is "
+    "considered, monitor blood glucose closely — see `ssa-hormone-control` for SSAs in hormone control. No SSA order is "
     "suggested."
 )
 
@@ -438,8 +446,15 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "(R Biological therapy)."
     )
     suggestions: tuple[Suggestion, ...] = ()
-    if verdict.unknown:
-        names = ", ".join(c.name for c in criteria if c.unknown)
+    names = ", ".join(c.name for c in criteria if c.unknown)
+    if p.is_insulinoma:
+        # Spec: for an insulinoma, say instead that SSAs can worsen hypoglycaemia; no SSA order.
+        summary = "Advanced insulinoma: SSAs can worsen hypoglycaemia — monitor glucose; no SSA "
+        summary += "suggested"
+        advice = HYPOGLYCAEMIA_WARNING + " " + advice
+        if verdict.unknown:
+            advice += " Not yet established: " + names + "."
+    elif verdict.unknown:
         summary = f"Advanced NET: SSA is first-line antiproliferative therapy if {names}"
         advice += " Not yet established: " + names + "."
     else:
@@ -447,10 +462,7 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         shown = f", Ki-67 {ki67.value.display()}" if ki67 else ""
         summary = f"Advanced NET{shown}, SSTR positive: first-line SSA (lanreotide or "
         summary += "octreotide LAR)"
-        if p.is_insulinoma:
-            advice += " " + INSULINOMA_CAUTION
-        else:
-            suggestions = _ssa_suggestions("lanreotide", "octreotide-lar")
+        suggestions = _ssa_suggestions("lanreotide", "octreotide-lar")
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,

@@ -509,9 +509,35 @@ def test_ssa_first_line_silent_for_nec() -> None:
     assert "ssa-first-line" not in fired(record)
 
 
-def test_ssa_first_line_for_insulinoma_cautions_and_suggests_no_ssa() -> None:
-    rec = run(net_lm(extrahepatic(), sstr_pet(), condition(PNEN, "insulinoma")))["ssa-first-line"]
-    assert rec.suggestions == () and "hypoglycaemia" in rec.advice
+def insulinoma_lm(*extra: dict[str, Any], ki: float = 8) -> list[dict[str, Any]]:
+    """An advanced insulinoma NET (extrahepatic metastasis) with a liver Ki-67."""
+    return net_lm(extrahepatic(), condition(PNEN, "insulinoma"), *extra, ki=ki)
+
+
+def test_ssa_first_line_for_insulinoma_warns_of_hypoglycaemia_and_suggests_no_ssa() -> None:
+    rec = run(insulinoma_lm(sstr_pet()))["ssa-first-line"]
+    assert rec.summary == (
+        "Advanced insulinoma: SSAs can worsen hypoglycaemia — monitor glucose; no SSA suggested"
+    )
+    assert rec.advice.startswith("An insulinoma is recorded: SSAs can worsen hypoglycaemia")
+    assert "monitor blood glucose" in rec.advice and "`ssa-hormone-control`" in rec.advice
+    assert rec.suggestions == ()
+    card_of(rec)
+
+
+@pytest.mark.parametrize(("ki", "fires"), [(9.9, True), (10, False)])
+def test_ssa_first_line_insulinoma_warning_at_the_ki67_cut_off(ki: float, fires: bool) -> None:
+    assert ("ssa-first-line" in fired(insulinoma_lm(sstr_pet(), ki=ki))) is fires
+
+
+def test_ssa_first_line_insulinoma_warning_with_sstr_unknown_names_it() -> None:
+    rec = run(insulinoma_lm())["ssa-first-line"]
+    assert "hypoglycaemia" in rec.summary and rec.suggestions == ()
+    assert "Not yet established: SSTR positive." in rec.advice
+
+
+def test_ssa_first_line_insulinoma_silent_when_sstr_negative() -> None:
+    assert "ssa-first-line" not in fired(insulinoma_lm(sstr_pet("negative")))
 
 
 # --- ssa-hormone-control --------------------------------------------------------------------
