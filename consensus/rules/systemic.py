@@ -42,9 +42,14 @@ Decisions where the spec left room (the source was followed):
 - `prrt-candidate`: "SSTR PET avid" reads the most recent SSTR PET with a coded result (current
   receptor expression); none on record fires with the PET result missing. PRRT already active
   silences it.
-- `platinum-for-net`: "with etoposide" counts an etoposide drafted in the same hook scope (or in
-  the same draft) or an etoposide active on record — either way the platinum completes the
-  platinum-etoposide scheme. A NET whose grade is not recorded fires with the grade missing.
+- `platinum-for-net`: any one of cisplatin, carboplatin or etoposide drafted for a NET (recorded
+  well differentiated, or inferred from a G1/G2 grade) fires, whatever the grade (G3 NET
+  included); NEC, G3 with differentiation unknown and conflicting differentiation do not. The
+  suggestions (isRecommended false) delete every platinum/etoposide draft in the hook's scope
+  and create CAPTEM (MGMT 0/1+), or surufatinib / oxaliplatin + fluorouracil (MGMT 2+/3+; C 13
+  "oxaliplatin combined with fluoropyrimidines", fluorouracil being the catalogue's
+  fluoropyrimidine as in `mgmt-tmz-mismatch`); with MGMT untested the only suggestion is the
+  MGMT test (none when one is already planned), and nothing is deleted.
 - A scored SSTR2 IHC result that decides the SSTR status puts the local cut-off in the card.
 """
 
@@ -60,16 +65,17 @@ from consensus.recommendation import (
     OS,
     PV,
     SIGN,
+    Action,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
+    delete,
 )
 from consensus.registry import RuleContext, rule
 from consensus.rules.molecular import PLATINUM_GENES, mgmt_label
-from consensus.rules.surgery import net_g12
-from fhir_mappings.facts import SYSTEMIC_THERAPY_CLASSES, Fact
+from fhir_mappings.facts import SYSTEMIC_THERAPY_CLASSES, Draft, Fact
 
 AREA = "F. Systemic therapy"
 LOCAL_THERAPIES = ("liver-ablation", "tae", "tace")
@@ -92,8 +98,8 @@ INSULINOMA_CAUTION = (
 
 HYPOGLYCAEMIA_WARNING = (
     "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma; if an SSA is "
-    "considered, monitor blood glucose closely — see `ssa-hormone-control` for SSAs in hormone control. No SSA order is "
-    "suggested."
+    "considered, monitor blood glucose closely — see `ssa-hormone-control` for SSAs in "
+    "hormone control. No SSA order is suggested."
 )
 
 
@@ -646,56 +652,133 @@ def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 
 # --- R Chemotherapy -------------------------------------------------------------------------
+PLATINUM_ETOPOSIDE = ("cisplatin", "carboplatin", "etoposide")
+
+
+def _platinum_swaps(drafts: tuple[Draft, ...], p: Patient) -> tuple[Suggestion, ...]:
+    """Replace the drafted platinum/etoposide by the C 13 regimen MGMT points to (or test MGMT)."""
+    if p.mgmt is None:
+        pending = p.planned("mgmt-ihc")
+        return (
+            ()
+            if pending
+            else (
+                Suggestion(
+                    "Order MGMT immunohistochemistry", (create("mgmt-ihc", "Order MGMT IHC"),)
+                ),
+            )
+        )
+    removed = tuple(delete(d.ref, f"Remove the drafted {_draft_name(d)} ({d.ref})") for d in drafts)
+    regimens: list[tuple[str, tuple[Action, ...]]]
+    if p.mgmt_high is False:  # C 13: MGMT 0/1+ → TMZ-based regimen with high ORR (CAPTEM)
+        regimens = [
+            (
+                "Replace with CAPTEM (capecitabine + temozolomide)",
+                (
+                    create("capecitabine", "Order capecitabine"),
+                    create("temozolomide", "Order temozolomide"),
+                ),
+            )
+        ]
+    else:  # C 13: MGMT 2+/3+ → without TMZ: surufatinib alone, or oxaliplatin + fluoropyrimidine
+        regimens = [
+            ("Replace with surufatinib", (create("surufatinib", "Order surufatinib"),)),
+            (
+                "Replace with oxaliplatin + fluorouracil",
+                (
+                    create("oxaliplatin", "Order oxaliplatin"),
+                    create("fluorouracil", "Order fluorouracil"),
+                ),
+            ),
+        ]
+    return tuple(
+        Suggestion(label, (*removed, *actions), is_recommended=False) for label, actions in regimens
+    )
+
+
+def _draft_name(draft: Draft) -> str:
+    """The drafted order's name ('cisplatin'), or 'order'."""
+    return draft.order.name if draft.order else "order"
+
+
 @rule(
     "platinum-for-net",
-    "Platinum-etoposide drafted for a well-differentiated NET",
+    "Platinum or etoposide drafted for a well-differentiated NET",
     [OS, SIGN],
-    "R Chemotherapy; C 3",
+    "R Chemotherapy; C 13; C 3",
     AREA,
 )
 def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """Cisplatin or carboplatin with etoposide drafted for a NET G1/G2: a scheme for NEC."""
+    """Cisplatin, carboplatin or etoposide drafted for a NET of any grade: a scheme for NEC."""
     p = ctx.patient
-    platinum = ctx.drafted("cisplatin", "carboplatin")
-    if not p.has_pnen or not platinum:
-        return None
-    net = net_g12(p)
-    if net is None or net.not_met:
-        return None
-    etoposide_drafts = ctx.drafted("etoposide")
-    etoposide_active = p.active("etoposide")
-    if not etoposide_drafts and not etoposide_active:
-        return None
+    drafts = ctx.drafted(*PLATINUM_ETOPOSIDE)
+    if not p.has_pnen or not drafts or not p.is_net:
+        return None  # NEC, G3 with differentiation unknown, conflicting or unknown: no card
+    grade = p.overall_grade
+    net = known(
+        "well-differentiated NET (any grade)",
+        True,
+        (*p.differentiation[1], *(grade.evidence if grade else ())),
+        note="inferred from grade; no differentiation recorded"
+        if p.differentiation_recorded is None
+        else "",
+    )
+    names = ", ".join(dict.fromkeys(_draft_name(d) for d in drafts))
+    mgmt = _mgmt_criterion(p)
     criteria = (
-        known("cisplatin or carboplatin drafted", True, [d.as_fact() for d in platinum]),
-        known(
-            "with etoposide (drafted or active)",
-            True,
-            (*(d.as_fact() for d in etoposide_drafts), *etoposide_active),
-        ),
+        known(f"{names} drafted", True, [d.as_fact() for d in drafts]),
         net,
+        mgmt,
     )
     alterations = [f for f in p.facts.all("gene-alteration") if f.value[0] in PLATINUM_GENES]
+    shown = f" {grade.grade_text}" if grade else ""
     advice = (
         "The platinum-based scheme (cisplatin + etoposide) is used for pNEC, not for "
         "well-differentiated NET; temozolomide-based or streptozocin-based chemotherapy "
         "(streptozocin alone or with 5-fluorouracil) is used for well-differentiated, relatively "
-        "fast-growing NET (R Chemotherapy)."
+        f"fast-growing NET (R Chemotherapy). This is a well-differentiated NET{shown}."
     )
+    if p.mgmt is None:
+        advice += (
+            " MGMT is not tested: test MGMT by IHC to choose the regimen — 0/1+ favours a "
+            "TMZ-based regimen (CAPTEM), 2+/3+ a regimen without TMZ (surufatinib, or "
+            "oxaliplatin with a fluoropyrimidine) (C 13, C 3)."
+        )
+        if p.planned("mgmt-ihc"):
+            advice += " An MGMT IHC order is already on record."
+    elif mgmt.met:
+        advice += (
+            f" MGMT is {mgmt_label(int(p.mgmt.value))} (0/1+): a TMZ-based regimen such as CAPTEM "
+            "(capecitabine + temozolomide) has a high ORR (36–57 %) (C 13)."
+        )
+    else:
+        advice += (
+            f" MGMT is {mgmt_label(int(p.mgmt.value))} (2+/3+): TMZ regimens reach an ORR of only "
+            "~8–19 %; use a regimen without TMZ — surufatinib alone, or oxaliplatin with a "
+            "fluoropyrimidine — noting that the evidence for these is limited (C 13)."
+        )
     if alterations:
         genes = ", ".join(dict.fromkeys(f"{f.value[0]} {f.value[1]}" for f in alterations))
         advice += (
             f" {genes} recorded: RB1/BRCA2 alterations may predict response to platinum-based "
             "chemotherapy (C 3)."
         )
-    grade = f" G{p.grade}" if net.met else ""
+    suggestions = _platinum_swaps(drafts, p)
+    choice = (
+        "test MGMT to choose"
+        if p.mgmt is None
+        else "consider CAPTEM"
+        if mgmt.met
+        else "consider surufatinib or oxaliplatin + fluoropyrimidine"
+    )
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary=f"Platinum + etoposide drafted for a well-differentiated NET{grade}: a scheme for "
-        "NEC; TMZ or streptozocin are used for NET",
+        summary=f"{names.capitalize()} drafted for a well-differentiated NET{shown}: a scheme for "
+        f"NEC; {choice}",
         advice=advice,
         evidence=(*evidence_of(criteria), *alterations),
         criteria=criteria,
         missing=missing_of(criteria),
+        suggestions=suggestions,
     )

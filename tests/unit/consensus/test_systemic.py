@@ -32,7 +32,6 @@ from tests.fhir_builders import (
     run,
     service_request,
     study,
-    variant,
 )
 
 WORSENED, STABLE = "271299001", "359746009"
@@ -738,79 +737,7 @@ def test_prrt_candidate_progression_then_stable_on_ssa_still_counts() -> None:
     assert "prrt-candidate" in fired(record)
 
 
-# --- platinum-for-net -----------------------------------------------------------------------
-@pytest.mark.parametrize("hook", [OS, SIGN])
-@pytest.mark.parametrize("platinum", [CISPLATIN, CARBOPLATIN])
-@pytest.mark.parametrize("ki", [2, 15])
-def test_platinum_etoposide_drafted_for_net_g1_g2(
-    hook: str, platinum: tuple[str, ...], ki: float
-) -> None:
-    drafts = [draft(platinum, "plat-1"), draft(ETOPOSIDE, "etop-1")]
-    rec = run(net_lm(ki=ki), hook=hook, drafts=drafts)["platinum-for-net"]
-    assert rec.indicator is Indicator.INFO
-    assert f"NET G{1 if ki < 3 else 2}" in rec.summary
-    assert "streptozocin" in rec.advice and "NEC" in rec.advice
-    assert rec.suggestions == () and rec.missing == ()
-    card = card_of(rec)
-    assert "MedicationRequest/plat-1" in card["detail"]
-    assert "MedicationRequest/etop-1" in card["detail"]
-
-
-def test_platinum_with_etoposide_active_on_record_counts() -> None:
-    record = net_lm(medication(ETOPOSIDE, rid="etop-active"))
-    rec = run(record, hook=SIGN, drafts=[draft(CISPLATIN, "cis")])["platinum-for-net"]
-    assert "MedicationRequest/etop-active" in [f.ref for f in rec.evidence]
-
-
-def test_platinum_without_etoposide_is_silent() -> None:
-    assert "platinum-for-net" not in fired(net_lm(), hook=SIGN, drafts=[draft(CISPLATIN, "c")])
-    stopped = medication(ETOPOSIDE, status="stopped")
-    assert "platinum-for-net" not in fired(
-        net_lm(stopped), hook=SIGN, drafts=[draft(CISPLATIN, "c")]
-    )
-
-
-def test_etoposide_alone_drafted_is_silent() -> None:
-    assert "platinum-for-net" not in fired(net_lm(), hook=SIGN, drafts=[draft(ETOPOSIDE, "e")])
-
-
-def test_platinum_on_order_select_counts_only_selected_drafts() -> None:
-    # tests.fhir_builders.run passes the drafts in scope; on OS only the selections are given
-    drafts = [draft(CISPLATIN, "cis")]
-    assert "platinum-for-net" not in fired(net_lm(), hook=OS, drafts=drafts)
-
-
-def test_platinum_with_rb1_altered_says_platinum_response_may_be_predicted() -> None:
-    drafts = [draft(CISPLATIN, "cis"), draft(ETOPOSIDE, "etop")]
-    rec = run(net_lm(variant("RB1")), hook=SIGN, drafts=drafts)["platinum-for-net"]
-    assert "RB1 alteration recorded" in rec.advice and "(C 3)" in rec.advice
-    card_of(rec)
-
-
-def test_platinum_for_net_with_grade_unknown_fires_naming_it() -> None:
-    drafts = [draft(CISPLATIN, "cis"), draft(ETOPOSIDE, "etop")]
-    record = [*base_pnen_lm(), differentiation("well")]
-    rec = run(record, hook=SIGN, drafts=drafts)["platinum-for-net"]
-    assert rec.missing == ("grade (Ki-67 or mitotic count)",)
-    assert "NET:" in rec.summary
-    card_of(rec)
-
-
-@pytest.mark.parametrize(
-    "record",
-    [
-        pytest.param([*base_pnen_lm(), differentiation("poorly"), ki67(60)], id="NEC"),
-        pytest.param([*base_pnen_lm(), ki67(40)], id="G3-differentiation-unknown"),
-        pytest.param(net_lm(ki=25), id="NET-G3"),
-        pytest.param(base_pnen_lm(), id="differentiation-unknown"),
-        pytest.param([patient(), differentiation("well"), ki67(5)], id="no-pnen"),
-    ],
-)
-def test_platinum_for_net_silent_outside_net_g1_g2(record: list[dict[str, Any]]) -> None:
-    drafts = [draft(CISPLATIN, "cis"), draft(ETOPOSIDE, "etop")]
-    assert "platinum-for-net" not in fired(record, hook=SIGN, drafts=drafts)
-
-
+# --- platinum-for-net (more in test_platinum_for_net.py) ------------------------------------
 def test_platinum_for_net_is_an_order_rule_only() -> None:
     record = net_lm(medication(CISPLATIN, rid="cis"), medication(ETOPOSIDE, rid="etop"))
     assert "platinum-for-net" not in fired(record, hook=PV)
