@@ -672,6 +672,7 @@ CASES: list[ParameterSet] = [
         why="avid-progressing-on-ssa",
         off="without-progression",
     ),
+    # The firing case only: etoposide alone now fires too, so the silent case is in CHANGED_ROWS.
     *also_selected(
         order_pair(
             "platinum-for-net",
