@@ -634,17 +634,21 @@ class Patient:
         if any(f.value.start is None for f in unique):
             return None
         courses: dict[str, date] = {}
-        for i, fact in enumerate(unique):
-            day: date = fact.value.start
+        # Per class: the last day taken so far and the course it belonged to (one pass: linear).
+        reach: dict[str, tuple[date, date]] = {}
+        for fact in unique:
+            med: Medication = fact.value
+            day = med.start or date.min  # every start is known here (checked above)
             gap = day - timedelta(days=REGIMEN_GAP_DAYS)
-            renewed = [
-                g
-                for g in unique[:i]
-                if g.value.start < day
-                and g.value.classes & fact.value.classes
-                and taken_during(g.value, gap, day, self.today)
-            ]
-            courses[fact.ref] = courses[renewed[0].ref] if renewed else day
+            joined = [reach[c][1] for c in med.classes if c in reach and reach[c][0] >= gap]
+            course = min(joined) if joined else day
+            courses[fact.ref] = course
+            last = med.end or (self.today if med.status in ONGOING_STATUSES else None)
+            if last is None:
+                continue  # ended on a date not recorded: cannot be renewed
+            for c in med.classes:
+                if c not in reach or last > reach[c][0]:
+                    reach[c] = (last, course)
         return courses
 
     @cached_property

@@ -174,3 +174,12 @@ def test_rapid_progression_with_g3_is_consistent_with_the_grade() -> None:
         drug("lanreotide", on(30)), drug("everolimus", on(4)), progression=on(1), ki=30
     )
     assert RULE not in run_on(record)
+
+
+def test_restarting_an_agent_after_a_break_of_over_30_days_is_a_change() -> None:
+    record = pnen_lm(
+        drug("lanreotide", on(30), end=on(14), status="stopped", rid="lan-1"),
+        drug("lanreotide", on(12), rid="lan-2"),
+    )
+    regimen = patient_on(record).regimen
+    assert regimen.latest_change == day(on(12)) and regimen.line == 2
