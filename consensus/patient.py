@@ -616,11 +616,12 @@ class Patient:
         return regimen.drugs, regimen.start
 
     @cached_property
-    def _courses(self) -> dict[str, date] | None:
-        """Each systemic drug taken → the start of its course (None: one is undated).
+    def _courses(self) -> tuple[dict[str, date], dict[date, date]] | None:
+        """Each systemic drug taken → its course's start; each course → its last day known.
 
         A drug started while one of the same class was taken in the 30 days before (a renewal,
-        a new prescription of the same agent) continues that drug's course.
+        a new prescription of the same agent) continues that drug's course. None: a drug is
+        undated.
         """
         taken = [
             f
@@ -634,6 +635,7 @@ class Patient:
         if any(f.value.start is None for f in unique):
             return None
         courses: dict[str, date] = {}
+        reached: dict[date, date] = {}  # course start → the last day a drug of it was taken
         # Per class: the last day taken so far and the course it belonged to (one pass: linear).
         reach: dict[str, tuple[date, date]] = {}
         for fact in unique:
@@ -646,10 +648,11 @@ class Patient:
             last = med.end or (self.today if med.status in ONGOING_STATUSES else None)
             if last is None:
                 continue  # ended on a date not recorded: cannot be renewed
+            reached[course] = max(last, reached.get(course, last))
             for c in med.classes:
                 if c not in reach or last > reach[c][0]:
                     reach[c] = (last, course)
-        return courses
+        return courses, reached
 
     @cached_property
     def regimen(self) -> Regimen:
@@ -660,7 +663,8 @@ class Patient:
         # One drug of the regimen without a start date: its start and latest change are unknown.
         if not running or None in starts:
             return Regimen(running, None, None, (), None)
-        begun = {f.ref: (courses or {}).get(f.ref) or f.value.start for f in running}
+        known_courses = courses[0] if courses else {}
+        begun = {f.ref: known_courses.get(f.ref) or f.value.start for f in running}
         start = min(begun.values())
         changed = max(begun.values())
         changed_by = tuple(f for f in running if begun[f.ref] == changed)
@@ -670,16 +674,18 @@ class Patient:
         """The rank of the regimen begun on `changed` among those since the pNEN-LM diagnosis.
 
         Regimens are courses begun within 30 days of the regimen's first one (renewals continue
-        their course). Any undated systemic drug leaves the line unknown.
+        their course); a course begun before the diagnosis and still taken at it counts (an SSA
+        continued while an agent is added: the addition is the next line). Any undated systemic
+        drug leaves the line unknown.
         """
-        courses = self._courses
-        if courses is None:
+        if self._courses is None:
             return None
+        courses, reached = self._courses
         pnen_onsets = [f.when for f in self.facts.all("pnen") if f.when]
         since = self.pnen_lm_date or min(pnen_onsets, default=None)
         firsts: list[date] = []
         for day in sorted(set(courses.values())):
-            if since is not None and day < since:
+            if since is not None and day < since and reached.get(day, day) < since:
                 continue
             if not firsts or (day - firsts[-1]).days > REGIMEN_GAP_DAYS:
                 firsts.append(day)

@@ -183,3 +183,10 @@ def test_restarting_an_agent_after_a_break_of_over_30_days_is_a_change() -> None
     )
     regimen = patient_on(record).regimen
     assert regimen.latest_change == day(on(12)) and regimen.line == 2
+
+
+def test_an_ssa_running_since_before_the_diagnosis_is_the_first_line_when_an_agent_is_added() -> (
+    None
+):
+    record = pnen_lm(drug("lanreotide", on(70)), drug("everolimus", on(4)))
+    assert patient_on(record).regimen.line == 2
