@@ -31,20 +31,26 @@ class LocalDefault:
 
 LOCAL_DEFAULTS: Mapping[str, LocalDefault] = {
     "staging-imaging-window-days": LocalDefault(
-        90, "days", "imaging window before the pNEN-LM diagnosis for staging", 0, 730
+        90, "days", "imaging window before the pNEN-LM diagnosis for staging", 0, 365
     ),
     "rapid-progression-months": LocalDefault(
-        6, "months", "'rapid' progression after starting therapy", 1, 60
+        6, "months", "'rapid' progression after starting therapy", 1, 24
     ),
-    "recent-marker-days": LocalDefault(90, "days", "a recent CgA or gastrin result", 1, 730),
+    "recent-marker-days": LocalDefault(90, "days", "a recent CgA or gastrin result", 1, 365),
     "contrast-egfr-threshold": LocalDefault(
-        30, "mL/min/1.73 m²", "contrast caution below eGFR", 0, 120, whole=False
+        30, "mL/min/1.73 m²", "contrast caution below eGFR", 10, 60, whole=False
     ),
     "sstr2-ihc-positive-score": LocalDefault(2, "+", "SSTR2 IHC score counted as positive", 1, 3),
     "tmb-high": LocalDefault(10, "mutations/Mb", "TMB-high from", 1, 100, whole=False),
     "pdl1-cps-positive": LocalDefault(1, "", "PD-L1 CPS positive from", 1, 100, whole=False),
     "followup-high-risk-months": LocalDefault(
-        6, "months", "high-risk follow-up imaging interval", 1, 24
+        6, "months", "high-risk follow-up imaging interval", 1, 12
+    ),
+    "adjuvant-window-months": LocalDefault(
+        6, "months", "adjuvant window after a curative-intent resection", 1, 24
+    ),
+    "stale-study-months": LocalDefault(
+        6, "months", "age beyond which a study guiding a procedure is stale", 1, 36
     ),
 }
 

@@ -142,7 +142,7 @@ def test_a_non_numeric_local_default_names_the_variable(
 @pytest.mark.parametrize(
     ("variable", "value", "allowed"),
     [
-        ("PNEN_CDS_DEFAULT_RECENT_MARKER_DAYS", "-5", "between 1 and 730"),
+        ("PNEN_CDS_DEFAULT_RECENT_MARKER_DAYS", "-5", "between 1 and 365"),
         ("PNEN_CDS_DEFAULT_SSTR2_IHC_POSITIVE_SCORE", "5", "between 1 and 3"),
         ("PNEN_CDS_DEFAULT_SSTR2_IHC_POSITIVE_SCORE", "2.5", "whole number"),
         ("PNEN_CDS_DEFAULT_TMB_HIGH", "nan", "finite number"),
