@@ -86,12 +86,18 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
 
 
 def evaluate_file(
-    path: Path, hook: str, selections: Sequence[str], config: Config, today: date
-) -> tuple[str, HookResult]:
-    """Evaluate a patient file offline: the patient reference and the hook's result."""
+    path: Path,
+    hook: str,
+    selections: Sequence[str],
+    config: Config,
+    today: date,
+    *,
+    as_of: bool = False,
+) -> tuple[str, HookResult, int]:
+    """Evaluate a patient file offline: patient reference, result, resources ignored as of today."""
     from cards import CardOptions
     from hooks.knowledge import load_knowledge
-    from hooks.registry import SERVICES
+    from hooks.registry import SERVICES, evaluate_record
     from hooks.request import HookRequest
 
     knowledge = load_knowledge(
@@ -122,8 +128,9 @@ def evaluate_file(
         selections=tuple(selections) or tuple(f"{d['resourceType']}/{d.get('id')}" for d in drafts),
     )
     service = next(s for s in SERVICES.values() if s.hook == hook)
-    facts = knowledge.mapper.map(patient_id, [("file", r) for r in record], today)
-    return request.patient_ref, service.handler(request, facts, knowledge, today)
+    items = [("file", r) for r in record]
+    facts, result = evaluate_record(service, request, items, knowledge, today, as_of=as_of)
+    return request.patient_ref, result, facts.ignored_after_as_of
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -132,12 +139,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"pnen-cds: {path}: no such file", file=sys.stderr)
         return 2
-    today = date.fromisoformat(args.today) if args.today else date.today()
-    patient_ref, result = evaluate_file(path, args.hook, args.select or (), config, today)
+    as_of = args.as_of is not None
+    today = date.fromisoformat(args.as_of) if as_of else date.today()
+    patient_ref, result, ignored = evaluate_file(
+        path, args.hook, args.select or (), config, today, as_of=as_of
+    )
     if args.format == "json":
         print(json.dumps(result.response(), indent=2, ensure_ascii=False))
     else:
-        header = ReportHeader(path.name, patient_ref, args.hook, today.isoformat())
+        when = today.isoformat()
+        if as_of:
+            when = f"as of {when}; {ignored} results dated after {when} ignored"
+        header = ReportHeader(path.name, patient_ref, args.hook, when)
         print(text_report(header, result.recommendations, result.data_issues), end="")
     return 0
 
@@ -217,7 +230,12 @@ def parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--select", action="append", help="Type/id of a selected draft (order-select)")
     ev.add_argument("--format", default="text", choices=["text", "json"])
-    ev.add_argument("--today", help="evaluate as of this date (YYYY-MM-DD)")
+    ev.add_argument(
+        "--as-of",
+        "--today",
+        dest="as_of",
+        help="evaluate the record as it stood on this date (YYYY-MM-DD): later entries ignored",
+    )
     ev.set_defaults(func=_evaluate)
     disc = sub.add_parser("discovery", help="print the discovery document")
     disc.set_defaults(func=_discovery)

@@ -23,6 +23,7 @@ MCODE_HISTOLOGY = (
 )
 _ACTIVE = {None, "active", "recurrence", "relapse"}
 _REMISSION = {"remission", "inactive", "resolved"}
+_PANCREAS_CONCEPTS = frozenset({"site-pancreas", "pancreas-topography"})
 UNKNOWN_EXTRAHEPATIC = "extrahepatic-metastasis-unknown"
 """A metastasis whose site is not recorded (ICD-10-CM C79.9): extrahepatic disease unknown."""
 _REFUTED = {"refuted", "entered-in-error"}
@@ -132,7 +133,8 @@ def map_condition(
         facts.append(Fact(kind=kind, value=value, when=day, ref=ref, text=text))
 
     neuroendocrine = "neuroendocrine-morphology" in concepts
-    pancreatic = "site-pancreas" in sites or "pancreas-topography" in concepts
+    # mCODE may code the site itself (SNOMED 15776009) with the histology in the extension.
+    pancreatic = "site-pancreas" in sites or not concepts.isdisjoint(_PANCREAS_CONCEPTS)
     is_pnen = (
         "pnen" in concepts
         or ("pancreas-malignancy" in concepts and neuroendocrine)
