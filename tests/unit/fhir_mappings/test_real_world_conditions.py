@@ -8,6 +8,7 @@ import pytest
 
 from consensus.criteria import Status
 from fhir_mappings.conditions import MCODE_HISTOLOGY
+from fhir_mappings.record import RecordMapper
 from tests.fhir_builders import (
     ICD10CM,
     ICDO3,
@@ -170,8 +171,6 @@ def test_nec_in_remission_keeps_its_nec_code() -> None:
 
 
 def test_has_pnen_is_true_for_a_pnen_in_remission() -> None:
-    from fhir_mappings.record import RecordMapper
-
     res = pnen(clinical_status="resolved")
     assert RecordMapper(terms()).has_pnen("test-patient", [("conditions", res)])
 
