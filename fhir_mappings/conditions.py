@@ -64,6 +64,8 @@ def _morphology_concepts(condition: dict[str, Any], terms: Terminology) -> froze
 def _stage_facts(condition: dict[str, Any], terms: Terminology) -> list[tuple[str, str, str]]:
     """TNM and stage group from `Condition.stage`: the summary, and assessments it contains."""
     found: list[tuple[str, str, str]] = []
+    if "stage" not in condition:
+        return found
     contained = {
         f"#{c.get('id')}": c
         for c in objects(condition, "contained")
@@ -117,7 +119,8 @@ def map_condition(
         clinical = "active"
     active = clinical in _ACTIVE
     code = obj(condition, "code")
-    concepts = terms.concepts_of(code) | _morphology_concepts(condition, terms)
+    coded = terms.concepts_of(code)
+    concepts = coded | _morphology_concepts(condition, terms)
     body_sites = objects(condition, "bodySite")
     sites: frozenset[str] = frozenset()
     for site in body_sites:
@@ -159,7 +162,10 @@ def map_condition(
                 break
         for kind, value, text in _stage_facts(condition, terms):
             add(kind, value, text)
-    if "nec" in concepts and (active or in_remission):
+    # A NEC code counts for the pNEN, or alone in Condition.code with no site; a small-cell or
+    # NEC morphology of another site's cancer (lung, in the mCODE extension) is not the pNEN's.
+    nec_of_pnen = tumour or ("nec" in coded and not body_sites and active)
+    if "nec" in concepts and nec_of_pnen:
         subtype = (
             "small-cell"
             if "nec-small-cell" in concepts

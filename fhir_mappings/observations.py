@@ -386,6 +386,10 @@ def _enets_type(holder: dict[str, Any], path: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
+def _unreadable(kind: str, path: str, terms: Terminology) -> str:
+    return f"{path}valueString: {terms.titles.get(kind, kind)} could not be read; not used"
+
+
 def impossible(kind: str, q: Quantity, terms: Terminology) -> str | None:
     """Why a measured value cannot be true (a percentage outside 0–100, a negative amount)."""
     title = terms.titles.get(kind, kind)
@@ -419,6 +423,15 @@ class _Context:
             Fact(kind, value, self.when, self.ref, text, self.site, self.flags + extra)
         )
 
+    def quantity(
+        self, kind: str, holder: dict[str, Any], path: str
+    ) -> tuple[Quantity, tuple[str, ...]] | None:
+        """The numeric value; a printed value that cannot be read is reported, never dropped."""
+        found = _quantity(holder, path)
+        if found is None and isinstance(holder.get("valueString"), str):
+            self.issues.append(_unreadable(kind, path, self.terms))
+        return found
+
     @property
     def site_label(self) -> str:
         """' (liver metastasis)', ' (primary)' or '' for the evidence text."""
@@ -433,7 +446,7 @@ _PATHOLOGY_SITES = frozenset({"ki67", "mitotic-count", "who-grade", "differentia
 
 
 def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-    found = _quantity(holder, path)
+    found = ctx.quantity("ki67", holder, path)
     if found:
         q, extra = found
         q = _ki67(q)
@@ -441,7 +454,7 @@ def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
 
 
 def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-    found = _quantity(holder, path)
+    found = ctx.quantity("mitotic-count", holder, path)
     if not found:
         return
     q, extra = found
@@ -487,7 +500,7 @@ def _lab_text(kind: str, q: Quantity, terms: Terminology) -> str:
 
 def _lab(kind: str) -> Handler:
     def lab_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-        found = _quantity(holder, path)
+        found = ctx.quantity(kind, holder, path)
         if found:
             q, extra = found
             ctx.add(kind, q, _lab_text(kind, q, ctx.terms), extra=extra)
@@ -496,7 +509,7 @@ def _lab(kind: str) -> Handler:
 
 
 def _egfr_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-    found = _quantity(holder, path)
+    found = ctx.quantity("egfr", holder, path)
     if found:
         q, extra = found
         ctx.add("egfr", q, f"eGFR {q.value:g} mL/min/1.73 m²", extra=extra)
@@ -556,7 +569,7 @@ def _enets_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
 
 def _numeric(kind: str) -> Handler:
     def numeric_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-        found = _quantity(holder, path)
+        found = ctx.quantity(kind, holder, path)
         if not found:
             return
         q, extra = found
@@ -580,7 +593,7 @@ def _yes_no(kind: str) -> Handler:
 
 def _score(kind: str, label: str) -> Handler:
     def score_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-        found = _quantity(holder, path)
+        found = ctx.quantity(kind, holder, path)
         if found:
             q, extra = found
             ctx.add(kind, q, f"{label} {q.display()}", extra=extra)
@@ -699,7 +712,8 @@ def _lab_result(
     """A serum marker result: the common case of a long record, kept on a short path."""
     found = _quantity(observation, "")
     if not found:
-        return [], []
+        unread = isinstance(observation.get("valueString"), str)
+        return [], [_unreadable(kind, "", terms)] if unread else []
     q, extra = found
     problem = impossible(kind, q, terms) if q.value < 0 else None
     if problem:

@@ -203,3 +203,19 @@ def test_men1_gene_under_hgnc_uri_forms(system: str, code: str) -> None:
     )
     fact = facts_for([res]).latest("gene-alteration")
     assert fact is not None and fact.value == ("MEN1", "alteration")
+
+
+def test_unreadable_ki67_text_is_a_data_issue() -> None:
+    mapped = facts_for([observation(KI67, rid="ki-text", valueString="see report")])
+    assert [(i.reference, i.problem) for i in mapped.data_issues] == [
+        (
+            "Observation/ki-text",
+            "valueString: Ki-67 proliferation index could not be read; not used",
+        )
+    ]
+
+
+def test_unreadable_lab_text_is_a_data_issue() -> None:
+    res = observation((LOINC, "9811-1"), rid="cga-text", valueString="hemolysed")
+    mapped = facts_for([res])
+    assert not mapped.has("cga") and mapped.data_issues[0].reference == "Observation/cga-text"

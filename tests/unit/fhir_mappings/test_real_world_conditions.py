@@ -221,3 +221,22 @@ def test_condition_stage_summary_as_tnm_text() -> None:
     mapped = facts_for([pnen(stage=[{"summary": {"text": "pT2 pN1 cM0"}}])])
     values = {k: mapped.latest(k).value for k in ("tnm-t", "tnm-n", "tnm-m")}  # type: ignore[union-attr]
     assert values == {"tnm-t": "T2", "tnm-n": "N1", "tnm-m": "M0"}
+
+
+def test_mcode_lung_small_cell_primary_is_not_a_pnen_nec() -> None:
+    # A second cancer: small-cell lung carcinoma, the morphology in the mCODE extension.
+    res = _with_morphology(
+        condition(SNOMED, "254632001", body_site=(SNOMED, "39607008")), SNOMED, "74364000"
+    )
+    assert not _kinds(res) & {"pnen", "nec-coded"}
+
+
+def test_c7a1_with_a_lung_body_site_is_neither_pnen_nor_its_nec() -> None:
+    assert not _kinds(condition(ICD10CM, "C7A.1", body_site=(SNOMED, "39607008"))) & {
+        "pnen",
+        "nec-coded",
+    }
+
+
+def test_nec_code_alone_without_a_site_still_counts_as_a_nec_code() -> None:
+    assert "nec-coded" in _kinds(condition(ICDO3, "8246/3"))
