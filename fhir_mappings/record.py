@@ -83,13 +83,13 @@ def _dated_events(
     as_of: bool,
     issues: list[DataIssue],
     later: set[str],
-    keys: dict[str, str],
+    resources: Sequence[tuple[str, dict[str, Any]]],
 ) -> list[Fact]:
     """Facts whose event date can be used: with `as_of`, none after today (counted in `later`);
     otherwise none after today + 1 day or before 1900 (each reported once per resource)."""
     latest = today if as_of else today + _TOLERANCE
     kept: list[Fact] = []
-    reported: set[str] = set()
+    reported: dict[str, str] = {}
     for fact in facts:
         when = fact.when
         if when is None or _EARLIEST <= when <= latest or fact.kind.startswith(_PLANNED):
@@ -103,10 +103,11 @@ def _dated_events(
                 # it as undated); a result or treatment with an impossible date is not used.
                 kept.append(fact._replace(when=None))
             if fact.ref not in reported:
-                reported.add(fact.ref)
                 problem = "date in the future" if when > latest else "date before 1900"
-                what = "date not used" if diagnosis else "not used"
-                issues.append(DataIssue(keys.get(fact.ref, ""), fact.ref, f"{problem}: {what}"))
+                reported[fact.ref] = f"{problem}: {'date not used' if diagnosis else 'not used'}"
+    if reported:  # rare: the prefetch keys are looked up only then
+        keys = {ref_of(r): k for k, r in resources if ref_of(r) in reported}
+        issues.extend(DataIssue(keys.get(ref, ""), ref, p) for ref, p in reported.items())
     return kept
 
 
@@ -182,8 +183,7 @@ class RecordMapper:
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource))
-        keys = {ref_of(r): k for k, r in valid}
-        facts = _dated_events(facts, today, as_of, issues, later, keys)
+        facts = _dated_events(facts, today, as_of, issues, later, valid)
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",
             birth_date=birth_date,

@@ -90,6 +90,9 @@ class Terminology:
     """The display each ValueSet gives a code (value tables such as AJCC TNM categories)."""
     _index: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
     _word_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
+    _rewrites: dict[str, tuple[str, Callable[[str], str] | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         index: dict[tuple[str, str], set[str]] = {}
@@ -97,6 +100,10 @@ class Terminology:
             for key in codes:
                 index.setdefault(key, set()).add(concept)
         self._index.update({key: frozenset(names) for key, names in index.items()})
+        # One look-up per coding on the hot path: only systems that need a rewrite are listed.
+        for system in {*self.aliases, *_NOTATIONS}:
+            target = self.aliases.get(system, system)
+            self._rewrites[system] = (target, _NOTATIONS.get(target))
         for concept, words in self.words.items():
             if words:
                 alternatives = "|".join(re.escape(word) for word in sorted(words, key=len)[::-1])
@@ -135,7 +142,10 @@ class Terminology:
             if isinstance(coding, dict):
                 system, code = coding.get("system"), coding.get("code")
                 if isinstance(system, str) and isinstance(code, str):
-                    system, code = self.canonical(system, code)
+                    rewrite = self._rewrites.get(system)
+                    if rewrite is not None:  # another URI or OID, or another notation
+                        system, form = rewrite
+                        code = form(code) if form else code
                     more = self.code_concepts(system, code)
                     if more:
                         found = found | more if found else more
