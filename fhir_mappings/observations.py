@@ -95,6 +95,8 @@ _SAME_UNITS = {
     "pg/ml": "pg/mL",
     "pmol/l": "pmol/L",
     "nmol/l": "nmol/L",
+    "percent": "%",
+    "pct": "%",
 }
 _CANONICAL_UNITS = frozenset(
     {"%", "ng/mL", "pg/mL", "pmol/L", "nmol/L", "U/L", "mL/min/1.73m2", ""}

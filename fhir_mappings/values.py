@@ -12,6 +12,11 @@ APPROXIMATE = "reported as approximate"
 
 _NOTE = re.compile(r"\s*\([^()]*\)\s*$")  # a trailing remark: "(hot spot)"
 _LABEL = re.compile(r"^[^:=<>≤≥\d]*(?:\d+[^:=<>≤≥\d]*)?[:=]\s*")  # "Ki-67: ", "Ki67 index = "
+# The marker's own name without a colon ("Ki-67 index 15%", "MIB-1 10 %"): its digits are no value.
+_MARKER = re.compile(
+    r"^(?:ki-?67|mib-?1)(?:\s+(?:proliferation\s+)?(?:labell?ing\s+)?index)?\s+(?=[<>≤≥~≈\d]|[a-z])",
+    re.I,
+)
 _APPROX = re.compile(r"^(?:approximately|approx\.?|about|around|circa|ca\.|~|≈)\s*", re.I)
 _WORD_COMPARATORS = (
     (re.compile(r"^(?:less|fewer)\s+than\s*|^(?:below|under)\s+", re.I), "<"),
@@ -45,6 +50,7 @@ def value_from_text(text: str) -> tuple[Quantity, tuple[str, ...]] | None:
     """
     rest = _NOTE.sub("", text.strip())
     rest = _LABEL.sub("", rest, count=1)
+    rest = _MARKER.sub("", rest, count=1)
     flags: tuple[str, ...] = ()
     approx = _APPROX.match(rest)
     if approx:

@@ -219,3 +219,20 @@ def test_unreadable_lab_text_is_a_data_issue() -> None:
     res = observation((LOINC, "9811-1"), rid="cga-text", valueString="hemolysed")
     mapped = facts_for([res])
     assert not mapped.has("cga") and mapped.data_issues[0].reference == "Observation/cga-text"
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "comparator"),
+    [
+        ("Ki-67 index 15%", 15.0, None),
+        ("MIB-1 10 %", 10.0, None),
+        ("Ki67 labeling index approximately 3%", 3.0, None),
+        ("Ki-67 < 2%", 2.0, "<"),
+        ("15 percent", 15.0, None),
+    ],
+)
+def test_ki67_named_before_its_value_without_a_colon(
+    text: str, value: float, comparator: str | None
+) -> None:
+    q = _ki67_of(valueString=text)
+    assert (q.value, q.unit, q.comparator) == (value, "%", comparator)
