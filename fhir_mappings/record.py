@@ -48,7 +48,7 @@ def _issue(key: str, resource: dict[str, Any], exc: Exception) -> DataIssue:
 _EARLIEST = date(1900, 1, 1)
 _TOLERANCE = timedelta(days=1)  # time zones: a result from "tomorrow" may be today elsewhere
 # Kinds whose date is a plan, not an event (orders, drafts): never checked against today.
-_PLANNED = ("planned", "order", "draft")
+_PLANNED = ("planned", "draft")
 # Where each resource type says when it was recorded (for as-of: not yet known on that day).
 _RECORDED = {
     "Condition": ("recordedDate",),

@@ -240,3 +240,24 @@ def test_c7a1_with_a_lung_body_site_is_neither_pnen_nor_its_nec() -> None:
 
 def test_nec_code_alone_without_a_site_still_counts_as_a_nec_code() -> None:
     assert "nec-coded" in _kinds(condition(ICDO3, "8246/3"))
+
+
+@pytest.mark.parametrize("topography", ["C22.0", "C220"])
+def test_icdo3_liver_topography_makes_a_secondary_neuroendocrine_code_a_liver_metastasis(
+    topography: str,
+) -> None:
+    res = condition(ICD10CM, "C7B.8", body_site=(ICDO3_OID, topography))
+    assert "liver-metastasis" in _kinds(res)
+
+
+def test_secondary_code_with_a_lung_body_site_is_extrahepatic() -> None:
+    res = condition(SNOMED, "128462008", body_site=(SNOMED, "39607008"))
+    assert "extrahepatic-metastasis" in _kinds(res)
+
+
+def test_c7a1_alone_without_a_site_is_reported_not_silently_dropped() -> None:
+    mapped = facts_for([condition(ICD10CM, "C7A.1", rid="c7a1-alone")])
+    assert not mapped.has("pnen")
+    assert [i.problem for i in mapped.data_issues] == [
+        "a neuroendocrine neoplasm without a body site: not recognised as pancreatic"
+    ]
