@@ -462,3 +462,23 @@ def test_one_extreme_date_costs_no_cards_and_is_listed(
     assert {c["source"]["topic"]["code"] for c in body["cards"]} >= {"summary"}
     issues = body["extension"]["org.pnen-cds.data-issues"]
     assert any(i["reference"] == bad and "date" in i["problem"] for i in issues)
+
+
+def test_nec_coded_only_c7a1_with_pancreas_site_gets_nec_cards_over_http(
+    client: FlaskClient, prefetch_keys: list[str]
+) -> None:
+    # ICD-10-CM C7A.1 on an EHR problem list (CMS tabular list), the pancreas in bodySite, liver
+    # metastases as C78.7: the most dangerous silence of issue 8.
+    patient = {"resourceType": "Patient", "id": PATIENT_ID, "birthDate": "1960-02-02"}
+    nec = _primary_cancer_condition(
+        "nec-only-c7a1",
+        _coding(ICD10CM, "C7A.1", "Malignant poorly differentiated neuroendocrine tumors"),
+        body_site=_coding(SCT, "15776009", "Pancreatic structure"),
+        onsetDateTime="2025-01-10",
+    )
+    liver = _primary_cancer_condition(
+        "lm-c787", _coding(ICD10CM, "C78.7"), onsetDateTime="2025-01-10"
+    )
+    body = _post(client, [patient, nec, liver], prefetch_keys)
+    codes = {c["source"]["topic"]["code"] for c in body["cards"]}
+    assert {"summary", "nec-medical-first"} <= codes
