@@ -302,6 +302,22 @@ class Patient:
         return self.facts.all("extrahepatic-metastasis")
 
     @cached_property
+    def extrahepatic_unknown(self) -> tuple[Fact, ...]:
+        """Metastases recorded without a site (C79.9): extrahepatic disease may be present."""
+        return self.facts.all("extrahepatic-metastasis-unknown")
+
+    def no_extrahepatic(self, name: str) -> Criterion:
+        """No extrahepatic metastasis: not met when one is recorded, unknown when a metastasis
+        without a site is recorded, otherwise met (closed world)."""
+        if self.extrahepatic:
+            return known(name, False, self.extrahepatic)
+        if self.extrahepatic_unknown:
+            return unknown(
+                name, "site of the metastasis recorded without one", self.extrahepatic_unknown
+            )
+        return known(name, True, note="none recorded")
+
+    @cached_property
     def functional(self) -> tuple[Fact, ...]:
         """Functional syndromes on record (closed world)."""
         return self.facts.all("functional")
@@ -890,6 +906,13 @@ class Patient:
                 self.resectability.evidence,
                 self.resectability.missing,
                 self.resectability.note,
+            )
+        if self.resectability.met and self.extrahepatic_unknown:
+            return Criterion(
+                name,
+                UNKNOWN,
+                self.resectability.evidence + self.extrahepatic_unknown,
+                ("site of the metastasis recorded without one",),
             )
         if self.resectability.met:
             return known(name, False, self.resectability.evidence)
