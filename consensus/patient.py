@@ -29,7 +29,13 @@ from fhir_mappings.facts import (
 )
 
 SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
-PANCREATECTOMIES = ("pancreatoduodenectomy", "distal-pancreatectomy", "pancreatectomy")
+# An enucleation removes the primary tumour: it counts wherever a pancreatectomy does.
+PANCREATECTOMIES = (
+    "pancreatoduodenectomy",
+    "distal-pancreatectomy",
+    "pancreatectomy",
+    "enucleation",
+)
 HEPATECTOMIES = ("hepatectomy-parenchymal-sparing", "hepatectomy-anatomic")
 LIVER_RESECTIONS = (*HEPATECTOMIES,)
 BIOPSIES = ("eus-fnb", "eus-fna", "liver-biopsy-percutaneous")
