@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve check test lint types contracts bench bench-short readme clean
+.PHONY: serve check test lint types contracts bench bench-short readme terminology clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,11 @@ test: $(STAMP)
 
 check: lint types contracts test
 
-readme: $(STAMP)
+readme: $(STAMP) terminology
 	$(BIN)/python scripts/update_readme.py
+
+terminology: $(STAMP)
+	$(BIN)/python scripts/terminology_page.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -1,0 +1,60 @@
+"""docs/terminology.md is generated from the shipped ValueSets and tables and kept current."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fhir_mappings.drug_table import clinical_drugs
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "terminology_page", ROOT / "scripts/terminology_page.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_terminology_page_matches_the_shipped_valuesets_and_tables() -> None:
+    page = (ROOT / "docs/terminology.md").read_text(encoding="utf-8")
+    assert _generator().render() == page, "docs/terminology.md is stale: run `make terminology`"
+
+
+def test_the_page_lists_every_shipped_valueset_once_and_every_tabled_drug() -> None:
+    page = (ROOT / "docs/terminology.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^### `([^`]+)` — ", page, re.MULTILINE)
+    shipped = sorted(p.stem for p in (ROOT / "fhir_mappings/valuesets").glob("*.json"))
+    assert sorted(sections) == shipped
+    for code in clinical_drugs():
+        assert f"| `{code}` |" in page
+    assert "| `http://www.ama-assn.org/go/cpt` | `48120` |" in page
+    assert "`lutetium`" in page  # a therapeutic-radionuclide word, listed with its rule
+
+
+def test_a_new_valueset_file_of_any_name_and_shape_gets_its_section(tmp_path: Path) -> None:
+    folder = tmp_path / "valuesets"
+    shutil.copytree(ROOT / "fhir_mappings/valuesets", folder)
+    (folder / "zz-site-thing.json").write_text(
+        json.dumps(
+            {
+                "resourceType": "ValueSet",
+                "url": "http://pnen-cds.org/fhir/ValueSet/new-concept",
+                "compose": {"include": [{"system": "urn:local", "concept": [{"code": "X|1"}]}]},
+            }
+        )
+    )
+    (folder / "notes.json").write_text(json.dumps({"resourceType": "Basic"}))
+    page = _generator().render(folder, ROOT / "fhir_mappings/tables")
+    assert "### `new-concept` — new-concept" in page
+    assert "| `urn:local` | `X\\|1` |  |" in page
+    assert "| `urn:local` | 1 | `new-concept` |" in page
+    assert "Basic" not in page
