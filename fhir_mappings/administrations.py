@@ -17,8 +17,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from fhir_mappings.facts import BY_TEXT, SYSTEMIC_THERAPY_CLASSES, Fact, Medication
-from fhir_mappings.medications import classified
-from fhir_mappings.shape import concept_text, fhir_date, obj, ref_of, string
+from fhir_mappings.medications import classified, medication_name
+from fhir_mappings.shape import fhir_date, obj, ref_of, string
 from fhir_mappings.terminology import Terminology
 
 COURSE_GAP = timedelta(days=60)
@@ -65,7 +65,7 @@ def read_administration(resource: dict[str, Any], terms: Terminology) -> Dose | 
         fhir_date(period, "start", "effectivePeriod.") if period else None
     )
     end = fhir_date(period, "end", "effectivePeriod.") if period else None
-    name = concept_text(concept) or "medication"
+    name = medication_name(concept)
     return Dose(ref_of(resource), name, classes, status, start, end, by_text, route_flag)
 
 

@@ -87,6 +87,21 @@ def _ingredient_classes(concept: dict[str, Any] | None, terms: Terminology) -> f
     return frozenset(found)
 
 
+def medication_name(concept: dict[str, Any] | None) -> str:
+    """How a medication reads in evidence: its text or display, else its tabled RxNorm name."""
+    text = concept_text(concept)
+    if text:
+        return text
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    table = clinical_drugs()
+    for coding in codings if isinstance(codings, list) else []:
+        if isinstance(coding, dict) and coding.get("system") == RXNORM:
+            drug = table.get(str(coding.get("code")))
+            if drug is not None:
+                return drug.name
+    return "medication"
+
+
 def _prrt_by_parts(text: str, terms: Terminology) -> bool:
     """A somatostatin-receptor peptide named with a therapeutic radionuclide."""
     plain = _SEPARATORS.sub(" ", text)
@@ -220,7 +235,7 @@ def medication_of(
     )
     listed = status in ({"active", "on-hold"} if kind == "MedicationRequest" else {"active"})
     active = listed and (end is None or end >= today)
-    name = concept_text(concept) or "medication"
+    name = medication_name(concept)
     return Medication(classes, name, active, start, end, status or ""), by_text, route_flag
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fhir_mappings.facts import BY_TEXT, DataIssue, Draft, Fact, Order
-from fhir_mappings.medications import classify_medication, medication_concept
+from fhir_mappings.medications import classify_medication, medication_concept, medication_name
 from fhir_mappings.observations import body_site
 from fhir_mappings.procedures import LAB_ORDER_KINDS, procedure_kinds
 from fhir_mappings.reports import classify_imaging
@@ -36,7 +36,7 @@ def classify_order(
         classes, by_text = classify_medication(concept, terms, use_text)
         if not classes:
             return None
-        return Order(classes, status, kind, concept_text(concept) or "medication"), by_text
+        return Order(classes, status, kind, medication_name(concept)), by_text
     if kind != "ServiceRequest":
         return None
     code = obj(resource, "code")

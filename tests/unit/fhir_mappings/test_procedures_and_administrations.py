@@ -323,3 +323,9 @@ def test_an_unreadable_administration_is_a_data_issue_and_others_still_count() -
     assert [i.reference for i in facts.data_issues] == ["MedicationAdministration/lu-broken"]
     assert only(facts.by_kind["medication:prrt"]).ref == "MedicationAdministration/lu-ok"
     assert "MedicationAdministration/lu-ok" in " ".join(facts.resources_used)
+
+
+def test_a_clinical_drug_sent_as_a_bare_code_reads_by_its_rxnorm_name_in_the_evidence() -> None:
+    given = administration({"coding": [{"system": RXNORM, "code": "309311"}]}, rid="cis-bare")
+    fact = only(facts_for([given]).by_kind["medication:cisplatin"])
+    assert fact.text.startswith("cisplatin 1 MG/ML Injectable Solution (1 administration")
