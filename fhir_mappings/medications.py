@@ -88,18 +88,19 @@ def _ingredient_classes(concept: dict[str, Any] | None, terms: Terminology) -> f
 
 
 def medication_name(concept: dict[str, Any] | None) -> str:
-    """How a medication reads in evidence: its text or display, else its tabled RxNorm name."""
-    text = concept_text(concept)
-    if text:
-        return text
+    """How a medication reads in evidence: its text or a display, else its tabled RxNorm name."""
     codings = concept.get("coding") if isinstance(concept, dict) else None
-    table = clinical_drugs()
-    for coding in codings if isinstance(codings, list) else []:
-        if isinstance(coding, dict) and coding.get("system") == RXNORM:
-            drug = table.get(str(coding.get("code")))
+    codings = [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+    named = (
+        isinstance(concept, dict) and concept.get("text") or any(c.get("display") for c in codings)
+    )
+    if not named:
+        table = clinical_drugs()
+        for coding in codings:
+            drug = table.get(str(coding.get("code"))) if coding.get("system") == RXNORM else None
             if drug is not None:
                 return drug.name
-    return "medication"
+    return concept_text(concept) or "medication"
 
 
 def _prrt_by_parts(text: str, terms: Terminology) -> bool:
