@@ -18,8 +18,9 @@ Handler = Callable[[HookRequest, PatientFacts, Knowledge, date], HookResult]
 USAGE = (
     "Needs the prefetch keys below (or fhirServer access to fetch them): Patient, Conditions, "
     "Observations (pathology, tumour markers, molecular, staging, surgical assessment), "
-    "Specimens, DiagnosticReports (imaging), MedicationRequests/Statements, ServiceRequests, "
-    "Procedures, AllergyIntolerances. Synthetic use only until clinically validated locally."
+    "Specimens, DiagnosticReports (imaging), MedicationRequests/Statements/Administrations, "
+    "ServiceRequests, Procedures, AllergyIntolerances. Synthetic use only until clinically "
+    "validated locally."
 )
 
 
