@@ -440,3 +440,31 @@ def test_e2e_cpt_coded_surgical_history_removes_the_primary_resection_card(
         "patient-view", PATIENT_ID, prefetch=prefetch_for(operated, prefetch_keys)
     )
     assert "primary-resection-low-priority" not in _cards(client, resected)
+
+
+@pytest.mark.parametrize(("code", "fires"), [("48150", True), ("48100", False)])
+def test_e2e_a_cpt_coded_draft_whipple_is_read_on_order_select(
+    client: FlaskClient, prefetch_keys: list[str], code: str, fires: bool
+) -> None:
+    # Source: US Core ServiceRequest shape (status draft, intent order, CPT code) as an EHR puts
+    # a surgical order in context.draftOrders; 48100 (open pancreas biopsy) is no resection.
+    draft = {
+        "resourceType": "ServiceRequest",
+        "id": "draft-surgery",
+        "status": "draft",
+        "intent": "order",
+        "code": {"coding": [coding(CPT, code, "pancreas surgery")]},
+        "subject": {"reference": PATIENT_REF},
+    }
+    request = hook_request(
+        "order-select",
+        PATIENT_ID,
+        prefetch=prefetch_for(unresectable_net(), prefetch_keys),
+        drafts=[draft],
+    )
+    response = client.post("/cds-services/pnen-order-select", json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert_valid_response(body)
+    cards = {card["source"]["topic"]["code"] for card in body["cards"]}
+    assert ("primary-resection-low-priority" in cards) is fires
