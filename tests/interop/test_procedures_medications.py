@@ -96,8 +96,7 @@ def test_us_core_procedure_with_several_codings_and_text_reads_the_cpt_code() ->
         "status": "completed",
         "code": {
             "coding": [
-                coding(CPT, "48140", "Pancreatectomy, distal subtotal").copy()
-                | {"version": "2024"},
+                coding(CPT, "48140", "Pancreatectomy, distal subtotal") | {"version": "2024"},
                 coding(LOCAL, "83041", "LAPAROSCOPIC DISTAL PANCREATECTOMY W SPLENECTOMY"),
             ],
             "text": "Laparoscopic distal pancreatectomy with splenectomy",
