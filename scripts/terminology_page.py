@@ -126,8 +126,8 @@ def fact_of(name: str) -> str | None:
 
 
 def _valuesets(folder: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(concept name, ValueSet JSON) of every ValueSet file in the folder, by name."""
-    found = []
+    """(concept name, ValueSet JSON) by name; files naming the same concept are merged."""
+    found: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("resourceType") != "ValueSet":
@@ -137,9 +137,15 @@ def _valuesets(folder: Path) -> list[tuple[str, dict[str, Any]]]:
             url[len(VALUESET_BASE) :]
             if isinstance(url, str) and url.startswith(VALUESET_BASE)
             else None
-        )
-        found.append((name or str(data.get("id") or path.stem), data))
-    return sorted(found, key=lambda item: item[0])
+        ) or str(data.get("id") or path.stem)
+        if name in found:  # as the loader does: the codes and words of both count
+            first = found[name]
+            includes = (data.get("compose") or {}).get("include", [])
+            first.setdefault("compose", {}).setdefault("include", []).extend(includes)
+            first.setdefault("extension", []).extend(data.get("extension", []))
+        else:
+            found[name] = json.loads(json.dumps(data))
+    return sorted(found.items())
 
 
 def _codes(data: dict[str, Any]) -> list[tuple[str, str, str]]:

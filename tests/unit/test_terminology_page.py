@@ -53,8 +53,18 @@ def test_a_new_valueset_file_of_any_name_and_shape_gets_its_section(tmp_path: Pa
         )
     )
     (folder / "notes.json").write_text(json.dumps({"resourceType": "Basic"}))
+    (folder / "tmz-more.json").write_text(
+        json.dumps(
+            {
+                "resourceType": "ValueSet",
+                "id": "tmz",
+                "compose": {"include": [{"system": "urn:local", "concept": [{"code": "TMZ9"}]}]},
+            }
+        )
+    )
     page = _generator().render(folder, ROOT / "fhir_mappings/tables")
     assert "### `new-concept` — new-concept" in page
     assert "| `urn:local` | `X\\|1` |  |" in page
-    assert "| `urn:local` | 1 | `new-concept` |" in page
+    assert "| `urn:local` | 2 | `new-concept`, `tmz` |" in page
     assert "Basic" not in page
+    assert page.count("### `tmz` — ") == 1 and "| `urn:local` | `TMZ9` |  |" in page
