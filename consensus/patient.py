@@ -29,9 +29,13 @@ from fhir_mappings.facts import (
 )
 
 SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
-PANCREATECTOMIES = ("pancreatoduodenectomy", "distal-pancreatectomy", "pancreatectomy")
-# The primary is out after any pancreatectomy or an enucleation (a kind the mapping may add).
-PRIMARY_RESECTIONS = (*PANCREATECTOMIES, "enucleation")
+# An enucleation removes the primary tumour: it counts wherever a pancreatectomy does.
+PANCREATECTOMIES = (
+    "pancreatoduodenectomy",
+    "distal-pancreatectomy",
+    "pancreatectomy",
+    "enucleation",
+)
 HEPATECTOMIES = ("hepatectomy-parenchymal-sparing", "hepatectomy-anatomic")
 LIVER_RESECTIONS = (*HEPATECTOMIES,)
 # What clears liver metastases in a curative-intent resection (consensus-rules.md definition).
@@ -745,12 +749,12 @@ class Patient:
     @property
     def primary_in_place(self) -> bool:
         """No completed pancreatectomy of any kind, nor an enucleation."""
-        return not self.done(*PRIMARY_RESECTIONS)
+        return not self.done(*PANCREATECTOMIES)
 
     @cached_property
     def _curative(self) -> tuple[Criterion, Fact | None]:
         name = CURATIVE
-        primary = self.done(*PRIMARY_RESECTIONS)
+        primary = self.done(*PANCREATECTOMIES)
         if not primary:
             return known(name, False, note="primary in place: no pancreatectomy recorded"), None
         parts = [primary]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from fhir_mappings.administrations import Dose, map_administrations, read_administration
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
 from fhir_mappings.medications import map_medication
@@ -174,8 +175,15 @@ class RecordMapper:
                 f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")
             ),
         )
+        doses: list[Dose] = []  # administrations are read together: cycles form courses
         for key, resource in rest:
             try:
+                if resource["resourceType"] == "MedicationAdministration":
+                    dose = read_administration(resource, self.terms)
+                    if dose:
+                        doses.append(dose)
+                        used.append(versioned_ref(resource))
+                    continue
                 produced = self._map_one(key, resource, sites, issues, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
@@ -183,6 +191,7 @@ class RecordMapper:
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource))
+        facts.extend(map_administrations(doses, today))
         facts = _dated_events(facts, today, as_of, issues, later, valid)
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",

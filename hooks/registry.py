@@ -20,8 +20,9 @@ USAGE = (
     "Needs the prefetch keys of this service (or fhirServer access to fetch them): Patient, "
     "Conditions, "
     "Observations (pathology, tumour markers, molecular, staging, surgical assessment), "
-    "Specimens, DiagnosticReports (imaging), MedicationRequests/Statements, ServiceRequests, "
-    "Procedures, AllergyIntolerances. Synthetic use only until clinically validated locally."
+    "Specimens, DiagnosticReports (imaging), MedicationRequests/Statements/Administrations, "
+    "ServiceRequests, Procedures, AllergyIntolerances. Synthetic use only until clinically "
+    "validated locally."
 )
 
 
