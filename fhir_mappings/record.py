@@ -11,6 +11,7 @@ from typing import Any
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
 from fhir_mappings.medications import map_medication
+from fhir_mappings.narrative import CodedTissue, is_pathology_report, read_pathology_report
 from fhir_mappings.observations import (
     MappingOptions,
     SiteIndex,
@@ -92,8 +93,14 @@ class RecordMapper:
                 f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")
             ),
         )
+        pathology: list[tuple[str, dict[str, Any]]] = []
         for key, resource in rest:
             try:
+                if resource["resourceType"] == "DiagnosticReport" and is_pathology_report(
+                    resource, self.terms
+                ):
+                    pathology.append((key, resource))  # read once coded results are known
+                    continue
                 produced = self._map_one(key, resource, sites, issues, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
@@ -101,6 +108,8 @@ class RecordMapper:
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource))
+        if pathology:
+            self._read_pathology(pathology, sites, facts, issues, used)
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",
             birth_date=birth_date,
@@ -108,6 +117,29 @@ class RecordMapper:
             data_issues=tuple(issues),
             resources_used=tuple(used),
         )
+
+    def _read_pathology(
+        self,
+        reports: list[tuple[str, dict[str, Any]]],
+        sites: SiteIndex,
+        facts: list[Fact],
+        issues: list[DataIssue],
+        used: list[str],
+    ) -> None:
+        """Tissue facts from pathology reports' text, where coded results do not give them."""
+        coded = CodedTissue.of(facts)
+        for key, report in reports:
+            try:
+                produced, problems = read_pathology_report(
+                    report, self.terms, sites, self.options, coded
+                )
+            except _UNREADABLE as exc:
+                issues.append(_issue(key, report, exc))
+                continue
+            issues.extend(DataIssue(key, ref_of(report), p) for p in problems)
+            if produced:
+                facts.extend(produced)
+                used.append(versioned_ref(report))
 
     def _map_one(
         self,
