@@ -225,7 +225,8 @@ _OTHER_CARCINOMA = re.compile(
 # "(肝S6穿刺)", "胰尾肿物". English organ names count only when a site description follows them
 # ("Pancreatic primary is likely" is not a header). Other organs end the previous site.
 _HEADER = re.compile(
-    r"\s*(?:(?:part\s+)?[A-Z0-9]{1,2}[.):]\s*|\(\s*\d{1,2}\s*\)\s*)?\(?\s*(?:"
+    r"\s*(?:(?:final\s+|pathologic(?:al)?\s+)?diagnosis\s*:\s*|(?:病理)?诊断\s*:\s*)?"
+    r"(?:(?:part\s+)?[A-Z0-9]{1,2}[.):]\s*|\(\s*\d{1,2}\s*\)\s*)?\(?\s*(?:"
     r"(?:(?P<liver>liver|hepatic)|(?P<pancreas>pancreas|pancreatic)|"
     r"(?P<other>lymph\s+nodes?|stomach|duodenum|small\s+bowel|colon|rectum|lung|breast|bone|"
     r"prostate|adrenal|ovary|skin))(?=\s*[,:()]|\s+(?:segment|lobe|tail|head|body|uncinate|"
@@ -297,6 +298,27 @@ def _bound(match: re.Match[str]) -> tuple[float, str | None, tuple[str, ...]]:
     return _number(match.group("lo")), cmp, ()
 
 
+# WHO 2019 grade definitions as synoptic reports print them beside the chosen grade ("G2,
+# intermediate grade (2-20 mitoses/2 mm2 and/or 3%-20% Ki-67 index)"): not measurements.
+_DEFINITIONS = {
+    "ki67": {(3.0, "<"), (20.0, ">"), (20.0, "3-20")},
+    "mitotic-count": {(2.0, "<"), (20.0, ">"), (20.0, "2-20")},
+}
+_AND_OR = re.compile(r"and\s*/\s*or|和/或", re.IGNORECASE)
+
+
+def _is_definition(kind: str, match: re.Match[str], sentence: Sentence) -> bool:
+    """A grade's printed definition: a WHO cut-off beside a grade and 'and/or'."""
+    if not _AND_OR.search(sentence.text) or not _GRADE.search(sentence.text):
+        return False
+    low, high = match.group("lo"), match.group("hi")
+    if high:
+        key = (_number(high), f"{_number(low):g}-{_number(high):g}")
+    else:
+        key = (_number(low), _CMP_WORDS.get((match.group("cmp") or "").lower(), match.group("cmp")))
+    return key in _DEFINITIONS[kind]
+
+
 def _site_label(site: str) -> str:
     if site == UNKNOWN_SITE:
         return ""
@@ -316,6 +338,8 @@ def _ki67(sentence: Sentence, site: str, reading: _Reading) -> None:
             continue
         if after and after.group("neg"):
             reading.problems.append("report text: Ki-67 outside 0–100 %; not used")
+            continue
+        if _is_definition("ki67", match, sentence):
             continue
         value, cmp, extra = _bound(match)
         if not 0 <= value <= 100:
@@ -348,6 +372,8 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
             match, per_mm, per_hpf = before, unit.group("mm"), unit.group("hpf")
         if match.groupdict().get("neg"):
             reading.problems.append("report text: negative mitotic count; not used")
+            continue
+        if _is_definition("mitotic-count", match, sentence):
             continue
         value, cmp, extra = _bound(match)
         if per_hpf:
