@@ -11,104 +11,160 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Cues that govern what follows them in the clause: negation, advice, hedging, history.
+# Cues that govern what follows them in the clause: negation, advice, hedging, history. Each is a
+# phrase of lower-case words (matched word by word: one pass over the words, no regex per cue).
 _LEADING = (
     # negation
-    r"no",
-    r"not",
-    r"without",
-    r"negative\s+for",
-    r"absence\s+of",
-    r"free\s+of",
-    r"rules?\s+out",
-    r"ruled\s+out",
-    r"r/o",
-    r"cannot\s+(?:be\s+)?exclude[ds]?",
-    r"can\s*not\s+(?:be\s+)?exclude[ds]?",
+    "no",
+    "not",
+    "without",
+    "negative for",
+    "absence of",
+    "free of",
+    "rule out",
+    "rules out",
+    "ruled out",
+    "r/o",
+    "rule-out",
+    "cannot exclude",
+    "cannot be excluded",
+    "can not exclude",
     # advice and orders
-    r"recommend(?:s|ed|ing)?",
-    r"recommendation",
-    r"advise[ds]?",
-    r"suggest(?:s|ed)?\s+(?:that|to|further|additional|repeat|clinical)",
-    r"consider(?:s|ed|ing)?",
-    r"correlat(?:e|es|ed|ion)",
-    r"should",
-    r"would",
-    r"please",
+    "recommend",
+    "recommends",
+    "recommended",
+    "recommending",
+    "recommendation",
+    "advise",
+    "advised",
+    "advises",
+    *(
+        f"{verb} {what}"
+        for verb in ("suggest", "suggests", "suggested")
+        for what in ("that", "to", "further", "additional", "repeat", "clinical", "correlation")
+    ),
+    "consider",
+    "considers",
+    "considered",
+    "considering",
+    "correlate",
+    "correlates",
+    "correlated",
+    "correlation",
+    "should",
+    "would",
+    "please",
     # hedged diagnoses
-    r"possible",
-    r"possibly",
-    r"suspicious\s+for",
-    r"differential(?:\s+diagnosis)?",
-    r"versus",
-    r"vs\.?",
-    r"rule-out",
+    "possible",
+    "possibly",
+    "suspicious for",
+    "differential",
+    "versus",
+    "vs",
     # history and comparison: a value quoted from an earlier report is not this report's result
-    r"prior",
-    r"previous(?:ly)?",
-    r"history\s+of",
-    r"compared?\s+(?:with|to)",
-    r"comparison",
-    r"unlike",
-    # Chinese: not seen, none found, exclude, cannot exclude, recommend, please correlate,
-    # consider (a tentative diagnosis), pending, possibly, suspected, compared with / previous
-    r"未见",
-    r"未发现",
-    r"未找到",
-    r"无明显",
-    r"排除",
-    r"不除外",
-    r"不排除",
-    r"建议",
-    r"请结合",
-    r"结合临床",
-    r"考虑",
-    r"待",
-    r"可能",
-    r"疑似",
-    r"较前",
-    r"既往",
+    "prior",
+    "previous",
+    "previously",
+    "history of",
+    "compared with",
+    "compared to",
+    "compare with",
+    "comparison",
+    "unlike",
 )
-# Cues that govern the clause before them: "Ki-67 not performed", "Ki-67 待回报".
+# Cues that govern the clause before them: "Ki-67 not performed", "Ki-67 pending".
 _TRAILING = (
-    r"not\s+(?:performed|done|assessed|evaluated|available|applicable|identified|seen|present)",
-    r"pending",
-    r"to\s+follow",
-    r"will\s+follow",
-    r"cannot\s+be\s+(?:assessed|determined|evaluated|performed)",
-    r"was\s+not\s+(?:performed|done|assessed)",
-    r"未做",
-    r"未测",
-    r"未检测",
-    r"待回报",
-    r"待定",
-    r"待补充",
-    r"不能评估",
-    r"无法评估",
+    *(
+        f"not {what}"
+        for what in (
+            "performed",
+            "done",
+            "assessed",
+            "evaluated",
+            "available",
+            "applicable",
+            "identified",
+            "seen",
+            "present",
+        )
+    ),
+    "pending",
+    "to follow",
+    "will follow",
+    *(f"cannot be {what}" for what in ("assessed", "determined", "evaluated", "performed")),
 )
-# Chinese cues are matched without word boundaries (the script has no spaces); "无" alone is not a
-# cue because it is part of words such as 无功能性 (non-functional).
-_ASCII_CUE = re.compile(r"[a-z/]")
+_BOUNDARY_WORDS = frozenset({"but", "however", "although", "except"})
+# Chinese cues (the script has no spaces: matched as substrings). Not seen, not found, no obvious,
+# exclude, cannot exclude, recommend, please correlate, correlate clinically, consider (a
+# tentative diagnosis), pending, possibly, suspected, compared with before, previous. "无" alone
+# is no cue: it is part of words such as 无功能性 (non-functional).
+_ZH_LEADING = re.compile(
+    "未见|未发现|未找到|无明显|不除外|不排除|排除|建议|请结合|结合临床|考虑|可能|疑似|较前|既往|待(?!回报|定|补充)"
+)
+_ZH_TRAILING = re.compile("未做|未测|未检测|待回报|待定|待补充|不能评估|无法评估")
+_ZH_BOUNDARY = re.compile("但|而")
+_PUNCTUATION_BOUNDARY = re.compile("[,;、]")
+_WORD = re.compile(r"[A-Za-z]+(?:[/-][A-Za-z]+)?")
 
 
-def _alternation(cues: tuple[str, ...]) -> str:
-    parts = []
-    for cue in cues:
-        if _ASCII_CUE.match(cue):
-            parts.append(rf"(?<![\w-]){cue}(?![\w])")
-        else:
-            parts.append(cue)
-    return "|".join(parts)
+def _index(phrases: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """First word → the phrases starting with it, longest first."""
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        words = tuple(phrase.split())
+        by_first.setdefault(words[0], []).append(words)
+    return {k: tuple(sorted(v, key=len, reverse=True)) for k, v in by_first.items()}
 
 
-_LEADING_CUE = re.compile(_alternation(_LEADING), re.IGNORECASE)
-_TRAILING_CUE = re.compile(_alternation(_TRAILING), re.IGNORECASE)
-_BOUNDARY = re.compile(r"[,;、]|(?<![\w-])(?:but|however|although|except)(?![\w])|但|而", re.I)
+_LEADING_INDEX = _index(_LEADING)
+_TRAILING_INDEX = _index(_TRAILING)
+_FIRST_WORDS = frozenset(_LEADING_INDEX) | frozenset(_TRAILING_INDEX) | _BOUNDARY_WORDS
+
+Span = tuple[int, int]
+
+
+def _find(
+    words: list[tuple[int, int, str]], i: int, index: dict[str, tuple[tuple[str, ...], ...]]
+) -> Span | None:
+    """The span of the longest phrase of `index` starting at word i, or None."""
+    for phrase in index.get(words[i][2], ()):
+        n = len(phrase)
+        if all(j < len(words) and words[j][2] == phrase[j - i] for j in range(i + 1, i + n)):
+            return words[i][0], words[i + n - 1][1]
+    return None
+
+
+def cues(text: str) -> tuple[list[Span], list[Span], list[Span]]:
+    """Spans of leading cues, trailing cues and clause boundaries in a text."""
+    leading: list[Span] = []
+    trailing: list[Span] = []
+    boundaries = [(m.start(), m.end()) for m in _PUNCTUATION_BOUNDARY.finditer(text)]
+    words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+    for i, (start, end, word) in enumerate(words):
+        if word not in _FIRST_WORDS:
+            continue
+        if word in _BOUNDARY_WORDS:
+            boundaries.append((start, end))
+            continue
+        found = _find(words, i, _TRAILING_INDEX)
+        if found:
+            trailing.append(found)
+        found = _find(words, i, _LEADING_INDEX)
+        if found:
+            leading.append(found)
+    if not text.isascii():
+        leading += [(m.start(), m.end()) for m in _ZH_LEADING.finditer(text)]
+        trailing += [(m.start(), m.end()) for m in _ZH_TRAILING.finditer(text)]
+        boundaries += [(m.start(), m.end()) for m in _ZH_BOUNDARY.finditer(text)]
+    boundaries.sort()
+    return leading, trailing, boundaries
+
+
 # Sentence ends: line breaks, Chinese full stops, semicolons, and a period followed by a space or
 # the end (not a decimal point, not "approx." or "ca.").
 _SENTENCE_END = re.compile(
-    r"\n|。|;|(?<!approx)(?<![\s(]ca)(?<![\s(]vs)(?<![\s(]no)(?<!e\.g)(?<!i\.e)\.(?=\s|$)",
-    re.IGNORECASE,
+    r"\n|。|;|\.(?<![Aa]pprox\.)(?<![\s(][Cc]a\.)(?<![\s(][Vv]s\.)(?<![\s(][Nn]o\.)"
+    r"(?<!e\.g\.)(?<!i\.e\.)(?=\s|$)"
 )
 
 
@@ -129,14 +185,17 @@ class Sentence:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.leading = [m.end() for m in _LEADING_CUE.finditer(text)]
-        self.trailing = [m.start() for m in _TRAILING_CUE.finditer(text)]
-        self.boundaries = (
-            [m.start() for m in _BOUNDARY.finditer(text)] if (self.leading or self.trailing) else []
-        )
+        self.leading: list[int] | None = None  # found on the first question: most sentences
+        self.trailing: list[int] = []  # of a report mention nothing the service reads
+        self.boundaries: list[int] = []
 
     def asserted(self, start: int, end: int) -> bool:
         """True when no cue in the same clause governs the span [start, end)."""
+        if self.leading is None:
+            leading, trailing, boundaries = cues(self.text)
+            self.leading = [e for _, e in leading]
+            self.trailing = [s for s, _ in trailing]
+            self.boundaries = [s for s, _ in boundaries]
         for cue_end in self.leading:
             if cue_end <= start and not any(cue_end <= b < start for b in self.boundaries):
                 return False
@@ -148,22 +207,19 @@ class Sentence:
 
 def asserted_text(text: str) -> str:
     """The text without the parts that negation or advice governs (for imaging text fallbacks)."""
-    if not _LEADING_CUE.search(text) and not _TRAILING_CUE.search(text):
+    leading, trailing, _ = cues(text)
+    if not leading and not trailing:
         return text
     kept: list[str] = []
     for raw in sentences(normalize(text)):
+        leading, trailing, boundaries = cues(raw)
         start = 0
-        ends = [(m.start(), m.end()) for m in _BOUNDARY.finditer(raw)]
-        for end, after in [*ends, (len(raw), len(raw))]:
-            clause = raw[start:end]
-            trailing = list(_TRAILING_CUE.finditer(clause))
-            if trailing:
-                clause = clause[trailing[-1].end() :]
-            leading = _LEADING_CUE.search(clause)
-            if leading:
-                clause = clause[: leading.start()]
-            if clause.strip():
-                kept.append(clause)
+        for end, after in [*boundaries, (len(raw), len(raw))]:
+            # within the clause [start, end): drop what a trailing cue governs, then a leading one
+            keep_from = max((e for s, e in trailing if start <= s < end), default=start)
+            keep_to = min((s for s, _ in leading if keep_from <= s < end), default=end)
+            if raw[keep_from:keep_to].strip():
+                kept.append(raw[keep_from:keep_to])
             start = after
         kept.append(" | ")
     return "".join(kept)

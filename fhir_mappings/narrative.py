@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from fhir_mappings.context import Sentence, normalize, sentences
@@ -63,7 +64,13 @@ def is_pathology_report(report: dict[str, Any], terms: Terminology) -> bool:
     if any("pathology-category" in terms.concepts_of(c) for c in categories):
         return True
     names = " | ".join([all_text(code), *(all_text(c) for c in categories)])
-    return bool(names) and (terms.text_matches("pathology-report", names) or "病理" in names)
+    return bool(names) and _names_pathology(terms, names)
+
+
+@lru_cache(maxsize=4096)
+def _names_pathology(terms: Terminology, names: str) -> bool:
+    """Whether report and category names say pathology (terminology text, no PHI: memoised)."""
+    return terms.text_matches("pathology-report", names) or "病理" in names
 
 
 # --- report text -----------------------------------------------------------------------------
@@ -198,6 +205,7 @@ _GRADE = re.compile(
     r"(?:WHO\s*)?(?P<c>[123一二三])级",
     re.IGNORECASE,
 )
+_GRADE_HINT = re.compile(r"[Gg]\s?[123]")
 _GRADE_MENTION = re.compile(r"(?<![\w])(?:WHO\s+grade|grade)(?![\w])|分级", re.IGNORECASE)
 _OTHER_GRADES = re.compile(
     r"(?<![\w])(?:nuclear|gleason|fuhrman|nottingham|isup|figo|budding|tumou?r\s+budding|"
@@ -491,13 +499,19 @@ def read_text(
             current if not specimen_sites or current in specimen_sites else UNKNOWN_SITE
         )
         sentence = Sentence(raw)
-        if "ki67" in wanted:
+        # Substring hints first: most sentences of a report mention none of the four.
+        folded = raw.casefold()
+        if "ki67" in wanted and ("ki" in folded or "mib" in folded):
             _ki67(sentence, site, reading)
-        if "mitotic-count" in wanted:
+        if "mitotic-count" in wanted and ("mito" in folded or "核分裂" in raw):
             _mitoses(sentence, site, reading)
-        if "who-grade" in wanted:
+        if "who-grade" in wanted and ("grade" in folded or "级" in raw or _GRADE_HINT.search(raw)):
             _grade(sentence, site, reading)
-        if "differentiation" in wanted:
+        if "differentiation" in wanted and (
+            "differentiat" in folded
+            or "分化" in raw
+            or (nec and ("carcinoma" in folded or "NEC" in raw or "癌" in raw))
+        ):
             _differentiation(sentence, site, reading, nec)
     read = {kind for kind, *_ in reading.found}
     problems = reading.problems + [_UNREAD[k] for k in TISSUE_KINDS if k in reading.unread - read]
