@@ -117,26 +117,24 @@ def _attachment(att: dict[str, Any], path: str) -> tuple[str, str | None]:
     return (html_text(text) if mime != "text/plain" else text), None
 
 
-def report_text(report: dict[str, Any], terms: Terminology) -> tuple[str, bool, list[str]]:
-    """All readable text of a report, whether it had any text source, and problems reading it."""
+def report_text(report: dict[str, Any]) -> tuple[str, list[str]]:
+    """All readable text of a report, and problems reading its attachments."""
     parts: list[str] = []
     problems: list[str] = []
     conclusion = string(report, "conclusion")
     if conclusion:
         parts.append(conclusion)
     for concept in objects(report, "conclusionCode"):
-        described = all_text(concept)
+        described = all_text(concept)  # the display names the diagnosis, grade included
         if described:
             parts.append(described)
-        if "morphology-poorly-differentiated" in terms.concepts_of(concept):
-            parts.append("poorly differentiated neuroendocrine carcinoma")
     for i, att in enumerate(objects(report, "presentedForm")):
         text, problem = _attachment(att, f"presentedForm[{i}].")
         if text:
             parts.append(text)
         if problem:
             problems.append(problem)
-    return normalize("\n".join(parts)), bool(parts), problems
+    return normalize("\n".join(parts)), problems
 
 
 # --- patterns --------------------------------------------------------------------------------
@@ -531,17 +529,18 @@ def read_pathology_report(
     if flags is None:
         return [], []
     covered: set[str] = set()
-    for i, result in enumerate(objects(report, "result")):
+    results = objects(report, "result")
+    for i, result in enumerate(results):
         target = local_ref(string(result, "reference", f"result[{i}]."))
         covered |= coded.by_ref.get(target or "", frozenset())
     wanted = frozenset(TISSUE_KINDS) - covered
     if not wanted:
         return [], []
-    text, had_text, problems = report_text(report, terms)
+    text, problems = report_text(report)
     if covered:
         problems = []  # coded results came with it: an unreadable attachment loses nothing known
     if not text.strip():
-        if not had_text and not covered:
+        if not results and not problems:
             problems.append("pathology report has neither results nor text the service can read")
         return [], problems
     readings, more = read_text(text, _specimen_sites(report, sites), wanted, options)

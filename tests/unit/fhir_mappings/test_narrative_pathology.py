@@ -453,3 +453,20 @@ def test_a_report_that_does_not_count_gives_nothing(status: str) -> None:
 def test_text_facts_carry_the_report_date() -> None:
     fact = only(pathology_report("NET G2, Ki-67 8%.", when=days_ago(12)), "ki67")
     assert fact.when is not None and fact.when.isoformat() == days_ago(12)
+
+
+def test_a_pdf_only_report_is_one_data_issue_not_two() -> None:
+    report = pathology_report(presented=[{"contentType": "application/pdf", "data": "JVBERi0x"}])
+    assert problems(report) == ["presentedForm[0].contentType: application/pdf; not read"]
+
+
+def test_a_report_with_results_the_service_does_not_read_and_no_text_raises_nothing() -> None:
+    report = pathology_report(results=("Observation/gross-description",))
+    assert problems(report) == []
+
+
+def test_a_presented_form_by_url_only_is_not_fetched() -> None:
+    report = pathology_report(presented=[{"contentType": "text/plain", "url": "Binary/path-1"}])
+    assert problems(report) == [
+        "pathology report has neither results nor text the service can read"
+    ]
