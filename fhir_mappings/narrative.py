@@ -165,7 +165,9 @@ _CMP_WORDS = {
     "超过": ">",
 }
 _RANGE = r"(?:\s*%?\s*(?:-|–|—|~|to|至|到)\s*(?P<hi>" + _NUM + "))?"
-_GAP = r"[^\d\n;。]{0,40}?"  # label to value: words, ':', '(+,约', never a digit
+# Label to value: words, ':', '(+,约', never a digit; a comma only right after '(' or '+' (the
+# Chinese 'Ki-67(+,约5%)'), so "Ki-67 positive, CgA 90%" never reads CgA's value.
+_GAP = r"(?:[^\d\n;。,]|(?<=[+(])\s*,){0,60}?"
 _KI67_LABEL = r"(?<![\w])(?:ki[-\s]?67|mib[-\s]?1)(?:\s*\(\s*mib[-\s]?1\s*\))?(?![\w])"
 _KI67 = re.compile(_KI67_LABEL, re.IGNORECASE)
 _KI67_VALUE = re.compile(
@@ -184,7 +186,7 @@ _MITOSES = re.compile(
 _PER_2MM2 = r"2\s*mm(?:2|\^2|\s*sq)?|2\s*平方毫米"
 _PER_10HPF = r"10\s*(?:hpfs?|high[-\s]power\s+fields?|个?高倍视野)"
 _PER_UNIT = rf"\s*(?:/|per|每)\s*(?:(?P<mm>{_PER_2MM2})|(?P<hpf>{_PER_10HPF}))"
-_MITOTIC_UNIT = rf"\s*(?:mitoses|mitotic\s+figures?|个)?{_PER_UNIT}"
+_MITOTIC_UNIT = rf"\s*(?:mitos[ie]s|mitotic\s+figures?|个)?{_PER_UNIT}"
 _MITOSES_VALUE = re.compile(
     rf"{_GAP}(?P<neg>[-−])?(?:(?P<cmp>{_CMP})\s*)?(?P<lo>{_NUM}){_RANGE}(?:{_MITOTIC_UNIT})?",
     re.IGNORECASE,
@@ -200,9 +202,11 @@ _GRADE = re.compile(
     r"(?<![A-Za-z0-9])G\s?(?P<g>[123])(?![\d.])(?P<span>\s*[-/~]\s*G?\s*[123](?!\d))?|"
     r"(?:(?<![\w])(?:WHO|histologic(?:al)?|tumou?r)\s+(?:20\d\d\s+)?)?(?<![\w])grade\s*:?\s*"
     r"(?:G\s?)?(?P<n>[123]|III|II|I)(?![\w.])(?P<span2>\s*[-/~]\s*(?:[123]|III|II|I)(?![\w]))?|"
-    r"(?:WHO\s*)?(?P<c>[123一二三])级",
+    r"(?:WHO\s*)?(?P<c>[123一二三])级|"
+    r"(?<![\w-])(?P<w>low|intermediate|high)[-\s]grade(?![\w-])",
     re.IGNORECASE,
 )
+_WORD_GRADES = {"low": 1, "intermediate": 2, "high": 3}
 _GRADE_HINT = re.compile(r"[Gg]\s?[123]")
 _GRADE_MENTION = re.compile(r"(?<![\w])(?:WHO\s+grade|grade)(?![\w])|分级", re.IGNORECASE)
 _OTHER_GRADES = re.compile(
@@ -413,7 +417,10 @@ def _grade(sentence: Sentence, site: str, reading: _Reading) -> None:
             read_any = True
             continue
         raw = match.group("g") or match.group("n") or match.group("c") or ""
-        grade = int(raw) if raw.isdigit() else _ROMAN[raw.upper()]
+        if match.group("w"):  # CAP wording: G1 low, G2 intermediate, G3 high grade
+            grade = _WORD_GRADES[match.group("w").lower()]
+        else:
+            grade = int(raw) if raw.isdigit() else _ROMAN[raw.upper()]
         read_any = True
         reading.add("who-grade", grade, f"reported WHO grade G{grade}{_site_label(site)}", site)
     if not read_any:

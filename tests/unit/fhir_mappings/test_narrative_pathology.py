@@ -470,3 +470,31 @@ def test_a_presented_form_by_url_only_is_not_fetched() -> None:
     assert problems(report) == [
         "pathology report has neither results nor text the service can read"
     ]
+
+
+def test_another_markers_value_after_a_comma_is_never_read_as_ki67() -> None:
+    report = pathology_report("Neuroendocrine tumor. Ki-67 positive, chromogranin A 90%.")
+    assert not read(report).all("ki67")
+    assert "pathology report mentions Ki-67 but the value could not be read" in problems(report)
+
+
+def test_a_long_ki67_phrase_is_read() -> None:
+    text = "Neuroendocrine tumor. Ki-67 immunostain shows a proliferation index of 12%."
+    assert only(pathology_report(text), "ki67").value == Quantity(12, "%")
+
+
+def test_one_mitosis_per_2_mm2_is_read() -> None:
+    text = "Neuroendocrine tumor. Mitotic activity: 1 mitosis per 2 mm2."
+    assert only(pathology_report(text), "mitotic-count").value == Quantity(1, "/2 mm²")
+
+
+@pytest.mark.parametrize(
+    ("text", "grade"),
+    [
+        ("Well-differentiated neuroendocrine tumor, low grade.", 1),
+        ("Neuroendocrine tumor. Histologic grade: G2, intermediate grade.", 2),
+        ("High-grade neuroendocrine carcinoma, large cell type.", 3),
+    ],
+)
+def test_cap_grade_words_are_who_grades(text: str, grade: int) -> None:
+    assert only(pathology_report(text), "who-grade").value == grade
