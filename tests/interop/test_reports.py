@@ -26,6 +26,7 @@ from tests.fhir_builders import (
     run,
 )
 from tests.support.cds_requests import hook_request, prefetch_for
+from tests.support.fhir_server import serve_fhir
 from tests.support.pathology_reports import (
     LIVER_SITE,
     PANCREAS_TAIL,
@@ -351,3 +352,36 @@ def test_a_positive_octreoscan_patient_gets_ssa_but_still_the_sstr_pet_card() ->
     record = [*base_pnen_lm(), differentiation("well"), ki67(4, "liver"), lung, octreoscan]
     ids = fired(record)
     assert "ssa-first-line" in ids and "pet-ssa" in ids
+
+
+def test_an_unreadable_pathology_report_is_named_in_the_response_over_http(
+    client: FlaskClient, prefetch_keys: list[str]
+) -> None:
+    # A report deferring Ki-67 to a comment the feed did not carry (HL7 v2 pathology feed shape).
+    unreadable = pathology_report(
+        "Neuroendocrine tumor, G2. Ki-67: see comment.",
+        code=SURGICAL_PATHOLOGY,
+        category=V2_SP,
+        rid="path-unreadable",
+    )
+    resources = [*base_pnen_lm(), unreadable]
+    request = hook_request(
+        "patient-view", "test-patient", prefetch=prefetch_for(resources, prefetch_keys)
+    )
+    body = client.post("/cds-services/pnen-patient-view", json=request).get_json()
+    assert_valid_response(body)
+    issues = body["extension"]["org.pnen-cds.data-issues"]
+    assert {
+        "prefetchKey": "reports",
+        "reference": "DiagnosticReport/path-unreadable",
+        "problem": "pathology report mentions Ki-67 but the value could not be read",
+    } in issues
+
+
+def test_text_only_pathology_patient_fetched_from_the_fhir_server(client: FlaskClient) -> None:
+    with serve_fhir(text_only_patient()) as (base, _):
+        request = hook_request("patient-view", "test-patient", fhir_server=base)
+        body = client.post("/cds-services/pnen-patient-view", json=request).get_json()
+    assert_valid_response(body)
+    codes = {card["source"]["topic"]["code"] for card in body["cards"]}
+    assert "pet-fdg" in codes and "biopsy-both-sites" not in codes
