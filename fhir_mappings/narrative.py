@@ -12,9 +12,6 @@ site unknown) exists — it is the same result, and the coded one is exact.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +19,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from fhir_mappings.context import Sentence, normalize, sentences
+from fhir_mappings.context import Sentence, sentences
 from fhir_mappings.facts import (
     FROM_REPORT_TEXT,
     LIVER,
@@ -33,6 +30,7 @@ from fhir_mappings.facts import (
     Quantity,
 )
 from fhir_mappings.observations import MappingOptions, SiteIndex
+from fhir_mappings.report_text import report_text
 from fhir_mappings.shape import (
     all_text,
     fhir_date,
@@ -47,10 +45,6 @@ from fhir_mappings.terminology import Terminology
 
 TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
 COUNTED = frozenset({"final", "amended", "corrected", "appended"})
-MAX_TEXT = 512 * 1024
-"""Largest attachment read (decoded bytes): a pathology report is a few kB; more is not text."""
-_MAX_BASE64 = MAX_TEXT * 4 // 3 + 4
-_TEXT_TYPES = frozenset({"text/plain", "text/html", "application/xhtml+xml"})
 
 # --- what a report is ------------------------------------------------------------------------
 
@@ -71,70 +65,6 @@ def is_pathology_report(report: dict[str, Any], terms: Terminology) -> bool:
 def _names_pathology(terms: Terminology, names: str) -> bool:
     """Whether report and category names say pathology (terminology text, no PHI: memoised)."""
     return terms.text_matches("pathology-report", names) or "病理" in names
-
-
-# --- report text -----------------------------------------------------------------------------
-
-_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:br|p|div|tr|li|h[1-6]|table|ul|ol)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]{0,2000}>")
-_CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
-
-
-def html_text(markup: str) -> str:
-    """Visible text of an HTML fragment: block tags become line breaks, entities are decoded."""
-    markup = _SCRIPT.sub(" ", markup)
-    markup = _BLOCK_TAG.sub("\n", markup)
-    return html.unescape(_TAG.sub(" ", markup))
-
-
-def _attachment(att: dict[str, Any], path: str) -> tuple[str, str | None]:
-    """The text of one presentedForm attachment ('' when it holds none) and a problem, if any."""
-    content_type = (string(att, "contentType", path) or "").strip().lower()
-    mime = content_type.split(";", 1)[0].strip()
-    data = string(att, "data", path)
-    if mime not in _TEXT_TYPES:
-        return "", f"{path}contentType: {mime or 'missing'}; not read" if data else None
-    if data is None:
-        return "", None  # a URL only: references are never fetched one by one
-    if len(data) > _MAX_BASE64:
-        return "", f"{path}data: larger than {MAX_TEXT // 1024} kB; not read"
-    try:
-        raw = base64.b64decode("".join(data.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return "", f"{path}data: not valid base64; not read"
-    declared = _CHARSET.search(content_type)
-    encodings = [declared.group(1)] if declared else []
-    text = None
-    for encoding in [*encodings, "utf-8-sig", "gb18030"]:
-        try:
-            text = raw.decode(encoding)
-            break
-        except (UnicodeDecodeError, LookupError):
-            continue
-    if text is None or "\x00" in text:
-        return "", f"{path}data: not text in a known encoding; not read"
-    return (html_text(text) if mime != "text/plain" else text), None
-
-
-def report_text(report: dict[str, Any]) -> tuple[str, list[str]]:
-    """All readable text of a report, and problems reading its attachments."""
-    parts: list[str] = []
-    problems: list[str] = []
-    conclusion = string(report, "conclusion")
-    if conclusion:
-        parts.append(conclusion)
-    for concept in objects(report, "conclusionCode"):
-        described = all_text(concept)  # the display names the diagnosis, grade included
-        if described:
-            parts.append(described)
-    for i, att in enumerate(objects(report, "presentedForm")):
-        text, problem = _attachment(att, f"presentedForm[{i}].")
-        if text:
-            parts.append(text)
-        if problem:
-            problems.append(problem)
-    return normalize("\n".join(parts)), problems
 
 
 # --- patterns --------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ from fhir_mappings.facts import (
     PatientFacts,
     Quantity,
 )
-from fhir_mappings.narrative import MAX_TEXT, html_text, is_pathology_report
+from fhir_mappings.narrative import is_pathology_report
 from fhir_mappings.observations import MappingOptions
 from fhir_mappings.record import RecordMapper
+from fhir_mappings.report_text import MAX_TEXT, html_text
 from fhir_mappings.terminology import LOINC, SNOMED
 from tests.fhir_builders import (
     PATIENT_ID,
