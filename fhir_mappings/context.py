@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 
 # Cues that govern what follows them in the clause: negation, advice, hedging, history. Each is a
 # phrase of lower-case words (matched word by word: one pass over the words, no regex per cue).
@@ -173,9 +174,20 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+MAX_SENTENCE = 2000
+"""Longer runs without a sentence end are cut: no real sentence is that long, and it bounds the
+work per sentence whatever a report holds."""
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of a normalized text (line breaks, full stops, semicolons end one)."""
-    return [part for part in _SENTENCE_END.split(text) if part.strip()]
+    found: list[str] = []
+    for part in _SENTENCE_END.split(text):
+        if len(part) > MAX_SENTENCE:
+            found.extend(part[i : i + MAX_SENTENCE] for i in range(0, len(part), MAX_SENTENCE))
+        elif part.strip():
+            found.append(part)
+    return found
 
 
 class Sentence:
@@ -193,16 +205,21 @@ class Sentence:
         """True when no cue in the same clause governs the span [start, end)."""
         if self.leading is None:
             leading, trailing, boundaries = cues(self.text)
-            self.leading = [e for _, e in leading]
-            self.trailing = [s for s, _ in trailing]
+            self.leading = sorted(e for _, e in leading)
+            self.trailing = sorted(s for s, _ in trailing)
             self.boundaries = [s for s, _ in boundaries]
-        for cue_end in self.leading:
-            if cue_end <= start and not any(cue_end <= b < start for b in self.boundaries):
-                return False
-        for cue_start in self.trailing:
-            if cue_start >= end and not any(end <= b < cue_start for b in self.boundaries):
-                return False
-        return True
+        # the clause of the span: from the last boundary before it to the first one after it
+        i = bisect_left(self.boundaries, start)
+        clause_start = self.boundaries[i - 1] if i else -1
+        j = bisect_left(self.boundaries, end)
+        clause_end = self.boundaries[j] if j < len(self.boundaries) else len(self.text)
+        # a leading cue ending inside (clause_start, start], a trailing one starting in
+        # [end, clause_end]
+        k = bisect_right(self.leading, start)
+        if k and self.leading[k - 1] > clause_start:
+            return False
+        k = bisect_left(self.trailing, end)
+        return not (k < len(self.trailing) and self.trailing[k] <= clause_end)
 
 
 def asserted_text(text: str) -> str:
@@ -213,11 +230,17 @@ def asserted_text(text: str) -> str:
     kept: list[str] = []
     for raw in sentences(normalize(text)):
         leading, trailing, boundaries = cues(raw)
+        leading_starts = sorted(s for s, _ in leading)
+        trailing.sort()
+        trailing_starts = [s for s, _ in trailing]
         start = 0
         for end, after in [*boundaries, (len(raw), len(raw))]:
             # within the clause [start, end): drop what a trailing cue governs, then a leading one
-            keep_from = max((e for s, e in trailing if start <= s < end), default=start)
-            keep_to = min((s for s, _ in leading if keep_from <= s < end), default=end)
+            k = bisect_left(trailing_starts, end)
+            keep_from = trailing[k - 1][1] if k and trailing_starts[k - 1] >= start else start
+            k = bisect_left(leading_starts, keep_from)
+            keep_to = leading_starts[k] if k < len(leading_starts) else end
+            keep_to = min(keep_to, end)
             if raw[keep_from:keep_to].strip():
                 kept.append(raw[keep_from:keep_to])
             start = after

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -216,9 +216,26 @@ class _Reading:
     found: list[tuple[str, Any, str, str, tuple[str, ...]]]
     unread: set[str]
     problems: list[str]
+    mentions: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, value: Any, text: str, site: str, extra: tuple[str, ...] = ()) -> None:
         self.found.append((kind, value, text, site, extra))
+
+    def another(self, kind: str) -> bool:
+        """Count one more mention of a kind; False past MAX_MENTIONS (reported once)."""
+        seen = self.mentions.get(kind, 0) + 1
+        self.mentions[kind] = seen
+        if seen == MAX_MENTIONS + 1:
+            self.problems.append(
+                f"pathology report text: more than {MAX_MENTIONS} {_NAMES[kind]} mentions; "
+                "the rest not read"
+            )
+        return seen <= MAX_MENTIONS
+
+
+MAX_MENTIONS = 50
+"""Mentions of one fact read per report: a real report has a handful; this bounds the work."""
+_NAMES = {"ki67": "Ki-67", "mitotic-count": "mitosis", "who-grade": "grade"}
 
 
 def _number(text: str) -> float:
@@ -247,16 +264,19 @@ _DEFINITIONS = {
 _AND_OR = re.compile(r"and\s*/\s*or|和/或", re.IGNORECASE)
 
 
-def _is_definition(kind: str, match: re.Match[str], sentence: Sentence) -> bool:
-    """A grade's printed definition: a WHO cut-off beside a grade and 'and/or'."""
-    if not _AND_OR.search(sentence.text) or not _GRADE.search(sentence.text):
-        return False
+def _is_cut_off(kind: str, match: re.Match[str]) -> bool:
+    """Whether a matched value is a WHO grade cut-off ('<3%', '2-20', '>20')."""
     low, high = match.group("lo"), match.group("hi")
     if high:
         key = (_number(high), f"{_number(low):g}-{_number(high):g}")
     else:
         key = (_number(low), _CMP_WORDS.get((match.group("cmp") or "").lower(), match.group("cmp")))
     return key in _DEFINITIONS[kind]
+
+
+def _defines_grades(text: str) -> bool:
+    """Whether a sentence prints grade definitions: it names a grade and says 'and/or'."""
+    return bool(_AND_OR.search(text) and _GRADE.search(text))
 
 
 def _site_label(site: str) -> str:
@@ -268,10 +288,13 @@ def _site_label(site: str) -> str:
 def _ki67(sentence: Sentence, site: str, reading: _Reading) -> None:
     text = sentence.text
     for label in _KI67.finditer(text):
+        if not reading.another("ki67"):
+            return
         if not sentence.asserted(label.start(), label.end()):
             continue
         after = _KI67_VALUE.match(text, label.end())
-        before = None if after else _KI67_BEFORE.search(text, 0, label.start())
+        window = max(0, label.start() - 60)  # a bounded look back, never the whole sentence
+        before = None if after else _KI67_BEFORE.search(text, window, label.start())
         match = after or before
         if match is None:
             reading.unread.add("ki67")
@@ -279,7 +302,7 @@ def _ki67(sentence: Sentence, site: str, reading: _Reading) -> None:
         if after and after.group("neg"):
             reading.problems.append("report text: Ki-67 outside 0–100 %; not used")
             continue
-        if _is_definition("ki67", match, sentence):
+        if _is_cut_off("ki67", match) and _defines_grades(text):
             continue
         value, cmp, extra = _bound(match)
         if not 0 <= value <= 100:
@@ -291,12 +314,15 @@ def _ki67(sentence: Sentence, site: str, reading: _Reading) -> None:
 
 def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
     text = sentence.text
-    zeros = [(z.start(), z.end()) for z in _NO_MITOSES.finditer(text)]
+    zeros = list(_NO_MITOSES.finditer(text))
     if zeros:  # "no mitoses identified", "未见核分裂象": a count of 0 in any unit
         q = Quantity(0.0, "/2 mm²")
         reading.add("mitotic-count", q, f"mitoses {q.display()}{_site_label(site)}", site)
+    in_zeros = {m.start() for z in zeros for m in _MITOSES.finditer(text, z.start(), z.end())}
     for label in _MITOSES.finditer(text):
-        if any(a <= label.start() < b for a, b in zeros):
+        if not reading.another("mitotic-count"):
+            return
+        if label.start() in in_zeros:
             continue
         if not sentence.asserted(label.start(), label.end()):
             continue
@@ -304,7 +330,7 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
         per_mm, per_hpf = (match.group("mm"), match.group("hpf")) if match else (None, None)
         if match is None or not (per_mm or per_hpf):
             # "3 mitoses per 2 mm²": the number before the label, the unit after it
-            before = _MITOSES_BEFORE.search(text, 0, label.start())
+            before = _MITOSES_BEFORE.search(text, max(0, label.start() - 40), label.start())
             unit = _UNIT_AFTER_LABEL.match(text, label.end())
             if before is None or unit is None:
                 reading.unread.add("mitotic-count")
@@ -313,7 +339,7 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
         if match.groupdict().get("neg"):
             reading.problems.append("report text: negative mitotic count; not used")
             continue
-        if _is_definition("mitotic-count", match, sentence):
+        if _is_cut_off("mitotic-count", match) and _defines_grades(text):
             continue
         value, cmp, extra = _bound(match)
         if per_hpf:
@@ -336,6 +362,8 @@ def _grade(sentence: Sentence, site: str, reading: _Reading) -> None:
     text = sentence.text
     read_any = False
     for match in _GRADE.finditer(text):
+        if not reading.another("who-grade"):
+            return
         if not sentence.asserted(match.start(), match.end()):
             read_any = True  # governed by a cue: deliberately not read
             continue

@@ -21,15 +21,40 @@ MAX_TEXT = 512 * 1024
 """Largest attachment read (decoded bytes): a pathology report is a few kB; more is not text."""
 _MAX_BASE64 = MAX_TEXT * 4 // 3 + 4
 _TEXT_TYPES = frozenset({"text/plain", "text/html", "application/xhtml+xml"})
-_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:br|p|div|tr|li|h[1-6]|table|ul|ol)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]{0,2000}>")
+# Tag patterns stop at the next '<': every scan is linear, whatever the markup (no backtracking
+# over a hostile attachment).
+_BLOCK_TAG = re.compile(
+    r"<\s*/?\s*(?:br|p|div|tr|li|h[1-6]|table|ul|ol)\b[^<>]{0,2000}>", re.IGNORECASE
+)
+_TAG = re.compile(r"<[^<>]{0,2000}>")
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
+
+
+def _without_scripts(markup: str) -> str:
+    """The markup without <script> and <style> elements (an unclosed one runs to the end)."""
+    folded = markup.lower()
+    if "<script" not in folded and "<style" not in folded:
+        return markup
+    kept: list[str] = []
+    position = 0
+    while True:
+        starts = [i for i in (folded.find("<script", position), folded.find("<style", position))]
+        start = min((i for i in starts if i >= 0), default=-1)
+        if start < 0:
+            kept.append(markup[position:])
+            return " ".join(kept)
+        kept.append(markup[position:start])
+        tag = "</script" if folded.startswith("<script", start) else "</style"
+        end = folded.find(tag, start)
+        if end < 0:
+            return " ".join(kept)
+        close = folded.find(">", end)
+        position = len(markup) if close < 0 else close + 1
 
 
 def html_text(markup: str) -> str:
     """Visible text of an HTML fragment: block tags become line breaks, entities are decoded."""
-    markup = _SCRIPT.sub(" ", markup)
+    markup = _without_scripts(markup)
     markup = _BLOCK_TAG.sub("\n", markup)
     return html.unescape(_TAG.sub(" ", markup))
 

@@ -17,7 +17,7 @@ from fhir_mappings.facts import (
     PatientFacts,
     Quantity,
 )
-from fhir_mappings.narrative import is_pathology_report
+from fhir_mappings.narrative import MAX_MENTIONS, is_pathology_report
 from fhir_mappings.observations import MappingOptions
 from fhir_mappings.record import RecordMapper
 from fhir_mappings.report_text import MAX_TEXT, html_text
@@ -499,3 +499,30 @@ def test_one_mitosis_per_2_mm2_is_read() -> None:
 )
 def test_cap_grade_words_are_who_grades(text: str, grade: int) -> None:
     assert only(pathology_report(text), "who-grade").value == grade
+
+
+def test_an_unclosed_script_hides_the_rest_of_the_markup() -> None:
+    assert html_text("<p>NET G2</p><script>Ki-67 99%").split() == ["NET", "G2"]
+
+
+def test_a_report_repeating_ki67_past_the_mention_budget_says_so() -> None:
+    text = "Neuroendocrine tumor. " + "Ki-67 see comment, " * (MAX_MENTIONS + 5)
+    assert problems(pathology_report(presented=[attachment(text)])) == [
+        f"pathology report text: more than {MAX_MENTIONS} Ki-67 mentions; the rest not read",
+        "pathology report mentions Ki-67 but the value could not be read",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "neuroendocrine " + "<" * 100_000,
+        "neuroendocrine " + "<script " * 20_000,
+        "neuroendocrine " + "no prior, recommend Ki-67 " * 5_000,
+        "neuroendocrine " + "1" * 100_000,
+    ],
+    ids=["open-brackets", "open-scripts", "cues", "digits"],
+)
+def test_hostile_attachments_are_read_without_failing(text: str) -> None:
+    report = pathology_report(presented=[attachment(text, "text/html")])
+    assert not tissue(read(report))
