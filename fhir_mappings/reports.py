@@ -106,6 +106,10 @@ _SCINTIGRAPHY = _words(
     "scintigraphy", "scintigram", "SPECT", "SPECT/CT", "SRS", "SRI", "gamma camera", "imaging"
 )
 _SSTR_IMAGING = _words("somatostatin receptor", "SSTR", "octreotide")
+# Chinese: octreotide imaging, somatostatin receptor imaging/scintigraphy; single phase, portal
+# venous (venous, arterial, delayed) phase only.
+_SCINTIGRAPHY_ZH = re.compile("奥曲肽显像|生长抑素受体显像|生长抑素受体闪烁")
+_SINGLE_PHASE_ZH = re.compile("单期|单相|仅(?:门静脉|门脉|静脉|动脉|延迟)期")
 _SINGLE_PHASE = _words(
     "single[- ]phase",
     "single-phase",
@@ -171,6 +175,8 @@ def _is_scintigraphy(text: str, folded: str) -> bool:
     """Octreoscan and its kin by name, or SSTR/octreotide imaging without PET."""
     if _SCINTIGRAPHY_TRACER.search(text, folded):
         return True
+    if not text.isascii() and _SCINTIGRAPHY_ZH.search(text):
+        return True
     return _SSTR_IMAGING.search(text, folded) and _SCINTIGRAPHY.search(text, folded)
 
 
@@ -215,12 +221,19 @@ def _classify(
         by_text.add(agent)  # a coded liver MRI whose agent is named in text only: flagged
     kinds = {kind: False for kind in coded} | {kind: True for kind in by_text}
     multiphase = "ct-abdomen-multiphase"
-    if multiphase in kinds and text and _SINGLE_PHASE.search(text, text.casefold()):
+    if multiphase in kinds and text and _single_phase(text):
         # A contrast CT whose report says single-phase is abdominal imaging, not the staging study.
         kinds.setdefault("abdominal-imaging", kinds.pop(multiphase))
     if kinds and "abdominal-imaging" not in kinds and set(kinds) - _NOT_ABDOMINAL:
         kinds["abdominal-imaging"] = all(kinds.values())
     return kinds
+
+
+def _single_phase(text: str) -> bool:
+    """The report says the CT was single-phase (English, or Chinese 单期 / 仅门静脉期)."""
+    if _SINGLE_PHASE.search(text, text.casefold()):
+        return True
+    return not text.isascii() and bool(_SINGLE_PHASE_ZH.search(text))
 
 
 # Kinds that do not count as abdominal CT/MRI for follow-up.

@@ -157,3 +157,17 @@ def test_sentences_do_not_break_at_decimal_points_or_approx() -> None:
 def test_non_functional_in_chinese_is_not_a_negation() -> None:
     sentence = Sentence("无功能性胰腺神经内分泌肿瘤 G2")
     assert sentence.asserted(15, 17)
+
+
+def test_a_chinese_ct_report_saying_portal_venous_phase_only_is_single_phase() -> None:
+    ct = report(CT_AP_CONTRAST, conclusion="腹部增强CT（仅门静脉期）：胰尾占位，肝内多发转移。")
+    assert kinds(ct) == {"abdominal-imaging"}
+
+
+def test_a_chinese_ct_advising_dotatate_pet_names_no_pet() -> None:
+    ct = report(CT_AP_CONTRAST, conclusion="胰尾富血供占位，建议行68Ga-DOTATATE PET/CT检查。")
+    assert "pet-ssa" not in kinds(ct)
+
+
+def test_chinese_octreotide_imaging_is_sstr_scintigraphy() -> None:
+    assert "sstr-scintigraphy" in kinds(report({"text": "99mTc-奥曲肽显像"}))
