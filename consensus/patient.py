@@ -525,8 +525,19 @@ class Patient:
         return self.facts.all("imaging:pet-ssa")
 
     @cached_property
+    def sstr_scintigraphy(self) -> tuple[Fact, ...]:
+        """SSTR scintigraphy (Octreoscan, SRI): SSTR status, never the PET `pet-ssa` asks for."""
+        return self.facts.all("imaging:sstr-scintigraphy")
+
+    @cached_property
+    def sstr_imaging(self) -> tuple[Fact, ...]:
+        """SSTR PET and SSTR scintigraphy studies, oldest first (undated first)."""
+        studies = (*self.sstr_pet, *self.sstr_scintigraphy)
+        return tuple(sorted(studies, key=lambda f: (f.when or date.min, f.ref)))
+
+    @cached_property
     def sstr_status(self) -> Criterion:
-        """SSTR positive (IHC ≥ 2+ or positive SSTR PET), negative (all negative), or unknown."""
+        """SSTR positive (IHC ≥ 2+, positive SSTR PET or scintigraphy), negative, or unknown."""
         threshold = self.settings.value("sstr2-ihc-positive-score")
         results: list[tuple[bool, Fact]] = []
         for fact in self.facts.all("sstr2-ihc"):
@@ -535,7 +546,7 @@ class Patient:
                 results.append((value == "positive", fact))
             else:
                 results.append((int(value.rstrip("+")) >= threshold, fact))
-        for fact in self.sstr_pet:
+        for fact in self.sstr_imaging:
             if fact.value in ("positive", "negative"):
                 results.append((fact.value == "positive", fact))
         positive = [f for ok, f in results if ok]
@@ -543,7 +554,9 @@ class Patient:
             return known("SSTR positive", True, positive)
         if results:
             return known("SSTR positive", False, [f for _, f in results])
-        return unknown("SSTR positive", "SSTR status (SSTR2 IHC or 68Ga-SSA PET result)")
+        return unknown(
+            "SSTR positive", "SSTR status (SSTR2 IHC, 68Ga-SSA PET or SSTR scintigraphy result)"
+        )
 
     @cached_property
     def sstr2_strong(self) -> tuple[Fact, ...]:

@@ -12,6 +12,7 @@ from fhir_mappings.administrations import Dose, map_administrations, read_admini
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
 from fhir_mappings.medications import map_medication
+from fhir_mappings.narrative import CodedTissue, is_pathology_report, read_pathology_report
 from fhir_mappings.observations import (
     MappingOptions,
     SiteIndex,
@@ -176,6 +177,7 @@ class RecordMapper:
             ),
         )
         doses: list[Dose] = []  # administrations are read together: cycles form courses
+        pathology: list[tuple[str, dict[str, Any]]] = []
         for key, resource in rest:
             try:
                 if resource["resourceType"] == "MedicationAdministration":
@@ -184,6 +186,11 @@ class RecordMapper:
                         doses.append(dose)
                         used.append(versioned_ref(resource))
                     continue
+                if resource["resourceType"] == "DiagnosticReport" and is_pathology_report(
+                    resource, self.terms
+                ):
+                    pathology.append((key, resource))  # read once coded results are known
+                    continue
                 produced = self._map_one(key, resource, sites, issues, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
@@ -191,6 +198,8 @@ class RecordMapper:
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource))
+        if pathology:
+            self._read_pathology(pathology, sites, facts, issues, used)
         facts.extend(map_administrations(doses, today))
         facts = _dated_events(facts, today, as_of, issues, later, valid)
         return PatientFacts(
@@ -201,6 +210,29 @@ class RecordMapper:
             resources_used=tuple(used),
             ignored_after_as_of=len(later),
         )
+
+    def _read_pathology(
+        self,
+        reports: list[tuple[str, dict[str, Any]]],
+        sites: SiteIndex,
+        facts: list[Fact],
+        issues: list[DataIssue],
+        used: list[str],
+    ) -> None:
+        """Tissue facts from pathology reports' text, where coded results do not give them."""
+        coded = CodedTissue.of(facts)
+        for key, report in reports:
+            try:
+                produced, problems = read_pathology_report(
+                    report, self.terms, sites, self.options, coded
+                )
+            except _UNREADABLE as exc:
+                issues.append(_issue(key, report, exc))
+                continue
+            issues.extend(DataIssue(key, ref_of(report), p) for p in problems)
+            if produced:
+                facts.extend(produced)
+                used.append(versioned_ref(report))
 
     def _map_one(
         self,

@@ -39,8 +39,9 @@ Decisions where the spec left room (the source was followed):
   names the second line even when SSTR is negative; SSTR unknown without progression on SSA
   stays silent (the first-line indication is SSTR-negative disease; `pet-ssa` and
   `ssa-first-line` ask for the SSTR study). A targeted agent already active silences the card.
-- `prrt-candidate`: "SSTR PET avid" reads the most recent SSTR PET with a coded result (current
-  receptor expression); none on record fires with the PET result missing. PRRT already active
+- `prrt-candidate`: "SSTR PET avid" reads the most recent SSTR PET or SSTR scintigraphy
+  (Octreoscan; fhir-mapping.md "Imaging") with a coded result (current receptor expression); none
+  on record fires with the PET result missing. PRRT already active
   silences it.
 - `platinum-for-net`: any one of cisplatin, carboplatin or etoposide drafted for a NET (recorded
   well differentiated, or inferred from a G1/G2 grade) fires, whatever the grade (G3 NET
@@ -591,12 +592,13 @@ def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 
 def _sstr_pet_avid(p: Patient) -> Criterion:
-    """The most recent SSTR PET with a coded result is positive (tracer-avid)."""
-    results = [f for f in p.sstr_pet if f.value in ("positive", "negative")]
+    """The most recent SSTR PET or SSTR scintigraphy with a coded result is positive."""
+    results = [f for f in p.sstr_imaging if f.value in ("positive", "negative")]
     if not results:
         return unknown("SSTR PET avid", "68Ga-SSA PET/CT result", p.sstr_pet[-1:])
     latest = results[-1]
-    return known("SSTR PET avid", latest.value == "positive", (latest,))
+    name = "SSTR PET avid" if latest.kind == "imaging:pet-ssa" else "SSTR scintigraphy positive"
+    return known(name, latest.value == "positive", (latest,))
 
 
 @rule(

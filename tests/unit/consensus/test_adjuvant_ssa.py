@@ -169,7 +169,7 @@ def test_adjuvant_ssa_silent_when_ned_is_not_recorded_after_the_resection() -> N
 def test_adjuvant_ssa_with_sstr_unknown_fires_naming_it_without_suggestions() -> None:
     rec = run_on(type1(on(2), sstr=None))[RULE]
     assert "if SSTR positive" in rec.summary
-    assert rec.missing == ("SSTR status (SSTR2 IHC or 68Ga-SSA PET result)",)
+    assert rec.missing == ("SSTR status (SSTR2 IHC, 68Ga-SSA PET or SSTR scintigraphy result)",)
     assert rec.suggestions == ()
     card_of(rec)
 

@@ -492,7 +492,7 @@ def test_ssa_first_line_silent_when_sstr_negative_or_on_ssa(extra: list[dict[str
 def test_ssa_first_line_with_sstr_unknown_fires_naming_it_without_suggestions() -> None:
     rec = run(net_lm(extrahepatic()))["ssa-first-line"]
     assert "if SSTR positive" in rec.summary
-    assert rec.missing == ("SSTR status (SSTR2 IHC or 68Ga-SSA PET result)",)
+    assert rec.missing == ("SSTR status (SSTR2 IHC, 68Ga-SSA PET or SSTR scintigraphy result)",)
     assert rec.suggestions == ()
     card_of(rec)
 
