@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from fhir_mappings.attribution import attribute
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
 from fhir_mappings.medications import map_medication
@@ -57,13 +58,25 @@ class RecordMapper:
     terms: Terminology
     options: MappingOptions = MappingOptions()
 
-    def map(self, patient_id: str, items: Iterable[Item], today: date) -> PatientFacts:
-        """All facts of one patient; malformed resources are skipped and reported."""
+    def map(
+        self,
+        patient_id: str,
+        items: Iterable[Item],
+        today: date,
+        *,
+        aliases: Mapping[str, str] | None = None,
+    ) -> PatientFacts:
+        """All facts of one patient; malformed resources are skipped and reported.
+
+        `aliases` maps Bundle entry fullUrls (`urn:uuid:…`) to 'Type/id', so that references
+        inside a Bundle resolve; facts are then attributed to the pNEN or another cancer.
+        """
         facts: list[Fact] = []
         issues: list[DataIssue] = []
         used: list[str] = []
         birth_date: date | None = None
-        valid = self._valid_resources(patient_id, items, issues, set())
+        aliases = aliases or {}
+        valid = self._valid_resources(patient_id, items, issues, set(), aliases)
         first = [(k, r) for k, r in valid if r["resourceType"] in _FIRST]
         rest = [(k, r) for k, r in valid if r["resourceType"] not in _FIRST]
         specimens: dict[str, str] = {}
@@ -85,12 +98,19 @@ class RecordMapper:
                         used.append(versioned_ref(resource))
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
+        primary = {f.ref for f in facts if f.kind == "pnen"}
+        liver = {f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")}
+        for url, target in aliases.items():  # a result may name them by fullUrl
+            if target in specimens:
+                specimens[url] = specimens[target]
+            if target in primary:
+                primary.add(url)
+            if target in liver:
+                liver.add(url)
         sites = SiteIndex(
             specimens=specimens,
-            primary_conditions=frozenset(f.ref for f in facts if f.kind == "pnen"),
-            liver_conditions=frozenset(
-                f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")
-            ),
+            primary_conditions=frozenset(primary),
+            liver_conditions=frozenset(liver),
         )
         for key, resource in rest:
             try:
@@ -101,10 +121,13 @@ class RecordMapper:
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource))
+        reported = frozenset(i.reference for i in issues)
+        attributed = attribute(valid, facts, self.terms, aliases, reported)
+        issues.extend(attributed.issues)
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",
             birth_date=birth_date,
-            by_kind=index_facts(facts),
+            by_kind=index_facts(attributed.facts),
             data_issues=tuple(issues),
             resources_used=tuple(used),
         )
@@ -133,12 +156,15 @@ class RecordMapper:
             return map_service_request(resource, self.terms)
         return []
 
-    def has_pnen(self, patient_id: str, items: Iterable[Item]) -> bool:
+    def has_pnen(
+        self, patient_id: str, items: Iterable[Item], *, aliases: Mapping[str, str] | None = None
+    ) -> bool:
         """Whether the record has an active pNEN Condition (the cheap first look)."""
         conditions = [
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
-        for _, resource in self._valid_resources(patient_id, conditions, [], set()):
+        valid = self._valid_resources(patient_id, conditions, [], set(), aliases or {})
+        for _, resource in valid:
             try:
                 if any(f.kind == "pnen" for f in map_condition(resource, self.terms)):
                     return True
@@ -148,7 +174,11 @@ class RecordMapper:
 
     @staticmethod
     def _valid_resources(
-        patient_id: str, items: Iterable[Item], issues: list[DataIssue], seen: set[str]
+        patient_id: str,
+        items: Iterable[Item],
+        issues: list[DataIssue],
+        seen: set[str],
+        aliases: Mapping[str, str],
     ) -> Sequence[tuple[str, dict[str, Any]]]:
         """Resources that are JSON objects with a type and an id, of this patient, once each."""
         valid: list[tuple[str, dict[str, Any]]] = []
@@ -179,7 +209,9 @@ class RecordMapper:
                 except ShapeError as exc:
                     issues.append(DataIssue(key, ref, str(exc)))
                     continue
-                target = subject if subject == patient_ref else local_ref(subject)
+                target = (
+                    subject if subject == patient_ref else aliases.get(subject or "")
+                ) or local_ref(subject)
                 if target and target.startswith("Patient/") and target != patient_ref:
                     issues.append(DataIssue(key, ref, "subject is another patient"))
                     continue
