@@ -64,7 +64,7 @@ def topography_site(code: str) -> str | None:
 
 
 def site_class(concept: Any, terms: Terminology) -> str | None:
-    """Where a body-site CodeableConcept points: PANCREAS, LIVER, LYMPH_NODE, OTHER_ORGAN or None."""
+    """Where a body-site CodeableConcept points: pancreas, liver, lymph node, other organ, None."""
     if not isinstance(concept, dict):
         return None
     concepts = terms.concepts_of(concept)
