@@ -114,6 +114,9 @@ class Link(NamedTuple):
     why: str = ""
 
 
+MAX_DEPTH = 32
+"""Links followed from one resource at most (a chain longer than any real record's; no recursion
+limit reached on a hostile one)."""
 _MALFORMED = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 _PNEN = Link(True)
 _VISITING = Link(False, "…")  # a cycle in the record's references: no answer from that path
@@ -192,7 +195,10 @@ def _other_cancer(ref: str, condition: dict[str, Any], terms: Terminology) -> Ot
         return None  # the pNEN itself, coded a second time without its histology
     code = condition.get("code")
     organ = cancer_code_organ(code, terms)
-    if organ is None and PRIMARY_CANCER_PROFILE not in _profiles(condition):
+    primary = PRIMARY_CANCER_PROFILE in _profiles(condition) or any(
+        "other-primary-cancer" in terms.concepts_of(c) for c in _concepts(condition, "category")
+    )
+    if organ is None and not primary:
         return None
     label = organ or next(
         (concept_text(site) for site in _concepts(condition, "bodySite") if concept_text(site)),
@@ -276,20 +282,22 @@ class _Graph:
             return None
         return self.aliases.get(ref) or local_ref(ref)
 
-    def link(self, ref: str) -> Link | None:
+    def link(self, ref: str, depth: int = 0) -> Link | None:
         """The cancer a resource belongs to, or None when the record does not say."""
         if ref in self.memo:
             found = self.memo[ref]
             return None if found is _VISITING else found
+        if depth > MAX_DEPTH:
+            return None
         self.memo[ref] = _VISITING
         try:
-            found = self._link(ref)
+            found = self._link(ref, depth + 1)
         except _MALFORMED:
             found = None  # an element of the wrong shape links nothing (mapping reports it)
         self.memo[ref] = found
         return found
 
-    def _link(self, ref: str) -> Link | None:
+    def _link(self, ref: str, depth: int) -> Link | None:
         if ref in self.pnen_refs:
             return _PNEN
         if ref in self.others:
@@ -304,25 +312,25 @@ class _Graph:
             *_refs(resource, "reasonReference"),
         ]
         tiers: list[list[Link | None]] = [
-            [self._target(r) for r in explicit]
+            [self._target(r, depth) for r in explicit]
             + [self._reason_code(c) for c in _concepts(resource, "reasonCode")],
-            [self._target(r) for r in _refs(resource, "basedOn")],
-            [self._target(r) for r in _refs(resource, "specimen")]
-            + [self._target(r) for r in _refs(resource, "parent")],
-            [self.link(p) for p in self.parents.get(ref, ())],
+            [self._target(r, depth) for r in _refs(resource, "basedOn")],
+            [self._target(r, depth) for r in _refs(resource, "specimen")]
+            + [self._target(r, depth) for r in _refs(resource, "parent")],
+            [self.link(p, depth) for p in self.parents.get(ref, ())],
         ]
         if kind == "Specimen":
             tiers.insert(0, [self._specimen_site(ref, resource)])
-            tiers[2] += [self._target(r) for r in _refs(resource, "request")]
+            tiers[2] += [self._target(r, depth) for r in _refs(resource, "request")]
         for tier in tiers:
             decided = _decide(tier)
             if decided is not None:
                 return decided
         return None
 
-    def _target(self, ref: str | None) -> Link | None:
+    def _target(self, ref: str | None, depth: int) -> Link | None:
         target = self.resolve(ref)
-        return self.link(target) if target else None
+        return self.link(target, depth) if target else None
 
     def _reason_code(self, concept: Any) -> Link | None:
         if cancer_code_organ(concept, self.terms) is not None:
@@ -413,9 +421,13 @@ def attribute(
             fact = fact._replace(flags=(*fact.flags, POSSIBLY_OTHER_CANCER))
         out.append(fact)
     for ref, why in excluded.items():
-        label = others[why].label if why in others else why
         what = _TYPE_NAMES.get(ref.split("/", 1)[0], "resource")
-        out.append(Fact("other-cancer-result", why, None, ref, f"{what} of {label}"))
+        text = (
+            f"{what} of another cancer ({others[why].label}, {why})"
+            if why in others
+            else f"{what} linked to another cancer ({why})"
+        )
+        out.append(Fact("other-cancer-result", why, None, ref, text))
     return Attributed(out, issues)
 
 

@@ -58,7 +58,9 @@ def prefetch_plan(terms: Terminology) -> PrefetchPlan:
         "medicationstatements": f"MedicationStatement?patient={PATIENT}",
         # completed ones serve attribution only (a study ordered for another cancer): "planned"
         # stays draft, active and on-hold (fhir_mappings.orders)
-        "servicerequests": f"ServiceRequest?patient={PATIENT}&status=draft,active,on-hold,completed",
+        "servicerequests": (
+            f"ServiceRequest?patient={PATIENT}&status=draft,active,on-hold,completed"
+        ),
         "procedures": f"Procedure?patient={PATIENT}",
         "allergies": f"AllergyIntolerance?patient={PATIENT}",
     }
