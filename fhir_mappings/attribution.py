@@ -399,8 +399,10 @@ def attribute(
         kinds = produced.get(ref, set())
         if ref in pnen_refs or kinds & METASTASIS_KINDS or ref in reported:
             continue
+        # A functional syndrome (insulinoma) beside a recognised pNEN is read; alone it is not.
+        read = bool(kinds - {"nec-coded"}) and bool(pnen_refs)
         try:
-            other = _classify(key, ref, resource, terms, issues)
+            other = _classify(key, ref, resource, terms, issues if not read else [])
         except _MALFORMED:
             continue  # a Condition of the wrong shape names no cancer (mapping reports it)
         if other is not None:

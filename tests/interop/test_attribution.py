@@ -34,6 +34,7 @@ from tests.fhir_builders import (
     LOINC,
     PATIENT_ID,
     PATIENT_REF,
+    PNEN,
     SNOMED,
     TODAY,
     cc,
@@ -53,6 +54,7 @@ from tests.fhir_builders import (
     terms,
 )
 from tests.support.cds_requests import hook_request, prefetch_for
+from tests.support.fhir_server import serve_fhir
 
 MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
 ICDO3_OID = "urn:oid:2.16.840.1.113883.6.43.1"
@@ -291,6 +293,17 @@ def test_fdg_pet_ordered_with_a_breast_cancer_reason_code_is_not_the_pnens() -> 
     assert not facts.has("imaging:pet-fdg")
 
 
+@pytest.mark.parametrize(
+    ("reason", "fires"), [("Condition/breast", False), ("Condition/pnen-1", True)]
+)
+def test_fdg_avid_g1_asks_for_rebiopsy_only_when_the_pet_was_the_pnens(
+    reason: str, fires: bool
+) -> None:
+    ordered = {"reasonReference": [{"reference": reason}]}
+    recs = run([*g1_pnet_with_resectable_liver_mets(), breast_cancer(), *fdg_pet_for(ordered)])
+    assert ("rebiopsy-inconsistent" in recs) is fires
+
+
 def test_fdg_pet_ordered_for_the_pnen_counts() -> None:
     reason = {"reasonReference": [{"reference": "Condition/pnen-1"}]}
     facts = facts_for([pnen(), breast_cancer(), *fdg_pet_for(reason)])
@@ -510,6 +523,19 @@ def test_neoplasms_that_are_not_a_pnen_raise_no_data_issue(resource: dict[str, A
     assert facts_for([resource]).data_issues == ()
 
 
+def test_insulinoma_beside_a_recognised_pnen_is_no_data_issue() -> None:
+    syndrome = condition(SNOMED, "1", rid="ins")
+    syndrome["code"] = cc(PNEN, "insulinoma", "Insulinoma")
+    facts = facts_for([pnen(), syndrome])
+    assert facts.has("functional") and facts.data_issues == ()
+
+
+def test_insulinoma_alone_without_a_pnen_is_a_data_issue() -> None:
+    syndrome = condition(SNOMED, "1", rid="ins")
+    syndrome["code"] = cc(PNEN, "insulinoma", "Insulinoma")
+    assert [i.reference for i in facts_for([syndrome]).data_issues] == ["Condition/ins"]
+
+
 def test_summary_names_unreadable_resources_and_results_of_another_cancer() -> None:
     broken = ki67(8, rid="broken")
     broken["valueQuantity"] = "eight"
@@ -579,7 +605,7 @@ def test_second_cancer_linked_everywhere_gives_the_g1_pnets_cards_over_http(
     assert "G1 (primary)" in summary["summary"]
     assert "G3" not in summary["summary"] + summary["detail"]
     assert "3 record entries linked to another cancer (breast)" in summary["detail"]
-    assert "fdg" not in " ".join(cards).lower()
+    assert "rebiopsy-inconsistent" not in cards  # the breast FDG PET is not FDG-avid pNEN G1
 
 
 def test_second_cancer_without_links_leaves_grade_and_extrahepatic_disease_unknown_over_http(
@@ -611,3 +637,18 @@ def test_urn_uuid_discordance_found_over_http(client: FlaskClient) -> None:
     assert_valid_response(body)
     cards = _cards(body)
     assert "grade-discordant" in cards  # Ki-67 4 % primary vs 25 % liver (G2 vs G3)
+
+
+def test_second_cancer_fetched_from_the_fhir_server_gives_the_same_cards(
+    client: FlaskClient,
+) -> None:
+    resources = _second_cancer_patient(linked=True)
+    with serve_fhir(resources, page_size=5) as (base, data):
+        request = hook_request("patient-view", PATIENT_ID, fhir_server=base)
+        response = client.post(PV, json=request)
+        assert any(path.startswith("/fhir/ServiceRequest") for path in data.requests)
+    body = response.get_json()
+    assert_valid_response(body)
+    cards = _cards(body)
+    assert "liver-resectable-ned" in cards and "rebiopsy-inconsistent" not in cards
+    assert "G1 (primary)" in cards["summary"]["summary"]
