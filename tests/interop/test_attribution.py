@@ -453,6 +453,26 @@ def test_urn_uuid_specimen_references_keep_their_sites() -> None:
     assert sites == {"Observation/ki67-primary": PRIMARY, "Observation/ki67-liver": LIVER}
 
 
+def test_focus_and_based_on_by_urn_uuid_link_to_the_breast_cancer() -> None:
+    breast_url, order_url = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+    reason = {"reasonReference": [{"reference": breast_url}]}
+    order, study = fdg_pet_for(reason)
+    study["basedOn"] = [{"reference": order_url}]
+    resources = [
+        patient(),
+        pnen(),
+        breast_cancer(),
+        breast_ki67(focus=[{"reference": breast_url}]),
+        order,
+        study,
+    ]
+    aliases = {breast_url: "Condition/breast", order_url: "ServiceRequest/sr-fdg"}
+    facts = RecordMapper(terms()).map(
+        PATIENT_ID, [("t", r) for r in resources], TODAY, aliases=aliases
+    )
+    assert not facts.has("ki67") and not facts.has("imaging:pet-fdg")
+
+
 def test_search_page_remembers_each_entrys_full_url() -> None:
     bundle = _urn_uuid_bundle()
     page = read_page("conditions", {**bundle, "type": "searchset"})
