@@ -14,6 +14,7 @@ from typing import Any
 
 from cards.report import ReportHeader, text_report
 from cds_service.config import Config, load_config
+from fhir_mappings.bundles import bundle_aliases
 from hooks.evaluation import HookResult
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -56,8 +57,9 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_resources(path: Path) -> list[dict[str, Any]]:
-    """Resources of a FHIR Bundle (JSON) or of NDJSON (one resource per line)."""
+def read_record(path: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Resources of a FHIR Bundle (JSON) or of NDJSON (one resource per line), and the Bundle's
+    entry fullUrls → 'Type/id' (references inside a Bundle may use `urn:uuid:`)."""
     text = path.read_text(encoding="utf-8")
     stripped = text.lstrip()
     if stripped.startswith("{"):
@@ -71,8 +73,8 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
                     e["resource"]
                     for e in data.get("entry") or []
                     if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-                ]
-            return [data]
+                ], bundle_aliases(data)
+            return [data], {}
     resources = []
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
@@ -82,7 +84,7 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
                 raise SystemExit(f"pnen-cds: {path}:{number}: not JSON ({exc.msg})") from exc
             if isinstance(item, dict):
                 resources.append(item)
-    return resources
+    return resources, {}
 
 
 def evaluate_file(
@@ -99,7 +101,7 @@ def evaluate_file(
         config.local_defaults,
         CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url),
     )
-    resources = read_resources(path)
+    resources, aliases = read_record(path)
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
     patient_id = str(patients[0].get("id")) if patients else "unknown"
     drafts: tuple[Any, ...] = ()
@@ -122,7 +124,7 @@ def evaluate_file(
         selections=tuple(selections) or tuple(f"{d['resourceType']}/{d.get('id')}" for d in drafts),
     )
     service = next(s for s in SERVICES.values() if s.hook == hook)
-    facts = knowledge.mapper.map(patient_id, [("file", r) for r in record], today)
+    facts = knowledge.mapper.map(patient_id, [("file", r) for r in record], today, aliases=aliases)
     return request.patient_ref, service.handler(request, facts, knowledge, today)
 
 

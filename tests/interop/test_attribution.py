@@ -18,12 +18,15 @@ Data are synthetic.
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from cds_service.cli import main
 from consensus.criteria import Status
 from fhir_mappings.bundles import bundle_aliases, read_page
 from fhir_mappings.facts import LIVER, POSSIBLY_OTHER_CANCER, PRIMARY, UNKNOWN_SITE
@@ -672,3 +675,14 @@ def test_second_cancer_fetched_from_the_fhir_server_gives_the_same_cards(
     cards = _cards(body)
     assert "liver-resectable-ned" in cards and "rebiopsy-inconsistent" not in cards
     assert "G1 (primary)" in cards["summary"]["summary"]
+
+
+def test_urn_uuid_bundle_file_evaluated_offline_finds_the_discordance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "transaction.json"
+    path.write_text(json.dumps(_urn_uuid_bundle()))
+    assert main(["evaluate", str(path), "--format", "json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert_valid_response(body)
+    assert "grade-discordant" in _cards(body)
