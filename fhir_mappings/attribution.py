@@ -383,7 +383,6 @@ def attribute(
 
     `reported`: references already named by a data issue (unreadable), not reported again.
     """
-    by_ref = {f"{r['resourceType']}/{r['id']}": r for _, r in resources}
     produced: dict[str, set[str]] = {}
     for fact in facts:
         if fact.ref.startswith("Condition/"):
@@ -411,6 +410,7 @@ def attribute(
             out.append(Fact("other-cancer", status, _onset(resource), ref, f"{other.label}"))
     if not others:
         return Attributed([*facts, *out], issues)
+    by_ref = {f"{r['resourceType']}/{r['id']}": r for _, r in resources}
     graph = _Graph(by_ref, aliases, pnen_refs, others, terms)
     active = any(o.active for o in others.values())
     excluded: dict[str, str] = {}
