@@ -41,7 +41,7 @@ def _count(refs: Sequence[str], kind: str) -> str:
 
 
 def unreadable_lines(p: Patient) -> list[str]:
-    """'1 report could not be (fully) read: DiagnosticReport/x', one line per resource type."""
+    """'1 report could not be fully read: DiagnosticReport/x', one line per resource type."""
     by_type: dict[str, dict[str, None]] = {}
     for issue in p.record.data_issues:
         kind = issue.reference.split("/", 1)[0] if "/" in issue.reference else ""
@@ -49,10 +49,9 @@ def unreadable_lines(p: Patient) -> list[str]:
     lines = []
     for kind, refs in by_type.items():
         unique = list(refs)
-        verb = "was" if len(unique) == 1 else "were"
         lines.append(
-            f"- {_count(unique, kind)} could not be (fully) read and {verb} not used: "
-            f"{_listed(unique)} (see the data issues)"
+            f"- {_count(unique, kind)} could not be fully read: {_listed(unique)} "
+            "(what was unreadable is not used; see the data issues)"
         )
     return lines
 

@@ -571,7 +571,7 @@ def test_summary_names_unreadable_resources_and_results_of_another_cancer() -> N
         ]
     )
     advice = recs["summary"].advice
-    assert "- 1 result could not be (fully) read and was not used: Observation/broken" in advice
+    assert "- 1 result could not be fully read: Observation/broken" in advice
     assert (
         "- 1 record entry linked to another cancer (breast) not used for the pNEN: "
         "Observation/ki67-breast" in advice
@@ -686,3 +686,14 @@ def test_urn_uuid_bundle_file_evaluated_offline_finds_the_discordance(
     body = json.loads(capsys.readouterr().out)
     assert_valid_response(body)
     assert "grade-discordant" in _cards(body)
+
+
+def test_nec_coded_c7a1_without_a_site_is_named_in_the_response_over_http(
+    client: FlaskClient,
+) -> None:
+    body = _post(client, [patient(), condition(ICD10CM, "C7A.1", rid="nec")])
+    issues = body["extension"]["org.pnen-cds.data-issues"]
+    assert {"prefetchKey": "conditions", "reference": "Condition/nec"} == {
+        k: v for k, v in issues[0].items() if k != "problem"
+    }
+    assert "neuroendocrine" in issues[0]["problem"]
