@@ -455,6 +455,15 @@ def _classify(
     return _other_cancer(ref, condition, terms)
 
 
+def ordered_for_other_cancer(draft: Any, other_cancers: frozenset[str], terms: Terminology) -> bool:
+    """A draft order whose reason is another cancer on record (not a pNEN order)."""
+    if not isinstance(draft, dict) or not other_cancers:
+        return False
+    if any(local_ref(r) in other_cancers for r in _refs(draft, "reasonReference")):
+        return True
+    return any(cancer_code_organ(c, terms) is not None for c in _concepts(draft, "reasonCode"))
+
+
 def _possibly_other(fact: Fact) -> bool:
     """A tissue result not placed in the pancreas or liver, or a metastasis outside the liver."""
     if fact.kind in TISSUE_RESULT_KINDS:

@@ -697,3 +697,22 @@ def test_nec_coded_c7a1_without_a_site_is_named_in_the_response_over_http(
         k: v for k, v in issues[0].items() if k != "problem"
     }
     assert "neuroendocrine" in issues[0]["problem"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "fires"), [("Condition/breast", False), ("Condition/pnen-1", True)]
+)
+def test_fdg_pet_drafted_to_restage_breast_cancer_is_not_a_pnen_order_over_http(
+    client: FlaskClient, reason: str, fires: bool
+) -> None:
+    resources = [*g1_pnet_with_resectable_liver_mets(), breast_cancer()]
+    draft = service_request(cc(SNOMED, "35321007", "FDG PET"), rid="draft-fdg")
+    draft["reasonReference"] = [{"reference": reason}]
+    keys = list(client.get("/cds-services").get_json()["services"][0]["prefetch"])
+    request = hook_request(
+        "order-select", PATIENT_ID, prefetch=prefetch_for(resources, keys), drafts=[draft]
+    )
+    response = client.post("/cds-services/pnen-order-select", json=request)
+    body = response.get_json()
+    assert_valid_response(body)
+    assert ("pet-tracer-mismatch" in _cards(body)) is fires
