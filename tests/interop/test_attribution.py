@@ -590,19 +590,23 @@ def test_summary_lists_results_possibly_another_cancers() -> None:
 # --- end to end over HTTP --------------------------------------------------------------------
 
 
-def _second_cancer_patient(linked: bool) -> list[dict[str, Any]]:
-    """G1 pNET with resectable liver metastases, plus breast cancer with a bone metastasis,
-    a breast Ki-67 and an FDG PET restaging the breast cancer."""
+def _second_cancer(linked: bool) -> list[dict[str, Any]]:
+    """Breast cancer with a bone metastasis, a breast Ki-67 30 % and an FDG PET restaging it;
+    `linked`: the metastasis and the Ki-67 say they are the breast cancer's."""
     breast_specimen = specimen("sp-breast", cc(SNOMED, "76752008", "Breast structure"))
     reason = {"reasonReference": [{"reference": "Condition/breast"}]}
     return [
-        *g1_pnet_with_resectable_liver_mets(),
         breast_cancer(),
         bone_metastasis(related_primary="Condition/breast" if linked else None),
         breast_specimen,
         breast_ki67(specimen={"reference": "Specimen/sp-breast"}) if linked else breast_ki67(),
         *fdg_pet_for(reason),
     ]
+
+
+def _second_cancer_patient(linked: bool) -> list[dict[str, Any]]:
+    """A G1 pNET with resectable liver metastases plus the second cancer."""
+    return [*g1_pnet_with_resectable_liver_mets(), *_second_cancer(linked)]
 
 
 def _post(client: FlaskClient, resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -716,3 +720,13 @@ def test_fdg_pet_drafted_to_restage_breast_cancer_is_not_a_pnen_order_over_http(
     body = response.get_json()
     assert_valid_response(body)
     assert ("pet-tracer-mismatch" in _cards(body)) is fires
+
+
+def test_a_second_cancer_linked_everywhere_changes_no_card_over_http(client: FlaskClient) -> None:
+    pnet = g1_pnet_with_resectable_liver_mets()
+    alone = _cards(_post(client, pnet))
+    with_breast_cancer = _cards(_post(client, [*pnet, *_second_cancer(linked=True)]))
+    assert set(with_breast_cancer) == set(alone)
+    for rule_id in alone:
+        if rule_id != "summary":  # the summary adds what was set aside
+            assert with_breast_cancer[rule_id]["detail"] == alone[rule_id]["detail"]
