@@ -93,7 +93,7 @@ _NEN_WORDS = re.compile(
 _NEN_ACRONYMS = re.compile(r"\bp?NE[TCN]s?\b")  # upper case only: "net" is an English word
 _NEN_MORPHOLOGY = re.compile(r"^8(24\d|013|041|15[0-6])/?3$")
 # ICD-10-CM codes of a neuroendocrine tumour whose site the code names (not the pancreas).
-_NEN_ELSEWHERE = re.compile(r"^C7A\.0[1-9]", re.IGNORECASE)
+_NEN_ELSEWHERE = re.compile(r"^C7A\.?0[1-9]", re.IGNORECASE)
 _RECOGNISED = PNEN_KINDS | METASTASIS_KINDS
 _TYPE_NAMES = {
     "Observation": "result",

@@ -154,6 +154,7 @@ def fdg_pet_for(reason: dict[str, Any]) -> list[dict[str, Any]]:
     ("system", "code", "other"),
     [
         (ICD10CM, "C50.911", True),  # breast
+        (ICD10CM, "C50911", True),  # breast, sent without the dot
         (ICD10CM, "C34.90", True),  # lung
         (ICD10CM, "C61", True),  # prostate
         (ICD10CM, "C91.10", True),  # chronic lymphocytic leukaemia
@@ -530,6 +531,7 @@ def test_record_that_looks_like_a_nen_but_is_not_recognised_is_a_data_issue(
     "resource",
     [
         condition(ICD10CM, "C7A.010", rid="x"),  # carcinoid of the duodenum: a named other site
+        condition(ICD10CM, "C7A010", rid="x"),  # the same without its dot
         condition(ICD10CM, "C25.9", rid="x"),  # pancreatic cancer, no neuroendocrine histology
         text_condition("Neuroendocrine tumour", bodySite=[{"text": "Lung"}]),
         condition(
