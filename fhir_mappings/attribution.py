@@ -94,7 +94,6 @@ _NEN_ACRONYMS = re.compile(r"\bp?NE[TCN]s?\b")  # upper case only: "net" is an E
 _NEN_MORPHOLOGY = re.compile(r"^8(24\d|013|041|15[0-6])/?3$")
 # ICD-10-CM codes of a neuroendocrine tumour whose site the code names (not the pancreas).
 _NEN_ELSEWHERE = re.compile(r"^C7A\.?0[1-9]", re.IGNORECASE)
-_RECOGNISED = PNEN_KINDS | METASTASIS_KINDS
 _TYPE_NAMES = {
     "Observation": "result",
     "DiagnosticReport": "report",

@@ -28,6 +28,12 @@ from flask.testing import FlaskClient
 
 from cds_service.cli import main
 from consensus.criteria import Status
+from fhir_mappings.attribution import (
+    HISTOLOGY,
+    PRIMARY_CANCER_PROFILE,
+    RELATED_PRIMARY,
+    SECONDARY_CANCER_PROFILE,
+)
 from fhir_mappings.bundles import bundle_aliases, read_page
 from fhir_mappings.facts import LIVER, POSSIBLY_OTHER_CANCER, PRIMARY, UNKNOWN_SITE
 from fhir_mappings.record import RecordMapper
@@ -59,7 +65,6 @@ from tests.fhir_builders import (
 from tests.support.cds_requests import hook_request, prefetch_for
 from tests.support.fhir_server import serve_fhir
 
-MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
 ICDO3_OID = "urn:oid:2.16.840.1.113883.6.43.1"
 PV = "/cds-services/pnen-patient-view"
 
@@ -91,7 +96,7 @@ def jenny_m_breast_cancer(status: str = "remission") -> dict[str, Any]:
     return {
         "resourceType": "Condition",
         "id": "primary-cancer-condition-jenny-m",
-        "meta": {"profile": [f"{MCODE}mcode-primary-cancer-condition"]},
+        "meta": {"profile": [PRIMARY_CANCER_PROFILE]},
         "clinicalStatus": cc(
             "http://terminology.hl7.org/CodeSystem/condition-clinical", status, status
         ),
@@ -108,11 +113,11 @@ def jenny_m_breast_cancer(status: str = "remission") -> dict[str, Any]:
 def bone_metastasis(related_primary: str | None = None, rid: str = "bone") -> dict[str, Any]:
     """mCODE SecondaryCancerCondition: ICD-10-CM C79.51 bone, optionally tied to its primary."""
     res = condition(ICD10CM, "C79.51", rid=rid)
-    res["meta"] = {"profile": [f"{MCODE}mcode-secondary-cancer-condition"]}
+    res["meta"] = {"profile": [SECONDARY_CANCER_PROFILE]}
     if related_primary:
         res["extension"] = [
             {
-                "url": f"{MCODE}mcode-related-primary-cancer-condition",
+                "url": RELATED_PRIMARY,
                 "valueReference": {"reference": related_primary},
             }
         ]
@@ -185,7 +190,7 @@ def test_mcode_jenny_m_in_remission_is_another_cancer_in_history() -> None:
 
 def test_mcode_primary_cancer_profile_alone_marks_another_cancer() -> None:
     res = condition(SNOMED, "999999999", rid="local-code")  # a local code the service cannot know
-    res["meta"] = {"profile": [f"{MCODE}mcode-primary-cancer-condition"]}
+    res["meta"] = {"profile": [PRIMARY_CANCER_PROFILE]}
     assert [f.ref for f in facts_for([pnen(), res]).all("other-cancer")] == ["Condition/local-code"]
 
 
@@ -275,7 +280,7 @@ def test_liver_metastasis_of_the_breast_cancer_is_not_the_pnens() -> None:
     secondary = condition(SNOMED, "94381002", rid="breast-liver-mets")
     secondary["extension"] = [
         {
-            "url": f"{MCODE}mcode-related-primary-cancer-condition",
+            "url": RELATED_PRIMARY,
             "valueReference": {"reference": "Condition/breast"},
         }
     ]
@@ -510,7 +515,7 @@ def test_subject_by_urn_uuid_of_another_patient_is_rejected() -> None:
             rid="x",
             extension=[
                 {
-                    "url": f"{MCODE}mcode-histology-morphology-behavior",
+                    "url": HISTOLOGY,
                     "valueCodeableConcept": cc(ICDO3_OID, "82403", "Neuroendocrine tumour G1"),
                 }
             ],
