@@ -159,14 +159,15 @@ class RecordMapper:
     def has_pnen(
         self, patient_id: str, items: Iterable[Item], *, aliases: Mapping[str, str] | None = None
     ) -> bool:
-        """Whether the record has an active pNEN Condition (the cheap first look)."""
+        """Whether the record has a pNEN Condition, active or in remission (a cheap first look)."""
         conditions = [
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
         valid = self._valid_resources(patient_id, conditions, [], set(), aliases or {})
         for _, resource in valid:
             try:
-                if any(f.kind == "pnen" for f in map_condition(resource, self.terms)):
+                facts = map_condition(resource, self.terms)
+                if any(f.kind in ("pnen", "pnen-remission") for f in facts):
                     return True
             except ShapeError:
                 continue

@@ -55,7 +55,7 @@ def run_hook(
         drafts = [d for d in drafts if not ordered_for_other_cancer(d, others, knowledge.terms)]
     mapped, issues = map_drafts(drafts, knowledge.terms)
     patient = Patient(facts, today, knowledge.settings)
-    if not patient.has_pnen:
+    if patient.pnen_status is None:  # no pNEN, active or in remission: no cards
         return HookResult([], (), facts.data_issues + issues)
     ctx = RuleContext(request.hook, patient, mapped)
     recs = evaluate(ctx, knowledge.rules)
