@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from cards.report import ReportHeader, text_report
 from cds_service.config import Config, ConfigError, load_config
+from fhir_mappings.bundles import bundle_aliases
 from hooks.evaluation import HookResult
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -127,8 +128,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_resources(path: Path) -> list[dict[str, Any]]:
-    """Resources of a FHIR Bundle (JSON) or of NDJSON (one resource per line)."""
+def read_resources(path: Path, aliases: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Resources of a FHIR Bundle (JSON) or of NDJSON (one resource per line).
+
+    `aliases`, when given, receives the Bundle's entry fullUrls → 'Type/id' (references inside a
+    Bundle may use `urn:uuid:`).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -143,6 +148,8 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
             data = None
         if isinstance(data, dict):
             if data.get("resourceType") == "Bundle":
+                if aliases is not None:
+                    aliases.update(bundle_aliases(data))
                 return [
                     e["resource"]
                     for e in data.get("entry") or []
@@ -163,11 +170,11 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
     return resources
 
 
-def _record(path: Path) -> tuple[str, list[dict[str, Any]]]:
+def _record(path: Path, aliases: dict[str, str] | None = None) -> tuple[str, list[dict[str, Any]]]:
     """The patient id and resources of a file; UsageError when it names no patient."""
     from hooks.request_builder import patient_id_of
 
-    resources = read_resources(path)
+    resources = read_resources(path, aliases)
     try:
         return patient_id_of(resources), resources
     except ValueError as exc:
@@ -219,12 +226,15 @@ def evaluate_file(
         config.local_defaults,
         CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url),
     )
-    patient_id, resources = _record(path)
+    aliases: dict[str, str] = {}
+    patient_id, resources = _record(path, aliases)
     record, drafts = split_drafts(resources, hook)
     request = _as_request(hook, patient_id, drafts, selections)
     service = next(s for s in SERVICES.values() if s.hook == hook)
     items = [("file", r) for r in record]
-    facts, result = evaluate_record(service, request, items, knowledge, today, as_of=as_of)
+    facts, result = evaluate_record(
+        service, request, items, knowledge, today, as_of=as_of, aliases=aliases
+    )
     return request.patient_ref, result, facts.ignored_after_as_of
 
 

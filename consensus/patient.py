@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
 
@@ -19,6 +20,7 @@ from consensus.criteria import (
 from consensus.settings import Settings
 from fhir_mappings.facts import (
     LIVER,
+    POSSIBLY_OTHER_CANCER,
     PRIMARY,
     SYSTEMIC_THERAPY_CLASSES,
     UNKNOWN_SITE,
@@ -46,6 +48,7 @@ REGIMEN_GAP_DAYS = 30  # spec: drugs started within 30 days of each other form o
 CURATIVE = "curative-intent resection (no known disease left)"
 BIOPSIES = ("eus-fnb", "eus-fna", "liver-biopsy-percutaneous")
 TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
+GRADING_KINDS = frozenset({"ki67", "mitotic-count", "who-grade"})
 C11_MISSING = (
     "C 11 potential-resectability data (lesions near the surface and deep-lesion count, "
     "segments or lobe involved, NED achievable with remnant liver ≥ 30 %, > 90 % cytoreduction)"
@@ -173,6 +176,8 @@ class SiteGrade:
     low: int
     high: int
     evidence: tuple[Fact, ...]
+    contested: tuple[Fact, ...] = ()
+    """Results possibly another cancer's that would change the grade (then left open)."""
 
     @property
     def grade(self) -> int | None:
@@ -189,7 +194,86 @@ class SiteGrade:
         """'G2 (liver metastasis)'; 'G1–G2 (primary; exact value needed)' for a bound."""
         where = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site unknown"}
         open_note = "" if self.grade else "; exact value needed"
+        if self.contested:
+            open_note = "; a higher result may belong to another cancer"
         return f"{self.grade_text} ({where[self.site]}{open_note})"
+
+
+def _site_grades(facts: PatientFacts) -> dict[str, SiteGrade]:
+    """Each site's grade: the higher of Ki-67 and mitoses, else the reported grade."""
+    grades: dict[str, SiteGrade] = {}
+    for site in SITES:
+        ki67 = facts.latest("ki67", site)
+        mitoses = facts.latest("mitotic-count", site)
+        measured = [(ki67_grades(ki67.value), ki67)] if ki67 else []
+        if mitoses:
+            measured.append((mitotic_grades(mitoses.value), mitoses))
+        if measured:
+            # The higher of the two (C 2): the range of the maximum of the two ranges.
+            low = max(r[0] for r, _ in measured)
+            high = max(r[1] for r, _ in measured)
+            grades[site] = SiteGrade(site, low, high, tuple(f for _, f in measured))
+            continue
+        reported = facts.latest("who-grade", site)
+        if reported:
+            grade = int(reported.value)
+            grades[site] = SiteGrade(site, grade, grade, (reported,))
+    return grades
+
+
+def _overall(site_grades: dict[str, SiteGrade]) -> SiteGrade | None:
+    """The highest site grade (C 2: treat by the higher grade); None when nothing grades.
+
+    With bounds, the overall grade is open (e.g. G1–G2) while another site could still set it;
+    its evidence is then every site that could.
+    """
+    graded = list(site_grades.values())
+    if not graded:
+        return None
+    top = max(graded, key=lambda g: (g.low, g.high, g.site == LIVER, g.site == PRIMARY))
+    low = max(g.low for g in graded)
+    high = max(g.high for g in graded)
+    if low == high:
+        return SiteGrade(top.site, low, high, top.evidence)
+    contenders = [g for g in graded if g.high >= low]
+    evidence = tuple(f for g in contenders for f in g.evidence)
+    return SiteGrade(top.site, low, high, evidence)
+
+
+def _latest_by_site(facts: PatientFacts, kind: str) -> dict[str, Fact]:
+    found = {site: facts.latest(kind, site) for site in SITES}
+    return {site: fact for site, fact in found.items() if fact}
+
+
+def _ki67_test(latest: list[Fact], name: str, test: str, threshold: float) -> Criterion:
+    """Highest of each site's latest Ki-67 against a threshold (see Patient.ki67_criterion)."""
+    if not latest:
+        return unknown(name, "Ki-67 index")
+    results = [(f, f.value.compare(test, threshold)) for f in latest]
+    if test in ("<", "<="):  # the highest is below T: every site is
+        decisive = [f for f, ok in results if ok is False]
+        all_pass = all(ok for _, ok in results)
+        verdict = False if decisive else (True if all_pass else None)
+    else:  # the highest is above T: some site is
+        decisive = [f for f, ok in results if ok is True]
+        verdict = True if decisive else (False if all(ok is False for _, ok in results) else None)
+    if verdict is None:
+        open_bounds = [f for f, ok in results if ok is None]
+        return unknown(
+            name,
+            f"exact Ki-67 (reported as {', '.join(f.value.display() for f in open_bounds)})",
+            open_bounds,
+        )
+    return known(name, verdict, decisive or latest)
+
+
+def _without_flag(facts: PatientFacts, flag: str) -> PatientFacts:
+    """The same facts without those carrying `flag`."""
+    kept = {
+        kind: tuple(f for f in items if flag not in f.flags)
+        for kind, items in facts.by_kind.items()
+    }
+    return replace(facts, by_kind={kind: items for kind, items in kept.items() if items})
 
 
 @dataclass(frozen=True)
@@ -227,9 +311,31 @@ class Patient:
     """One patient's facts seen through the consensus definitions, computed once per request."""
 
     def __init__(self, facts: PatientFacts, today: date, settings: Settings) -> None:
-        self.facts = facts
+        # Results possibly another cancer's (fact flag) feed no rule directly: the criteria they
+        # could change are evaluated with and without them, and unknown where the two differ.
+        self.possibly_other = tuple(
+            f for items in facts.by_kind.values() for f in items if POSSIBLY_OTHER_CANCER in f.flags
+        )
+        self.record = facts
+        self.facts = _without_flag(facts, POSSIBLY_OTHER_CANCER) if self.possibly_other else facts
         self.today = today
         self.settings = settings
+
+    # --- attribution to the pNEN or another cancer -----------------------------------------
+    @cached_property
+    def other_cancers(self) -> tuple[Fact, ...]:
+        """Other primary cancers on record that are active."""
+        return tuple(f for f in self.facts.all("other-cancer") if f.value == "active")
+
+    def may_be_other_cancer(self, flagged: Iterable[Fact]) -> str:
+        """Missing-data text: 'whether Ki-67 30 % (Observation/x) is the pNEN's: … (breast, …)'."""
+        what = ", ".join(f"{f.text} ({f.ref})" for f in flagged)
+        cancers = "; ".join(f"{f.text}, {f.ref}" for f in self.other_cancers) or "on record"
+        return f"whether {what} is the pNEN's: it may belong to the other cancer ({cancers})"
+
+    def possibly_other_of(self, *kinds: str) -> tuple[Fact, ...]:
+        """Facts of these kinds possibly another cancer's."""
+        return tuple(f for f in self.possibly_other if f.kind in kinds)
 
     # --- diagnoses -------------------------------------------------------------------------
     @cached_property
@@ -302,7 +408,7 @@ class Patient:
 
     @cached_property
     def extrahepatic(self) -> tuple[Fact, ...]:
-        """Extrahepatic metastases on record (closed world)."""
+        """Extrahepatic metastases on record (closed world), not those possibly another cancer's."""
         return self.facts.all("extrahepatic-metastasis")
 
     @cached_property
@@ -310,15 +416,23 @@ class Patient:
         """Metastases recorded without a site (C79.9): extrahepatic disease may be present."""
         return self.facts.all("extrahepatic-metastasis-unknown")
 
+    @cached_property
+    def extrahepatic_possible(self) -> tuple[Fact, ...]:
+        """Metastases outside the liver that may belong to another cancer on record."""
+        return self.possibly_other_of("extrahepatic-metastasis")
+
     def no_extrahepatic(self, name: str) -> Criterion:
-        """No extrahepatic metastasis: not met when one is recorded, unknown when a metastasis
-        without a site is recorded, otherwise met (closed world)."""
+        """No extrahepatic metastasis: not met when one is recorded; unknown when a metastasis
+        has no site or may be another cancer's; otherwise met (closed world)."""
         if self.extrahepatic:
             return known(name, False, self.extrahepatic)
         if self.extrahepatic_unknown:
             return unknown(
                 name, "site of the metastasis recorded without one", self.extrahepatic_unknown
             )
+        possible = self.extrahepatic_possible
+        if possible:
+            return unknown(name, self.may_be_other_cancer(possible), possible)
         return known(name, True, note="none recorded")
 
     @cached_property
@@ -349,49 +463,48 @@ class Patient:
     @cached_property
     def site_grades(self) -> dict[str, SiteGrade]:
         """Each site's grade: the higher of Ki-67 and mitoses, else the reported grade."""
-        grades: dict[str, SiteGrade] = {}
-        for site in SITES:
-            ki67 = self.latest_at("ki67", site)
-            mitoses = self.latest_at("mitotic-count", site)
-            measured = [(ki67_grades(ki67.value), ki67)] if ki67 else []
-            if mitoses:
-                measured.append((mitotic_grades(mitoses.value), mitoses))
-            if measured:
-                # The higher of the two (C 2): the range of the maximum of the two ranges.
-                low = max(r[0] for r, _ in measured)
-                high = max(r[1] for r, _ in measured)
-                grades[site] = SiteGrade(site, low, high, tuple(f for _, f in measured))
-                continue
-            reported = self.latest_at("who-grade", site)
-            if reported:
-                grade = int(reported.value)
-                grades[site] = SiteGrade(site, grade, grade, (reported,))
-        return grades
+        return _site_grades(self.facts)
+
+    @cached_property
+    def grade_contested(self) -> tuple[Fact, ...]:
+        """Results possibly another cancer's that would change the overall grade (else empty)."""
+        flagged = self.possibly_other_of(*GRADING_KINDS)
+        if not flagged:
+            return ()
+        own = _overall(self.site_grades)
+        alternative = _overall(_site_grades(self.record))
+        if own is None and alternative is None:
+            return ()
+        if own is not None and alternative is not None:
+            if (own.low, own.high) == (alternative.low, alternative.high):
+                return ()
+        return flagged
 
     @cached_property
     def overall_grade(self) -> SiteGrade | None:
         """The highest site grade (C 2: treat by the higher grade); None when nothing grades.
 
         With bounds, the overall grade is open (e.g. G1–G2) while another site could still set it;
-        its evidence is then every site that could.
+        its evidence is then every site that could. Results possibly another cancer's that would
+        change it leave it open between the grades with and without them.
         """
-        graded = list(self.site_grades.values())
-        if not graded:
-            return None
-        top = max(graded, key=lambda g: (g.low, g.high, g.site == LIVER, g.site == PRIMARY))
-        low = max(g.low for g in graded)
-        high = max(g.high for g in graded)
-        if low == high:
-            return SiteGrade(top.site, low, high, top.evidence)
-        contenders = [g for g in graded if g.high >= low]
-        evidence = tuple(f for g in contenders for f in g.evidence)
-        return SiteGrade(top.site, low, high, evidence)
+        own = _overall(self.site_grades)
+        contested = self.grade_contested
+        alternative = _overall(_site_grades(self.record)) if contested else None
+        if own is None or alternative is None:
+            return own
+        return SiteGrade(
+            own.site,
+            min(own.low, alternative.low),
+            max(own.high, alternative.high),
+            (*own.evidence, *contested),
+            contested,
+        )
 
     @cached_property
     def latest_ki67_by_site(self) -> dict[str, Fact]:
         """Each site's most recent Ki-67."""
-        found = {site: self.latest_at("ki67", site) for site in SITES}
-        return {site: fact for site, fact in found.items() if fact}
+        return _latest_by_site(self.facts, "ki67")
 
     @cached_property
     def highest_ki67(self) -> Fact | None:
@@ -403,29 +516,19 @@ class Patient:
         """Highest Ki-67 compared with a threshold ('<', '<=', '>', '>='); unknown without one.
 
         "Highest below T" holds when every site's latest Ki-67 is below T; "highest above T" when
-        any is. A reported bound that does not decide the test leaves it unknown.
+        any is. A reported bound that does not decide the test leaves it unknown; so does a Ki-67
+        possibly another cancer's that would change the answer.
         """
-        latest = list(self.latest_ki67_by_site.values())
-        if not latest:
-            return unknown(name, "Ki-67 index")
-        results = [(f, f.value.compare(test, threshold)) for f in latest]
-        if test in ("<", "<="):  # the highest is below T: every site is
-            decisive = [f for f, ok in results if ok is False]
-            all_pass = all(ok for _, ok in results)
-            verdict = False if decisive else (True if all_pass else None)
-        else:  # the highest is above T: some site is
-            decisive = [f for f, ok in results if ok is True]
-            verdict = (
-                True if decisive else (False if all(ok is False for _, ok in results) else None)
-            )
-        if verdict is None:
-            open_bounds = [f for f, ok in results if ok is None]
-            return unknown(
-                name,
-                f"exact Ki-67 (reported as {', '.join(f.value.display() for f in open_bounds)})",
-                open_bounds,
-            )
-        return known(name, verdict, decisive or latest)
+        own = _ki67_test(list(self.latest_ki67_by_site.values()), name, test, threshold)
+        flagged = self.possibly_other_of("ki67")
+        if not flagged:
+            return own
+        everything = list(_latest_by_site(self.record, "ki67").values())
+        alternative = _ki67_test(everything, name, test, threshold)
+        if alternative.status is own.status:
+            return own
+        missing = (*own.missing, self.may_be_other_cancer(flagged))
+        return Criterion(name, UNKNOWN, (*own.evidence, *flagged), missing)
 
     # --- differentiation -------------------------------------------------------------------
     @cached_property
@@ -450,6 +553,14 @@ class Patient:
         """
         by_site = {site: self.latest_at("differentiation", site) for site in SITES}
         recorded = [fact for fact in by_site.values() if fact is not None]
+        own = self._differentiation_from(recorded)
+        flagged = self.possibly_other_of("differentiation")
+        if flagged and self._differentiation_from([*recorded, *flagged])[0] != own[0]:
+            return None, (*own[1], *flagged)  # it depends on which cancer a result belongs to
+        return own
+
+    def _differentiation_from(self, recorded: list[Fact]) -> tuple[str | None, tuple[Fact, ...]]:
+        """The differentiation class from these recorded differentiations, codes and grade."""
         values = {fact.value for fact in recorded}
         codes = self.nec_codes
         if values == {"poorly", "well"}:
@@ -505,10 +616,16 @@ class Patient:
     def g1_g2(self, name: str) -> Criterion:
         """Overall grade G1 or G2 as a criterion (unknown without a grade, or an open G2–G3)."""
         grade = self.overall_grade
+        contested = self.grade_contested
         if grade is None:
-            return unknown(name, "grade (Ki-67 or mitotic count)")
+            missing = ["grade (Ki-67 or mitotic count)"]
+            if contested:
+                missing.append(self.may_be_other_cancer(contested))
+            return unknown(name, missing, contested)
         if grade.high <= 2 or grade.low == 3:
             return known(name, grade.high <= 2, grade.evidence)
+        if contested:
+            return unknown(name, self.may_be_other_cancer(contested), grade.evidence)
         shown = ", ".join(f.value.display() for f in grade.evidence if f.kind != "who-grade")
         return unknown(name, f"exact Ki-67 or mitotic count (reported as {shown})", grade.evidence)
 
@@ -916,6 +1033,20 @@ class Patient:
         name = "advanced disease"
         if self.extrahepatic:
             return known(name, True, self.extrahepatic)
+        by_liver = self._advanced_by_liver(name)
+        # Extrahepatic disease is unknown with a metastasis of no site or possibly another cancer's.
+        doubtful = self.no_extrahepatic(name)
+        if by_liver.met or not doubtful.unknown:
+            return by_liver
+        return Criterion(
+            name,
+            UNKNOWN,
+            (*by_liver.evidence, *doubtful.evidence),
+            (*by_liver.missing, *doubtful.missing),
+        )
+
+    def _advanced_by_liver(self, name: str) -> Criterion:
+        """Advanced by the liver metastases alone: unresectable (met), resectable (not met)."""
         if self.resectability.not_met:
             return Criterion(
                 name,

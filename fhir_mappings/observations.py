@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from fhir_mappings import sites
 from fhir_mappings.facts import (
     LIVER,
     PRIMARY,
@@ -104,6 +105,7 @@ _CANONICAL_UNITS = frozenset(
 _RELATED_CONDITION = "related-condition"
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
 _PER_AREA = re.compile(r"^/\s*(\d+(?:\.\d+)?)\s*mm(?:2|²|\^2)$")
+_RESULT_SITES = {sites.PANCREAS: PRIMARY, sites.LIVER: LIVER}
 
 
 @dataclass(frozen=True)
@@ -123,17 +125,12 @@ class SiteIndex:
 
 
 def body_site(concept: Any, terms: Terminology) -> str | None:
-    """'liver' or 'primary' for a body-site CodeableConcept, None when it says neither."""
-    concepts = terms.concepts_of(concept)
-    if "site-liver" in concepts:
-        return LIVER
-    if "site-pancreas" in concepts:
-        return PRIMARY
-    return None
+    """'liver' or 'primary' for a body-site CodeableConcept (coded or text), else None."""
+    return _RESULT_SITES.get(sites.site_class(concept, terms) or "")
 
 
 def map_specimen(specimen: dict[str, Any], terms: Terminology) -> str | None:
-    """The site a Specimen was collected from, or None."""
+    """The site a Specimen was collected from (primary or liver; coded or text), or None."""
     collection = obj(specimen, "collection")
     if collection is None:
         return None

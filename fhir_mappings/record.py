@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from fhir_mappings.administrations import Dose, map_administrations, read_administration
+from fhir_mappings.attribution import attribute
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
 from fhir_mappings.medications import map_medication
@@ -126,20 +127,29 @@ class RecordMapper:
     options: MappingOptions = MappingOptions()
 
     def map(
-        self, patient_id: str, items: Iterable[Item], today: date, *, as_of: bool = False
+        self,
+        patient_id: str,
+        items: Iterable[Item],
+        today: date,
+        *,
+        as_of: bool = False,
+        aliases: Mapping[str, str] | None = None,
     ) -> PatientFacts:
         """All facts of one patient; malformed resources are skipped and reported.
 
         Event dates after today (one day's tolerance for time zones) or before 1900 are data
         issues and not used. With `as_of`, the record is read as it stood on `today`: anything
-        dated or recorded later is ignored and counted, not reported.
+        dated or recorded later is ignored and counted, not reported. `aliases` maps Bundle entry
+        fullUrls (`urn:uuid:…`) to 'Type/id', so that references inside a Bundle resolve; facts
+        are then attributed to the pNEN or another cancer.
         """
         facts: list[Fact] = []
         issues: list[DataIssue] = []
         used: list[str] = []
         birth_date: date | None = None
         cutoff = today if as_of else None
-        valid = self._valid_resources(patient_id, items, issues, set())
+        aliases = aliases or {}
+        valid = self._valid_resources(patient_id, items, issues, set(), aliases)
         later: set[str] = set()
         if as_of:
             valid = [(k, r) for k, r in valid if not _recorded_after(r, today, later, issues, k)]
@@ -169,12 +179,19 @@ class RecordMapper:
                         used.append(versioned_ref(resource))
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
+        primary = {f.ref for f in facts if f.kind == "pnen"}
+        liver = {f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")}
+        for url, target in aliases.items():  # a result may name them by fullUrl
+            if target in specimens:
+                specimens[url] = specimens[target]
+            if target in primary:
+                primary.add(url)
+            if target in liver:
+                liver.add(url)
         sites = SiteIndex(
             specimens=specimens,
-            primary_conditions=frozenset(f.ref for f in facts if f.kind == "pnen"),
-            liver_conditions=frozenset(
-                f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")
-            ),
+            primary_conditions=frozenset(primary),
+            liver_conditions=frozenset(liver),
         )
         doses: list[Dose] = []  # administrations are read together: cycles form courses
         pathology: list[tuple[str, dict[str, Any]]] = []
@@ -202,10 +219,13 @@ class RecordMapper:
             self._read_pathology(pathology, sites, facts, issues, used)
         facts.extend(map_administrations(doses, today))
         facts = _dated_events(facts, today, as_of, issues, later, valid)
+        reported = frozenset(i.reference for i in issues)
+        attributed = attribute(valid, facts, self.terms, aliases, reported)
+        issues.extend(attributed.issues)
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",
             birth_date=birth_date,
-            by_kind=index_facts(facts),
+            by_kind=index_facts(attributed.facts),
             data_issues=tuple(issues),
             resources_used=tuple(used),
             ignored_after_as_of=len(later),
@@ -258,12 +278,15 @@ class RecordMapper:
             return map_service_request(resource, self.terms)
         return []
 
-    def has_pnen(self, patient_id: str, items: Iterable[Item]) -> bool:
-        """Whether the record has a pNEN Condition, active or in remission (the first look)."""
+    def has_pnen(
+        self, patient_id: str, items: Iterable[Item], *, aliases: Mapping[str, str] | None = None
+    ) -> bool:
+        """Whether the record has a pNEN Condition, active or in remission (a cheap first look)."""
         conditions = [
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
-        for _, resource in self._valid_resources(patient_id, conditions, [], set()):
+        valid = self._valid_resources(patient_id, conditions, [], set(), aliases or {})
+        for _, resource in valid:
             try:
                 found = map_condition(resource, self.terms)
                 if any(f.kind in ("pnen", "pnen-remission") for f in found):
@@ -274,7 +297,11 @@ class RecordMapper:
 
     @staticmethod
     def _valid_resources(
-        patient_id: str, items: Iterable[Item], issues: list[DataIssue], seen: set[str]
+        patient_id: str,
+        items: Iterable[Item],
+        issues: list[DataIssue],
+        seen: set[str],
+        aliases: Mapping[str, str],
     ) -> Sequence[tuple[str, dict[str, Any]]]:
         """Resources that are JSON objects with a type and an id, of this patient, once each."""
         valid: list[tuple[str, dict[str, Any]]] = []
@@ -305,7 +332,9 @@ class RecordMapper:
                 except ShapeError as exc:
                     issues.append(DataIssue(key, ref, str(exc)))
                     continue
-                target = subject if subject == patient_ref else local_ref(subject)
+                target = (
+                    subject if subject == patient_ref else aliases.get(subject or "")
+                ) or local_ref(subject)
                 if target and target.startswith("Patient/") and target != patient_ref:
                     issues.append(DataIssue(key, ref, "subject is another patient"))
                     continue

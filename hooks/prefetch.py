@@ -57,7 +57,11 @@ def prefetch_plan(terms: Terminology) -> PrefetchPlan:
         "medications": f"MedicationRequest?patient={PATIENT}",
         "medicationstatements": f"MedicationStatement?patient={PATIENT}",
         "medicationadministrations": f"MedicationAdministration?patient={PATIENT}",
-        "servicerequests": f"ServiceRequest?patient={PATIENT}&status=draft,active,on-hold",
+        # completed ones serve attribution only (a study ordered for another cancer): "planned"
+        # stays draft, active and on-hold (fhir_mappings.orders)
+        "servicerequests": (
+            f"ServiceRequest?patient={PATIENT}&status=draft,active,on-hold,completed"
+        ),
         "procedures": f"Procedure?patient={PATIENT}",
         "allergies": f"AllergyIntolerance?patient={PATIENT}",
     }

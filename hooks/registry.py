@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -78,9 +78,13 @@ def evaluate_record(
     today: date,
     *,
     as_of: bool = False,
+    aliases: Mapping[str, str] | None = None,
 ) -> tuple[PatientFacts, HookResult]:
-    """Map a gathered record and run one service over it; `as_of` reads it as it stood on today."""
-    facts = knowledge.mapper.map(request.patient_id, items, today, as_of=as_of)
+    """Map a gathered record and run one service over it; `as_of` reads it as it stood on today.
+
+    `aliases` maps Bundle entry fullUrls (e.g. `urn:uuid:…`) to `Type/id` for references.
+    """
+    facts = knowledge.mapper.map(request.patient_id, items, today, as_of=as_of, aliases=aliases)
     return facts, service.handler(request, facts, knowledge, today)
 
 

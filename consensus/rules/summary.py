@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from consensus.patient import CONFLICT, G3_UNKNOWN, NEC, Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
+from consensus.record_notes import record_notes
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, Fact
 
@@ -112,6 +113,7 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     lines.append(f"- Functional syndrome: {syndromes or 'none recorded'}")
     if syndromes:
         parts.append(syndromes)
+    lines += record_notes(p)
     summary_text = "pNEN: " + ", ".join(parts)
     if p.has_liver_mets:
         summary_text = summary_text.replace("pNEN:", "pNEN with liver metastases:", 1)

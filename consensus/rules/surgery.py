@@ -86,7 +86,8 @@ def net_g12(p: Patient) -> Criterion | None:
 
 
 def _no_extrahepatic(p: Patient, name: str) -> Criterion:
-    """No extrahepatic metastasis recorded (closed world; a metastasis without a site: unknown)."""
+    """No extrahepatic metastasis (closed world; unknown with one without a site or possibly
+    another cancer's)."""
     return p.no_extrahepatic(name)
 
 

@@ -38,7 +38,7 @@ def test_core_keys_come_first_and_every_declared_key_is_there() -> None:
         "allergies",
     ):
         assert key in plan.rest
-    assert plan.templates["servicerequests"].endswith("&status=draft,active,on-hold")
+    assert plan.templates["servicerequests"].endswith("&status=draft,active,on-hold,completed")
     assert plan.templates["medicationadministrations"] == (
         "MedicationAdministration?patient={{context.patientId}}"
     )
