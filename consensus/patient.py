@@ -161,6 +161,10 @@ class SiteGrade:
     low: int
     high: int
     evidence: tuple[Fact, ...]
+    # Grade history: earlier, higher grades are never hidden ("liver G3 on 2025-03-01, G2 on
+    # 2026-09-10"), with the results that set them.
+    history: tuple[str, ...] = ()
+    history_evidence: tuple[Fact, ...] = ()
 
     @property
     def grade(self) -> int | None:
@@ -177,7 +181,83 @@ class SiteGrade:
         """'G2 (liver metastasis)'; 'G1–G2 (primary; exact value needed)' for a bound."""
         where = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site unknown"}
         open_note = "" if self.grade else "; exact value needed"
-        return f"{self.grade_text} ({where[self.site]}{open_note})"
+        earlier = "".join(f"; {h}" for h in self.history)
+        return f"{self.grade_text} ({where[self.site]}{open_note}{earlier})"
+
+    @property
+    def history_note(self) -> str:
+        """'grade history: liver G3 on 2025-03-01, G2 on 2026-09-10' ('' without one)."""
+        return f"grade history: {'; '.join(self.history)}" if self.history else ""
+
+
+GRADING_KINDS = ("ki67", "mitotic-count", "who-grade")
+HISTORY_SITE_NAMES = {PRIMARY: "primary", LIVER: "liver", UNKNOWN_SITE: "site unknown"}
+
+
+def result_grades(fact: Fact) -> tuple[int, int]:
+    """The WHO grades one Ki-67, mitotic count or reported grade allows."""
+    if fact.kind == "ki67":
+        return ki67_grades(fact.value)
+    if fact.kind == "mitotic-count":
+        return mitotic_grades(fact.value)
+    return int(fact.value), int(fact.value)
+
+
+def grade_history(current: SiteGrade, results: tuple[Fact, ...]) -> SiteGrade:
+    """The site grade with its earlier, higher grades (dated results before the current ones)."""
+    dates = [f.when for f in current.evidence if f.when]
+    since = max(dates) if dates else None
+    earlier = [
+        (result_grades(f)[0], f)
+        for f in results
+        if f.site == current.site
+        and f.when is not None
+        and f not in current.evidence
+        and (since is None or f.when < since)
+        and result_grades(f)[0] > current.high
+    ]
+    if not earlier:
+        return current
+    # One entry per grade and day, oldest first.
+    by_day = {(f.when, grade): f for grade, f in sorted(earlier, key=lambda x: (x[1].when or date.min, x[0]))}
+    steps = [f"G{grade} on {when}" for when, grade in by_day]
+    now = f"{current.grade_text} on {since}" if since else f"{current.grade_text} (undated)"
+    course = f"{HISTORY_SITE_NAMES[current.site]} {', '.join(steps)}, {now}"
+    return SiteGrade(
+        current.site, current.low, current.high, current.evidence, (course,), tuple(by_day.values())
+    )
+
+
+def whole_months(earlier: date, later: date) -> int:
+    """Whole calendar months from one day to a later one (2024-10-02 → 2026-11-27: 25)."""
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return months - 1 if later.day < earlier.day else months
+
+
+STUDY_NAMES = {
+    "pet-fdg": "FDG PET",
+    "pet-ssa": "68Ga-SSA PET",
+    "ct-abdomen-multiphase": "abdominal CT",
+    "mri-liver-hepatobiliary": "liver MRI",
+    "mri-liver": "liver MRI",
+    "abdominal-imaging": "abdominal CT/MRI",
+}
+GUIDING_IMAGING = ("ct-abdomen-multiphase", "mri-liver-hepatobiliary", "mri-liver")
+
+
+@dataclass(frozen=True)
+class StaleStudy:
+    """A study that guides a procedure but is older than the local default, with its age."""
+
+    kind: str
+    fact: Fact
+    months: int
+
+    @property
+    def text(self) -> str:
+        """'FDG PET of 2024-10-02, 25 months old'."""
+        when = self.fact.when.isoformat() if self.fact.when else "undated"
+        return f"{STUDY_NAMES.get(self.kind, self.kind)} of {when}, {self.months} months old"
 
 
 # Differentiation classes.
@@ -274,7 +354,8 @@ class Patient:
             if reported:
                 grade = int(reported.value)
                 grades[site] = SiteGrade(site, grade, grade, (reported,))
-        return grades
+        results = tuple(f for kind in GRADING_KINDS for f in self.facts.all(kind))
+        return {site: grade_history(grade, results) for site, grade in grades.items()}
 
     @cached_property
     def overall_grade(self) -> SiteGrade | None:
@@ -289,11 +370,14 @@ class Patient:
         top = max(graded, key=lambda g: (g.low, g.high, g.site == LIVER, g.site == PRIMARY))
         low = max(g.low for g in graded)
         high = max(g.high for g in graded)
+        # Any site's earlier grade above the overall grade is shown with it (grade history).
+        history = tuple(h for g in graded if g.history and g.history_evidence for h in g.history)
+        history_evidence = tuple(f for g in graded for f in g.history_evidence)
         if low == high:
-            return SiteGrade(top.site, low, high, top.evidence)
+            return SiteGrade(top.site, low, high, top.evidence, history, history_evidence)
         contenders = [g for g in graded if g.high >= low]
         evidence = tuple(f for g in contenders for f in g.evidence)
-        return SiteGrade(top.site, low, high, evidence)
+        return SiteGrade(top.site, low, high, evidence, history, history_evidence)
 
     @cached_property
     def latest_ki67_by_site(self) -> dict[str, Fact]:
@@ -416,7 +500,7 @@ class Patient:
         if grade is None:
             return unknown(name, "grade (Ki-67 or mitotic count)")
         if grade.high <= 2 or grade.low == 3:
-            return known(name, grade.high <= 2, grade.evidence)
+            return known(name, grade.high <= 2, grade.evidence, note=grade.history_note)
         shown = ", ".join(f.value.display() for f in grade.evidence if f.kind != "who-grade")
         return unknown(name, f"exact Ki-67 or mitotic count (reported as {shown})", grade.evidence)
 
@@ -546,6 +630,33 @@ class Patient:
         dated = [day for day in starts if day is not None]
         return active, (min(dated) if dated and len(dated) == len(starts) else None)
 
+    @cached_property
+    def systemic_line(self) -> int | None:
+        """The line of the current regimen: its rank among regimens started since pNEN-LM.
+
+        Regimens are the systemic drugs started within 30 days of each other; an agent added to
+        a running SSA starts the next line. None without current therapy or with a start missing.
+        """
+        active, _ = self.current_systemic
+        if not active or any(f.value.start is None for f in active):
+            return None
+        change = max(f.value.start for f in active if f.value.start)
+        since = self.pnen_lm_date or date.min
+        taken = sorted(
+            {
+                f.value.start
+                for c in SYSTEMIC_THERAPY_CLASSES
+                for f in self.facts.all(f"medication:{c}")
+                if f.value.start and f.value.status in ONGOING_STATUSES | ENDED_STATUSES
+            }
+        )
+        regimens: list[date] = []  # each regimen's first start
+        for start in taken:
+            if not regimens or (start - regimens[-1]).days > 30:  # spec: within 30 days
+                regimens.append(start)
+        rank = sum(1 for first in regimens if since <= first <= change)
+        return max(rank, 1)  # a regimen started before pNEN-LM and still running is the first
+
     def stable_months(self, months: int) -> Criterion:
         """No progression in the last N months and a stable/improved status dated ≥ N months ago."""
         cutoff = self.today - timedelta(days=round(months * 30.44))
@@ -565,6 +676,23 @@ class Patient:
         if stable:
             return known(name, True, stable[-1:])
         return unknown(name, f"a stable or improved disease status dated ≥ {months} months ago")
+
+    def stale_study(self, *kinds: str) -> StaleStudy | None:
+        """The latest study of these kinds when older than the stale-guiding-study default.
+
+        Stale when more than N calendar months old (a study of 1 March is fresh until 1
+        September inclusive with 6 months); None when fresh, undated or none is on record.
+        """
+        found = [
+            (f.when, f.ref, f, k) for k in kinds for f in self.facts.all(f"imaging:{k}") if f.when
+        ]
+        if not found:
+            return None
+        when, _, fact, kind = max(found, key=lambda x: (x[0], x[1]))
+        limit = int(self.settings.value("stale-guiding-study-months"))
+        months = whole_months(when, self.today)
+        fresh = months < limit or (months == limit and when.day == self.today.day)
+        return None if fresh else StaleStudy(kind, fact, months)
 
     # --- procedures and orders -------------------------------------------------------------
     def done(self, *kinds: str) -> tuple[Fact, ...]:
@@ -665,15 +793,23 @@ class Patient:
                     UNKNOWN,
                     (self.enets_type, *verdict.evidence),
                     ("R0/R1 feasibility and remnant liver volume after conversion",),
+                    datum="resectability of the liver metastases after conversion (R0/R1 "
+                    "feasibility, remnant liver volume)",
                 )
             missing = () if verdict.not_met else (C11_MISSING,)
             note = "" if verdict.not_met else "ENETS type III with potential resectability unknown"
             return Criterion(name, NOT_MET, (self.enets_type,), missing, note)
+        wanted = [
+            what
+            for what, criterion in (("R0/R1 feasibility", feasible), ("remnant liver volume", self.remnant_ok))
+            if criterion.unknown
+        ]
         return Criterion(
             name,
             UNKNOWN,
             feasible.evidence + self.remnant_ok.evidence,
             feasible.missing + self.remnant_ok.missing,
+            datum=f"resectability of the liver metastases ({', '.join(wanted)})",
         )
 
     @cached_property
@@ -692,7 +828,13 @@ class Patient:
             )
         if self.resectability.met:
             return known(name, False, self.resectability.evidence)
-        return Criterion(name, UNKNOWN, self.resectability.evidence, self.resectability.missing)
+        return Criterion(
+            name,
+            UNKNOWN,
+            self.resectability.evidence,
+            self.resectability.missing,
+            datum=self.resectability.datum,
+        )
 
     # --- vessels of the primary ------------------------------------------------------------
     @cached_property

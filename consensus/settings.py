@@ -28,6 +28,9 @@ LOCAL_DEFAULTS: Mapping[str, LocalDefault] = {
     "tmb-high": LocalDefault(10, "mutations/Mb", "TMB-high from"),
     "pdl1-cps-positive": LocalDefault(1, "", "PD-L1 CPS positive from"),
     "followup-high-risk-months": LocalDefault(6, "months", "high-risk follow-up imaging interval"),
+    "stale-guiding-study-months": LocalDefault(
+        6, "months", "a study guiding a procedure is stale when older than"
+    ),
 }
 
 

@@ -346,7 +346,12 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     grade = p.overall_grade
     grade_evidence = grade.evidence if grade else ()
     criteria = (
-        known(_grade_text(p), True, dict.fromkeys((*kind_evidence, *grade_evidence))),
+        known(
+            _grade_text(p),
+            True,
+            dict.fromkeys((*kind_evidence, *grade_evidence)),
+            note=grade.history_note if grade else "",
+        ),
         known("insulinoma recorded", False, note="none recorded"),  # insulinoma: pet-insulinoma
         _none_on_record("SSTR PET on record"),
     )
@@ -554,7 +559,7 @@ def _low_grade(p: Patient) -> Criterion:
     if grade is None:
         return unknown(name, "Ki-67 index")  # nothing grades, so no Ki-67 either
     if grade.low == 3 or grade.high <= 2:
-        return known(name, grade.high <= 2, grade.evidence)
+        return known(name, grade.high <= 2, grade.evidence, note=grade.history_note)
     return unknown(name, f"exact grade (the results allow {grade.grade_text})", grade.evidence)
 
 

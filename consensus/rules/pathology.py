@@ -40,11 +40,14 @@ from consensus.criteria import MET, Criterion, evidence_of, known, missing_of, u
 from consensus.patient import (
     BIOPSIES,
     CONFLICT,
+    GUIDING_IMAGING,
     HEPATECTOMIES,
     PANCREATECTOMIES,
+    STUDY_NAMES,
     TISSUE_KINDS,
     Patient,
     SiteGrade,
+    StaleStudy,
 )
 from consensus.recommendation import (
     OS,
@@ -55,6 +58,7 @@ from consensus.recommendation import (
     RuleInfo,
     Suggestion,
     create,
+    recommend,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, UNKNOWN_SITE, Draft, Fact
@@ -72,10 +76,53 @@ def _dated(fact: Fact) -> str:
 
 
 def _grade_line(grade: SiteGrade) -> str:
-    """'primary: G1 (Ki-67 2 % (primary), 2026-01-10)'."""
+    """'primary: G1 (Ki-67 2 % (primary), 2026-01-10)', with any earlier, higher grade."""
+    history = f" ({grade.history_note})" if grade.history else ""
     return (
         f"{SITE_NAMES[grade.site]}: {grade.grade_text} ({'; '.join(map(_dated, grade.evidence))})"
+        f"{history}"
     )
+
+
+# The catalogue order that repeats a stale study of each kind ("a fresh study of the same kind").
+FRESH_ORDERS = {
+    "pet-fdg": "pet-fdg",
+    "pet-ssa": "pet-ssa",
+    "ct-abdomen-multiphase": "ct-abdomen-pelvis-multiphase",
+    "mri-liver-hepatobiliary": "mri-liver-hepatobiliary",
+    "mri-liver": "mri-liver-dwi",
+}
+FRESH_PLANNED = {
+    "pet-fdg": ("pet-fdg",),
+    "pet-ssa": ("pet-ssa",),
+    "ct-abdomen-multiphase": ("ct-abdomen-multiphase", "abdominal-imaging"),
+    "mri-liver-hepatobiliary": ("mri-liver-hepatobiliary", "mri-liver"),
+    "mri-liver": ("mri-liver", "mri-liver-hepatobiliary"),
+}
+
+
+def _stale_guide(
+    ctx: RuleContext, stale: StaleStudy | None, guides: str
+) -> tuple[str, tuple[Suggestion, ...], tuple[str, ...], tuple[Fact, ...]]:
+    """For a stale guiding study: a sentence, a fresh-study suggestion, the local default, facts.
+
+    Nothing when the study is fresh or none is on record; no suggestion when one is planned.
+    """
+    if stale is None:
+        return "", (), (), ()
+    p = ctx.patient
+    planned = p.planned(*FRESH_PLANNED.get(stale.kind, (stale.kind,)))
+    sentence = (
+        f" The {stale.text}, is stale for {guides}: repeat it before the procedure"
+        f"{' (a new one is planned)' if planned else ''}."
+    )
+    order = FRESH_ORDERS.get(stale.kind)
+    suggestions: tuple[Suggestion, ...] = ()
+    if order is not None and not planned:
+        label = f"Order a fresh {STUDY_NAMES[stale.kind]}"
+        suggestions = (Suggestion(label, (create(order, label),)),)
+    policy = (ctx.settings.describe("stale-guiding-study-months"),)
+    return sentence, suggestions, policy, (stale.fact, *planned)
 
 
 def _pnen_lm_criterion(p: Patient) -> Criterion:
@@ -189,16 +236,19 @@ def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
                 (create("eus-fnb", "Order EUS-guided fine-needle biopsy (FNB needle)"),),
             ),
         )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=f"Biopsy both primary and liver metastases: no Ki-67 or grade of the {where} "
-        "on record",
-        advice=advice,
-        evidence=evidence,
-        criteria=tuple(criteria),
-        missing=missing_of(criteria),
-        suggestions=suggestions,
+    stale, fresh, policy, stale_facts = _stale_guide(
+        ctx, p.stale_study(*GUIDING_IMAGING), "choosing the lesions to sample"
+    )
+    return recommend(
+        info,
+        Indicator.INFO,
+        f"Biopsy both primary and liver metastases: no Ki-67 or grade of the {where} on record",
+        advice + stale,
+        criteria,
+        evidence=(*evidence, *stale_facts),
+        local_policy=policy,
+        suggestions=(*suggestions, *fresh),
+        selection_behavior="any" if fresh else "at-most-one",
     )
 
 
@@ -260,12 +310,17 @@ def liver_biopsy_approach(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
             " No Ki-67 or grade of the primary is on record: an EUS-guided procedure can sample "
             "the primary and the liver metastases together."
         )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=evidence,
+    stale, fresh, policy, stale_facts = _stale_guide(
+        ctx, p.stale_study(*GUIDING_IMAGING), "targeting the liver biopsy"
+    )
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice + stale,
+        evidence=(*evidence, *stale_facts),
+        local_policy=policy,
+        suggestions=fresh,
     )
 
 
@@ -320,24 +375,32 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         "risen (C 2)."
     )
     evidence = evidence_of(criteria)
+    stale_pet = p.stale_study("pet-fdg")
     if fdg is not None:
         advice += " An FDG PET is on record: sample the most FDG-avid lesion, which best "
         advice += "reflects the most proliferative disease."
         evidence += (fdg,)
     else:
         advice += " Where FDG PET is available, sample the most FDG-avid lesion."
+    stale, fresh, policy, stale_facts = _stale_guide(
+        ctx, stale_pet, "picking the most FDG-avid lesion after this progression"
+    )
+    advice += stale
     advice += " For multiple liver metastases, guide multi-site biopsy by combined 68Ga-SSA and "
     advice += "FDG PET when possible."
     if ssa is not None:
         evidence += (ssa,)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING,
-        summary=f"Progression since the last biopsy: re-biopsy {sites}, targeting the most "
-        "FDG-avid lesion",
-        advice=advice,
-        evidence=evidence,
-        criteria=criteria,
+    summary = f"Progression since the last biopsy: re-biopsy {sites}, targeting the most "
+    summary += "FDG-avid lesion" + (" on a fresh FDG PET" if stale_pet else "")
+    return recommend(
+        info,
+        Indicator.WARNING,
+        summary,
+        advice,
+        criteria,
+        evidence=(*evidence, *stale_facts),
+        local_policy=policy,
+        suggestions=fresh,
     )
 
 

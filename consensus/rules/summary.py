@@ -47,6 +47,33 @@ def _tnm(patient: Patient) -> tuple[str | None, str | None, str | None, list[Fac
     return values[0], values[1], values[2], [f for f in found if f]
 
 
+def pnen_status(p: Patient) -> tuple[str, tuple[Fact, ...]]:
+    """'active' or 'in remission' and the facts that say so (one place to extend)."""
+    return "active", p.facts.all("pnen")
+
+
+def _therapy(p: Patient) -> tuple[str, str, tuple[Fact, ...]]:
+    """The current systemic therapy: a short text, a detail line, and the medications."""
+    active, start = p.current_systemic
+    if not active:
+        return "", "none recorded", ()
+    names = ", ".join(dict.fromkeys(str(f.value.name) for f in active))
+    since = f" since {start.isoformat()}" if start else " (start not recorded)"
+    line = p.systemic_line
+    nth = f", line {line}" if line else ""
+    return f"on {names}{since}{nth}", f"{names}{since}{nth or ', line unknown'}", active
+
+
+def _fit(head: str, parts: list[str]) -> str:
+    """The summary with as many parts as fit under 140 characters, in their order."""
+    text = head
+    for part in parts:
+        candidate = f"{text}, {part}" if text != head else f"{text} {part}"
+        if len(candidate) < 140:  # CDS Hooks: summary under 140 characters
+            text = candidate
+    return text
+
+
 @rule(
     "summary",
     "pNEN summary",
@@ -55,32 +82,42 @@ def _tnm(patient: Patient) -> tuple[str | None, str | None, str | None, list[Fac
     "A. Summary",
 )
 def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """Differentiation, grade and site, Ki-67 by site, ENETS type, stage, SSTR, MGMT, syndrome."""
+    """Status, course, therapy, differentiation, grade, Ki-67, ENETS type, stage, SSTR, MGMT."""
     p = ctx.patient
     if not p.has_pnen:
         return None
-    evidence: list[Fact] = list(p.facts.all("pnen"))
+    status, status_evidence = pnen_status(p)
+    evidence: list[Fact] = list(status_evidence)
     kind, kind_evidence = p.differentiation
     evidence += kind_evidence
     grade = p.overall_grade
     parts = [kind or "differentiation unknown"]
     if grade:
-        parts.append(grade.label)
-        evidence += grade.evidence
+        parts[0] += f" {grade.grade_text}"
+        evidence += (*grade.evidence, *grade.history_evidence)
+    if grade and grade.history:
+        parts.append(f"({'; '.join(grade.history)})")  # an earlier, higher grade is never hidden
+    lines = [f"- pNEN status: {status}"]
+    course = p.latest_status
+    if course is not None:
+        when = course.when.isoformat() if course.when else "undated"
+        lines.append(f"- Latest disease status: {course.value} ({when})")
+        evidence.append(course)
+    else:
+        lines.append("- Latest disease status: none recorded")
+    therapy_short, therapy_line, therapy = _therapy(p)
+    lines.append(f"- Current systemic therapy: {therapy_line}")
+    evidence += therapy
     ki67 = [
         f"{_SITE_NAMES[site]} {fact.value.display()} ({fact.when or 'undated'})"
         for site, fact in sorted(p.latest_ki67_by_site.items())
     ]
     evidence += p.latest_ki67_by_site.values()
-    lines = [f"- Differentiation: {kind or 'unknown (none recorded)'}"]
+    lines.append(f"- Differentiation: {kind or 'unknown (none recorded)'}")
     lines.append(
         f"- Overall grade: {grade.label if grade else 'unknown (no Ki-67, mitoses or grade)'}"
     )
     lines.append(f"- Ki-67 by site: {'; '.join(ki67) if ki67 else 'none recorded'}")
-    if p.enets_type:
-        parts.append(f"ENETS type {p.enets_type.value}")
-        evidence.append(p.enets_type)
-    lines.append(f"- ENETS liver type: {p.enets_type.value if p.enets_type else 'unknown'}")
     t, n, m, tnm_facts = _tnm(p)
     evidence += tnm_facts
     tnm = " ".join(x for x in (t, n, m) if x)
@@ -97,6 +134,14 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             parts.append(f"stage {stage}")
     else:
         lines.append(f"- Stage: {tnm or 'TNM not recorded'} ({_NO_NET_STAGE[str(kind)]})")
+    if course is not None:
+        parts.append(f"{course.value} {course.when.isoformat() if course.when else '(undated)'}")
+    if therapy_short:
+        parts.append(therapy_short)
+    if p.enets_type:
+        parts.append(f"ENETS type {p.enets_type.value}")
+        evidence.append(p.enets_type)
+    lines.append(f"- ENETS liver type: {p.enets_type.value if p.enets_type else 'unknown'}")
     sstr = p.sstr_status
     sstr_text = "positive" if sstr.met else "negative" if sstr.not_met else "unknown"
     evidence += sstr.evidence
@@ -111,15 +156,14 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     lines.append(f"- Functional syndrome: {syndromes or 'none recorded'}")
     if syndromes:
         parts.append(syndromes)
-    summary_text = "pNEN: " + ", ".join(parts)
-    if p.has_liver_mets:
-        summary_text = summary_text.replace("pNEN:", "pNEN with liver metastases:", 1)
+    where = " with liver metastases" if p.has_liver_mets else ""
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary=summary_text,
+        summary=_fit(f"pNEN ({status}){where}:", parts),
         advice="Current picture of the pancreatic neuroendocrine neoplasm; treat by the higher "
         "grade when primary and metastasis differ (C 2).\n\n" + "\n".join(lines),
-        evidence=tuple(evidence),
+        evidence=tuple(dict.fromkeys(evidence)),
         dashboard_link=True,
+        digest=True,
     )
