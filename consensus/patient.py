@@ -219,7 +219,10 @@ def grade_history(current: SiteGrade, results: tuple[Fact, ...]) -> SiteGrade:
     if not earlier:
         return current
     # One entry per grade and day, oldest first.
-    by_day = {(f.when, grade): f for grade, f in sorted(earlier, key=lambda x: (x[1].when or date.min, x[0]))}
+    by_day = {
+        (f.when, grade): f
+        for grade, f in sorted(earlier, key=lambda x: (x[1].when or date.min, x[0]))
+    }
     steps = [f"G{grade} on {when}" for when, grade in by_day]
     now = f"{current.grade_text} on {since}" if since else f"{current.grade_text} (undated)"
     course = f"{HISTORY_SITE_NAMES[current.site]} {', '.join(steps)}, {now}"
@@ -801,7 +804,10 @@ class Patient:
             return Criterion(name, NOT_MET, (self.enets_type,), missing, note)
         wanted = [
             what
-            for what, criterion in (("R0/R1 feasibility", feasible), ("remnant liver volume", self.remnant_ok))
+            for what, criterion in (
+                ("R0/R1 feasibility", feasible),
+                ("remnant liver volume", self.remnant_ok),
+            )
             if criterion.unknown
         ]
         return Criterion(

@@ -62,7 +62,7 @@ class Waiting:
 
     @property
     def text(self) -> str:
-        """'resectability of the liver metastases (…) — decides: Targeted therapy; PRRT candidate'."""
+        """'resectability of the liver metastases (…) — decides: Targeted therapy; PRRT …'."""
         return f"{self.datum} — decides: {'; '.join(r.title for r in self.rules)}"
 
 
@@ -132,7 +132,7 @@ def recommend(
     dashboard_link: bool = False,
     digest: bool = False,
 ) -> Recommendation:
-    """A fired rule: the facts behind its criteria, then `evidence`; their missing data, then `missing`."""
+    """A fired rule: its criteria's facts, then `evidence`; their missing data, then `missing`."""
     items = tuple(criteria)
     return Recommendation(
         rule=rule,

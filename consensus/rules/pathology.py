@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from consensus.criteria import MET, Criterion, evidence_of, known, missing_of, unknown
+from consensus.criteria import MET, Criterion, evidence_of, known, unknown
 from consensus.patient import (
     BIOPSIES,
     CONFLICT,
