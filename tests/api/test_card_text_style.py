@@ -68,8 +68,9 @@ def style_problems(card: dict[str, Any]) -> list[str]:
     if not sources or not sources[-1].strip():
         problems.append("no citation")
     citation = CITATIONS[rule]
-    cites_c, cites_r = "C " in f" {citation}", any(
-        p.strip().startswith("R ") for p in citation.split(";")
+    cites_c, cites_r = (
+        "C " in f" {citation}",
+        any(p.strip().startswith("R ") for p in citation.split(";")),
     )
     expected = (
         EN["label_both"] if cites_c and cites_r else EN["label_R"] if cites_r else EN["label_C"]

@@ -261,7 +261,11 @@ def test_stale_evidence_imaging_behind_biopsy_both_sites_and_liver_biopsy_approa
 
 
 def test_stale_evidence_recent_imaging_adds_nothing() -> None:
-    record = [*base_pnen_lm(), ki67(8, "primary"), study("ct-abdomen-pelvis-multiphase", when=days_ago(30))]
+    record = [
+        *base_pnen_lm(),
+        ki67(8, "primary"),
+        study("ct-abdomen-pelvis-multiphase", when=days_ago(30)),
+    ]
     recs = run(record)
     assert "months old" not in recs["liver-biopsy-approach"].advice
     assert recs["liver-biopsy-approach"].suggestions == ()
