@@ -17,7 +17,6 @@ from fhir_mappings.record import RecordMapper
 from fhir_mappings.terminology import ICD10CM, RXNORM
 from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
-    PATIENT_ID,
     PATIENT_REF,
     base_pnen_lm,
     condition,
@@ -82,9 +81,7 @@ def benchmark() -> dict[str, Recommendation]:
 
 
 # --- 1. decisions waiting on data ------------------------------------------------------------
-def test_decisions_waiting_on_data_name_resectability_for_targeted_therapy_and_prrt_on_benchmark() -> (
-    None
-):
+def test_decisions_waiting_on_data_name_resectability_for_targeted_and_prrt_on_benchmark() -> None:
     recs = benchmark()
     assert "targeted-therapy" not in recs and "prrt-candidate" not in recs
     waiting = {w.datum: [r.id for r in w.rules] for w in recs["summary"].waiting}
