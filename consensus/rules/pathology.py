@@ -53,12 +53,14 @@ from consensus.recommendation import (
     OS,
     PV,
     SIGN,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
     recommend,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, UNKNOWN_SITE, Draft, Fact
@@ -348,7 +350,7 @@ def _progression_after(
     "C 2",
     AREA,
 )
-def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """Latest status is progression, later than the latest tissue result and biopsy."""
     p = ctx.patient
     status = p.latest_status
@@ -364,8 +366,10 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
             status.when, p.done(*BIOPSIES), "progression after the latest biopsy", "biopsy"
         ),
     )
-    if not all(c.met for c in criteria):
+    if any(c.not_met for c in criteria):
         return None
+    if not all(c.met for c in criteria):
+        return silent(info, criteria)  # an undated result may be the re-biopsy: its date decides
     fdg = p.facts.latest("imaging:pet-fdg")
     ssa = p.facts.latest("imaging:pet-ssa")
     sites = "primary and metastases" if p.primary_in_place else "metastases"

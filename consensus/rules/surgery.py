@@ -51,12 +51,14 @@ from consensus.recommendation import (
     OS,
     PV,
     SIGN,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
     delete,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from consensus.rules.biomarkers import COMORBIDITY_NAMES
@@ -142,10 +144,10 @@ def primary_resectability(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
     "C 6.2; C 6.3; C 6.4; C 9; R Surgical management",
     AREA,
 )
-def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """NET G1–G2 with resectable liver metastases and no extrahepatic disease: resect to NED."""
     p = ctx.patient
-    if not p.pnen_lm or p.extrahepatic or not p.resectability.met:
+    if not p.pnen_lm or p.extrahepatic or p.resectability.not_met:
         return None
     net = net_g12(p)
     if net is None or net.not_met:
@@ -155,6 +157,8 @@ def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         p.resectability,
         _no_extrahepatic(p, "no extrahepatic metastasis"),
     ]
+    if p.resectability.unknown:
+        return silent(info, criteria)  # resectability decides it: listed as waiting on data
     invasion = p.facts.latest("major-vessel-invasion")
     evidence = evidence_of(criteria) + ((invasion,) if invasion else ())
     approach = (
@@ -265,7 +269,7 @@ def psh_preferred(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     "C 7.1; R Surgical management",
     AREA,
 )
-def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """NET G3 with liver metastases: resectable (PV) or with a resection drafted (orders)."""
     p = ctx.patient
     if not p.pnen_lm or not p.is_net_g3:
@@ -276,13 +280,15 @@ def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         if trigger is None:
             return None
         criteria: tuple[Criterion, ...] = (trigger, resectable)
-    elif resectable.met:
+    elif not resectable.not_met:
         criteria = (resectable,)
     else:
         return None
     grade = p.overall_grade
     net_g3 = known("NET G3", True, (*p.differentiation[1], *(grade.evidence if grade else ())))
     criteria = (net_g3, *criteria)
+    if not ctx.on_orders and resectable.unknown:
+        return silent(info, criteria)  # resectability decides it: listed as waiting on data
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
@@ -368,15 +374,18 @@ def _non_functional(p: Patient) -> Criterion:
     "C 8.1",
     AREA,
 )
-def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def primary_resection_low_priority(
+    ctx: RuleContext, info: RuleInfo
+) -> Recommendation | Evaluation | None:
     """Non-functional NET G1/G2, unresectable liver metastases, primary in place and resectable."""
     p = ctx.patient
     if not p.pnen_lm or p.is_functional or not p.primary_in_place:
         return None
     net = net_g12(p)
     unresectable = negate("liver metastases unresectable", p.resectability)
-    primary = p.primary_unresectable
-    if net is None or net.not_met or not unresectable.met or primary.met:
+    # Stated so that met is what the rule needs: fires unless the primary is known unresectable.
+    primary = negate("primary not known to be unresectable", p.primary_unresectable)
+    if net is None or net.not_met or unresectable.not_met or primary.not_met:
         return None
     criteria = [
         _non_functional(p),
@@ -390,6 +399,8 @@ def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommen
         if trigger is None:
             return None
         criteria.append(trigger)
+    if unresectable.unknown:
+        return silent(info, criteria)  # resectability decides it: listed as waiting on data
     location = p.facts.latest("primary-location")
     where = location.value if location else None
     if where == "head":
@@ -441,16 +452,19 @@ def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommen
     "C 8.2",
     AREA,
 )
-def debulking_functional(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def debulking_functional(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """Functional pNET, unresectable liver metastases, hormone symptoms recorded refractory."""
     p = ctx.patient
     if not p.pnen_lm or not p.is_functional or p.is_nec:
         return None
     unresectable = negate("liver metastases unresectable", p.resectability)
     refractory = p.flag("hormone-symptoms-refractory", "hormone symptoms refractory")
-    if not unresectable.met or not refractory.met:
+    if unresectable.not_met or refractory.not_met:
         return None
     functional = known(f"functional pNET ({', '.join(sorted(p.syndromes))})", True, p.functional)
+    if unresectable.unknown or refractory.unknown:
+        # Both decide it; > 90 % cytoreduction only shapes the advice, so it is not listed.
+        return silent(info, (functional, unresectable, refractory))
     cytoreduction = p.flag("cytoreduction-90-achievable", "> 90 % cytoreduction achievable")
     criteria = (functional, unresectable, refractory, cytoreduction)
     return Recommendation(
@@ -721,7 +735,7 @@ def milan_criteria(p: Patient) -> tuple[Criterion, ...]:
     "C 12",
     AREA,
 )
-def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """Milan-NET criteria: unresectable liver metastases (PV), or a drafted transplant referral."""
     p = ctx.patient
     if not p.pnen_lm:
@@ -741,6 +755,8 @@ def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         context: tuple[Criterion, ...] = (trigger, unresectable)
     elif unresectable.met and not failed:
         context = (unresectable,)
+    elif unresectable.unknown and not failed:
+        return silent(info, (unresectable, *milan))  # resectability decides it
     else:
         return None
     if failed:
