@@ -54,6 +54,7 @@ from consensus.recommendation import (
     Suggestion,
     create,
     delete,
+    recommend,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact
@@ -200,14 +201,13 @@ def staging_imaging(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         actions = tuple(create(order, f"Order {title}") for order, title in to_order)
         suggestions = (Suggestion(label, actions),)
     criteria = (diagnosis, *(c for c, *_ in parts))
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=(*evidence_of(criteria), *pending),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
+        evidence=(*pending,),
         local_policy=(ctx.settings.describe("staging-imaging-window-days"),),
         suggestions=suggestions,
     )
@@ -320,14 +320,13 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
         if contrast.met:
             summary = f"{what}: no hepatobiliary-contrast liver MRI; contrast contraindicated, "
             summary += "consider DWI MRI"
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=(*evidence_of(criteria), *pending),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
+        evidence=(*pending,),
         local_policy=policy,
         suggestions=suggestions,
     )
@@ -603,14 +602,12 @@ def _fdg_pet_for_low_grade_net(ctx: RuleContext, info: RuleInfo) -> Recommendati
         "keeps the FDG PET: the combination helps detection, prognosis and the choice of "
         "treatment."
     )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
         suggestions=(
             Suggestion("Add 68Ga-SSA PET/CT", (create("pet-ssa", "Add 68Ga-SSA PET/CT"),)),
         ),

@@ -26,6 +26,7 @@ from consensus.recommendation import (
     Suggestion,
     create,
     delete,
+    recommend,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Draft, Fact
@@ -269,11 +270,11 @@ def molecular_actionable(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
             "therapy (C 3)."
         )
     evidence = (*platinum, *immune, *targeted)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=f"Actionable molecular findings: {', '.join(found)}",
-        advice="Molecular findings that bear on the choice of therapy:\n\n" + "\n".join(lines),
+    return recommend(
+        info,
+        Indicator.INFO,
+        f"Actionable molecular findings: {', '.join(found)}",
+        "Molecular findings that bear on the choice of therapy:\n\n" + "\n".join(lines),
         evidence=evidence,
         local_policy=tuple(policy),
     )

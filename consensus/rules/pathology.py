@@ -164,12 +164,12 @@ def grade_discordant(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             f"{'; '.join(map(_dated, overall.evidence))}) and sets the overall grade."
         )
         evidence += overall.evidence
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING,
-        summary=f"Grade differs: primary {primary.grade_text}, liver metastasis "
+    return recommend(
+        info,
+        Indicator.WARNING,
+        f"Grade differs: primary {primary.grade_text}, liver metastasis "
         f"{liver.grade_text}; treat by the higher grade ({higher.grade_text})",
-        advice=advice,
+        advice,
         evidence=evidence,
     )
 
@@ -560,14 +560,13 @@ def g3_net_vs_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         if p.is_g3_unknown
         else "Conflicting evidence for G3 NET vs NEC"
     )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING,
-        summary=f"{summary}: NET or NEC changes treatment; review morphology, SSTR2 and "
-        "genetics at MDT",
-        advice=advice,
+    return recommend(
+        info,
+        Indicator.WARNING,
+        f"{summary}: NET or NEC changes treatment; review morphology, SSTR2 and genetics at MDT",
+        advice,
         evidence=tuple(dict.fromkeys((*grade_facts, *for_net, *for_nec))),
-        missing=tuple(missing),
+        missing=missing,
     )
 
 
@@ -589,16 +588,14 @@ def eus_ablation_not_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendat
     drafts = ctx.drafted("eus-ablation")
     if not ctx.patient.has_pnen or not drafts:
         return None
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary="EUS-guided ablation drafted: it can reduce tumour load but is not a first-line "
+    return recommend(
+        info,
+        Indicator.INFO,
+        "EUS-guided ablation drafted: it can reduce tumour load but is not a first-line "
         "treatment (C 5.5)",
-        advice=(
-            "EUS-guided puncture ablation (ethanol or radiofrequency) can be an alternative to "
-            "reduce tumour load, relieve symptoms or control the primary locally in patients not "
-            "eligible for surgery, but it is not recommended as a first-line treatment: the "
-            "evidence is mostly case reports and series, without randomised trials (C 5.5)."
-        ),
+        "EUS-guided puncture ablation (ethanol or radiofrequency) can be an alternative to "
+        "reduce tumour load, relieve symptoms or control the primary locally in patients not "
+        "eligible for surgery, but it is not recommended as a first-line treatment: the "
+        "evidence is mostly case reports and series, without randomised trials (C 5.5).",
         evidence=tuple(d.as_fact() for d in drafts),
     )

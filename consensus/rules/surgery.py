@@ -58,6 +58,7 @@ from consensus.recommendation import (
     Suggestion,
     create,
     delete,
+    recommend,
     silent,
 )
 from consensus.registry import RuleContext, rule
@@ -118,20 +119,18 @@ def primary_resectability(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
     summary = f"Primary tumour {tier if still_open else tier_text} by vessel contact (C 6.1)"
     if still_open:
         summary += f" so far; {', '.join(still_open)} not recorded"
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=(
-            f"Primary tumour tier: **{tier_text}**, by pancreatic adenocarcinoma criteria "
-            "(C 6.1; abutment ≤ 180°, encasement > 180°): resectable — no arterial contact and "
-            "SMV/PV at most abutment; borderline — SMV/PV encasement, SMA or CT abutment, or CHA "
-            "abutment/encasement; locally advanced — SMA or CT encasement, or SMV/PV occlusion.\n\n"
-            + "\n".join(lines)
-            + "\n\nPV/SMV resection with reconstruction, or pancreatectomy with celiac-axis "
-            "resection to reach R0, should be done only at specialised centres; evidence for "
-            "SMA resection and reconstruction is limited and controversial (C 6.1)."
-        ),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        f"Primary tumour tier: **{tier_text}**, by pancreatic adenocarcinoma criteria "
+        "(C 6.1; abutment ≤ 180°, encasement > 180°): resectable — no arterial contact and "
+        "SMV/PV at most abutment; borderline — SMV/PV encasement, SMA or CT abutment, or CHA "
+        "abutment/encasement; locally advanced — SMA or CT encasement, or SMV/PV occlusion.\n\n"
+        + "\n".join(lines)
+        + "\n\nPV/SMV resection with reconstruction, or pancreatectomy with celiac-axis "
+        "resection to reach R0, should be done only at specialised centres; evidence for "
+        "SMA resection and reconstruction is limited and controversial (C 6.1).",
         evidence=tuple(contact[c] for c, _ in VESSELS if c in contact),
         missing=missing,
     )
@@ -250,15 +249,13 @@ def psh_preferred(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     if invasion.unknown:
         advice += " Major intrahepatic vessel invasion is not recorded: it is unknown whether "
         advice += "anatomic resection is needed."
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary="Anatomic hepatectomy drafted: parenchymal-sparing hepatectomy is preferred "
+    return recommend(
+        info,
+        Indicator.INFO,
+        "Anatomic hepatectomy drafted: parenchymal-sparing hepatectomy is preferred "
         + ("unless major vessels are invaded (unknown)" if invasion.unknown else "(C 9)"),
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+        advice,
+        criteria,
     )
 
 
@@ -289,21 +286,17 @@ def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluat
     criteria = (net_g3, *criteria)
     if not ctx.on_orders and resectable.unknown:
         return silent(info, criteria)  # resectability decides it: listed as waiting on data
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary="G3 NET with liver metastases: resection may benefit after strict evaluation; "
+    return recommend(
+        info,
+        Indicator.INFO,
+        "G3 NET with liver metastases: resection may benefit after strict evaluation; "
         "prognosis is poorer than G1/G2",
-        advice=(
-            "After resection, G3 NET liver metastases carry a poorer prognosis than G1/G2 "
-            "(median OS ~39 vs ~118–124 months); patients with resectable G3 NET liver "
-            "metastases may benefit from surgery after a strict evaluation (C 7.1). The review "
-            "advises against palliative hepatectomy in WHO grade 3 or type III liver metastases "
-            "(R Surgical management)."
-        ),
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+        "After resection, G3 NET liver metastases carry a poorer prognosis than G1/G2 "
+        "(median OS ~39 vs ~118–124 months); patients with resectable G3 NET liver "
+        "metastases may benefit from surgery after a strict evaluation (C 7.1). The review "
+        "advises against palliative hepatectomy in WHO grade 3 or type III liver metastases "
+        "(R Surgical management).",
+        criteria,
     )
 
 
@@ -467,19 +460,15 @@ def debulking_functional(ctx: RuleContext, info: RuleInfo) -> Recommendation | E
         return silent(info, (functional, unresectable, refractory))
     cytoreduction = p.flag("cytoreduction-90-achievable", "> 90 % cytoreduction achievable")
     criteria = (functional, unresectable, refractory, cytoreduction)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary="Refractory hormone symptoms with unresectable liver metastases: consider > 90 % "
+    return recommend(
+        info,
+        Indicator.INFO,
+        "Refractory hormone symptoms with unresectable liver metastases: consider > 90 % "
         "debulking or TAE",
-        advice=(
-            "Debulking (cytoreduction) of more than 90 % remains the threshold for symptom "
-            "control and survival; > 70 % has been studied but not adopted. TAE of the liver "
-            "metastases combined with resection of the primary may suit some patients (C 8.2)."
-        ),
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+        "Debulking (cytoreduction) of more than 90 % remains the threshold for symptom "
+        "control and survival; > 70 % has been studied but not adopted. TAE of the liver "
+        "metastases combined with resection of the primary may suit some patients (C 8.2).",
+        criteria,
     )
 
 
@@ -547,14 +536,12 @@ def splenectomy_decision(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         "recommended (C 10)."
     )
     criteria = (drafted, *factors)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
     )
 
 
@@ -769,22 +756,18 @@ def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evalu
         summary = f"Liver transplantation may be considered: {met} of 6 Milan-NET criteria met, "
         summary += "none known to fail"
     criteria = (*context, *milan)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING if failed else Indicator.INFO,
-        summary=summary,
-        advice=(
-            "Liver transplantation may be considered for pNET with unresectable liver metastases, "
-            "but indications must be strictly controlled (C 12). Milan-NET criteria: (1) no "
-            "extrahepatic disease; (2) well-differentiated G1–G2 NET with Ki-67 < 10 %; (3) "
-            "previous primary tumour resection; (4) liver tumour burden < 50 % of liver volume; "
-            "(5) stable disease or stable response to treatment for ≥ 6 months; (6) age < 60 "
-            "years. Primary resection and locoregional lymph-node dissection are required before "
-            "transplantation."
-        ),
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.WARNING if failed else Indicator.INFO,
+        summary,
+        "Liver transplantation may be considered for pNET with unresectable liver metastases, "
+        "but indications must be strictly controlled (C 12). Milan-NET criteria: (1) no "
+        "extrahepatic disease; (2) well-differentiated G1–G2 NET with Ki-67 < 10 %; (3) "
+        "previous primary tumour resection; (4) liver tumour burden < 50 % of liver volume; "
+        "(5) stable disease or stable response to treatment for ≥ 6 months; (6) age < 60 "
+        "years. Primary resection and locoregional lymph-node dissection are required before "
+        "transplantation.",
+        criteria,
     )
 
 

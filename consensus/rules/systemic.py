@@ -250,14 +250,13 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         if therapy
         else "No current systemic therapy recorded."
     )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=" ".join(lines),
-        evidence=(*evidence_of(criteria), *pending, *therapy),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        " ".join(lines),
+        criteria,
+        evidence=(*pending, *therapy),
     )
 
 
@@ -366,14 +365,13 @@ def adjuvant_continue_regimen(ctx: RuleContext, info: RuleInfo) -> Recommendatio
     else:
         summary = "NED after surgery/local therapy of type II/III liver metastases: continue the "
         summary += "effective regimen or a trial"
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=(*evidence_of(criteria), *(therapy or history)),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
+        evidence=(*(therapy or history),),
     )
 
 
