@@ -27,6 +27,14 @@ Decisions where the spec left room (the source was followed):
   differentiation) or biopsy Procedure dated on or after its FDG PET or progression silences it
   (on the same day counts, as in `rebiopsy-progression`). An undated tissue result or biopsy, or
   an undated FDG PET, leaves that undecided, and the clause stays silent (unknown is never met).
+- Stale evidence (spec definition): the study that guides `rebiopsy-progression` is the latest
+  FDG PET; "the imaging behind" `biopsy-both-sites` and `liver-biopsy-approach` is the latest
+  abdominal CT or liver MRI on record (the studies that show the lesions to sample; a PET is not
+  used to plan those biopsies). Older than the local default, it is named with its age and a
+  fresh study of the same kind is suggested alongside (a liver MRI without hepatobiliary
+  contrast is repeated as the DWI liver MRI of the catalogue); none is suggested when one is
+  already planned. With a fresh-study suggestion next to the biopsy, `biopsy-both-sites` allows
+  choosing both (selectionBehavior "any").
 - `g3-net-vs-nec`: CgA immunostaining (C 4) is not part of the record this service reads, so the
   card asks for it instead of reading serum CgA, which is a different measurement. Only the
   presence of DAXX/ATRX/MEN1 or TP53/RB1 alterations is read (a wild-type result is not mapped).
