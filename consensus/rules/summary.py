@@ -6,9 +6,10 @@ Decisions where the spec left room (the source was followed):
   spec; G3 with differentiation unknown and conflicting differentiation are too, since either
   could be a NEC: the card shows T, N and M and says why there is no stage group.
 - "Any T N1 M0" is stage III with T not recorded as well.
-- The card summary keeps under 140 characters by leaving out whole parts, last first (status and
-  grade, stage, latest disease status, current therapy, ENETS type, SSTR, MGMT, syndrome, grade
-  history): never a truncated word. The detail always shows every part.
+- The card summary keeps under 140 characters by adding whole parts in this order while they
+  fit (status, differentiation and grade, grade history, stage, latest disease status, current
+  therapy, ENETS type, SSTR, MGMT, syndrome): never a truncated word. The detail always shows
+  every part.
 - Line of systemic therapy: a regimen still running that started before the pNEN-LM diagnosis
   is line 1 (it is the first regimen of the metastatic course); a drug without a start date
   leaves the line unknown.
