@@ -90,8 +90,12 @@ class Recommendation:
 
     @property
     def waiting_on(self) -> tuple[str, ...]:
-        """The open facts this recommendation's own decision still waits on."""
-        return waiting_on(self.criteria)
+        """The open facts this recommendation still waits on: its unknown criteria's data.
+
+        It fired, so no criterion blocked it: rows shown as not met are the absences it fires on
+        ("MGMT IHC on record: not met") or alternatives it did not need.
+        """
+        return tuple(dict.fromkeys(d for c in self.criteria for d in c.data_wanted))
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,13 @@ class Evaluation:
 
     @property
     def waiting_on(self) -> tuple[str, ...]:
-        """The open facts that would settle this rule (empty when a criterion is not met)."""
+        """The open facts that would settle this rule.
+
+        Fired: those its recommendation still waits on. Silent: the unknowns of the criteria it
+        returned when none is known not met (it would fire once they are recorded as met).
+        """
+        if self.recommendation is not None:
+            return self.recommendation.waiting_on
         return waiting_on(self.criteria)
 
 

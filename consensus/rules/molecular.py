@@ -14,12 +14,13 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from consensus.criteria import known, unknown
+from consensus.criteria import any_of, known, unknown
 from consensus.recommendation import (
     OS,
     PV,
     SIGN,
     Action,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
@@ -27,6 +28,7 @@ from consensus.recommendation import (
     create,
     delete,
     recommend,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Draft, Fact
@@ -48,7 +50,7 @@ def mgmt_label(score: int) -> str:
 
 
 @rule("mgmt-test", "MGMT immunohistochemistry indicated", [PV], "C 3; C 13", AREA)
-def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """MGMT IHC for NET with type II/III liver metastases or progression and no MGMT result."""
     p = ctx.patient
     if not p.pnen_lm or not p.is_net or p.mgmt is not None:
@@ -64,19 +66,17 @@ def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         progressions[-1:],
         note="" if progressions else "none recorded",
     )
-    if not (enets.met or progressed.met):
-        return None
     kind_evidence = p.differentiation[1]
-    criteria = [
-        known(
-            "NET with liver metastases",
-            True,
-            (*kind_evidence, *p.facts.all("liver-metastasis")[:1]),
-        ),
-        enets,
-        progressed,
-        known("MGMT IHC on record", False, note="none recorded"),
-    ]
+    net_lm = known(
+        "NET with liver metastases", True, (*kind_evidence, *p.facts.all("liver-metastasis")[:1])
+    )
+    no_mgmt = known("MGMT IHC on record", False, note="none recorded")
+    if not (enets.met or progressed.met):
+        # Either indication would do: silent, but waiting on the ENETS type when it is unknown.
+        either = any_of("ENETS type II or III, or progression", enets, progressed)
+        none_yet = known("no MGMT IHC on record", True, note="none recorded")
+        return silent(info, (net_lm, either, none_yet)) if either.unknown else None
+    criteria = [net_lm, enets, progressed, no_mgmt]
     pending = p.planned("mgmt-ihc")
     advice = (
         "MGMT immunohistochemistry guides the choice between temozolomide (TMZ)-based regimens "

@@ -334,3 +334,13 @@ def test_card_text_medication_evidence_names_its_date_once() -> None:
     detail = card_of(run(record)["targeted-therapy"])["detail"]
     line = next(x for x in detail.splitlines() if "MedicationRequest/ssa-1" in x and x[:2] == "- ")
     assert line.count(days_ago(400)) == 1, line
+
+
+def test_decisions_waiting_on_data_for_a_rule_with_either_of_two_indications() -> None:
+    # MGMT IHC needs type II/III metastases or a progression: no progression, type unknown.
+    summary = run([*base_pnen_lm(), differentiation("well"), ki67(8, "liver")])["summary"]
+    waiting = {w.datum: [r.id for r in w.rules] for w in summary.waiting}
+    assert "mgmt-test" in waiting["ENETS liver-metastasis type"]
+    # Progression recorded: MGMT IHC fires on that alone.
+    recs = run([*base_pnen_lm(), differentiation("well"), ki67(8, "liver"), enets("I")])
+    assert all("mgmt-test" not in [r.id for r in w.rules] for w in recs["summary"].waiting)
