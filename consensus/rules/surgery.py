@@ -82,7 +82,9 @@ def net_g12(p: Patient) -> Criterion | None:
     if kind != NET:
         return None
     graded = p.g1_g2(name)
-    return Criterion(name, graded.status, (*evidence, *graded.evidence), graded.missing)
+    return Criterion(
+        name, graded.status, (*evidence, *graded.evidence), graded.missing, graded.note
+    )
 
 
 def _no_extrahepatic(p: Patient, name: str) -> Criterion:
@@ -691,7 +693,8 @@ def _milan_differentiated(p: Patient) -> Criterion:
     combined = all_of(
         "(2) well-differentiated G1–G2 NET with Ki-67 < 10 %", differentiated, graded, ki67
     )
-    note = differentiated.note if not differentiated.unknown else ""
+    notes = [differentiated.note if not differentiated.unknown else "", graded.note]
+    note = "; ".join(n for n in notes if n)  # the grade history, when an earlier grade was higher
     return Criterion(combined.name, combined.status, combined.evidence, combined.missing, note)
 
 

@@ -344,3 +344,11 @@ def test_decisions_waiting_on_data_for_a_rule_with_either_of_two_indications() -
     # Progression recorded: MGMT IHC fires on that alone.
     recs = run([*base_pnen_lm(), differentiation("well"), ki67(8, "liver"), enets("I")])
     assert all("mgmt-test" not in [r.id for r in w.rules] for w in recs["summary"].waiting)
+
+
+def test_grade_history_shown_in_surgery_cards_that_use_the_grade() -> None:
+    record = [*graded_twice(), flag("r0-r1-feasible", False)]
+    recs = on_day(record)
+    course = "grade history: liver G3 on 2025-03-01, G2 on 2026-09-10"
+    for rule_id in ("primary-resection-low-priority", "pet-ssa"):
+        assert course in card_of(recs[rule_id])["detail"], rule_id
