@@ -245,7 +245,13 @@ STUDY_NAMES = {
     "mri-liver": "liver MRI",
     "abdominal-imaging": "abdominal CT/MRI",
 }
-GUIDING_IMAGING = ("ct-abdomen-multiphase", "mri-liver-hepatobiliary", "mri-liver")
+# Most specific first: a report of several kinds is named by the first (max keeps the first).
+GUIDING_IMAGING = (
+    "ct-abdomen-multiphase",
+    "mri-liver-hepatobiliary",
+    "mri-liver",
+    "abdominal-imaging",
+)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ FRESH_ORDERS = {
     "ct-abdomen-multiphase": "ct-abdomen-pelvis-multiphase",
     "mri-liver-hepatobiliary": "mri-liver-hepatobiliary",
     "mri-liver": "mri-liver-dwi",
+    "abdominal-imaging": "ct-abdomen-pelvis-multiphase",
 }
 FRESH_PLANNED = {
     "pet-fdg": ("pet-fdg",),
@@ -108,6 +109,7 @@ FRESH_PLANNED = {
     "ct-abdomen-multiphase": ("ct-abdomen-multiphase", "abdominal-imaging"),
     "mri-liver-hepatobiliary": ("mri-liver-hepatobiliary", "mri-liver"),
     "mri-liver": ("mri-liver", "mri-liver-hepatobiliary"),
+    "abdominal-imaging": ("abdominal-imaging", "ct-abdomen-multiphase"),
 }
 
 

@@ -14,11 +14,12 @@ from consensus.patient import Patient, whole_months
 from consensus.recommendation import PV
 from consensus.settings import Settings
 from fhir_mappings.record import RecordMapper
-from fhir_mappings.terminology import ICD10CM, RXNORM
+from fhir_mappings.terminology import ICD10CM, LOINC, RXNORM
 from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     PATIENT_REF,
     base_pnen_lm,
+    cc,
     condition,
     days_ago,
     differentiation,
@@ -31,6 +32,7 @@ from tests.fhir_builders import (
     number,
     patient,
     procedure,
+    report,
     run,
     service_request,
     study,
@@ -352,3 +354,15 @@ def test_grade_history_shown_in_surgery_cards_that_use_the_grade() -> None:
     course = "grade history: liver G3 on 2025-03-01, G2 on 2026-09-10"
     for rule_id in ("primary-resection-low-priority", "pet-ssa"):
         assert course in card_of(recs[rule_id])["detail"], rule_id
+
+
+def test_stale_evidence_a_recent_abdominal_study_of_any_kind_is_fresh_imaging() -> None:
+    # An old multiphase CT, then a recent abdominal MRI: the biopsy is planned on fresh imaging.
+    record = [
+        *base_pnen_lm(),
+        ki67(8, "primary"),
+        study("ct-abdomen-pelvis-multiphase", when="2024-01-10"),
+        report(cc(LOINC, "30670-4", "MR Liver"), when="2026-10-01"),
+    ]
+    rec = on_day(record)["liver-biopsy-approach"]
+    assert "months old" not in rec.advice and rec.suggestions == ()
