@@ -380,7 +380,7 @@ class Patient:
         low = max(g.low for g in graded)
         high = max(g.high for g in graded)
         # Any site's earlier grade above the overall grade is shown with it (grade history).
-        history = tuple(h for g in graded if g.history and g.history_evidence for h in g.history)
+        history = tuple(h for g in graded for h in g.history)
         history_evidence = tuple(f for g in graded for f in g.history_evidence)
         if low == high:
             return SiteGrade(top.site, low, high, top.evidence, history, history_evidence)

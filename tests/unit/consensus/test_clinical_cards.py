@@ -366,3 +366,14 @@ def test_stale_evidence_a_recent_abdominal_study_of_any_kind_is_fresh_imaging() 
     ]
     rec = on_day(record)["liver-biopsy-approach"]
     assert "months old" not in rec.advice and rec.suggestions == ()
+
+
+def test_grade_history_at_the_g3_cut_off() -> None:
+    for earlier, shown in ((20, False), (20.5, True)):
+        record = [
+            *base_pnen_lm(),
+            ki67(earlier, "liver", when="2025-03-01"),
+            ki67(8, "liver", when="2026-09-10"),
+        ]
+        p = Patient(facts_for(record, DAY), DAY, Settings())
+        assert bool(p.site_grades["liver"].history) is shown, earlier
