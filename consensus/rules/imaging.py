@@ -48,6 +48,7 @@ from consensus.recommendation import (
     PV,
     SIGN,
     Action,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
@@ -55,6 +56,7 @@ from consensus.recommendation import (
     create,
     delete,
     recommend,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact
@@ -390,7 +392,7 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 # --- pet-fdg ----------------------------------------------------------------------------------
 @rule("pet-fdg", "18F-FDG PET/CT indicated", [PV], "C 1.4; C 3", AREA)
-def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """FDG PET for Ki-67 > 10 %, overall grade G3 or NEC, when none is on record."""
     p = ctx.patient
     if not p.has_pnen or p.imaging("pet-fdg"):
@@ -407,6 +409,9 @@ def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     elif grade is not None and p.grade == 3:  # C 1.4: FDG PET for G3 NETs, by any measure
         why = "NET G3" if p.is_net else "grade G3"
         reason = known("overall grade G3", True, dict.fromkeys((*kind_evidence, *grade.evidence)))
+    elif high.unknown:
+        # No Ki-67, or a bound across 10 %: the exact value decides (a decision waiting on data).
+        return silent(info, (high, known("no FDG PET on record", True, note="none recorded")))
     else:
         return None
     criteria: list[Criterion] = [reason]

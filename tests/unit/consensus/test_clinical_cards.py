@@ -377,3 +377,13 @@ def test_grade_history_at_the_g3_cut_off() -> None:
         ]
         p = Patient(facts_for(record, DAY), DAY, Settings())
         assert bool(p.site_grades["liver"].history) is shown, earlier
+
+
+def test_decisions_waiting_on_data_a_ki67_bound_across_10_percent_decides_fdg_pet() -> None:
+    bound = ki67(15, "liver")
+    bound["valueQuantity"]["comparator"] = "<"  # '< 15 %': G1–G2, and across the 10 % cut-off
+    record = [*base_pnen_lm(), differentiation("well"), bound]
+    recs = run(record)
+    assert "pet-fdg" not in recs
+    waiting = {w.datum: [r.id for r in w.rules] for w in recs["summary"].waiting}
+    assert any("pet-fdg" in ids for ids in waiting.values()), waiting
