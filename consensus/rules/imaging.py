@@ -336,12 +336,25 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
 
 # --- pet-ssa ----------------------------------------------------------------------------------
 @rule("pet-ssa", "68Ga-SSA PET/CT indicated", [PV], "C 1.4; C 4", AREA)
-def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """SSTR PET for NET of any grade or G3 with differentiation unknown, when none is on record."""
     p = ctx.patient
     if not p.has_pnen or p.is_insulinoma or p.sstr_pet:
         return None
     kind, kind_evidence = p.differentiation
+    if kind is None:
+        # Neither NET nor NEC known: differentiation (or a Ki-67 that settles it) decides.
+        return silent(
+            info,
+            (
+                unknown(
+                    "NET, or G3 with differentiation unknown (not NEC)",
+                    "differentiation (well or poorly differentiated) or an exact Ki-67",
+                    kind_evidence,
+                ),
+                known("no SSTR PET on record", True, note="none recorded"),
+            ),
+        )
     if kind not in (NET, G3_UNKNOWN):
         return None
     grade = p.overall_grade

@@ -387,3 +387,11 @@ def test_decisions_waiting_on_data_a_ki67_bound_across_10_percent_decides_fdg_pe
     assert "pet-fdg" not in recs
     waiting = {w.datum: [r.id for r in w.rules] for w in recs["summary"].waiting}
     assert any("pet-fdg" in ids for ids in waiting.values()), waiting
+
+
+def test_decisions_waiting_on_data_differentiation_decides_sstr_pet() -> None:
+    recs = run([*base_pnen_lm()])  # nothing graded, nothing differentiated
+    assert "pet-ssa" not in recs
+    datum = "differentiation (well or poorly differentiated) or an exact Ki-67"
+    waiting = {w.datum: [r.id for r in w.rules] for w in recs["summary"].waiting}
+    assert "pet-ssa" in waiting[datum]
