@@ -46,6 +46,8 @@ def style_problems(card: dict[str, Any]) -> list[str]:
     rule = card["source"]["topic"]["code"]
     if len(card["summary"]) >= 140:
         problems.append(f"summary of {len(card['summary'])} characters")
+    if card["summary"].endswith("…"):  # cut to fit by the card builder: too long as written
+        problems.append("summary cut at 140 characters")
     lines = card.get("detail", "").splitlines()
     for line in lines:
         # One evidence item per bullet, per table cell, per '; '-separated fact in a cell.
@@ -82,7 +84,7 @@ def style_problems(card: dict[str, Any]) -> list[str]:
 
 def test_style_check_catches_each_pattern() -> None:
     bad = {
-        "summary": "x" * 140,
+        "summary": "x" * 140 + "…",
         "detail": "**Recommendation.** \n\n**Why**\n"
         "- lanreotide (started 2024-01-02), 2024-01-02, MedicationRequest/m\n\n"
         "**Missing data**\n\n*Source: consensus, questions 2.*",
@@ -90,7 +92,8 @@ def test_style_check_catches_each_pattern() -> None:
     }
     found = " | ".join(style_problems(bad))
     for expected in (
-        "summary of 140",
+        "summary of 141",
+        "summary cut at 140 characters",
         "date 2024-01-02 repeated",
         "plural with one item: 'questions 2",
         "empty section **Missing data**",
