@@ -134,13 +134,14 @@ class RecordMapper:
         return []
 
     def has_pnen(self, patient_id: str, items: Iterable[Item]) -> bool:
-        """Whether the record has an active pNEN Condition (the cheap first look)."""
+        """Whether the record has a pNEN Condition, active or in remission (a cheap first look)."""
         conditions = [
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
         for _, resource in self._valid_resources(patient_id, conditions, [], set()):
             try:
-                if any(f.kind == "pnen" for f in map_condition(resource, self.terms)):
+                facts = map_condition(resource, self.terms)
+                if any(f.kind in ("pnen", "pnen-remission") for f in facts):
                     return True
             except ShapeError:
                 continue

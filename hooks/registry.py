@@ -16,7 +16,8 @@ from hooks.request import HookRequest
 
 Handler = Callable[[HookRequest, PatientFacts, Knowledge, date], HookResult]
 USAGE = (
-    "Needs the prefetch keys below (or fhirServer access to fetch them): Patient, Conditions, "
+    "Needs the prefetch keys of this service (or fhirServer access to fetch them): Patient, "
+    "Conditions, "
     "Observations (pathology, tumour markers, molecular, staging, surgical assessment), "
     "Specimens, DiagnosticReports (imaging), MedicationRequests/Statements, ServiceRequests, "
     "Procedures, AllergyIntolerances. Synthetic use only until clinically validated locally."

@@ -19,7 +19,7 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from consensus.patient import CONFLICT, G3_UNKNOWN, NEC, Patient
+from consensus.patient import ACTIVE, CONFLICT, G3_UNKNOWN, NEC, REMISSION, Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, Fact
@@ -56,21 +56,30 @@ def _tnm(patient: Patient) -> tuple[str | None, str | None, str | None, list[Fac
     return values[0], values[1], values[2], [f for f in found if f]
 
 
+STATUS_WORDS = {ACTIVE: "active", REMISSION: "in remission"}
+
+
 def pnen_status(p: Patient) -> tuple[str, tuple[Fact, ...]]:
-    """'active' or 'in remission' and the facts that say so (one place to extend)."""
-    return "active", p.facts.all("pnen")
+    """'active' or 'in remission', with the pNEN Conditions and the dated fact that decides it."""
+    status, decided_by = p.pnen_status_evidence
+    conditions = (*p.facts.all("pnen"), *p.facts.all("pnen-remission"))
+    extra = (decided_by,) if decided_by is not None and decided_by not in conditions else ()
+    return STATUS_WORDS.get(str(status), str(status)), (*conditions, *extra)
 
 
 def _therapy(p: Patient) -> tuple[str, str, tuple[Fact, ...]]:
     """The current systemic therapy: a short text, a detail line, and the medications."""
-    active, start = p.current_systemic
-    if not active:
+    regimen = p.regimen
+    if not regimen.drugs:
         return "", "none recorded", ()
-    names = ", ".join(dict.fromkeys(str(f.value.name) for f in active))
-    since = f" since {start.isoformat()}" if start else " (start not recorded)"
-    line = p.systemic_line
-    nth = f", line {line}" if line else ""
-    return f"on {names}{since}{nth}", f"{names}{since}{nth or ', line unknown'}", active
+    names = ", ".join(dict.fromkeys(str(f.value.name) for f in regimen.drugs))
+    since = f" since {regimen.start.isoformat()}" if regimen.start else " (start not recorded)"
+    nth = f", line {regimen.line}" if regimen.line else ""
+    changed = ""
+    if regimen.latest_change and regimen.start and regimen.latest_change != regimen.start:
+        changed = f", changed {regimen.latest_change.isoformat()}"  # an agent added
+    detail = f"{names}{since}{changed}{nth or ', line unknown'}"
+    return f"on {names}{since}{nth}", detail, regimen.drugs
 
 
 def _fit(head: str, parts: list[str]) -> str:
@@ -89,6 +98,7 @@ def _fit(head: str, parts: list[str]) -> str:
     [PV],
     "C 2; C 4; C 7.1; R Table 4; R Staging",
     "A. Summary",
+    in_remission=True,
 )
 def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """Status, course, therapy, differentiation, grade, Ki-67, ENETS type, stage, SSTR, MGMT."""
@@ -169,7 +179,7 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary=_fit(f"pNEN ({status}){where}:", parts),
+        summary=_fit(f"pNEN {status}{where}:", parts),
         advice="Current picture of the pancreatic neuroendocrine neoplasm; treat by the higher "
         "grade when primary and metastasis differ (C 2).\n\n" + "\n".join(lines),
         evidence=tuple(dict.fromkeys(evidence)),

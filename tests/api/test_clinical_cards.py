@@ -63,7 +63,7 @@ def test_summary_first_with_status_course_and_therapy_over_http(
     cards = _cards(client, bundle_resources(bench_pnen), prefetch_keys)
     summary = cards[0]
     assert summary["source"]["topic"]["code"] == "summary"
-    assert summary["summary"].startswith("pNEN (active) with liver metastases:")
+    assert summary["summary"].startswith("pNEN active with liver metastases:")
     assert "progression 2026-05-06" in summary["summary"]
     assert "lanreotide since 2021-12-18, line 1" in summary["summary"]
     assert len(summary["summary"]) < 140

@@ -10,7 +10,8 @@ from typing import Any
 from cards import CardOptions, build_card
 from consensus import Recommendation, RuleContext, evaluate, evaluate_rules
 from consensus.criteria import known, unknown, waiting_on
-from consensus.patient import Patient, whole_months
+from consensus.months import whole_months
+from consensus.patient import Patient
 from consensus.recommendation import PV
 from consensus.settings import Settings
 from fhir_mappings.record import RecordMapper
@@ -217,7 +218,7 @@ def test_stale_evidence_fdg_pet_named_with_its_age_and_a_fresh_one_suggested() -
         for a in s["actions"]
     ]
     assert creates == ["pet-fdg"]
-    assert any("stale when older than: 6 months" in p for p in rec.local_policy)
+    assert any("a study guiding a procedure is stale: 6 months" in p for p in rec.local_policy)
 
 
 def test_stale_evidence_whole_calendar_months() -> None:
@@ -293,7 +294,7 @@ def test_summary_names_pnen_status_latest_disease_status_and_current_therapy_lin
         disease_status(WORSENED, when="2026-09-10"),
     ]
     rec = on_day(record)["summary"]
-    assert rec.summary.startswith("pNEN (active) with liver metastases:")
+    assert rec.summary.startswith("pNEN active with liver metastases:")
     assert "progression 2026-09-10" in rec.summary
     assert "on lanreotide since 2024-01-02, line 1" in rec.summary
     detail = card_of(rec)["detail"]
@@ -395,3 +396,17 @@ def test_decisions_waiting_on_data_differentiation_decides_sstr_pet() -> None:
     datum = "differentiation (well or poorly differentiated) or an exact Ki-67"
     waiting = {w.datum: [r.id for r in w.rules] for w in recs["summary"].waiting}
     assert "pet-ssa" in waiting[datum]
+
+
+def test_decisions_waiting_on_data_ned_after_resection_decides_follow_up_imaging() -> None:
+    # Primary and liver metastases resected, NED not recorded after it: no surveillance card,
+    # and the summary says that recording NED would settle it (issue 9, item 1).
+    record = [
+        *base_pnen_lm(),
+        procedure("pancreatoduodenectomy", when=days_ago(200)),
+        procedure("hepatectomy-anatomic", when=days_ago(200)),
+    ]
+    recs = run(record)
+    assert "followup-imaging-due" not in recs
+    lines = [w for w in recs["summary"].waiting if w.datum.startswith("NED")]
+    assert lines and "followup-imaging-due" in [r.id for r in lines[0].rules]
