@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # The build backend's notices (e.g. the generic one on every editable install) are not ours to fix.
 PIP := PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip
 
-.PHONY: serve check test lint types contracts bench bench-short readme examples clean
+.PHONY: serve check test lint types contracts bench bench-short readme terminology examples clean
 
 # What serving needs (make serve), then the test tools on top (make check).
 $(SERVE_STAMP): setup.cfg pyproject.toml
@@ -41,8 +41,11 @@ test: $(STAMP)
 
 check: lint types contracts test
 
-readme: $(STAMP)
+readme: $(STAMP) terminology
 	$(BIN)/python scripts/update_readme.py
+
+terminology: $(STAMP)
+	$(BIN)/python scripts/terminology_page.py
 
 examples: $(STAMP)
 	$(BIN)/python scripts/update_examples.py

@@ -200,12 +200,18 @@ def _as_request(
 
 
 def evaluate_file(
-    path: Path, hook: str, selections: Sequence[str], config: Config, today: date
-) -> tuple[str, HookResult]:
-    """Evaluate a patient file offline: the patient reference and the hook's result."""
+    path: Path,
+    hook: str,
+    selections: Sequence[str],
+    config: Config,
+    today: date,
+    *,
+    as_of: bool = False,
+) -> tuple[str, HookResult, int]:
+    """Evaluate a patient file offline: patient reference, result, resources ignored as of today."""
     from cards import CardOptions
     from hooks.knowledge import load_knowledge
-    from hooks.registry import SERVICES
+    from hooks.registry import SERVICES, evaluate_record
     from hooks.request_builder import split_drafts
 
     knowledge = load_knowledge(
@@ -217,8 +223,9 @@ def evaluate_file(
     record, drafts = split_drafts(resources, hook)
     request = _as_request(hook, patient_id, drafts, selections)
     service = next(s for s in SERVICES.values() if s.hook == hook)
-    facts = knowledge.mapper.map(patient_id, [("file", r) for r in record], today)
-    return request.patient_ref, service.handler(request, facts, knowledge, today)
+    items = [("file", r) for r in record]
+    facts, result = evaluate_record(service, request, items, knowledge, today, as_of=as_of)
+    return request.patient_ref, result, facts.ignored_after_as_of
 
 
 def _day(flag: str, text: str | None) -> date:
@@ -234,12 +241,18 @@ def _day(flag: str, text: str | None) -> date:
 def _evaluate(args: argparse.Namespace) -> int:
     config = load_config()
     path = Path(args.file)
-    today = _day("--today", args.today)
-    patient_ref, result = evaluate_file(path, args.hook, args.select or (), config, today)
+    as_of = args.as_of is not None
+    today = _day("--as-of/--today", args.as_of)
+    patient_ref, result, ignored = evaluate_file(
+        path, args.hook, args.select or (), config, today, as_of=as_of
+    )
     if args.format == "json":
         print(json.dumps(result.response(), indent=2, ensure_ascii=False))
     else:
-        header = ReportHeader(path.name, patient_ref, args.hook, today.isoformat())
+        when = today.isoformat()
+        if as_of:
+            when = f"as of {when}; {ignored} results dated after {when} ignored"
+        header = ReportHeader(path.name, patient_ref, args.hook, when)
         print(text_report(header, result.recommendations, result.data_issues), end="")
     return 0
 
@@ -437,7 +450,13 @@ def parser() -> argparse.ArgumentParser:
         help="a selected draft (order-select; repeatable; default: every draft)",
     )
     ev.add_argument("--format", default="text", choices=["text", "json"], help="output format")
-    ev.add_argument("--today", metavar="YYYY-MM-DD", help="evaluate as of this date")
+    ev.add_argument(
+        "--as-of",
+        "--today",
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="evaluate the record as it stood on this date: later entries ignored",
+    )
     ev.set_defaults(func=_evaluate)
     rq = sub.add_parser(
         "request",

@@ -30,9 +30,13 @@ from fhir_mappings.facts import (
 )
 
 SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
-PANCREATECTOMIES = ("pancreatoduodenectomy", "distal-pancreatectomy", "pancreatectomy")
-# The primary is out after any pancreatectomy or an enucleation (a kind the mapping may add).
-PRIMARY_RESECTIONS = (*PANCREATECTOMIES, "enucleation")
+# An enucleation removes the primary tumour: it counts wherever a pancreatectomy does.
+PANCREATECTOMIES = (
+    "pancreatoduodenectomy",
+    "distal-pancreatectomy",
+    "pancreatectomy",
+    "enucleation",
+)
 HEPATECTOMIES = ("hepatectomy-parenchymal-sparing", "hepatectomy-anatomic")
 LIVER_RESECTIONS = (*HEPATECTOMIES,)
 # What clears liver metastases in a curative-intent resection (consensus-rules.md definition).
@@ -384,6 +388,22 @@ class Patient:
     def extrahepatic(self) -> tuple[Fact, ...]:
         """Extrahepatic metastases on record (closed world)."""
         return self.facts.all("extrahepatic-metastasis")
+
+    @cached_property
+    def extrahepatic_unknown(self) -> tuple[Fact, ...]:
+        """Metastases recorded without a site (C79.9): extrahepatic disease may be present."""
+        return self.facts.all("extrahepatic-metastasis-unknown")
+
+    def no_extrahepatic(self, name: str) -> Criterion:
+        """No extrahepatic metastasis: not met when one is recorded, unknown when a metastasis
+        without a site is recorded, otherwise met (closed world)."""
+        if self.extrahepatic:
+            return known(name, False, self.extrahepatic)
+        if self.extrahepatic_unknown:
+            return unknown(
+                name, "site of the metastasis recorded without one", self.extrahepatic_unknown
+            )
+        return known(name, True, note="none recorded")
 
     @cached_property
     def functional(self) -> tuple[Fact, ...]:
@@ -834,12 +854,12 @@ class Patient:
     @property
     def primary_in_place(self) -> bool:
         """No completed pancreatectomy of any kind, nor an enucleation."""
-        return not self.done(*PRIMARY_RESECTIONS)
+        return not self.done(*PANCREATECTOMIES)
 
     @cached_property
     def _curative(self) -> tuple[Criterion, Fact | None]:
         name = CURATIVE
-        primary = self.done(*PRIMARY_RESECTIONS)
+        primary = self.done(*PANCREATECTOMIES)
         if not primary:
             return known(name, False, note="primary in place: no pancreatectomy recorded"), None
         parts = [primary]
@@ -1006,6 +1026,13 @@ class Patient:
                 self.resectability.evidence,
                 self.resectability.missing,
                 self.resectability.note,
+            )
+        if self.resectability.met and self.extrahepatic_unknown:
+            return Criterion(
+                name,
+                UNKNOWN,
+                self.resectability.evidence + self.extrahepatic_unknown,
+                ("site of the metastasis recorded without one",),
             )
         if self.resectability.met:
             return known(name, False, self.resectability.evidence)

@@ -91,9 +91,8 @@ def net_g12(p: Patient) -> Criterion | None:
 
 
 def _no_extrahepatic(p: Patient, name: str) -> Criterion:
-    """No extrahepatic metastasis recorded (closed world)."""
-    found = p.extrahepatic
-    return known(name, not found, found, note="" if found else "none recorded")
+    """No extrahepatic metastasis recorded (closed world; a metastasis without a site: unknown)."""
+    return p.no_extrahepatic(name)
 
 
 @rule(

@@ -18,6 +18,7 @@ KEY_OF_TYPE = {
     "DiagnosticReport": "reports",
     "MedicationRequest": "medications",
     "MedicationStatement": "medicationstatements",
+    "MedicationAdministration": "medicationadministrations",
     "ServiceRequest": "servicerequests",
     "Procedure": "procedures",
     "AllergyIntolerance": "allergies",
