@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.orders import order_resource
-from cards.text import LOCALES
+from cards.text import LOCALES, REVIEW_SECTIONS
 from consensus.criteria import Criterion
 from consensus.recommendation import Action, Indicator, Recommendation, Suggestion
 
@@ -36,20 +36,47 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def citation_text(citation: str, text: Mapping[str, str]) -> str:
-    """'C 1.4; C 3; R PRRT' → the consensus questions, then the review sections, each named once."""
+def _cited(citation: str) -> dict[str, list[str]]:
+    """'C 1.4; C 3; R PRRT' → {'C': ['1.4', '3'], 'R': ['PRRT'], '': []}."""
     groups: dict[str, list[str]] = {"C": [], "R": [], "": []}
     for part in (p.strip() for p in citation.split(";")):
         prefix = part[:2] if part[:2] in ("C ", "R ") else ""
         if part:
             groups[prefix.strip()].append(part[len(prefix) :])
+    return groups
+
+
+def _counted(words: tuple[str, str], items: list[str], text: Mapping[str, str]) -> str:
+    """'question 2' or 'questions 1.4, 3': the noun agrees with the number of items."""
+    noun = text[words[0]] if len(items) == 1 else text[words[1]]
+    return f"{noun} {', '.join(items)}"
+
+
+def citation_text(citation: str, text: Mapping[str, str]) -> str:
+    """'C 1.4; C 3; R PRRT' → the consensus questions, then the review sections, each named once.
+
+    Review paragraph headings are named with their section ("Serum biomarkers — Chromogranin A");
+    tables are named as such ("Table 4").
+    """
+    groups = _cited(citation)
     out = []
     if groups["C"]:
-        out.append(f"{text['source_C']} {', '.join(groups['C'])}")
+        out.append(f"{text['source_C']}, {_counted(('question', 'questions'), groups['C'], text)}")
     if groups["R"]:
-        out.append(f"{text['source_R']} {', '.join(groups['R'])}")
+        tables = [r for r in groups["R"] if r.startswith("Table ")]
+        sections = [REVIEW_SECTIONS.get(r, r) for r in groups["R"] if r not in tables]
+        parts = [_counted(("section", "sections"), sections, text)] if sections else []
+        out.append(f"{text['source_R']}, {', '.join([*parts, *tables])}")
     out.extend(groups[""])
     return "; ".join(out)
+
+
+def source_label(citation: str, text: Mapping[str, str]) -> str:
+    """The document(s) a card cites: the consensus, the review, or both (from its citation)."""
+    groups = _cited(citation)
+    if groups["C"] and groups["R"]:
+        return text["label_both"]
+    return text["label_R"] if groups["R"] else text["label_C"]
 
 
 def _criteria_table(criteria: Iterable[Criterion], text: Mapping[str, str]) -> list[str]:
@@ -73,7 +100,9 @@ def _cell(value: str) -> str:
 
 def detail_markdown(rec: Recommendation, text: Mapping[str, str]) -> str:
     """The card detail: recommendation, why, criteria, missing data, local policy, source."""
-    lines = [f"**{text['recommendation']}.** {rec.advice}"]
+    lines = [f"**{text['recommendation']}.** {rec.advice}"] if rec.advice.strip() else []
+    if rec.waiting:
+        lines += ["", f"**{text['waiting']}**", *[f"- {w.text}" for w in rec.waiting]]
     evidence = list(dict.fromkeys(rec.evidence))
     if evidence:
         lines += ["", f"**{text['why']}**", *[f"- {f.evidence()}" for f in evidence]]
@@ -85,7 +114,7 @@ def detail_markdown(rec: Recommendation, text: Mapping[str, str]) -> str:
     if rec.local_policy:
         lines += ["", f"**{text['local_policy']}**", *[f"- {p}" for p in rec.local_policy]]
     lines += ["", f"*{text['source']}: {citation_text(rec.rule.citation, text)}.*"]
-    return "\n".join(lines)
+    return "\n".join(lines).lstrip("\n")
 
 
 def _action(action: Action, patient_ref: str) -> dict[str, Any]:
@@ -114,7 +143,7 @@ def build_card(rec: Recommendation, patient_ref: str, options: CardOptions) -> d
     """One CDS Hooks card for one fired rule."""
     text = LOCALES.get(options.locale, LOCALES["en"])
     source: dict[str, Any] = {
-        "label": text["source_label"],
+        "label": source_label(rec.rule.citation, text),
         "topic": {"system": RULE_SYSTEM, "code": rec.rule.id, "display": rec.rule.title},
     }
     if options.rule_url_base:

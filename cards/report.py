@@ -119,6 +119,9 @@ def recommendation_text(number: int, rec: Recommendation, locale: str = "en") ->
         "",
         *_section(text["recommendation"], _wrap(rec.advice, INDENT * 2)),
     ]
+    if rec.waiting:
+        waiting = [line for w in rec.waiting for line in _wrap(f"- {w.text}", INDENT * 2)]
+        lines += ["", *_section(text["waiting"], waiting)]
     if rec.criteria:
         lines += ["", *_section(text["criteria"], criteria_table(rec.criteria, text))]
     evidence = list(dict.fromkeys(rec.evidence))

@@ -29,6 +29,7 @@ class Criterion:
     evidence: tuple[Fact, ...] = ()
     missing: tuple[str, ...] = ()
     note: str = ""
+    datum: str = ""  # the open fact that would settle it, as "decisions waiting on data" name it
 
     @property
     def met(self) -> bool:
@@ -47,7 +48,16 @@ class Criterion:
 
     def named(self, name: str) -> Criterion:
         """The same criterion under another name."""
-        return Criterion(name, self.status, self.evidence, self.missing, self.note)
+        return Criterion(name, self.status, self.evidence, self.missing, self.note, self.datum)
+
+    @property
+    def data_wanted(self) -> tuple[str, ...]:
+        """The open facts that would settle it: its datum, else each missing item, else its name."""
+        if not self.unknown:
+            return ()
+        if self.datum:
+            return (self.datum,)
+        return self.missing or (self.name,)
 
 
 def known(name: str, value: bool, evidence: Iterable[Fact] = (), note: str = "") -> Criterion:
@@ -103,4 +113,18 @@ def any_of(name: str, *criteria: Criterion) -> Criterion:
 def negate(name: str, criterion: Criterion) -> Criterion:
     """The opposite criterion; unknown stays unknown."""
     flipped = {MET: NOT_MET, NOT_MET: MET, UNKNOWN: UNKNOWN}[criterion.status]
-    return Criterion(name, flipped, criterion.evidence, criterion.missing, criterion.note)
+    return Criterion(
+        name, flipped, criterion.evidence, criterion.missing, criterion.note, criterion.datum
+    )
+
+
+def waiting_on(criteria: Iterable[Criterion]) -> tuple[str, ...]:
+    """The open facts a decision waits on: none when a criterion is not met, else the unknowns'.
+
+    A rule whose criteria are all met or unknown would fire (or fires with missing data) once
+    these are recorded; one criterion known not met settles it whatever the unknowns show.
+    """
+    items = tuple(criteria)
+    if any(c.not_met for c in items):
+        return ()
+    return tuple(dict.fromkeys(d for c in items for d in c.data_wanted))

@@ -17,6 +17,7 @@ from consensus.criteria import (
     known,
     unknown,
 )
+from consensus.months import whole_months, within_months
 from consensus.settings import Settings
 from fhir_mappings.facts import (
     LIVER,
@@ -48,7 +49,7 @@ REGIMEN_GAP_DAYS = 30  # spec: drugs started within 30 days of each other form o
 CURATIVE = "curative-intent resection (no known disease left)"
 BIOPSIES = ("eus-fnb", "eus-fna", "liver-biopsy-percutaneous")
 TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
-GRADING_KINDS = frozenset({"ki67", "mitotic-count", "who-grade"})
+GRADING_KINDS = ("ki67", "mitotic-count", "who-grade")
 C11_MISSING = (
     "C 11 potential-resectability data (lesions near the surface and deep-lesion count, "
     "segments or lobe involved, NED achievable with remnant liver ≥ 30 %, > 90 % cytoreduction)"
@@ -178,6 +179,10 @@ class SiteGrade:
     evidence: tuple[Fact, ...]
     contested: tuple[Fact, ...] = ()
     """Results possibly another cancer's that would change the grade (then left open)."""
+    # Grade history: earlier, higher grades are never hidden ("liver G3 on 2025-03-01, G2 on
+    # 2026-09-10"), with the results that set them.
+    history: tuple[str, ...] = ()
+    history_evidence: tuple[Fact, ...] = ()
 
     @property
     def grade(self) -> int | None:
@@ -196,7 +201,83 @@ class SiteGrade:
         open_note = "" if self.grade else "; exact value needed"
         if self.contested:
             open_note = "; a higher result may belong to another cancer"
-        return f"{self.grade_text} ({where[self.site]}{open_note})"
+        earlier = "".join(f"; {h}" for h in self.history)
+        return f"{self.grade_text} ({where[self.site]}{open_note}{earlier})"
+
+    @property
+    def history_note(self) -> str:
+        """'grade history: liver G3 on 2025-03-01, G2 on 2026-09-10' ('' without one)."""
+        return f"grade history: {'; '.join(self.history)}" if self.history else ""
+
+
+HISTORY_SITE_NAMES = {PRIMARY: "primary", LIVER: "liver", UNKNOWN_SITE: "site unknown"}
+
+
+def result_grades(fact: Fact) -> tuple[int, int]:
+    """The WHO grades one Ki-67, mitotic count or reported grade allows."""
+    if fact.kind == "ki67":
+        return ki67_grades(fact.value)
+    if fact.kind == "mitotic-count":
+        return mitotic_grades(fact.value)
+    return int(fact.value), int(fact.value)
+
+
+def grade_history(current: SiteGrade, results: tuple[Fact, ...]) -> SiteGrade:
+    """The site grade with its earlier, higher grades (dated results before the current ones)."""
+    dates = [f.when for f in current.evidence if f.when]
+    since = max(dates) if dates else None
+    earlier = [
+        (result_grades(f)[0], f)
+        for f in results
+        if f.site == current.site
+        and f.when is not None
+        and f not in current.evidence
+        and (since is None or f.when < since)
+        and result_grades(f)[0] > current.high
+    ]
+    if not earlier:
+        return current
+    # One entry per grade and day, oldest first.
+    by_day = {
+        (f.when, grade): f
+        for grade, f in sorted(earlier, key=lambda x: (x[1].when or date.min, x[0]))
+    }
+    steps = [f"G{grade} on {when}" for when, grade in by_day]
+    now = f"{current.grade_text} on {since}" if since else f"{current.grade_text} (undated)"
+    course = f"{HISTORY_SITE_NAMES[current.site]} {', '.join(steps)}, {now}"
+    return replace(current, history=(course,), history_evidence=tuple(by_day.values()))
+
+
+STUDY_NAMES = {
+    "pet-fdg": "FDG PET",
+    "pet-ssa": "68Ga-SSA PET",
+    "ct-abdomen-multiphase": "abdominal CT",
+    "mri-liver-hepatobiliary": "liver MRI",
+    "mri-liver": "liver MRI",
+    "abdominal-imaging": "abdominal CT/MRI",
+}
+# Most specific first: a report of several kinds is named by the first (max keeps the first).
+GUIDING_IMAGING = (
+    "ct-abdomen-multiphase",
+    "mri-liver-hepatobiliary",
+    "mri-liver",
+    "abdominal-imaging",
+)
+
+
+@dataclass(frozen=True)
+class StaleStudy:
+    """A study that guides a procedure but is older than the local default, with its age."""
+
+    kind: str
+    fact: Fact
+    months: int
+
+    @property
+    def text(self) -> str:
+        """'FDG PET of 2024-10-02, 25 months old'."""
+        when = self.fact.when.isoformat() if self.fact.when else "undated"
+        return f"{STUDY_NAMES.get(self.kind, self.kind)} of {when}, {self.months} months old"
 
 
 def _site_grades(facts: PatientFacts) -> dict[str, SiteGrade]:
@@ -233,11 +314,16 @@ def _overall(site_grades: dict[str, SiteGrade]) -> SiteGrade | None:
     top = max(graded, key=lambda g: (g.low, g.high, g.site == LIVER, g.site == PRIMARY))
     low = max(g.low for g in graded)
     high = max(g.high for g in graded)
-    if low == high:
-        return SiteGrade(top.site, low, high, top.evidence)
-    contenders = [g for g in graded if g.high >= low]
-    evidence = tuple(f for g in contenders for f in g.evidence)
-    return SiteGrade(top.site, low, high, evidence)
+    # Any site's earlier grade above the overall grade is shown with it (grade history).
+    history = tuple(h for g in graded for h in g.history)
+    history_evidence = tuple(f for g in graded for f in g.history_evidence)
+    evidence = top.evidence
+    if low != high:
+        contenders = [g for g in graded if g.high >= low]
+        evidence = tuple(f for g in contenders for f in g.evidence)
+    return SiteGrade(
+        top.site, low, high, evidence, history=history, history_evidence=history_evidence
+    )
 
 
 def _latest_by_site(facts: PatientFacts, kind: str) -> dict[str, Fact]:
@@ -463,7 +549,10 @@ class Patient:
     @cached_property
     def site_grades(self) -> dict[str, SiteGrade]:
         """Each site's grade: the higher of Ki-67 and mitoses, else the reported grade."""
-        return _site_grades(self.facts)
+        results = tuple(f for kind in GRADING_KINDS for f in self.facts.all(kind))
+        return {
+            site: grade_history(grade, results) for site, grade in _site_grades(self.facts).items()
+        }
 
     @cached_property
     def grade_contested(self) -> tuple[Fact, ...]:
@@ -493,12 +582,12 @@ class Patient:
         alternative = _overall(_site_grades(self.record)) if contested else None
         if own is None or alternative is None:
             return own
-        return SiteGrade(
-            own.site,
-            min(own.low, alternative.low),
-            max(own.high, alternative.high),
-            (*own.evidence, *contested),
-            contested,
+        return replace(
+            own,
+            low=min(own.low, alternative.low),
+            high=max(own.high, alternative.high),
+            evidence=(*own.evidence, *contested),
+            contested=contested,
         )
 
     @cached_property
@@ -623,7 +712,7 @@ class Patient:
                 missing.append(self.may_be_other_cancer(contested))
             return unknown(name, missing, contested)
         if grade.high <= 2 or grade.low == 3:
-            return known(name, grade.high <= 2, grade.evidence)
+            return known(name, grade.high <= 2, grade.evidence, note=grade.history_note)
         if contested:
             return unknown(name, self.may_be_other_cancer(contested), grade.evidence)
         shown = ", ".join(f.value.display() for f in grade.evidence if f.kind != "who-grade")
@@ -863,6 +952,23 @@ class Patient:
             return known(name, True, stable[-1:])
         return unknown(name, f"a stable or improved disease status dated ≥ {months} months ago")
 
+    def stale_study(self, *kinds: str) -> StaleStudy | None:
+        """The latest study of these kinds when older than the stale-guiding-study default.
+
+        Stale when more than N calendar months old (a study of 1 March is fresh until 1
+        September inclusive with 6 months); None when fresh, undated or none is on record.
+        """
+        found = [
+            (f.when, f.ref, f, k) for k in kinds for f in self.facts.all(f"imaging:{k}") if f.when
+        ]
+        if not found:
+            return None
+        when, _, fact, kind = max(found, key=lambda x: (x[0], x[1]))
+        limit = self.settings.value("stale-study-months")
+        if within_months(when, limit, self.today):
+            return None
+        return StaleStudy(kind, fact, whole_months(when, self.today))
+
     # --- procedures and orders -------------------------------------------------------------
     def done(self, *kinds: str) -> tuple[Fact, ...]:
         """Completed procedures of the given kinds."""
@@ -1016,15 +1122,26 @@ class Patient:
                     UNKNOWN,
                     (self.enets_type, *verdict.evidence),
                     ("R0/R1 feasibility and remnant liver volume after conversion",),
+                    datum="resectability of the liver metastases after conversion (R0/R1 "
+                    "feasibility, remnant liver volume)",
                 )
             missing = () if verdict.not_met else (C11_MISSING,)
             note = "" if verdict.not_met else "ENETS type III with potential resectability unknown"
             return Criterion(name, NOT_MET, (self.enets_type,), missing, note)
+        wanted = [
+            what
+            for what, criterion in (
+                ("R0/R1 feasibility", feasible),
+                ("remnant liver volume", self.remnant_ok),
+            )
+            if criterion.unknown
+        ]
         return Criterion(
             name,
             UNKNOWN,
             feasible.evidence + self.remnant_ok.evidence,
             feasible.missing + self.remnant_ok.missing,
+            datum=f"resectability of the liver metastases ({', '.join(wanted)})",
         )
 
     @cached_property
@@ -1064,7 +1181,13 @@ class Patient:
             )
         if self.resectability.met:
             return known(name, False, self.resectability.evidence)
-        return Criterion(name, UNKNOWN, self.resectability.evidence, self.resectability.missing)
+        return Criterion(
+            name,
+            UNKNOWN,
+            self.resectability.evidence,
+            self.resectability.missing,
+            datum=self.resectability.datum,
+        )
 
     # --- vessels of the primary ------------------------------------------------------------
     @cached_property

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from consensus.criteria import Criterion
+from consensus.criteria import Criterion, evidence_of, missing_of, waiting_on
 from fhir_mappings.facts import Fact
 
 PV = "patient-view"
@@ -54,8 +55,25 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A decision waiting on data: an open fact and the rules (ids, titles) it would settle."""
+
+    datum: str
+    rules: tuple[RuleInfo, ...]
+
+    @property
+    def text(self) -> str:
+        """'resectability of the liver metastases (…) — decides: Targeted therapy; PRRT …'."""
+        return f"{self.datum} — decides: {'; '.join(r.title for r in self.rules)}"
+
+
+@dataclass(frozen=True)
 class Recommendation:
-    """A fired rule: what to do, why (facts and criteria), what is missing, and what to order."""
+    """A fired rule: what to do, why (facts and criteria), what is missing, and what to order.
+
+    `digest` marks the patient's summary: it comes first and lists the decisions waiting on data
+    of every rule (`waiting`), filled in by the evaluation step.
+    """
 
     rule: RuleInfo
     indicator: Indicator
@@ -68,6 +86,79 @@ class Recommendation:
     suggestions: tuple[Suggestion, ...] = ()
     selection_behavior: str = "at-most-one"
     dashboard_link: bool = False
+    digest: bool = False
+    waiting: tuple[Waiting, ...] = ()
+
+    @property
+    def waiting_on(self) -> tuple[str, ...]:
+        """The open facts this recommendation still waits on: its unknown criteria's data.
+
+        It fired, so no criterion blocked it: rows shown as not met are the absences it fires on
+        ("MGMT IHC on record: not met") or alternatives it did not need.
+        """
+        return tuple(dict.fromkeys(d for c in self.criteria for d in c.data_wanted))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a rule found: its criteria, and its recommendation when it fires.
+
+    A silent rule still shows its criteria, so that the decisions waiting on data can be derived
+    from every rule the same way, fired or not.
+    """
+
+    rule: RuleInfo
+    criteria: tuple[Criterion, ...] = ()
+    recommendation: Recommendation | None = None
+
+    @property
+    def waiting_on(self) -> tuple[str, ...]:
+        """The open facts that would settle this rule.
+
+        Fired: those its recommendation still waits on. Silent: the unknowns of the criteria it
+        returned when none is known not met (it would fire once they are recorded as met).
+        """
+        if self.recommendation is not None:
+            return self.recommendation.waiting_on
+        return waiting_on(self.criteria)
+
+
+def silent(rule: RuleInfo, criteria: Iterable[Criterion]) -> Evaluation:
+    """A rule that does not fire, with the criteria it weighed."""
+    return Evaluation(rule, tuple(criteria))
+
+
+def recommend(
+    rule: RuleInfo,
+    indicator: Indicator,
+    summary: str,
+    advice: str,
+    criteria: Iterable[Criterion] = (),
+    *,
+    evidence: Iterable[Fact] = (),
+    missing: Iterable[str] = (),
+    local_policy: tuple[str, ...] = (),
+    suggestions: tuple[Suggestion, ...] = (),
+    selection_behavior: str = "at-most-one",
+    dashboard_link: bool = False,
+    digest: bool = False,
+) -> Recommendation:
+    """A fired rule: its criteria's facts, then `evidence`; their missing data, then `missing`."""
+    items = tuple(criteria)
+    return Recommendation(
+        rule=rule,
+        indicator=indicator,
+        summary=summary,
+        advice=advice,
+        evidence=tuple(dict.fromkeys((*evidence_of(items), *evidence))),
+        criteria=items,
+        missing=tuple(dict.fromkeys((*missing_of(items), *missing))),
+        local_policy=local_policy,
+        suggestions=suggestions,
+        selection_behavior=selection_behavior,
+        dashboard_link=dashboard_link,
+        digest=digest,
+    )
 
 
 def create(order: str, description: str) -> Action:

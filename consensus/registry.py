@@ -8,7 +8,14 @@ from datetime import date
 
 from consensus.criteria import Criterion, known
 from consensus.patient import ACTIVE, Patient
-from consensus.recommendation import ALL_HOOKS, OS, SIGN, Recommendation, RuleInfo
+from consensus.recommendation import (
+    ALL_HOOKS,
+    OS,
+    SIGN,
+    Evaluation,
+    Recommendation,
+    RuleInfo,
+)
 from consensus.settings import Settings
 from fhir_mappings.facts import Draft
 
@@ -50,7 +57,8 @@ class RuleContext:
         return known(name, True, [d.as_fact() for d in drafts]) if drafts else None
 
 
-Evaluate = Callable[[RuleContext, RuleInfo], Recommendation | None]
+Evaluate = Callable[[RuleContext, RuleInfo], Recommendation | Evaluation | None]
+"""A rule function: its recommendation when it fires; silent, None or its criteria (`silent`)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,15 @@ class Rule:
     info: RuleInfo
     evaluate: Evaluate
 
-    def run(self, ctx: RuleContext) -> Recommendation | None:
-        """Evaluate the rule when it applies to the hook and to the pNEN's status."""
+    def run(self, ctx: RuleContext) -> Evaluation | None:
+        """Evaluate the rule when it applies to the hook and to the pNEN's status: its criteria,
+        and what it recommends."""
         if ctx.hook not in self.info.hooks or not self.applies_to(ctx.patient):
             return None
-        return self.evaluate(ctx, self.info)
+        outcome = self.evaluate(ctx, self.info)
+        if isinstance(outcome, Recommendation):
+            return Evaluation(self.info, outcome.criteria, outcome)
+        return outcome
 
     def applies_to(self, patient: Patient) -> bool:
         """An active pNEN for every rule; one in remission only for the rules marked so."""

@@ -157,7 +157,7 @@ class Fact(NamedTuple):
     def evidence(self) -> str:
         """'Ki-67 25 % (liver), 2026-09-10, Observation/ki67-2' for a card's *why* section."""
         parts = [self.text]
-        if self.when:
+        if self.when and self.when.isoformat() not in self.text:  # never the same date twice
             parts.append(self.when.isoformat())
         parts.append(self.ref)
         line = ", ".join(parts)

@@ -32,9 +32,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from consensus.criteria import Criterion, evidence_of, known, missing_of
+from consensus.criteria import Criterion, known
 from consensus.patient import Patient
-from consensus.recommendation import OS, PV, SIGN, Indicator, Recommendation, RuleInfo
+from consensus.recommendation import OS, PV, SIGN, Indicator, Recommendation, RuleInfo, recommend
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact, Quantity
 
@@ -154,14 +154,12 @@ def cga_confounded(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             f" Whether {', '.join(possible)} was being taken {on} is not recorded "
             "(start or end date missing)."
         )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING,
-        summary=summary,
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.WARNING,
+        summary,
+        advice,
+        criteria,
         local_policy=policy,
     )
 
@@ -318,14 +316,12 @@ def gastrin_on_ppi(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         )
     if ppi.unknown:
         advice += " Whether the PPI was being taken then is not recorded."
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING,
-        summary=summary,
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.WARNING,
+        summary,
+        advice,
+        criteria,
         local_policy=policy,
     )
 

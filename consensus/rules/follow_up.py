@@ -29,7 +29,16 @@ from __future__ import annotations
 from consensus.criteria import Criterion, any_of, known, unknown
 from consensus.months import add_months, whole_months
 from consensus.patient import Patient
-from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo, Suggestion, create
+from consensus.recommendation import (
+    PV,
+    Evaluation,
+    Indicator,
+    Recommendation,
+    RuleInfo,
+    Suggestion,
+    create,
+    silent,
+)
 from consensus.registry import RuleContext, rule
 
 AREA = "H. Follow-up"
@@ -67,12 +76,14 @@ def _risk(p: Patient) -> Criterion:
     AREA,
     in_remission=True,
 )
-def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """No abdominal CT/MRI within the follow-up interval after a curative-intent resection."""
     p = ctx.patient
     curative, surgery = p.curative_resection, p.curative_surgery
+    if curative.unknown:
+        return silent(info, (curative,))  # NED not recorded: no card, a decision waiting on data
     if not curative.met or surgery is None or surgery.when is None:
-        return None  # not curative, or NED not recorded: no surveillance card (spec)
+        return None  # not curative: no surveillance card (spec)
     operated = surgery.when
     if not operated <= ctx.today <= add_months(operated, TOTAL_MONTHS):  # R: for 10 years
         return None

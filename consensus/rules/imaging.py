@@ -48,12 +48,15 @@ from consensus.recommendation import (
     PV,
     SIGN,
     Action,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
     delete,
+    recommend,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact
@@ -200,14 +203,13 @@ def staging_imaging(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         actions = tuple(create(order, f"Order {title}") for order, title in to_order)
         suggestions = (Suggestion(label, actions),)
     criteria = (diagnosis, *(c for c, *_ in parts))
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=(*evidence_of(criteria), *pending),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
+        evidence=(*pending,),
         local_policy=(ctx.settings.describe("staging-imaging-window-days"),),
         suggestions=suggestions,
     )
@@ -320,14 +322,13 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
         if contrast.met:
             summary = f"{what}: no hepatobiliary-contrast liver MRI; contrast contraindicated, "
             summary += "consider DWI MRI"
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=(*evidence_of(criteria), *pending),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
+        evidence=(*pending,),
         local_policy=policy,
         suggestions=suggestions,
     )
@@ -335,18 +336,36 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
 
 # --- pet-ssa ----------------------------------------------------------------------------------
 @rule("pet-ssa", "68Ga-SSA PET/CT indicated", [PV], "C 1.4; C 4", AREA)
-def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """SSTR PET for NET of any grade or G3 with differentiation unknown, when none is on record."""
     p = ctx.patient
     if not p.has_pnen or p.is_insulinoma or p.sstr_pet:
         return None
     kind, kind_evidence = p.differentiation
+    if kind is None:
+        # Neither NET nor NEC known: differentiation (or a Ki-67 that settles it) decides.
+        return silent(
+            info,
+            (
+                unknown(
+                    "NET, or G3 with differentiation unknown (not NEC)",
+                    "differentiation (well or poorly differentiated) or an exact Ki-67",
+                    kind_evidence,
+                ),
+                known("no SSTR PET on record", True, note="none recorded"),
+            ),
+        )
     if kind not in (NET, G3_UNKNOWN):
         return None
     grade = p.overall_grade
     grade_evidence = grade.evidence if grade else ()
     criteria = (
-        known(_grade_text(p), True, dict.fromkeys((*kind_evidence, *grade_evidence))),
+        known(
+            _grade_text(p),
+            True,
+            dict.fromkeys((*kind_evidence, *grade_evidence)),
+            note=grade.history_note if grade else "",
+        ),
         known("insulinoma recorded", False, note="none recorded"),  # insulinoma: pet-insulinoma
         _none_on_record("SSTR PET on record"),
     )
@@ -386,7 +405,7 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 # --- pet-fdg ----------------------------------------------------------------------------------
 @rule("pet-fdg", "18F-FDG PET/CT indicated", [PV], "C 1.4; C 3", AREA)
-def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """FDG PET for Ki-67 > 10 %, overall grade G3 or NEC, when none is on record."""
     p = ctx.patient
     if not p.has_pnen or p.imaging("pet-fdg"):
@@ -403,6 +422,9 @@ def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     elif grade is not None and p.grade == 3:  # C 1.4: FDG PET for G3 NETs, by any measure
         why = "NET G3" if p.is_net else "grade G3"
         reason = known("overall grade G3", True, dict.fromkeys((*kind_evidence, *grade.evidence)))
+    elif high.unknown:
+        # No Ki-67, or a bound across 10 %: the exact value decides (a decision waiting on data).
+        return silent(info, (high, known("no FDG PET on record", True, note="none recorded")))
     else:
         return None
     criteria: list[Criterion] = [reason]
@@ -554,7 +576,7 @@ def _low_grade(p: Patient) -> Criterion:
     if grade is None:
         return unknown(name, "Ki-67 index")  # nothing grades, so no Ki-67 either
     if grade.low == 3 or grade.high <= 2:
-        return known(name, grade.high <= 2, grade.evidence)
+        return known(name, grade.high <= 2, grade.evidence, note=grade.history_note)
     return unknown(name, f"exact grade (the results allow {grade.grade_text})", grade.evidence)
 
 
@@ -598,14 +620,12 @@ def _fdg_pet_for_low_grade_net(ctx: RuleContext, info: RuleInfo) -> Recommendati
         "keeps the FDG PET: the combination helps detection, prognosis and the choice of "
         "treatment."
     )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
         suggestions=(
             Suggestion("Add 68Ga-SSA PET/CT", (create("pet-ssa", "Add 68Ga-SSA PET/CT"),)),
         ),

@@ -14,18 +14,21 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from consensus.criteria import known, unknown
+from consensus.criteria import any_of, known, unknown
 from consensus.recommendation import (
     OS,
     PV,
     SIGN,
     Action,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
     delete,
+    recommend,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Draft, Fact
@@ -47,7 +50,7 @@ def mgmt_label(score: int) -> str:
 
 
 @rule("mgmt-test", "MGMT immunohistochemistry indicated", [PV], "C 3; C 13", AREA)
-def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """MGMT IHC for NET with type II/III liver metastases or progression and no MGMT result."""
     p = ctx.patient
     if not p.pnen_lm or not p.is_net or p.mgmt is not None:
@@ -63,19 +66,17 @@ def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         progressions[-1:],
         note="" if progressions else "none recorded",
     )
-    if not (enets.met or progressed.met):
-        return None
     kind_evidence = p.differentiation[1]
-    criteria = [
-        known(
-            "NET with liver metastases",
-            True,
-            (*kind_evidence, *p.facts.all("liver-metastasis")[:1]),
-        ),
-        enets,
-        progressed,
-        known("MGMT IHC on record", False, note="none recorded"),
-    ]
+    net_lm = known(
+        "NET with liver metastases", True, (*kind_evidence, *p.facts.all("liver-metastasis")[:1])
+    )
+    no_mgmt = known("MGMT IHC on record", False, note="none recorded")
+    if not (enets.met or progressed.met):
+        # Either indication would do: silent, but waiting on the ENETS type when it is unknown.
+        either = any_of("ENETS type II or III, or progression", enets, progressed)
+        none_yet = known("no MGMT IHC on record", True, note="none recorded")
+        return silent(info, (net_lm, either, none_yet)) if either.unknown else None
+    criteria = [net_lm, enets, progressed, no_mgmt]
     pending = p.planned("mgmt-ihc")
     advice = (
         "MGMT immunohistochemistry guides the choice between temozolomide (TMZ)-based regimens "
@@ -269,11 +270,11 @@ def molecular_actionable(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
             "therapy (C 3)."
         )
     evidence = (*platinum, *immune, *targeted)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=f"Actionable molecular findings: {', '.join(found)}",
-        advice="Molecular findings that bear on the choice of therapy:\n\n" + "\n".join(lines),
+    return recommend(
+        info,
+        Indicator.INFO,
+        f"Actionable molecular findings: {', '.join(found)}",
+        "Molecular findings that bear on the choice of therapy:\n\n" + "\n".join(lines),
         evidence=evidence,
         local_policy=tuple(policy),
     )

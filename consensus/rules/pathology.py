@@ -29,6 +29,14 @@ Decisions where the spec left room (the source was followed):
   differentiation) or biopsy Procedure dated on or after its FDG PET or progression silences it
   (on the same day counts, as in `rebiopsy-progression`). An undated tissue result or biopsy, or
   an undated FDG PET, leaves that undecided, and the clause stays silent (unknown is never met).
+- Stale evidence (spec definition): the study that guides `rebiopsy-progression` is the latest
+  FDG PET; "the imaging behind" `biopsy-both-sites` and `liver-biopsy-approach` is the latest
+  abdominal CT or liver MRI on record (the studies that show the lesions to sample; a PET is not
+  used to plan those biopsies). Older than the local default, it is named with its age and a
+  fresh study of the same kind is suggested alongside (a liver MRI without hepatobiliary
+  contrast is repeated as the DWI liver MRI of the catalogue); none is suggested when one is
+  already planned. With a fresh-study suggestion next to the biopsy, `biopsy-both-sites` allows
+  choosing both (selectionBehavior "any").
 - `g3-net-vs-nec`: CgA immunostaining (C 4) is not part of the record this service reads, so the
   card asks for it instead of reading serum CgA, which is a different measurement. Only the
   presence of DAXX/ATRX/MEN1 or TP53/RB1 alterations is read (a wild-type result is not mapped).
@@ -38,27 +46,33 @@ from __future__ import annotations
 
 from datetime import date
 
-from consensus.criteria import MET, Criterion, evidence_of, known, missing_of, unknown
+from consensus.criteria import MET, Criterion, evidence_of, known, unknown
 from consensus.months import within_months
 from consensus.patient import (
     BIOPSIES,
     CONFLICT,
+    GUIDING_IMAGING,
     HEPATECTOMIES,
     PANCREATECTOMIES,
+    STUDY_NAMES,
     TISSUE_KINDS,
     Patient,
     Regimen,
     SiteGrade,
+    StaleStudy,
 )
 from consensus.recommendation import (
     OS,
     PV,
     SIGN,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
+    recommend,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, UNKNOWN_SITE, Draft, Fact
@@ -76,10 +90,55 @@ def _dated(fact: Fact) -> str:
 
 
 def _grade_line(grade: SiteGrade) -> str:
-    """'primary: G1 (Ki-67 2 % (primary), 2026-01-10)'."""
+    """'primary: G1 (Ki-67 2 % (primary), 2026-01-10)', with any earlier, higher grade."""
+    history = f" ({grade.history_note})" if grade.history else ""
     return (
         f"{SITE_NAMES[grade.site]}: {grade.grade_text} ({'; '.join(map(_dated, grade.evidence))})"
+        f"{history}"
     )
+
+
+# The catalogue order that repeats a stale study of each kind ("a fresh study of the same kind").
+FRESH_ORDERS = {
+    "pet-fdg": "pet-fdg",
+    "pet-ssa": "pet-ssa",
+    "ct-abdomen-multiphase": "ct-abdomen-pelvis-multiphase",
+    "mri-liver-hepatobiliary": "mri-liver-hepatobiliary",
+    "mri-liver": "mri-liver-dwi",
+    "abdominal-imaging": "ct-abdomen-pelvis-multiphase",
+}
+FRESH_PLANNED = {
+    "pet-fdg": ("pet-fdg",),
+    "pet-ssa": ("pet-ssa",),
+    "ct-abdomen-multiphase": ("ct-abdomen-multiphase", "abdominal-imaging"),
+    "mri-liver-hepatobiliary": ("mri-liver-hepatobiliary", "mri-liver"),
+    "mri-liver": ("mri-liver", "mri-liver-hepatobiliary"),
+    "abdominal-imaging": ("abdominal-imaging", "ct-abdomen-multiphase"),
+}
+
+
+def _stale_guide(
+    ctx: RuleContext, stale: StaleStudy | None, guides: str
+) -> tuple[str, tuple[Suggestion, ...], tuple[str, ...], tuple[Fact, ...]]:
+    """For a stale guiding study: a sentence, a fresh-study suggestion, the local default, facts.
+
+    Nothing when the study is fresh or none is on record; no suggestion when one is planned.
+    """
+    if stale is None:
+        return "", (), (), ()
+    p = ctx.patient
+    planned = p.planned(*FRESH_PLANNED.get(stale.kind, (stale.kind,)))
+    sentence = (
+        f" The {stale.text}, is stale for {guides}: repeat it before the procedure"
+        f"{' (a new one is planned)' if planned else ''}."
+    )
+    order = FRESH_ORDERS.get(stale.kind)
+    suggestions: tuple[Suggestion, ...] = ()
+    if order is not None and not planned:
+        label = f"Order a fresh {STUDY_NAMES[stale.kind]}"
+        suggestions = (Suggestion(label, (create(order, label),)),)
+    policy = (ctx.settings.describe("stale-study-months"),)
+    return sentence, suggestions, policy, (stale.fact, *planned)
 
 
 def _pnen_lm_criterion(p: Patient) -> Criterion:
@@ -119,12 +178,12 @@ def grade_discordant(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             f"{'; '.join(map(_dated, overall.evidence))}) and sets the overall grade."
         )
         evidence += overall.evidence
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING,
-        summary=f"Grade differs: primary {primary.grade_text}, liver metastasis "
+    return recommend(
+        info,
+        Indicator.WARNING,
+        f"Grade differs: primary {primary.grade_text}, liver metastasis "
         f"{liver.grade_text}; treat by the higher grade ({higher.grade_text})",
-        advice=advice,
+        advice,
         evidence=evidence,
     )
 
@@ -193,16 +252,19 @@ def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
                 (create("eus-fnb", "Order EUS-guided fine-needle biopsy (FNB needle)"),),
             ),
         )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=f"Biopsy both primary and liver metastases: no Ki-67 or grade of the {where} "
-        "on record",
-        advice=advice,
-        evidence=evidence,
-        criteria=tuple(criteria),
-        missing=missing_of(criteria),
-        suggestions=suggestions,
+    stale, fresh, policy, stale_facts = _stale_guide(
+        ctx, p.stale_study(*GUIDING_IMAGING), "choosing the lesions to sample"
+    )
+    return recommend(
+        info,
+        Indicator.INFO,
+        f"Biopsy both primary and liver metastases: no Ki-67 or grade of the {where} on record",
+        advice + stale,
+        criteria,
+        evidence=(*evidence, *stale_facts),
+        local_policy=policy,
+        suggestions=(*suggestions, *fresh),
+        selection_behavior="any" if fresh else "at-most-one",
     )
 
 
@@ -264,12 +326,17 @@ def liver_biopsy_approach(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
             " No Ki-67 or grade of the primary is on record: an EUS-guided procedure can sample "
             "the primary and the liver metastases together."
         )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=evidence,
+    stale, fresh, policy, stale_facts = _stale_guide(
+        ctx, p.stale_study(*GUIDING_IMAGING), "targeting the liver biopsy"
+    )
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice + stale,
+        evidence=(*evidence, *stale_facts),
+        local_policy=policy,
+        suggestions=fresh,
     )
 
 
@@ -297,7 +364,7 @@ def _progression_after(
     "C 2",
     AREA,
 )
-def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """Latest status is progression, later than the latest tissue result and biopsy."""
     p = ctx.patient
     status = p.latest_status
@@ -313,8 +380,10 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
             status.when, p.done(*BIOPSIES), "progression after the latest biopsy", "biopsy"
         ),
     )
-    if not all(c.met for c in criteria):
+    if any(c.not_met for c in criteria):
         return None
+    if not all(c.met for c in criteria):
+        return silent(info, criteria)  # an undated result may be the re-biopsy: its date decides
     fdg = p.facts.latest("imaging:pet-fdg")
     ssa = p.facts.latest("imaging:pet-ssa")
     sites = "primary and metastases" if p.primary_in_place else "metastases"
@@ -324,24 +393,32 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         "risen (C 2)."
     )
     evidence = evidence_of(criteria)
+    stale_pet = p.stale_study("pet-fdg")
     if fdg is not None:
         advice += " An FDG PET is on record: sample the most FDG-avid lesion, which best "
         advice += "reflects the most proliferative disease."
         evidence += (fdg,)
     else:
         advice += " Where FDG PET is available, sample the most FDG-avid lesion."
+    stale, fresh, policy, stale_facts = _stale_guide(
+        ctx, stale_pet, "picking the most FDG-avid lesion after this progression"
+    )
+    advice += stale
     advice += " For multiple liver metastases, guide multi-site biopsy by combined 68Ga-SSA and "
     advice += "FDG PET when possible."
     if ssa is not None:
         evidence += (ssa,)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING,
-        summary=f"Progression since the last biopsy: re-biopsy {sites}, targeting the most "
-        "FDG-avid lesion",
-        advice=advice,
-        evidence=evidence,
-        criteria=criteria,
+    summary = f"Progression since the last biopsy: re-biopsy {sites}, targeting the most "
+    summary += "FDG-avid lesion" + (" on a fresh FDG PET" if stale_pet else "")
+    return recommend(
+        info,
+        Indicator.WARNING,
+        summary,
+        advice,
+        criteria,
+        evidence=(*evidence, *stale_facts),
+        local_policy=policy,
+        suggestions=fresh,
     )
 
 
@@ -509,14 +586,13 @@ def g3_net_vs_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         if p.is_g3_unknown
         else "Conflicting evidence for G3 NET vs NEC"
     )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING,
-        summary=f"{summary}: NET or NEC changes treatment; review morphology, SSTR2 and "
-        "genetics at MDT",
-        advice=advice,
+    return recommend(
+        info,
+        Indicator.WARNING,
+        f"{summary}: NET or NEC changes treatment; review morphology, SSTR2 and genetics at MDT",
+        advice,
         evidence=tuple(dict.fromkeys((*grade_facts, *for_net, *for_nec))),
-        missing=tuple(missing),
+        missing=missing,
     )
 
 
@@ -538,16 +614,14 @@ def eus_ablation_not_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendat
     drafts = ctx.drafted("eus-ablation")
     if not ctx.patient.has_pnen or not drafts:
         return None
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary="EUS-guided ablation drafted: it can reduce tumour load but is not a first-line "
+    return recommend(
+        info,
+        Indicator.INFO,
+        "EUS-guided ablation drafted: it can reduce tumour load but is not a first-line "
         "treatment (C 5.5)",
-        advice=(
-            "EUS-guided puncture ablation (ethanol or radiofrequency) can be an alternative to "
-            "reduce tumour load, relieve symptoms or control the primary locally in patients not "
-            "eligible for surgery, but it is not recommended as a first-line treatment: the "
-            "evidence is mostly case reports and series, without randomised trials (C 5.5)."
-        ),
+        "EUS-guided puncture ablation (ethanol or radiofrequency) can be an alternative to "
+        "reduce tumour load, relieve symptoms or control the primary locally in patients not "
+        "eligible for surgery, but it is not recommended as a first-line treatment: the "
+        "evidence is mostly case reports and series, without randomised trials (C 5.5).",
         evidence=tuple(d.as_fact() for d in drafts),
     )

@@ -6,11 +6,20 @@ Decisions where the spec left room (the source was followed):
   spec; G3 with differentiation unknown and conflicting differentiation are too, since either
   could be a NEC: the card shows T, N and M and says why there is no stage group.
 - "Any T N1 M0" is stage III with T not recorded as well.
+- The card summary keeps under 140 characters by adding whole parts in this order while they
+  fit (status, differentiation and grade, grade history, stage, latest disease status, current
+  therapy, ENETS type, SSTR, MGMT, syndrome): never a truncated word. The detail always shows
+  every part.
+- Line of systemic therapy: a regimen still running that started before the pNEN-LM diagnosis
+  is line 1 (it is the first regimen of the metastatic course); a drug without a start date
+  leaves the line unknown.
+- Decisions waiting on data are not written here: the evaluation step derives them from every
+  rule's criteria (`consensus.decisions_waiting`) and attaches them to this card.
 """
 
 from __future__ import annotations
 
-from consensus.patient import CONFLICT, G3_UNKNOWN, NEC, Patient
+from consensus.patient import ACTIVE, CONFLICT, G3_UNKNOWN, NEC, REMISSION, Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
 from consensus.record_notes import record_notes
 from consensus.registry import RuleContext, rule
@@ -48,6 +57,42 @@ def _tnm(patient: Patient) -> tuple[str | None, str | None, str | None, list[Fac
     return values[0], values[1], values[2], [f for f in found if f]
 
 
+STATUS_WORDS = {ACTIVE: "active", REMISSION: "in remission"}
+
+
+def pnen_status(p: Patient) -> tuple[str, tuple[Fact, ...]]:
+    """'active' or 'in remission', with the pNEN Conditions and the dated fact that decides it."""
+    status, decided_by = p.pnen_status_evidence
+    conditions = (*p.facts.all("pnen"), *p.facts.all("pnen-remission"))
+    extra = (decided_by,) if decided_by is not None and decided_by not in conditions else ()
+    return STATUS_WORDS.get(str(status), str(status)), (*conditions, *extra)
+
+
+def _therapy(p: Patient) -> tuple[str, str, tuple[Fact, ...]]:
+    """The current systemic therapy: a short text, a detail line, and the medications."""
+    regimen = p.regimen
+    if not regimen.drugs:
+        return "", "none recorded", ()
+    names = ", ".join(dict.fromkeys(str(f.value.name) for f in regimen.drugs))
+    since = f" since {regimen.start.isoformat()}" if regimen.start else " (start not recorded)"
+    nth = f", line {regimen.line}" if regimen.line else ""
+    changed = ""
+    if regimen.latest_change and regimen.start and regimen.latest_change != regimen.start:
+        changed = f", changed {regimen.latest_change.isoformat()}"  # an agent added
+    detail = f"{names}{since}{changed}{nth or ', line unknown'}"
+    return f"on {names}{since}{nth}", detail, regimen.drugs
+
+
+def _fit(head: str, parts: list[str]) -> str:
+    """The summary with as many parts as fit under 140 characters, in their order."""
+    text = head
+    for part in parts:
+        candidate = f"{text}, {part}" if text != head else f"{text} {part}"
+        if len(candidate) < 140:  # CDS Hooks: summary under 140 characters
+            text = candidate
+    return text
+
+
 @rule(
     "summary",
     "pNEN summary",
@@ -57,32 +102,42 @@ def _tnm(patient: Patient) -> tuple[str | None, str | None, str | None, list[Fac
     in_remission=True,
 )
 def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """Differentiation, grade and site, Ki-67 by site, ENETS type, stage, SSTR, MGMT, syndrome."""
+    """Status, course, therapy, differentiation, grade, Ki-67, ENETS type, stage, SSTR, MGMT."""
     p = ctx.patient
     if not p.has_pnen:
         return None
-    evidence: list[Fact] = [*p.facts.all("pnen"), *p.facts.all("pnen-remission")]
+    status, status_evidence = pnen_status(p)
+    evidence: list[Fact] = list(status_evidence)
     kind, kind_evidence = p.differentiation
     evidence += kind_evidence
     grade = p.overall_grade
     parts = [kind or "differentiation unknown"]
     if grade:
-        parts.append(grade.label)
-        evidence += grade.evidence
+        parts[0] += f" {grade.grade_text}"
+        evidence += (*grade.evidence, *grade.history_evidence)
+    if grade and grade.history:
+        parts.append(f"({'; '.join(grade.history)})")  # an earlier, higher grade is never hidden
+    lines = [f"- pNEN status: {status}"]
+    course = p.latest_status
+    if course is not None:
+        when = course.when.isoformat() if course.when else "undated"
+        lines.append(f"- Latest disease status: {course.value} ({when})")
+        evidence.append(course)
+    else:
+        lines.append("- Latest disease status: none recorded")
+    therapy_short, therapy_line, therapy = _therapy(p)
+    lines.append(f"- Current systemic therapy: {therapy_line}")
+    evidence += therapy
     ki67 = [
         f"{_SITE_NAMES[site]} {fact.value.display()} ({fact.when or 'undated'})"
         for site, fact in sorted(p.latest_ki67_by_site.items())
     ]
     evidence += p.latest_ki67_by_site.values()
-    lines = [f"- Differentiation: {kind or 'unknown (none recorded)'}"]
+    lines.append(f"- Differentiation: {kind or 'unknown (none recorded)'}")
     lines.append(
         f"- Overall grade: {grade.label if grade else 'unknown (no Ki-67, mitoses or grade)'}"
     )
     lines.append(f"- Ki-67 by site: {'; '.join(ki67) if ki67 else 'none recorded'}")
-    if p.enets_type:
-        parts.append(f"ENETS type {p.enets_type.value}")
-        evidence.append(p.enets_type)
-    lines.append(f"- ENETS liver type: {p.enets_type.value if p.enets_type else 'unknown'}")
     t, n, m, tnm_facts = _tnm(p)
     evidence += tnm_facts
     tnm = " ".join(x for x in (t, n, m) if x)
@@ -99,6 +154,14 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             parts.append(f"stage {stage}")
     else:
         lines.append(f"- Stage: {tnm or 'TNM not recorded'} ({_NO_NET_STAGE[str(kind)]})")
+    if course is not None:
+        parts.append(f"{course.value} {course.when.isoformat() if course.when else '(undated)'}")
+    if therapy_short:
+        parts.append(therapy_short)
+    if p.enets_type:
+        parts.append(f"ENETS type {p.enets_type.value}")
+        evidence.append(p.enets_type)
+    lines.append(f"- ENETS liver type: {p.enets_type.value if p.enets_type else 'unknown'}")
     sstr = p.sstr_status
     sstr_text = "positive" if sstr.met else "negative" if sstr.not_met else "unknown"
     evidence += sstr.evidence
@@ -114,17 +177,14 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     if syndromes:
         parts.append(syndromes)
     lines += record_notes(p)
-    summary_text = "pNEN: " + ", ".join(parts)
-    if p.has_liver_mets:
-        summary_text = summary_text.replace("pNEN:", "pNEN with liver metastases:", 1)
-    if p.in_remission:  # consensus-rules.md: the summary says which status the pNEN has
-        summary_text = summary_text.replace("pNEN", "pNEN in remission", 1)
+    where = " with liver metastases" if p.has_liver_mets else ""
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary=summary_text,
+        summary=_fit(f"pNEN {status}{where}:", parts),
         advice="Current picture of the pancreatic neuroendocrine neoplasm; treat by the higher "
         "grade when primary and metastasis differ (C 2).\n\n" + "\n".join(lines),
-        evidence=tuple(evidence),
+        evidence=tuple(dict.fromkeys(evidence)),
         dashboard_link=True,
+        digest=True,
     )

@@ -53,12 +53,15 @@ from consensus.recommendation import (
     OS,
     PV,
     SIGN,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
     delete,
+    recommend,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from consensus.rules.biomarkers import COMORBIDITY_NAMES
@@ -82,7 +85,9 @@ def net_g12(p: Patient) -> Criterion | None:
     if kind != NET:
         return None
     graded = p.g1_g2(name)
-    return Criterion(name, graded.status, (*evidence, *graded.evidence), graded.missing)
+    return Criterion(
+        name, graded.status, (*evidence, *graded.evidence), graded.missing, graded.note
+    )
 
 
 def _no_extrahepatic(p: Patient, name: str) -> Criterion:
@@ -119,20 +124,18 @@ def primary_resectability(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
     summary = f"Primary tumour {tier if still_open else tier_text} by vessel contact (C 6.1)"
     if still_open:
         summary += f" so far; {', '.join(still_open)} not recorded"
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=(
-            f"Primary tumour tier: **{tier_text}**, by pancreatic adenocarcinoma criteria "
-            "(C 6.1; abutment ≤ 180°, encasement > 180°): resectable — no arterial contact and "
-            "SMV/PV at most abutment; borderline — SMV/PV encasement, SMA or CT abutment, or CHA "
-            "abutment/encasement; locally advanced — SMA or CT encasement, or SMV/PV occlusion.\n\n"
-            + "\n".join(lines)
-            + "\n\nPV/SMV resection with reconstruction, or pancreatectomy with celiac-axis "
-            "resection to reach R0, should be done only at specialised centres; evidence for "
-            "SMA resection and reconstruction is limited and controversial (C 6.1)."
-        ),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        f"Primary tumour tier: **{tier_text}**, by pancreatic adenocarcinoma criteria "
+        "(C 6.1; abutment ≤ 180°, encasement > 180°): resectable — no arterial contact and "
+        "SMV/PV at most abutment; borderline — SMV/PV encasement, SMA or CT abutment, or CHA "
+        "abutment/encasement; locally advanced — SMA or CT encasement, or SMV/PV occlusion.\n\n"
+        + "\n".join(lines)
+        + "\n\nPV/SMV resection with reconstruction, or pancreatectomy with celiac-axis "
+        "resection to reach R0, should be done only at specialised centres; evidence for "
+        "SMA resection and reconstruction is limited and controversial (C 6.1).",
         evidence=tuple(contact[c] for c, _ in VESSELS if c in contact),
         missing=missing,
     )
@@ -145,10 +148,10 @@ def primary_resectability(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
     "C 6.2; C 6.3; C 6.4; C 9; R Surgical management",
     AREA,
 )
-def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """NET G1–G2 with resectable liver metastases and no extrahepatic disease: resect to NED."""
     p = ctx.patient
-    if not p.pnen_lm or p.extrahepatic or not p.resectability.met:
+    if not p.pnen_lm or p.extrahepatic or p.resectability.not_met:
         return None
     net = net_g12(p)
     if net is None or net.not_met:
@@ -158,6 +161,8 @@ def liver_resectable_ned(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         p.resectability,
         _no_extrahepatic(p, "no extrahepatic metastasis"),
     ]
+    if p.resectability.unknown:
+        return silent(info, criteria)  # resectability decides it: listed as waiting on data
     invasion = p.facts.latest("major-vessel-invasion")
     evidence = evidence_of(criteria) + ((invasion,) if invasion else ())
     approach = (
@@ -249,15 +254,13 @@ def psh_preferred(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     if invasion.unknown:
         advice += " Major intrahepatic vessel invasion is not recorded: it is unknown whether "
         advice += "anatomic resection is needed."
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary="Anatomic hepatectomy drafted: parenchymal-sparing hepatectomy is preferred "
+    return recommend(
+        info,
+        Indicator.INFO,
+        "Anatomic hepatectomy drafted: parenchymal-sparing hepatectomy is preferred "
         + ("unless major vessels are invaded (unknown)" if invasion.unknown else "(C 9)"),
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+        advice,
+        criteria,
     )
 
 
@@ -268,7 +271,7 @@ def psh_preferred(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     "C 7.1; R Surgical management",
     AREA,
 )
-def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """NET G3 with liver metastases: resectable (PV) or with a resection drafted (orders)."""
     p = ctx.patient
     if not p.pnen_lm or not p.is_net_g3:
@@ -279,28 +282,26 @@ def g3_net_surgery(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         if trigger is None:
             return None
         criteria: tuple[Criterion, ...] = (trigger, resectable)
-    elif resectable.met:
+    elif not resectable.not_met:
         criteria = (resectable,)
     else:
         return None
     grade = p.overall_grade
     net_g3 = known("NET G3", True, (*p.differentiation[1], *(grade.evidence if grade else ())))
     criteria = (net_g3, *criteria)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary="G3 NET with liver metastases: resection may benefit after strict evaluation; "
+    if not ctx.on_orders and resectable.unknown:
+        return silent(info, criteria)  # resectability decides it: listed as waiting on data
+    return recommend(
+        info,
+        Indicator.INFO,
+        "G3 NET with liver metastases: resection may benefit after strict evaluation; "
         "prognosis is poorer than G1/G2",
-        advice=(
-            "After resection, G3 NET liver metastases carry a poorer prognosis than G1/G2 "
-            "(median OS ~39 vs ~118–124 months); patients with resectable G3 NET liver "
-            "metastases may benefit from surgery after a strict evaluation (C 7.1). The review "
-            "advises against palliative hepatectomy in WHO grade 3 or type III liver metastases "
-            "(R Surgical management)."
-        ),
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+        "After resection, G3 NET liver metastases carry a poorer prognosis than G1/G2 "
+        "(median OS ~39 vs ~118–124 months); patients with resectable G3 NET liver "
+        "metastases may benefit from surgery after a strict evaluation (C 7.1). The review "
+        "advises against palliative hepatectomy in WHO grade 3 or type III liver metastases "
+        "(R Surgical management).",
+        criteria,
     )
 
 
@@ -371,15 +372,18 @@ def _non_functional(p: Patient) -> Criterion:
     "C 8.1",
     AREA,
 )
-def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def primary_resection_low_priority(
+    ctx: RuleContext, info: RuleInfo
+) -> Recommendation | Evaluation | None:
     """Non-functional NET G1/G2, unresectable liver metastases, primary in place and resectable."""
     p = ctx.patient
     if not p.pnen_lm or p.is_functional or not p.primary_in_place:
         return None
     net = net_g12(p)
     unresectable = negate("liver metastases unresectable", p.resectability)
-    primary = p.primary_unresectable
-    if net is None or net.not_met or not unresectable.met or primary.met:
+    # Stated so that met is what the rule needs: fires unless the primary is known unresectable.
+    primary = negate("primary not known to be unresectable", p.primary_unresectable)
+    if net is None or net.not_met or unresectable.not_met or primary.not_met:
         return None
     criteria = [
         _non_functional(p),
@@ -393,6 +397,8 @@ def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommen
         if trigger is None:
             return None
         criteria.append(trigger)
+    if unresectable.unknown:
+        return silent(info, criteria)  # resectability decides it: listed as waiting on data
     location = p.facts.latest("primary-location")
     where = location.value if location else None
     if where == "head":
@@ -444,31 +450,30 @@ def primary_resection_low_priority(ctx: RuleContext, info: RuleInfo) -> Recommen
     "C 8.2",
     AREA,
 )
-def debulking_functional(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def debulking_functional(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """Functional pNET, unresectable liver metastases, hormone symptoms recorded refractory."""
     p = ctx.patient
     if not p.pnen_lm or not p.is_functional or p.is_nec:
         return None
     unresectable = negate("liver metastases unresectable", p.resectability)
     refractory = p.flag("hormone-symptoms-refractory", "hormone symptoms refractory")
-    if not unresectable.met or not refractory.met:
+    if unresectable.not_met or refractory.not_met:
         return None
     functional = known(f"functional pNET ({', '.join(sorted(p.syndromes))})", True, p.functional)
+    if unresectable.unknown or refractory.unknown:
+        # Both decide it; > 90 % cytoreduction only shapes the advice, so it is not listed.
+        return silent(info, (functional, unresectable, refractory))
     cytoreduction = p.flag("cytoreduction-90-achievable", "> 90 % cytoreduction achievable")
     criteria = (functional, unresectable, refractory, cytoreduction)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary="Refractory hormone symptoms with unresectable liver metastases: consider > 90 % "
+    return recommend(
+        info,
+        Indicator.INFO,
+        "Refractory hormone symptoms with unresectable liver metastases: consider > 90 % "
         "debulking or TAE",
-        advice=(
-            "Debulking (cytoreduction) of more than 90 % remains the threshold for symptom "
-            "control and survival; > 70 % has been studied but not adopted. TAE of the liver "
-            "metastases combined with resection of the primary may suit some patients (C 8.2)."
-        ),
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+        "Debulking (cytoreduction) of more than 90 % remains the threshold for symptom "
+        "control and survival; > 70 % has been studied but not adopted. TAE of the liver "
+        "metastases combined with resection of the primary may suit some patients (C 8.2).",
+        criteria,
     )
 
 
@@ -536,14 +541,12 @@ def splenectomy_decision(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         "recommended (C 10)."
     )
     criteria = (drafted, *factors)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
     )
 
 
@@ -752,7 +755,8 @@ def _milan_differentiated(p: Patient) -> Criterion:
     combined = all_of(
         "(2) well-differentiated G1–G2 NET with Ki-67 < 10 %", differentiated, graded, ki67
     )
-    note = differentiated.note if not differentiated.unknown else ""
+    notes = [differentiated.note if not differentiated.unknown else "", graded.note]
+    note = "; ".join(n for n in notes if n)  # the grade history, when an earlier grade was higher
     return Criterion(combined.name, combined.status, combined.evidence, combined.missing, note)
 
 
@@ -783,7 +787,7 @@ def milan_criteria(p: Patient) -> tuple[Criterion, ...]:
     "C 12",
     AREA,
 )
-def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """Milan-NET criteria: unresectable liver metastases (PV), or a drafted transplant referral."""
     p = ctx.patient
     if not p.pnen_lm:
@@ -803,6 +807,8 @@ def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         context: tuple[Criterion, ...] = (trigger, unresectable)
     elif unresectable.met and not failed:
         context = (unresectable,)
+    elif unresectable.unknown and not failed:
+        return silent(info, (unresectable, *milan))  # resectability decides it
     else:
         return None
     if failed:
@@ -815,22 +821,18 @@ def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         summary = f"Liver transplantation may be considered: {met} of 6 Milan-NET criteria met, "
         summary += "none known to fail"
     criteria = (*context, *milan)
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.WARNING if failed else Indicator.INFO,
-        summary=summary,
-        advice=(
-            "Liver transplantation may be considered for pNET with unresectable liver metastases, "
-            "but indications must be strictly controlled (C 12). Milan-NET criteria: (1) no "
-            "extrahepatic disease; (2) well-differentiated G1–G2 NET with Ki-67 < 10 %; (3) "
-            "previous primary tumour resection; (4) liver tumour burden < 50 % of liver volume; "
-            "(5) stable disease or stable response to treatment for ≥ 6 months; (6) age < 60 "
-            "years. Primary resection and locoregional lymph-node dissection are required before "
-            "transplantation."
-        ),
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.WARNING if failed else Indicator.INFO,
+        summary,
+        "Liver transplantation may be considered for pNET with unresectable liver metastases, "
+        "but indications must be strictly controlled (C 12). Milan-NET criteria: (1) no "
+        "extrahepatic disease; (2) well-differentiated G1–G2 NET with Ki-67 < 10 %; (3) "
+        "previous primary tumour resection; (4) liver tumour burden < 50 % of liver volume; "
+        "(5) stable disease or stable response to treatment for ≥ 6 months; (6) age < 60 "
+        "years. Primary resection and locoregional lymph-node dissection are required before "
+        "transplantation.",
+        criteria,
     )
 
 

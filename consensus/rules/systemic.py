@@ -24,8 +24,8 @@ Decisions where the spec left room (the source was followed):
   curative-intent resection). An unknown ENETS type fires neither (C 14 splits the advice by
   type); NEC neither (C 14: pNETs). Both apply to a pNEN in remission.
 - `ssa-first-line`, `targeted-therapy`, `prrt-candidate`: advanced disease unknown (resectability
-  unknown, no extrahepatic metastasis) keeps them silent — they treat advanced disease, and
-  while resectability is open `preop-systemic-mgmt` / `liver-resectable-ned` ask for the data.
+  unknown, no extrahepatic metastasis) keeps them silent — they treat advanced disease — but they
+  return their criteria, so the summary lists resectability under decisions waiting on data.
   Type III with C 11 data unknown counts as advanced and the card lists the missing C 11 data.
 - SSA suggestions (lanreotide, octreotide LAR; at most one) are left out for an insulinoma: SSAs
   can worsen hypoglycaemia (spec, `ssa-hormone-control`); the card says why. `ssa-first-line`
@@ -67,12 +67,15 @@ from consensus.recommendation import (
     PV,
     SIGN,
     Action,
+    Evaluation,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
     delete,
+    recommend,
+    silent,
 )
 from consensus.registry import RuleContext, rule
 from consensus.rules.molecular import PLATINUM_GENES, mgmt_label
@@ -269,14 +272,13 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         if therapy
         else "No current systemic therapy recorded."
     )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=" ".join(lines),
-        evidence=(*evidence_of(criteria), *pending, *therapy),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        " ".join(lines),
+        criteria,
+        evidence=(*pending, *therapy),
     )
 
 
@@ -403,21 +405,24 @@ def adjuvant_continue_regimen(ctx: RuleContext, info: RuleInfo) -> Recommendatio
     else:
         summary = "NED after surgery/local therapy of type II/III liver metastases: continue the "
         summary += "effective regimen or a trial"
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=(*evidence_of(criteria), *(therapy or history)),
-        criteria=criteria,
-        missing=missing_of(criteria),
+    return recommend(
+        info,
+        Indicator.INFO,
+        summary,
+        advice,
+        criteria,
+        evidence=(*(therapy or history),),
     )
 
 
 # --- R Drug therapy -------------------------------------------------------------------------
 def _advanced_net(p: Patient) -> tuple[Criterion, Criterion] | None:
-    """(NET, advanced) when the patient has a NET known to be advanced; else None."""
-    if not p.has_pnen or not p.is_net or not p.advanced.met:
+    """(NET, advanced) for a NET whose disease is advanced or may be (unknown); else None.
+
+    With advanced disease unknown the rules below stay silent but return their criteria, so the
+    summary lists resectability as the datum that would settle them.
+    """
+    if not p.has_pnen or not p.is_net or p.advanced.not_met:
         return None
     return _net(p), p.advanced
 
@@ -429,7 +434,7 @@ def _advanced_net(p: Patient) -> tuple[Criterion, Criterion] | None:
     "R Biological therapy",
     AREA,
 )
-def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """Advanced NET, Ki-67 < 10 %, SSTR positive, no active SSA: lanreotide or octreotide LAR."""
     p = ctx.patient
     base = _advanced_net(p)
@@ -445,6 +450,8 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     verdict = all_of("SSA first line", *criteria)
     if verdict.not_met:
         return None
+    if base[1].unknown:
+        return silent(info, criteria)  # advanced disease unknown: no treatment advice yet
     advice = (
         "Somatostatin analogues (lanreotide or octreotide LAR) are the first choice of "
         "antiproliferative therapy for pNET with Ki-67 < 10 % and SSTR expression (NCCN, ENETS): "
@@ -547,7 +554,7 @@ def ssa_hormone_control(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
     "R Targeted therapy; C 13",
     AREA,
 )
-def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """Advanced NET, SSTR negative (first line) or progression on SSA (second line)."""
     p = ctx.patient
     base = _advanced_net(p)
@@ -563,20 +570,23 @@ def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         line, reason = "second", "progression on SSA if it followed the SSA start"
     else:
         return None
-    # On progression on SSA the line is settled whatever SSTR shows: an unknown SSTR is left out.
-    receptor = () if sstr.unknown else (negate("SSTR negative", sstr),)
+    # Each line has its own indication: SSTR negative (first), progression on SSA (second,
+    # whatever SSTR shows — the SSTR results are then evidence, not a criterion).
+    first_line = line == "first"
+    indication = negate("SSTR negative", sstr) if first_line else progression
     criteria = (
         *base,
-        *receptor,
-        progression,
+        indication,
         _no_active(p, "no active everolimus, sunitinib or surufatinib", *TARGETED),
     )
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=f"Advanced NET, {reason}: everolimus or sunitinib as {line}-line therapy "
+    if base[1].unknown:
+        return silent(info, criteria)  # advanced disease unknown: no treatment advice yet
+    return recommend(
+        info,
+        Indicator.INFO,
+        f"Advanced NET, {reason}: everolimus or sunitinib as {line}-line therapy "
         "(surufatinib where available)",
-        advice=(
+        (
             f"This is the **{line} line** ({reason}). Everolimus and sunitinib, the targeted "
             "agents approved for pNET, are recommended as second-line treatment after SSA in "
             "SSTR-positive tumours and as first-line treatment in SSTR-negative tumours; they "
@@ -584,9 +594,8 @@ def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             "vs everolimus 5–9.5 % (R Targeted therapy). Where available, surufatinib reached an "
             "ORR of 19.2 % in G1/G2 pNET (SNET-p; C 13)."
         ),
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
+        criteria,
+        evidence=() if first_line else sstr.evidence,
         local_policy=_sstr_policy(ctx, sstr),
     )
 
@@ -608,7 +617,7 @@ def _sstr_pet_avid(p: Patient) -> Criterion:
     "R PRRT",
     AREA,
 )
-def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
+def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """SSTR PET avid, advanced NET, progression on SSA: consider 177Lu-DOTATATE PRRT."""
     p = ctx.patient
     base = _advanced_net(p)
@@ -624,6 +633,8 @@ def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         avid,
         _no_active(p, "no active PRRT", "prrt"),
     )
+    if base[1].unknown:
+        return silent(info, criteria)  # advanced disease unknown: no treatment advice yet
     advice = (
         "PRRT (177Lu-DOTATATE) can be attempted in advanced NET with high SSTR expression: ORR "
         "16.5–61.3 % in retrospective pNET series, 58 % for pNET in the largest series (610 "
@@ -642,15 +653,7 @@ def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         summary += "not recorded)"
     else:
         summary = "SSTR PET-avid advanced NET progressing on SSA: consider PRRT (177Lu-DOTATATE)"
-    return Recommendation(
-        rule=info,
-        indicator=Indicator.INFO,
-        summary=summary,
-        advice=advice,
-        evidence=evidence_of(criteria),
-        criteria=criteria,
-        missing=missing_of(criteria),
-    )
+    return recommend(info, Indicator.INFO, summary, advice, criteria)
 
 
 # --- R Chemotherapy -------------------------------------------------------------------------

@@ -591,7 +591,7 @@ def test_summary_lists_results_possibly_another_cancers() -> None:
     advice = recs["summary"].advice
     assert "Possibly another cancer's (breast, Condition/breast)" in advice
     assert "Ki-67 30 % (Observation/ki67-breast)" in advice
-    assert "G1–G3" in recs["summary"].summary and "G3," not in recs["summary"].summary
+    assert "G1–G3" in recs["summary"].summary and "NET G3" not in recs["summary"].summary
 
 
 # --- end to end over HTTP --------------------------------------------------------------------
@@ -636,7 +636,7 @@ def test_second_cancer_linked_everywhere_gives_the_g1_pnets_cards_over_http(
     cards = _cards(_post(client, _second_cancer_patient(linked=True)))
     assert "liver-resectable-ned" in cards
     summary = cards["summary"]
-    assert "G1 (primary)" in summary["summary"]
+    assert "NET G1," in summary["summary"] and "G1 (primary)" in summary["detail"]
     assert "G3" not in summary["summary"] + summary["detail"]
     assert "3 record entries linked to another cancer (breast)" in summary["detail"]
     assert "rebiopsy-inconsistent" not in cards  # the breast FDG PET is not FDG-avid pNEN G1
@@ -685,7 +685,7 @@ def test_second_cancer_fetched_from_the_fhir_server_gives_the_same_cards(
     assert_valid_response(body)
     cards = _cards(body)
     assert "liver-resectable-ned" in cards and "rebiopsy-inconsistent" not in cards
-    assert "G1 (primary)" in cards["summary"]["summary"]
+    assert "NET G1," in cards["summary"]["summary"]
 
 
 def test_urn_uuid_bundle_file_evaluated_offline_finds_the_discordance(

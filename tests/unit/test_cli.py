@@ -87,6 +87,21 @@ def test_rules_lists_every_rule_with_hooks_and_source(capsys: pytest.CaptureFixt
     assert by_id["transplant-milan"]["source"] == "C 12"
 
 
+def test_evaluate_report_lists_decisions_waiting_on_data_from_the_same_recommendations(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["evaluate", str(PNEN), "--today", "2026-11-27"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Rule: summary") < out.index("Rule: cga-confounded"), "summary first"
+    block = out[out.index("Decisions waiting on data:") :].split("\n\n")[0]
+    flat = " ".join(block.split())
+    assert "resectability of the liver metastases (R0/R1 feasibility, remnant liver volume)" in flat
+    assert "PRRT candidate" in flat and "Targeted therapy: everolimus or sunitinib" in flat
+    words = " ".join(out.split())
+    assert "FDG PET of 2021-11-13, 60 months old" in words
+    assert "question 2" in words and "questions 2 " not in words
+
+
 def test_evaluate_as_of_reads_the_record_as_it_stood_that_day(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

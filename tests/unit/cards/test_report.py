@@ -57,7 +57,7 @@ def test_report_names_each_rule_its_source_and_indicator() -> None:
     assert "Patient/p: 1 recommendation(s)" in report
     assert "1. [WARNING] Liver transplant referral" in report
     assert "Rule: transplant-milan — Liver transplantation: Milan-NET criteria" in report
-    assert "questions 12" in report
+    assert "question 12" in report and "questions 12" not in report
     assert "**" not in report, "markdown emphasis is removed for the terminal"
 
 

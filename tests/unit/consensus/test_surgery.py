@@ -544,7 +544,7 @@ def test_primary_resection_low_priority_for_nonfunctional_net_with_unresectable_
         "well-differentiated NET G1–G2": "met",
         "liver metastases unresectable": "met",
         "primary in place": "met",
-        "primary unresectable": "unknown",
+        "primary not known to be unresectable": "unknown",
     }
     assert (
         "Age 70 years; of the comorbidities this service reads (renal or liver failure, IBD, "
@@ -586,7 +586,8 @@ def test_primary_resection_recorded_non_functional_is_shown() -> None:
 
 def test_primary_resection_with_primary_known_resectable_by_vessels() -> None:
     rec = run(net_lm(*unresectable(), vessel_contact(**ALL_NONE)))
-    assert statuses(rec["primary-resection-low-priority"])["primary unresectable"] == "not met"
+    name = "primary not known to be unresectable"
+    assert statuses(rec["primary-resection-low-priority"])[name] == "met"
 
 
 @pytest.mark.parametrize(

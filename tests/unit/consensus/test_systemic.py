@@ -621,7 +621,9 @@ def test_targeted_therapy_second_line_after_progression_on_ssa() -> None:
     rec = run(record)["targeted-therapy"]
     assert "progression on SSA" in rec.summary and "second-line" in rec.summary
     assert statuses(rec)["progression on SSA"] == "met"
-    assert statuses(rec)["SSTR negative"] == "not met"
+    # The second line does not depend on SSTR: the positive SSTR PET is evidence, not a criterion.
+    assert "SSTR negative" not in statuses(rec)
+    assert any(f.kind == "imaging:pet-ssa" for f in rec.evidence)
     card = card_of(rec)
     assert "MedicationRequest/ssa-1" in card["detail"]
 
