@@ -25,7 +25,15 @@ class Config:
     cors_origins: tuple[str, ...] = ()
     fhir_timeout: float = 5.0
     fhir_max_pages: int = 20
+    # One FHIR search page may be as large as a whole request (a record in prefetch fits in it).
+    fhir_max_page_bytes: int = 5 * 1024 * 1024
+    # Resources fetched per call, all keys and pages together (the benchmark record has 2,000).
+    fhir_max_resources: int = 20_000
     max_request_bytes: int = 5 * 1024 * 1024
+    max_feedback_entries: int = 100
+    # gunicorn: threads per worker, and seconds a client has to send one request's headers and body.
+    threads: int = 4
+    read_timeout: float = 10.0
     rule_url_base: str | None = None
     dev: bool = False
     # Permit an http:// fhirServer (still allow-listed): loopback tests and benchmarks only.
@@ -40,8 +48,17 @@ class Config:
 
 
 _TUPLE_KEYS = {"cors_origins"}
-_FLOAT_KEYS = {"fhir_timeout"}
-_INT_KEYS = {"fhir_max_pages", "max_request_bytes"}
+_FLOAT_KEYS = {"fhir_timeout", "read_timeout"}
+_INT_KEYS = {
+    "fhir_max_pages",
+    "fhir_max_page_bytes",
+    "fhir_max_resources",
+    "max_request_bytes",
+    "max_feedback_entries",
+    "threads",
+}
+# Feedback entries per request: one multi-row INSERT (SQLite binds at most 32,766 values).
+MAX_FEEDBACK_ENTRIES_LIMIT = 1000
 _BOOL_KEYS = {"dev", "allow_insecure_fhir"}
 
 
@@ -89,4 +106,6 @@ def load_config(
         config = replace(config, **{k: _coerce(k, v) for k, v in extra.items()})
     if config.dev and not config.cors_origins:
         config = replace(config, cors_origins=("*",))
+    if not 1 <= config.max_feedback_entries <= MAX_FEEDBACK_ENTRIES_LIMIT:
+        raise ValueError(f"max_feedback_entries must be between 1 and {MAX_FEEDBACK_ENTRIES_LIMIT}")
     return replace(config, local_defaults=local_defaults)
