@@ -57,6 +57,12 @@ def build_runtime(config: Config) -> Runtime:
     )
     store = Store.open(config.database_url)
     issuers = TrustedIssuers.load(config.trusted_issuers_file)
+    for issuer in issuers:
+        for url in issuer.loopback_http_urls:
+            log.warning(
+                "JWKS fetched over plain http on loopback: for testing only",
+                extra={"iss": issuer.iss, "url": url},
+            )
     authenticator = Authenticator(issuers, replay=store) if config.auth_enabled else None
     return Runtime(config, knowledge, store, authenticator, issuers)
 
