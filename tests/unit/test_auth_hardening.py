@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
+from cds_service import create_app
 from cds_service.auth import MAX_TOKEN_LIFETIME, Authenticator, TrustedIssuers, is_loopback_url
 from cds_service.store import Store
+from tests.support.logs import captured_logs
 from tests.support.tokens import AUDIENCE, ISSUER, SigningKey, mint, rsa_key
 from tests.unit.test_auth import authenticator, bearer, inline, refused
 
@@ -146,3 +150,33 @@ def test_a_refusal_reason_quotes_a_5_kb_kid_cut_to_200_characters(
 def test_a_refusal_reason_quotes_a_huge_issuer_cut(auth: Authenticator, rsa: SigningKey) -> None:
     reason = refused(auth, bearer(mint(rsa, {"iss": "i" * 10_000})))
     assert len(reason) < 400
+
+
+def test_the_service_warns_at_start_about_a_loopback_http_key_url(tmp_path: Path) -> None:
+    issuers = tmp_path / "issuers.json"
+    url = "http://127.0.0.1:9/jwks.json"
+    issuers.write_text(json.dumps({"issuers": [{"iss": ISSUER, "jwks_url": url}]}))
+    with captured_logs() as lines:
+        app = create_app(
+            {
+                "trusted_issuers_file": str(issuers),
+                "database_url": f"sqlite:///{tmp_path / 's.sqlite3'}",
+            }
+        )
+    app.extensions["pnen_cds"].store.close()
+    warnings = [json.loads(line) for line in lines if "plain http" in line]
+    assert [(w["level"], w["url"], w["iss"]) for w in warnings] == [("WARNING", url, ISSUER)]
+
+
+def test_the_service_refuses_to_start_with_a_plain_http_key_url(tmp_path: Path) -> None:
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(
+        json.dumps({"issuers": [{"iss": ISSUER, "jwks_url": "http://ehr.example/jwks"}]})
+    )
+    with pytest.raises(ValueError, match=r"issuers\[0\]\.jwks_url: must be an https URL"):
+        create_app(
+            {
+                "trusted_issuers_file": str(issuers),
+                "database_url": f"sqlite:///{tmp_path / 's.sqlite3'}",
+            }
+        )
