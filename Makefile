@@ -1,19 +1,28 @@
 # pnen-cds: `make serve` installs and runs the service; `make check` runs every check and test.
 PYTHON ?= python3
 VENV ?= .venv
+PORT ?= 8080
+HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
+SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
+# The build backend's notices (e.g. the generic one on every editable install) are not ours to fix.
+PIP := PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip
 # Exact versions with hashes of every dependency, test tools included (`make lock` regenerates it).
 LOCK := requirements/lock.txt
 
-.PHONY: serve check test lint types contracts bench bench-short readme lock clean
+.PHONY: serve check test lint types contracts bench bench-short readme terminology examples lock clean
 
 # Reproducible installs: the locked, hash-checked dependencies, then this package without any.
-$(STAMP): setup.cfg pyproject.toml $(LOCK)
+# One lock for serving and testing: `make serve` installs the test tools too (never imported).
+$(SERVE_STAMP): setup.cfg pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --require-hashes -r $(LOCK)
+	$(PIP) install --quiet --no-deps -e .
+	touch $(SERVE_STAMP)
+
+$(STAMP): $(SERVE_STAMP)
 	touch $(STAMP)
 
 # After changing the dependencies in setup.cfg: pin them again (pip-tools in a venv of its own).
@@ -23,8 +32,8 @@ lock:
 	.venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --extra test \
 		--strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) setup.cfg
 
-serve: $(STAMP)
-	$(BIN)/pnen-cds serve --dev
+serve: $(SERVE_STAMP)
+	$(BIN)/pnen-cds serve --dev --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,8 +51,14 @@ test: $(STAMP)
 
 check: lint types contracts test
 
-readme: $(STAMP)
+readme: $(STAMP) terminology
 	$(BIN)/python scripts/update_readme.py
+
+terminology: $(STAMP)
+	$(BIN)/python scripts/terminology_page.py
+
+examples: $(STAMP)
+	$(BIN)/python scripts/update_examples.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

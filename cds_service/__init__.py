@@ -63,6 +63,8 @@ def build_runtime(config: Config) -> Runtime:
                 extra={"iss": issuer.iss, "url": url},
             )
     store = Store.open(config.database_url)
+    if config.audit_retention_days:
+        store.start_retention(config.audit_retention_days)
     authenticator = Authenticator(issuers, replay=store) if config.auth_enabled else None
     return Runtime(config, knowledge, store, authenticator, issuers)
 

@@ -29,9 +29,21 @@ from fhir_mappings.facts import (
 )
 
 SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
-PANCREATECTOMIES = ("pancreatoduodenectomy", "distal-pancreatectomy", "pancreatectomy")
+# An enucleation removes the primary tumour: it counts wherever a pancreatectomy does.
+PANCREATECTOMIES = (
+    "pancreatoduodenectomy",
+    "distal-pancreatectomy",
+    "pancreatectomy",
+    "enucleation",
+)
 HEPATECTOMIES = ("hepatectomy-parenchymal-sparing", "hepatectomy-anatomic")
 LIVER_RESECTIONS = (*HEPATECTOMIES,)
+# What clears liver metastases in a curative-intent resection (consensus-rules.md definition).
+LIVER_CLEARANCE = (*HEPATECTOMIES, "liver-ablation", "liver-transplant")
+ACTIVE = "active"
+REMISSION = "remission"
+REGIMEN_GAP_DAYS = 30  # spec: drugs started within 30 days of each other form one regimen
+CURATIVE = "curative-intent resection (no known disease left)"
 BIOPSIES = ("eus-fnb", "eus-fna", "liver-biopsy-percutaneous")
 TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
 C11_MISSING = (
@@ -180,6 +192,30 @@ class SiteGrade:
         return f"{self.grade_text} ({where[self.site]}{open_note})"
 
 
+@dataclass(frozen=True)
+class Regimen:
+    """The current systemic therapy: its running drugs, start, latest change and line."""
+
+    drugs: tuple[Fact, ...]
+    start: date | None  # earliest start of the running drugs (None: one is undated)
+    latest_change: date | None  # latest start of a running drug (adding an agent is a change)
+    changed_by: tuple[Fact, ...]  # the running drugs started on the latest change
+    line: int | None  # rank among the regimens since the pNEN-LM diagnosis (None: unknown)
+
+
+def _disease_after(fact: Fact) -> bool | None:
+    """True when a status fact shows disease, False when it shows none, None when neither."""
+    if fact.kind == "ned":
+        return fact.value is not True
+    if fact.kind == "pnen-remission":
+        return False
+    if fact.kind == "disease-status":
+        return {"remission": False, "progression": True, "stable": True, "improved": True}.get(
+            str(fact.value)
+        )
+    return True  # a metastasis Condition
+
+
 # Differentiation classes.
 NET = "NET"
 NEC = "NEC"
@@ -197,9 +233,49 @@ class Patient:
 
     # --- diagnoses -------------------------------------------------------------------------
     @cached_property
+    def pnen_status_evidence(self) -> tuple[str | None, Fact | None]:
+        """The pNEN status ('active', 'remission' or None) and the dated fact that sets it.
+
+        The latest dated evidence wins: the pNEN Conditions (active or in remission), then
+        progression, NED not reached or a new metastasis Condition (active again), and a
+        remission or NED disease status (in remission). On the same day, disease outweighs
+        remission; undated Conditions come first, an active one before one in remission.
+        """
+        conditions = [(f, ACTIVE) for f in self.facts.all("pnen")]
+        conditions += [(f, REMISSION) for f in self.facts.all("pnen-remission")]
+        if not conditions:
+            return None, None
+        events = [(f.when or date.min, status == ACTIVE, f) for f, status in conditions]
+        later = [
+            *self.facts.all("disease-status"),
+            *self.facts.all("ned"),
+            *(f for f in self.facts.all("liver-metastasis") if f.ref.startswith("Condition/")),
+            *(f for f in self.facts.all("extrahepatic-metastasis")),
+        ]
+        for fact in later:
+            disease = _disease_after(fact)
+            if fact.when is None or disease is None:
+                continue
+            if fact.kind == "disease-status" and fact.value in ("stable", "improved"):
+                continue  # disease present but no change of status (spec: progression, NED)
+            events.append((fact.when, disease, fact))
+        when, disease, fact = max(events, key=lambda e: (e[0], e[1], e[2].ref))
+        return (ACTIVE if disease else REMISSION), fact
+
+    @property
+    def pnen_status(self) -> str | None:
+        """'active', 'remission' (a pNEN history), or None when no pNEN is on record."""
+        return self.pnen_status_evidence[0]
+
+    @property
+    def in_remission(self) -> bool:
+        """The pNEN is in remission."""
+        return self.pnen_status == REMISSION
+
+    @cached_property
     def has_pnen(self) -> bool:
-        """An active pNEN Condition is on record."""
-        return self.facts.has("pnen")
+        """A pNEN is on record, active or in remission (rules about active disease are gated)."""
+        return self.pnen_status is not None
 
     @cached_property
     def has_liver_mets(self) -> bool:
@@ -208,7 +284,7 @@ class Patient:
 
     @cached_property
     def pnen_lm(self) -> bool:
-        """pNEN with liver metastases."""
+        """pNEN with liver metastases (active wherever the registry runs an active-only rule)."""
         return self.has_pnen and self.has_liver_mets
 
     @cached_property
@@ -228,6 +304,22 @@ class Patient:
     def extrahepatic(self) -> tuple[Fact, ...]:
         """Extrahepatic metastases on record (closed world)."""
         return self.facts.all("extrahepatic-metastasis")
+
+    @cached_property
+    def extrahepatic_unknown(self) -> tuple[Fact, ...]:
+        """Metastases recorded without a site (C79.9): extrahepatic disease may be present."""
+        return self.facts.all("extrahepatic-metastasis-unknown")
+
+    def no_extrahepatic(self, name: str) -> Criterion:
+        """No extrahepatic metastasis: not met when one is recorded, unknown when a metastasis
+        without a site is recorded, otherwise met (closed world)."""
+        if self.extrahepatic:
+            return known(name, False, self.extrahepatic)
+        if self.extrahepatic_unknown:
+            return unknown(
+                name, "site of the metastasis recorded without one", self.extrahepatic_unknown
+            )
+        return known(name, True, note="none recorded")
 
     @cached_property
     def functional(self) -> tuple[Fact, ...]:
@@ -540,11 +632,86 @@ class Patient:
     @cached_property
     def current_systemic(self) -> tuple[tuple[Fact, ...], date | None]:
         """Active systemic therapy and the earliest start of the running regimen."""
-        active = self.active(*SYSTEMIC_THERAPY_CLASSES)
-        starts = [f.value.start for f in active]
-        # One drug of the regimen without a start date: the regimen's start is unknown.
-        dated = [day for day in starts if day is not None]
-        return active, (min(dated) if dated and len(dated) == len(starts) else None)
+        regimen = self.regimen
+        return regimen.drugs, regimen.start
+
+    @cached_property
+    def _courses(self) -> tuple[dict[str, date], dict[date, date]] | None:
+        """Each systemic drug taken → its course's start; each course → its last day known.
+
+        A drug started while one of the same class was taken in the 30 days before (a renewal,
+        a new prescription of the same agent) continues that drug's course. None: a drug is
+        undated.
+        """
+        taken = [
+            f
+            for c in SYSTEMIC_THERAPY_CLASSES
+            for f in self.facts.all(f"medication:{c}")
+            if f.value.status in ONGOING_STATUSES | ENDED_STATUSES
+        ]
+        unique = sorted(
+            {f.ref: f for f in taken}.values(), key=lambda f: (f.value.start or date.min, f.ref)
+        )
+        if any(f.value.start is None for f in unique):
+            return None
+        courses: dict[str, date] = {}
+        reached: dict[date, date] = {}  # course start → the last day a drug of it was taken
+        # Per class: the last day taken so far and the course it belonged to (one pass: linear).
+        reach: dict[str, tuple[date, date]] = {}
+        for fact in unique:
+            med: Medication = fact.value
+            day = med.start or date.min  # every start is known here (checked above)
+            gap = day - timedelta(days=REGIMEN_GAP_DAYS)
+            joined = [reach[c][1] for c in med.classes if c in reach and reach[c][0] >= gap]
+            course = min(joined) if joined else day
+            courses[fact.ref] = course
+            last = med.end or (self.today if med.status in ONGOING_STATUSES else None)
+            if last is None:
+                continue  # ended on a date not recorded: cannot be renewed
+            reached[course] = max(last, reached.get(course, last))
+            for c in med.classes:
+                if c not in reach or last > reach[c][0]:
+                    reach[c] = (last, course)
+        return courses, reached
+
+    @cached_property
+    def regimen(self) -> Regimen:
+        """The current systemic therapy with its start, latest change and line of therapy."""
+        running = tuple({f.ref: f for f in self.active(*SYSTEMIC_THERAPY_CLASSES)}.values())
+        courses = self._courses
+        starts = [f.value.start for f in running]
+        # One drug of the regimen without a start date: its start and latest change are unknown.
+        if not running or None in starts:
+            return Regimen(running, None, None, (), None)
+        known_courses = courses[0] if courses else {}
+        begun = {f.ref: known_courses.get(f.ref) or f.value.start for f in running}
+        start = min(begun.values())
+        changed = max(begun.values())
+        changed_by = tuple(f for f in running if begun[f.ref] == changed)
+        return Regimen(running, start, changed, changed_by, self._line_of(changed))
+
+    def _line_of(self, changed: date) -> int | None:
+        """The rank of the regimen begun on `changed` among those since the pNEN-LM diagnosis.
+
+        Regimens are courses begun within 30 days of the regimen's first one (renewals continue
+        their course); a course begun before the diagnosis and still taken at it counts (an SSA
+        continued while an agent is added: the addition is the next line). Any undated systemic
+        drug leaves the line unknown.
+        """
+        if self._courses is None:
+            return None
+        courses, reached = self._courses
+        pnen_onsets = [f.when for f in self.facts.all("pnen") if f.when]
+        since = self.pnen_lm_date or min(pnen_onsets, default=None)
+        firsts: list[date] = []
+        for day in sorted(set(courses.values())):
+            if since is not None and day < since and reached.get(day, day) < since:
+                continue
+            if not firsts or (day - firsts[-1]).days > REGIMEN_GAP_DAYS:
+                firsts.append(day)
+        ranks = [i for i, first in enumerate(firsts, 1) if first <= changed]
+        # Begun before the diagnosis and still running: the first line since it.
+        return ranks[-1] if ranks else 1
 
     def stable_months(self, months: int) -> Criterion:
         """No progression in the last N months and a stable/improved status dated ≥ N months ago."""
@@ -581,8 +748,62 @@ class Patient:
 
     @property
     def primary_in_place(self) -> bool:
-        """No completed pancreatectomy of any kind."""
+        """No completed pancreatectomy of any kind, nor an enucleation."""
         return not self.done(*PANCREATECTOMIES)
+
+    @cached_property
+    def _curative(self) -> tuple[Criterion, Fact | None]:
+        name = CURATIVE
+        primary = self.done(*PANCREATECTOMIES)
+        if not primary:
+            return known(name, False, note="primary in place: no pancreatectomy recorded"), None
+        parts = [primary]
+        if self.has_liver_mets:
+            liver = self.done(*LIVER_CLEARANCE)
+            if not liver:
+                note = "liver metastases left in place: no liver resection, ablation or transplant"
+                return known(name, False, self.facts.all("liver-metastasis")[-1:], note), None
+            parts.append(liver)
+        for ops in parts:
+            if not any(f.when for f in ops):
+                return unknown(name, f"date of {ops[-1].text} ({ops[-1].ref})", ops[-1:]), None
+        # Dated by the last of these operations (staged surgery counts from the second stage).
+        last = max((f for ops in parts for f in ops if f.when), key=lambda f: (f.when, f.ref))
+        operated = last.when or date.min
+        after = [
+            f
+            for f in (
+                *self.facts.all("ned"),
+                *self.facts.all("disease-status"),
+                *self.facts.all("pnen-remission"),
+            )
+            if f.when is not None and f.when >= operated and _disease_after(f) is not None
+        ]
+        # A metastasis first recorded after the operation is disease left or come back.
+        after += [
+            f
+            for f in (
+                *self.facts.all("liver-metastasis"),
+                *self.facts.all("extrahepatic-metastasis"),
+            )
+            if f.ref.startswith("Condition/") and f.when is not None and f.when > operated
+        ]
+        if not after:
+            return unknown(
+                name, f"NED (no evidence of disease) after the operation of {operated}", (last,)
+            ), last
+        latest = max(after, key=lambda f: (f.when or date.min, bool(_disease_after(f)), f.ref))
+        return known(name, not _disease_after(latest), (last, latest)), last
+
+    @property
+    def curative_resection(self) -> Criterion:
+        """Curative-intent resection: met, not met, or unknown (NED not recorded after it)."""
+        return self._curative[0]
+
+    @property
+    def curative_surgery(self) -> Fact | None:
+        """The last operation of the curative-intent resection (dated), when there is one."""
+        return self._curative[1]
 
     # --- surgical assessment ---------------------------------------------------------------
     def flag(self, kind: str, name: str | None = None) -> Criterion:
@@ -689,6 +910,13 @@ class Patient:
                 self.resectability.evidence,
                 self.resectability.missing,
                 self.resectability.note,
+            )
+        if self.resectability.met and self.extrahepatic_unknown:
+            return Criterion(
+                name,
+                UNKNOWN,
+                self.resectability.evidence + self.extrahepatic_unknown,
+                ("site of the metastasis recorded without one",),
             )
         if self.resectability.met:
             return known(name, False, self.resectability.evidence)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from fhir_mappings.administrations import Dose, map_administrations, read_administration
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
 from fhir_mappings.medications import map_medication
@@ -45,6 +46,72 @@ def _issue(key: str, resource: dict[str, Any], exc: Exception) -> DataIssue:
     return DataIssue(key, ref_of(resource), "unreadable resource")
 
 
+_EARLIEST = date(1900, 1, 1)
+_TOLERANCE = timedelta(days=1)  # time zones: a result from "tomorrow" may be today elsewhere
+# Kinds whose date is a plan, not an event (orders, drafts): never checked against today.
+_PLANNED = ("planned", "draft")
+# Where each resource type says when it was recorded (for as-of: not yet known on that day).
+_RECORDED = {
+    "Condition": ("recordedDate",),
+    "Observation": ("issued",),
+    "DiagnosticReport": ("issued",),
+    "MedicationRequest": ("authoredOn",),
+    "MedicationStatement": ("dateAsserted",),
+    "ServiceRequest": ("authoredOn",),
+    "AllergyIntolerance": ("recordedDate",),
+}
+
+
+def _recorded_after(
+    resource: dict[str, Any], day: date, later: set[str], issues: list[DataIssue], key: str
+) -> bool:
+    """True (and counted in `later`) when the resource was recorded after `day`."""
+    try:
+        for element in _RECORDED.get(resource["resourceType"], ()):
+            recorded = fhir_date(resource, element)
+            if recorded is not None and recorded > day:
+                later.add(ref_of(resource))
+                return True
+    except ShapeError as exc:
+        issues.append(DataIssue(key, ref_of(resource), str(exc)))
+        return True
+    return False
+
+
+def _dated_events(
+    facts: list[Fact],
+    today: date,
+    as_of: bool,
+    issues: list[DataIssue],
+    later: set[str],
+    resources: Sequence[tuple[str, dict[str, Any]]],
+) -> list[Fact]:
+    """Facts whose event date can be used: with `as_of`, none after today (counted in `later`);
+    otherwise none after today + 1 day or before 1900 (each reported once per resource)."""
+    latest = today if as_of else today + _TOLERANCE
+    kept: list[Fact] = []
+    reported: dict[str, str] = {}
+    for fact in facts:
+        when = fact.when
+        if when is None or _EARLIEST <= when <= latest or fact.kind.startswith(_PLANNED):
+            kept.append(fact)
+        elif as_of and when > today:
+            later.add(fact.ref)
+        else:
+            diagnosis = fact.ref.startswith("Condition/")
+            if diagnosis:
+                # A diagnosis stays on record without its impossible date (the rules then treat
+                # it as undated); a result or treatment with an impossible date is not used.
+                kept.append(fact._replace(when=None))
+            if fact.ref not in reported:
+                problem = "date in the future" if when > latest else "date before 1900"
+                reported[fact.ref] = f"{problem}: {'date not used' if diagnosis else 'not used'}"
+    if reported:  # rare: the prefetch keys are looked up only then
+        keys = {ref_of(r): k for k, r in resources if ref_of(r) in reported}
+        issues.extend(DataIssue(keys.get(ref, ""), ref, p) for ref, p in reported.items())
+    return kept
+
+
 # (prefetch key, resource JSON)
 Item = tuple[str, Any]
 _FIRST = ("Patient", "Condition", "AllergyIntolerance", "Specimen")
@@ -57,13 +124,24 @@ class RecordMapper:
     terms: Terminology
     options: MappingOptions = MappingOptions()
 
-    def map(self, patient_id: str, items: Iterable[Item], today: date) -> PatientFacts:
-        """All facts of one patient; malformed resources are skipped and reported."""
+    def map(
+        self, patient_id: str, items: Iterable[Item], today: date, *, as_of: bool = False
+    ) -> PatientFacts:
+        """All facts of one patient; malformed resources are skipped and reported.
+
+        Event dates after today (one day's tolerance for time zones) or before 1900 are data
+        issues and not used. With `as_of`, the record is read as it stood on `today`: anything
+        dated or recorded later is ignored and counted, not reported.
+        """
         facts: list[Fact] = []
         issues: list[DataIssue] = []
         used: list[str] = []
         birth_date: date | None = None
+        cutoff = today if as_of else None
         valid = self._valid_resources(patient_id, items, issues, set())
+        later: set[str] = set()
+        if as_of:
+            valid = [(k, r) for k, r in valid if not _recorded_after(r, today, later, issues, k)]
         first = [(k, r) for k, r in valid if r["resourceType"] in _FIRST]
         rest = [(k, r) for k, r in valid if r["resourceType"] not in _FIRST]
         specimens: dict[str, str] = {}
@@ -78,8 +156,13 @@ class RecordMapper:
                     if site:
                         specimens[ref_of(resource)] = site
                 else:
-                    mapper = map_condition if kind == "Condition" else map_allergy
-                    produced = mapper(resource, self.terms)
+                    problems: list[str] = []
+                    produced = (
+                        map_condition(resource, self.terms, problems, as_of=cutoff)
+                        if kind == "Condition"
+                        else map_allergy(resource, self.terms)
+                    )
+                    issues.extend(DataIssue(key, ref_of(resource), p) for p in problems)
                     if produced:
                         facts.extend(produced)
                         used.append(versioned_ref(resource))
@@ -92,8 +175,15 @@ class RecordMapper:
                 f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")
             ),
         )
+        doses: list[Dose] = []  # administrations are read together: cycles form courses
         for key, resource in rest:
             try:
+                if resource["resourceType"] == "MedicationAdministration":
+                    dose = read_administration(resource, self.terms)
+                    if dose:
+                        doses.append(dose)
+                        used.append(versioned_ref(resource))
+                    continue
                 produced = self._map_one(key, resource, sites, issues, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
@@ -101,12 +191,15 @@ class RecordMapper:
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource))
+        facts.extend(map_administrations(doses, today))
+        facts = _dated_events(facts, today, as_of, issues, later, valid)
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",
             birth_date=birth_date,
             by_kind=index_facts(facts),
             data_issues=tuple(issues),
             resources_used=tuple(used),
+            ignored_after_as_of=len(later),
         )
 
     def _map_one(
@@ -134,13 +227,14 @@ class RecordMapper:
         return []
 
     def has_pnen(self, patient_id: str, items: Iterable[Item]) -> bool:
-        """Whether the record has an active pNEN Condition (the cheap first look)."""
+        """Whether the record has a pNEN Condition, active or in remission (the first look)."""
         conditions = [
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
         for _, resource in self._valid_resources(patient_id, conditions, [], set()):
             try:
-                if any(f.kind == "pnen" for f in map_condition(resource, self.terms)):
+                found = map_condition(resource, self.terms)
+                if any(f.kind in ("pnen", "pnen-remission") for f in found):
                     return True
             except ShapeError:
                 continue

@@ -77,7 +77,7 @@ def run_hook(
     """Evaluate the rules for this hook over the facts and the drafts in scope."""
     mapped, issues = map_drafts(drafts, knowledge.terms)
     patient = Patient(facts, today, knowledge.settings)
-    if not patient.has_pnen:
+    if patient.pnen_status is None:  # no pNEN, active or in remission: no cards
         return HookResult([], (), facts.data_issues + issues)
     ctx = RuleContext(request.hook, patient, mapped)
     failed: list[DataIssue] = []

@@ -56,6 +56,7 @@ def prefetch_plan(terms: Terminology) -> PrefetchPlan:
         "reports": f"DiagnosticReport?patient={PATIENT}",
         "medications": f"MedicationRequest?patient={PATIENT}",
         "medicationstatements": f"MedicationStatement?patient={PATIENT}",
+        "medicationadministrations": f"MedicationAdministration?patient={PATIENT}",
         "servicerequests": f"ServiceRequest?patient={PATIENT}&status=draft,active,on-hold",
         "procedures": f"Procedure?patient={PATIENT}",
         "allergies": f"AllergyIntolerance?patient={PATIENT}",

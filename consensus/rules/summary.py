@@ -53,13 +53,14 @@ def _tnm(patient: Patient) -> tuple[str | None, str | None, str | None, list[Fac
     [PV],
     "C 2; C 4; C 7.1; R Table 4; R Staging",
     "A. Summary",
+    in_remission=True,
 )
 def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """Differentiation, grade and site, Ki-67 by site, ENETS type, stage, SSTR, MGMT, syndrome."""
     p = ctx.patient
     if not p.has_pnen:
         return None
-    evidence: list[Fact] = list(p.facts.all("pnen"))
+    evidence: list[Fact] = [*p.facts.all("pnen"), *p.facts.all("pnen-remission")]
     kind, kind_evidence = p.differentiation
     evidence += kind_evidence
     grade = p.overall_grade
@@ -114,6 +115,8 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     summary_text = "pNEN: " + ", ".join(parts)
     if p.has_liver_mets:
         summary_text = summary_text.replace("pNEN:", "pNEN with liver metastases:", 1)
+    if p.in_remission:  # consensus-rules.md: the summary says which status the pNEN has
+        summary_text = summary_text.replace("pNEN", "pNEN in remission", 1)
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
