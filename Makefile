@@ -8,19 +8,29 @@ SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 # The build backend's notices (e.g. the generic one on every editable install) are not ours to fix.
 PIP := PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip
+# Exact versions with hashes of every dependency, test tools included (`make lock` regenerates it).
+LOCK := requirements/lock.txt
 
-.PHONY: serve check test lint types contracts bench bench-short readme terminology examples clean
+.PHONY: serve check test lint types contracts bench bench-short readme terminology examples lock clean
 
-# What serving needs (make serve), then the test tools on top (make check).
-$(SERVE_STAMP): setup.cfg pyproject.toml
+# Reproducible installs: the locked, hash-checked dependencies, then this package without any.
+# One lock for serving and testing: `make serve` installs the test tools too (never imported).
+$(SERVE_STAMP): setup.cfg pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet --require-hashes -r $(LOCK)
+	$(PIP) install --quiet --no-deps -e .
 	touch $(SERVE_STAMP)
 
 $(STAMP): $(SERVE_STAMP)
-	$(PIP) install --quiet -e ".[test]"
 	touch $(STAMP)
+
+# After changing the dependencies in setup.cfg: pin them again (pip-tools in a venv of its own).
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet pip-tools
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --extra test \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) setup.cfg
 
 serve: $(SERVE_STAMP)
 	$(BIN)/pnen-cds serve --dev --host $(HOST) --port $(PORT)
@@ -57,4 +67,4 @@ bench-short: $(STAMP)
 	$(BIN)/python bench/run.py --short
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis

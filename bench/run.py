@@ -93,7 +93,17 @@ class Signer:
         path = folder / "issuers.json"
         path.write_text(
             json.dumps(
-                {"issuers": [{"iss": ISSUER, "jwks": self.jwks, "fhir_servers": fhir_servers}]}
+                {
+                    "issuers": [
+                        {
+                            "iss": ISSUER,
+                            "jwks": self.jwks,
+                            "fhir_servers": fhir_servers,
+                            # Tokens are minted ahead of a scenario, to last all of it.
+                            "max_token_lifetime": 600,
+                        }
+                    ]
+                }
             )
         )
         return path

@@ -49,16 +49,22 @@ def _cors(response: Response, config: Config) -> Response:
 
 
 def build_runtime(config: Config) -> Runtime:
-    """Load knowledge, open the store and read the trusted issuers (fail fast on any error)."""
+    """Load knowledge, read the trusted issuers and open the store (fail fast on any error)."""
     knowledge = load_knowledge(
         config.valuesets_dir,
         config.local_defaults,
         CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url),
     )
+    issuers = TrustedIssuers.load(config.trusted_issuers_file)  # before the store: nothing to close
+    for issuer in issuers:
+        for url in issuer.loopback_http_urls:
+            log.warning(
+                "JWKS fetched over plain http on loopback: for testing only",
+                extra={"iss": issuer.iss, "url": url},
+            )
     store = Store.open(config.database_url)
     if config.audit_retention_days:
         store.start_retention(config.audit_retention_days)
-    issuers = TrustedIssuers.load(config.trusted_issuers_file)
     authenticator = Authenticator(issuers, replay=store) if config.auth_enabled else None
     return Runtime(config, knowledge, store, authenticator, issuers)
 

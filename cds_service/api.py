@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 
-from cds_service.errors import ServiceError, bad_request, not_found, too_large
+from cds_service.errors import (
+    ServiceError,
+    bad_request,
+    not_found,
+    too_large,
+    unsupported_media_type,
+)
 from cds_service.records import gather
 from cds_service.runtime import Runtime
 from cds_service.schemas import errors as schema_errors
@@ -23,6 +33,8 @@ from hooks.request import RequestError, parse_request
 log = logging.getLogger("pnen_cds.api")
 bp = Blueprint("cds", __name__)
 _READ_CHUNK = 64 * 1024
+JSON_MEDIA_TYPES: Final[tuple[str, ...]] = ("application/json", "application/fhir+json")
+MAX_SERVICE_CHARS: Final[int] = 64  # the audit table's service column
 
 
 def runtime() -> Runtime:
@@ -54,20 +66,80 @@ def read_unsized_body(limit: int) -> bytes:
     return bytes(body)
 
 
-def _read_json(schema: str) -> dict[str, Any]:
-    """The request body as a JSON object valid against a CDS Hooks schema, else 400."""
+def _require_json_content() -> None:
+    """415 unless the body is declared JSON: a browser must then preflight (CORS) first."""
+    if request.mimetype not in JSON_MEDIA_TYPES:  # lower-cased, parameters removed
+        raise unsupported_media_type(JSON_MEDIA_TYPES)
+
+
+def _load_json() -> Any:
+    """The request body parsed as JSON, else 400."""
     unsized: bytes | None = g.get("unsized_body")
     raw = request.get_data(cache=False) if unsized is None else unsized
     try:
-        body = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise bad_request("body is not valid JSON", [("", str(exc))]) from exc
+
+
+def _validate(body: Any, schema: str) -> dict[str, Any]:
+    """The body, if it is a JSON object valid against a CDS Hooks schema, else 400."""
     problems = schema_errors(schema, body)
     if problems:
         raise bad_request(f"request does not match the CDS Hooks {schema} schema", problems)
     if not isinstance(body, dict):  # pragma: no cover - the schema requires an object
         raise bad_request("request must be a JSON object", [("", "expected an object")])
     return body
+
+
+@dataclass
+class AuditDraft:
+    """What is known of a hook call so far, written as its audit row when the call ends."""
+
+    service: str
+    hook_instance: str = ""
+    patient_ref: str | None = None
+    rule_ids: list[str] = field(default_factory=list)
+    cards: list[tuple[str, str]] = field(default_factory=list)
+    resources_used: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def audited(rt: Runtime, service_id: str) -> Iterator[AuditDraft]:
+    """Audit the call in the block with its final status (200, 4xx, 500), even when it fails.
+
+    A 200 is answered only once its row is committed; a failed call's row is written before the
+    error response, and a store failure then is logged without hiding the original error.
+    """
+    started = time.perf_counter()
+    draft = AuditDraft(service_id[:MAX_SERVICE_CHARS])
+
+    def entry(status: int) -> AuditEntry:
+        return AuditEntry(
+            service=draft.service,
+            hook_instance=draft.hook_instance,
+            patient_ref=draft.patient_ref,
+            rule_ids=draft.rule_ids,
+            cards=draft.cards if status == 200 else [],
+            resources_used=draft.resources_used,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            status=status,
+        )
+
+    try:
+        yield draft
+    except Exception as exc:
+        status = 500
+        if isinstance(exc, ServiceError):
+            status = exc.status
+        elif isinstance(exc, HTTPException):
+            status = exc.code or 500
+        try:
+            rt.store.record_audit(entry(status))
+        except Exception as store_error:  # the call's own error is the one to answer with
+            log.error("audit row not written", exc_info=store_error, extra={"status": status})
+        raise
+    rt.store.record_audit(entry(200))
 
 
 @bp.get("/cds-services")
@@ -80,61 +152,63 @@ def discovery_view() -> Response:
 
 @bp.post("/cds-services/<service_id>")
 def service_view(service_id: str) -> Response:
-    """Evaluate a hook call and answer with cards."""
-    started = time.perf_counter()
+    """Evaluate a hook call and answer with cards; every authenticated call is audited."""
     rt = runtime()
     issuer = _authenticate(f"{rt.public_url}/cds-services/{service_id}")
-    service = SERVICES.get(service_id)
-    if service is None:
-        raise not_found(f"no CDS service {service_id!r}")
-    body = _read_json("request")
-    try:
-        hook_request = parse_request(service.hook, body)
-    except RequestError as exc:
-        raise bad_request(str(exc), [(p.path, p.message) for p in exc.problems]) from exc
-    g.patient_ref = hook_request.patient_ref
-    client = rt.client_factory(hook_request, issuer)
-    plan = rt.plan
-    today = date.today()
-    core = gather(hook_request.prefetch, plan.core, hook_request.patient_id, client)
-    items = core.items
-    issues = list(core.issues)
-    fetched = list(core.fetched)
-    aliases = dict(core.aliases)
-    if rt.knowledge.mapper.has_pnen(hook_request.patient_id, items, aliases=aliases):
-        rest = gather(hook_request.prefetch, plan.rest, hook_request.patient_id, client)
-        items = items + rest.items
-        issues += rest.issues
-        fetched += rest.fetched
-        aliases.update(rest.aliases)
-    facts = rt.knowledge.mapper.map(hook_request.patient_id, items, today, aliases=aliases)
-    result = service.handler(hook_request, facts, rt.knowledge, today)
-    response = result.response(issues)
-    elapsed = (time.perf_counter() - started) * 1000
-    rt.store.record_audit(
-        AuditEntry(
-            service=service_id,
-            hook_instance=hook_request.hook_instance,
-            patient_ref=hook_request.patient_ref,
-            rule_ids=list(result.rule_ids),
-            cards=[(c["uuid"], c["source"]["topic"]["code"]) for c in result.cards],
-            resources_used=list(facts.resources_used),
-            elapsed_ms=elapsed,
-            status=200,
-        )
-    )
+    with audited(rt, service_id) as audit:
+        service = SERVICES.get(service_id)
+        if service is None:
+            raise not_found(f"no CDS service {service_id!r}")
+        _require_json_content()
+        body = _load_json()
+        if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
+            audit.hook_instance = body["hookInstance"]
+        _validate(body, "request")
+        try:
+            hook_request = parse_request(service.hook, body)
+        except RequestError as exc:
+            raise bad_request(str(exc), [(p.path, p.message) for p in exc.problems]) from exc
+        g.patient_ref = audit.patient_ref = hook_request.patient_ref
+        client = rt.client_factory(hook_request, issuer)
+        plan = rt.plan
+        today = date.today()
+        core = gather(hook_request.prefetch, plan.core, hook_request.patient_id, client)
+        items = core.items
+        issues = list(core.issues)
+        aliases = dict(core.aliases)
+        if rt.knowledge.mapper.has_pnen(hook_request.patient_id, items, aliases=aliases):
+            rest = gather(hook_request.prefetch, plan.rest, hook_request.patient_id, client)
+            items = items + rest.items
+            issues += rest.issues
+            aliases.update(rest.aliases)
+        facts = rt.knowledge.mapper.map(hook_request.patient_id, items, today, aliases=aliases)
+        audit.resources_used = list(facts.resources_used)
+        result = service.handler(hook_request, facts, rt.knowledge, today)
+        response = result.response(issues)
+        audit.rule_ids = list(result.rule_ids)
+        audit.cards = [(c["uuid"], c["source"]["topic"]["code"]) for c in result.cards]
     return json_response(response)
 
 
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback_view(service_id: str) -> Response:
-    """Store CDS Hooks feedback durably, then acknowledge."""
+    """Store CDS Hooks feedback durably (at most `max_feedback_entries`), then acknowledge."""
     rt = runtime()
     service_url = f"{rt.public_url}/cds-services/{service_id}"
     _authenticate(f"{service_url}/feedback", service_url)
     if service_id not in SERVICES:
         raise not_found(f"no CDS service {service_id!r}")
-    body = _read_json("feedback")
+    _require_json_content()
+    body = _load_json()
+    limit = rt.config.max_feedback_entries
+    entries = body.get("feedback") if isinstance(body, dict) else None
+    if isinstance(entries, list) and len(entries) > limit:
+        # Before the schema: validating tens of thousands of entries is the cost to avoid.
+        raise bad_request(
+            f"at most {limit} feedback entries per request",
+            [("feedback", f"{len(entries)} entries, over the limit of {limit}")],
+        )
+    _validate(body, "feedback")
     items: list[FeedbackItem] = []
     problems: list[tuple[str, str]] = []
     for i, entry in enumerate(body["feedback"]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from jwt.types import Options
 
 __all__ = [
     "ALGORITHMS",
+    "MAX_TOKEN_LIFETIME",
     "AuthError",
     "Authenticator",
     "Claims",
@@ -28,6 +30,7 @@ __all__ = [
     "Issuer",
     "ReplayGuard",
     "TrustedIssuers",
+    "is_loopback_url",
 ]
 
 log = logging.getLogger("pnen_cds.auth")
@@ -38,6 +41,10 @@ MAX_LEEWAY: Final[int] = 30
 MAX_TOKEN_CHARS: Final[int] = 16 * 1024
 MAX_JTI_CHARS: Final[int] = 255
 MAX_JWKS_BYTES: Final[int] = 1024 * 1024
+# CDS Hooks: short-lived tokens (5 minutes); an issuer's entry may allow longer ones.
+MAX_TOKEN_LIFETIME: Final[int] = 300
+# Claim and header values quoted in a refusal reason (the log) are cut to this length.
+SHOWN_CHARS: Final[int] = 200
 _EC_ALGORITHM_BY_CURVE: Final[dict[str, str]] = {"secp256r1": "ES256", "secp384r1": "ES384"}
 _RSA_ALGORITHMS: Final[frozenset[str]] = frozenset({"RS256", "RS384"})
 # Signature and claim shapes are checked by PyJWT; times and audience here, against our clock.
@@ -102,6 +109,40 @@ def _normalise_url(url: str) -> str:
     )
 
 
+def _clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text`, cut to `limit` characters (a 5 KB kid must not make a 5 KB log line)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _shown(value: Any) -> str:
+    """A claim or header value as quoted in a refusal reason: repr, cut to SHOWN_CHARS."""
+    return _clip(repr(value))
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when the URL's host is a loopback address (127.0.0.0/8, ::1) or `localhost`."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _key_url(url: str, where: str) -> str:
+    """A JWKS URL from the issuers file: https, or http on loopback (tests); else ValueError."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "https" or (scheme == "http" and is_loopback_url(url)):
+        return url
+    raise ValueError(f"{where}: must be an https URL (http only on loopback, for testing)")
+
+
 def _string_list(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     value = entry.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
@@ -118,6 +159,13 @@ class Issuer:
     jwks: Mapping[str, Any] | None = None
     jku: tuple[str, ...] = ()
     fhir_servers: tuple[str, ...] = ()
+    max_token_lifetime: int = MAX_TOKEN_LIFETIME
+
+    @property
+    def loopback_http_urls(self) -> tuple[str, ...]:
+        """Key URLs fetched over plain http (loopback only: tests, never production)."""
+        urls = ((self.jwks_url,) if self.jwks_url else ()) + self.jku
+        return tuple(u for u in urls if urlsplit(u).scheme.lower() == "http")
 
     @classmethod
     def from_json(cls, entry: Any, where: str) -> Issuer:
@@ -130,15 +178,22 @@ class Issuer:
         jwks_url = entry.get("jwks_url")
         if jwks_url is not None and (not isinstance(jwks_url, str) or not jwks_url):
             raise ValueError(f"{where}.jwks_url: expected a URL")
+        if jwks_url is not None:
+            _key_url(jwks_url, f"{where}.jwks_url")
         jwks = entry.get("jwks")
         if jwks is not None and (
             not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list)
         ):
             raise ValueError(f'{where}.jwks: expected {{"keys": [...]}}')
         jku = _string_list(entry, "jku", where)
+        for i, url in enumerate(jku):
+            _key_url(url, f"{where}.jku[{i}]")
         if jwks_url is None and jwks is None and not jku:
             raise ValueError(f"{where}: needs jwks, jwks_url or jku")
-        return cls(iss, jwks_url, jwks, jku, _string_list(entry, "fhir_servers", where))
+        lifetime = entry.get("max_token_lifetime", MAX_TOKEN_LIFETIME)
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
+            raise ValueError(f"{where}.max_token_lifetime: expected a positive number of seconds")
+        return cls(iss, jwks_url, jwks, jku, _string_list(entry, "fhir_servers", where), lifetime)
 
 
 class TrustedIssuers:
@@ -236,7 +291,7 @@ def _parse_key(jwk: Any) -> tuple[str, _Key] | None:
     try:
         loaded: Any = jwt.PyJWK(jwk).key
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-        log.warning("unusable JWK skipped", extra={"kid": kid})
+        log.warning("unusable JWK skipped", extra={"kid": _shown(kid)})
         return None
     if isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         loaded = loaded.public_key()
@@ -321,31 +376,33 @@ class Authenticator:
         unverified, unverified_claims = _peek(token)
         alg = unverified.get("alg")
         if not isinstance(alg, str) or alg not in ALGORITHMS:
-            raise AuthError(f"algorithm {alg!r} not accepted")
+            raise AuthError(f"algorithm {_shown(alg)} not accepted")
         kid = unverified.get("kid")
         if not isinstance(kid, str) or not kid:
             raise AuthError("no kid in the token header")
         typ = unverified.get("typ")
         if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
-            raise AuthError(f"typ {typ!r} is not JWT")
+            raise AuthError(f"typ {_shown(typ)} is not JWT")
         iss = unverified_claims.get("iss")
         issuer = self._issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
-            raise AuthError(f"untrusted issuer {iss!r}")
+            raise AuthError(f"untrusted issuer {_shown(iss)}")
         key = self._key(issuer, kid, alg, unverified.get("jku"))
         try:
             claims: dict[str, Any] = self._jwt.decode(
                 token, key.key, algorithms=[alg], options=_DECODE_OPTIONS
             )
         except jwt.PyJWTError as exc:
-            raise AuthError(f"token rejected: {exc}") from exc
-        checked = self._check_claims(claims, audience)
+            raise AuthError(f"token rejected: {_clip(str(exc))}") from exc
+        checked = self._check_claims(claims, audience, issuer.max_token_lifetime)
         if self._replay.seen(checked.iss, checked.jti, checked.exp + self._leeway):
-            raise AuthError(f"replayed jti {checked.jti!r} from {checked.iss!r}")
+            raise AuthError(f"replayed jti {_shown(checked.jti)} from {checked.iss!r}")
         return checked
 
-    def _check_claims(self, claims: dict[str, Any], audience: str | Sequence[str]) -> Claims:
-        """Times (with leeway, against our clock), audience and claim types."""
+    def _check_claims(
+        self, claims: dict[str, Any], audience: str | Sequence[str], max_lifetime: int
+    ) -> Claims:
+        """Times (with leeway, against our clock), lifetime, audience and claim types."""
         now = self._clock()
         exp = _number(claims, "exp")
         iat = _number(claims, "iat")
@@ -355,6 +412,9 @@ class Authenticator:
             raise AuthError(f"token expired {now - exp:.0f} s ago")
         if iat > now + self._leeway:
             raise AuthError(f"token issued {iat - now:.0f} s in the future")
+        if exp - iat > max_lifetime + self._leeway:
+            # A long-lived token could be replayed for longer, and its jti kept that long.
+            raise AuthError(f"token lifetime {exp - iat:.0f} s over {max_lifetime} s")
         if "nbf" in claims:
             nbf = _number(claims, "nbf")
             if nbf is None or nbf > now + self._leeway:
@@ -370,7 +430,7 @@ class Authenticator:
             raise AuthError("aud missing or not a string or list of strings")
         wanted = {audience} if isinstance(audience, str) else set(audience)
         if not {a.rstrip("/") for a in token_aud} & {w.rstrip("/") for w in wanted}:
-            raise AuthError(f"aud {aud!r} is not this endpoint")
+            raise AuthError(f"aud {_shown(aud)} is not this endpoint")
         sub = claims.get("sub")
         return Claims(claims["iss"], sub, jti, exp, tuple(token_aud), claims)
 
@@ -379,7 +439,7 @@ class Authenticator:
         sources: list[str | None] = []
         if jku is not None:
             if not isinstance(jku, str) or not self._issuers.jku_allowed(issuer.iss, jku):
-                raise AuthError(f"jku {jku!r} not allowed for {issuer.iss!r}")
+                raise AuthError(f"jku {_shown(jku)} not allowed for {issuer.iss!r}")
             sources.append(jku)
         else:
             if issuer.jwks is not None:
@@ -392,9 +452,9 @@ class Authenticator:
             if found is not None:
                 break
         if found is None:
-            raise AuthError(f"unknown kid {kid!r} for {issuer.iss!r}")
+            raise AuthError(f"unknown kid {_shown(kid)} for {issuer.iss!r}")
         if alg not in found.algorithms:
-            raise AuthError(f"key {kid!r} does not verify {alg}")
+            raise AuthError(f"key {_shown(kid)} does not verify {alg}")
         return found
 
     def _lookup(self, iss: str, source: str | None, kid: str) -> _Key | None:

@@ -32,7 +32,15 @@ class Config:
     cors_origins: tuple[str, ...] = ()
     fhir_timeout: float = 5.0
     fhir_max_pages: int = 20
+    # One FHIR search page may be as large as a whole request (a record in prefetch fits in it).
+    fhir_max_page_bytes: int = 5 * 1024 * 1024
+    # Resources fetched per call, all keys and pages together (the benchmark record has 2,000).
+    fhir_max_resources: int = 20_000
     max_request_bytes: int = 5 * 1024 * 1024
+    max_feedback_entries: int = 100
+    # gunicorn: threads per worker, and seconds a client has to send one request's headers and body.
+    threads: int = 4
+    read_timeout: float = 10.0
     rule_url_base: str | None = None
     dev: bool = False
     # Permit an http:// fhirServer (still allow-listed): loopback tests and benchmarks only.
@@ -66,7 +74,21 @@ SETTING_DOCS: Mapping[str, tuple[str, str]] = {
     "cors_origins": ("allowed browser origins, comma-separated", "`*` in `--dev`, none otherwise"),
     "fhir_timeout": ("seconds, in total per call, for fetches from `fhirServer`", "5"),
     "fhir_max_pages": ("pages followed per prefetch key", "20"),
+    "fhir_max_page_bytes": ("bytes of one FHIR search page; more is a 412 naming it", "5242880"),
+    "fhir_max_resources": (
+        "resources fetched in one call, all keys and pages; more is a 412 naming it",
+        "20000",
+    ),
     "max_request_bytes": ("request size limit in bytes", "5242880"),
+    "max_feedback_entries": (
+        "feedback entries per request (at most 1000); more is a 400 naming it",
+        "100",
+    ),
+    "threads": ("threads per gunicorn worker (`serve`)", "4"),
+    "read_timeout": (
+        "seconds a client has to send one request, headers and body (`serve`)",
+        "10",
+    ),
     "rule_url_base": ("base URL of rule documentation pages (card `source.url`)", "none"),
     "dev": ("development mode (what `serve --dev` sets): no authentication, loopback", "off"),
     "allow_insecure_fhir": (
@@ -95,8 +117,18 @@ def settings_table() -> str:
 
 
 _TUPLE_KEYS = {"cors_origins"}
-_FLOAT_KEYS = {"fhir_timeout"}
-_INT_KEYS = {"fhir_max_pages", "max_request_bytes", "audit_retention_days"}
+_FLOAT_KEYS = {"fhir_timeout", "read_timeout"}
+_INT_KEYS = {
+    "fhir_max_pages",
+    "fhir_max_page_bytes",
+    "fhir_max_resources",
+    "max_request_bytes",
+    "max_feedback_entries",
+    "threads",
+    "audit_retention_days",
+}
+# Feedback entries per request: one multi-row INSERT (SQLite binds at most 32,766 values).
+MAX_FEEDBACK_ENTRIES_LIMIT = 1000
 _BOOL_KEYS = {"dev", "allow_insecure_fhir"}
 
 
@@ -216,6 +248,11 @@ def load_config(
         config = replace(config, **{k: _coerce(k, v, k) for k, v in extra.items()})
     if config.dev and not config.cors_origins:
         config = replace(config, cors_origins=("*",))
+    if not 1 <= config.max_feedback_entries <= MAX_FEEDBACK_ENTRIES_LIMIT:
+        raise ConfigError(
+            f"max_feedback_entries={config.max_feedback_entries}: "
+            f"expected 1 to {MAX_FEEDBACK_ENTRIES_LIMIT}"
+        )
     _check_local_defaults(local_defaults, origins)
     return replace(config, local_defaults=local_defaults)
 

@@ -42,11 +42,17 @@ def unauthorized() -> ServiceError:
     return ServiceError("unauthorized", 401)
 
 
-def precondition_failed(missing: list[str]) -> ServiceError:
-    """412: prefetch data is missing and cannot be fetched."""
-    return ServiceError(
-        "prefetch data missing and not retrievable from fhirServer", 412, missing=sorted(missing)
-    )
+def precondition_failed(missing: list[str], limits: list[str] | None = None) -> ServiceError:
+    """412: prefetch data is missing and cannot be fetched (naming any fetch limit exceeded)."""
+    message = "prefetch data missing and not retrievable from fhirServer"
+    if limits:
+        message += f" ({'; '.join(sorted(set(limits)))})"
+    return ServiceError(message, 412, missing=sorted(missing))
+
+
+def unsupported_media_type(accepted: tuple[str, ...]) -> ServiceError:
+    """415: the request body is not declared as JSON."""
+    return ServiceError(f"Content-Type must be {' or '.join(accepted)}", 415)
 
 
 def too_large(limit: int) -> ServiceError:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_service.errors import precondition_failed
-from cds_service.fhir_client import FetchError, FhirClient
+from cds_service.fhir_client import FetchError, FetchLimit, FhirClient
 from fhir_mappings.bundles import Page, read_page
 from fhir_mappings.facts import DataIssue
 from fhir_mappings.record import Item
@@ -35,7 +35,11 @@ def gather(
     patient_id: str,
     client: Callable[[], FhirClient | None],
 ) -> Gathered:
-    """Every key's resources; 412 (ServiceError) naming the keys that cannot be had."""
+    """Every key's resources; 412 (ServiceError) naming the keys that cannot be had.
+
+    A key lost to a fetch limit (page size, resources per call, pages, deadline) has the limit
+    named in the 412, so that the EHR's team knows what to change.
+    """
     result = Gathered()
     to_fetch: dict[str, str] = {}
     pages: dict[str, Page] = {}
@@ -51,28 +55,33 @@ def gather(
     needed = list(to_fetch) + [k for k, p in pages.items() if p.next_url]
     fhir = client() if needed else None
     missing: list[str] = []
+    limits: list[str] = []
     if needed and fhir is None:
         missing = needed
     elif fhir is not None:
         server = fhir
 
-        def fetch(key: str) -> tuple[str, Page | None]:
+        def fetch(key: str) -> tuple[str, Page | None, str | None]:
             try:
                 if key in to_fetch:
-                    return key, server.search(key, to_fetch[key])
-                return key, server.follow(key, pages[key])
+                    return key, server.search(key, to_fetch[key]), None
+                return key, server.follow(key, pages[key]), None
+            except FetchLimit as exc:
+                return key, None, str(exc)
             except FetchError:
-                return key, None
+                return key, None, None
 
         outcomes = [fetch(needed[0])] if len(needed) == 1 else list(_POOL.map(fetch, needed))
-        for key, fetched in outcomes:
+        for key, fetched, limit in outcomes:
+            if limit is not None:
+                limits.append(limit)
             if fetched is None:
                 missing.append(key)
             else:
                 pages[key] = fetched
                 result.fetched.append(key)
     if missing:
-        raise precondition_failed(missing)
+        raise precondition_failed(missing, limits)
     for key in templates:
         if key in pages:
             result.items.extend((key, r) for r in pages[key].resources)

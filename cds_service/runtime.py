@@ -11,7 +11,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from cds_service.auth import Authenticator, AuthError, TrustedIssuers
+from cds_service.auth import Authenticator, AuthError, TrustedIssuers, is_loopback_url
 from cds_service.config import Config
 from cds_service.errors import unauthorized
 from cds_service.fhir_client import FhirClient
@@ -75,6 +75,16 @@ class Runtime:
             and self.issuers.fhir_server_allowed(issuer, server)
         )
 
+    def dev_fhir_server_allowed(self, server: str) -> bool:
+        """In --dev: a loopback server, or one on any issuer's fhir_servers list (no open relay).
+
+        Without authentication any web page could otherwise make the service probe any URL.
+        """
+        return is_loopback_url(server) or (
+            self.issuers is not None
+            and any(self.issuers.fhir_server_allowed(i.iss, server) for i in self.issuers)
+        )
+
     def client_factory(
         self, hook_request: HookRequest, issuer: str | None
     ) -> Callable[[], FhirClient | None]:
@@ -96,9 +106,19 @@ class Runtime:
         """A FHIR client for `server`, or None when there is none or it may not be contacted."""
         if server is None:
             return None
-        if not self.config.dev and not self.fhir_server_allowed(server, issuer):
+        if self.config.dev:
+            if not self.dev_fhir_server_allowed(server):
+                log.warning("fhirServer refused: development mode fetches from loopback only")
+                return None
+        elif not self.fhir_server_allowed(server, issuer):
             log.warning("fhirServer refused: not https or not on the issuer's allow-list")
             return None
         return FhirClient(
-            self.session, server, token, self.config.fhir_timeout, self.config.fhir_max_pages
+            self.session,
+            server,
+            token,
+            self.config.fhir_timeout,
+            self.config.fhir_max_pages,
+            max_page_bytes=self.config.fhir_max_page_bytes,
+            max_resources=self.config.fhir_max_resources,
         )

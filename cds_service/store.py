@@ -67,7 +67,6 @@ UNLINKED: Final[str] = "(unlinked)"
 NO_REASON: Final[str] = "(no reason given)"
 OUTCOMES: Final[frozenset[str]] = frozenset({"accepted", "overridden"})
 MAX_ID_CHARS: Final[int] = 255
-_FEEDBACK_BATCH: Final[int] = 500
 _PURGE_EVERY_S: Final[float] = 60.0
 _PRUNE_BATCH: Final[int] = 1000
 # pg_advisory_lock key: any constant bigint unique to this application.
@@ -378,6 +377,9 @@ class Store:
         if self._backend == "postgresql":
             return create_engine(self._url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
         memory = self._url.database in (None, "", ":memory:")
+        if not memory and self._url.database is not None and "uri" not in self._url.query:
+            # SQLite creates the -wal and -shm files with the database file's mode.
+            _create_private(Path(self._url.database))
         engine = create_engine(
             self._url,
             **(
@@ -425,6 +427,7 @@ class Store:
             return
         # SQLite runs DDL outside transactions: serialise migrating processes with a lock file.
         lock_path = Path(f"{database}.migrate-lock")
+        _create_private(lock_path)
         with lock_path.open("a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             try:
@@ -468,7 +471,11 @@ class Store:
                 )
 
     def record_feedback(self, service: str, items: Sequence[FeedbackItem]) -> int:
-        """Store feedback in one transaction; the number newly stored (duplicates are no-ops)."""
+        """Store feedback in one statement; the number newly stored (duplicates are no-ops).
+
+        The API accepts at most `MAX_FEEDBACK_ENTRIES_LIMIT` (1,000) entries per request, well
+        within SQLite's 32,766 bound values per statement.
+        """
         if not items:
             return 0
         received = _utc_now()
@@ -487,15 +494,12 @@ class Store:
             }
             for item in items
         ]
-        stored = 0
+        # One multi-row INSERT: the write lock is held for one statement, not one per entry.
+        statement = self._insert_feedback.values(rows).on_conflict_do_nothing(
+            index_elements=["card_uuid", "outcome", "outcome_timestamp"]
+        )
         with self.engine.begin() as conn:
-            for start in range(0, len(rows), _FEEDBACK_BATCH):
-                statement = self._insert_feedback.values(
-                    rows[start : start + _FEEDBACK_BATCH]
-                ).on_conflict_do_nothing(
-                    index_elements=["card_uuid", "outcome", "outcome_timestamp"]
-                )
-                stored += conn.execute(statement, execution_options=_KEEP_ROWCOUNT).rowcount
+            stored: int = conn.execute(statement, execution_options=_KEEP_ROWCOUNT).rowcount
         return stored
 
     def seen(self, iss: str, jti: str, exp: float) -> bool:
@@ -706,6 +710,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _create_private(path: Path) -> None:
+    """Create `path` empty and readable by its owner only, unless it exists (left as it is).
+
+    The store holds patient references, rule ids (which imply the diagnosis) and free-text
+    comments: whatever the process umask, a new file gets mode 0600.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _current_revision(conn: Connection) -> str | None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from cards import build_cards
-from consensus import Patient, Recommendation, RuleContext, evaluate
+from consensus import Patient, Recommendation, Rule, RuleContext, evaluate
+from consensus.recommendation import Evaluation, RuleInfo
 from fhir_mappings.attribution import ordered_for_other_cancer
 from fhir_mappings.facts import DataIssue, PatientFacts
 from fhir_mappings.orders import map_drafts
@@ -17,6 +19,10 @@ from hooks.request import HookRequest
 
 DATA_ISSUES = "org.pnen-cds.data-issues"
 """The response extension that lists resources skipped or partly ignored."""
+RULES_KEY = "rules"
+"""The data issues' prefetchKey for a rule that could not be evaluated (no resource to name)."""
+
+log = logging.getLogger("hooks.evaluation")
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,26 @@ class HookResult:
         return body
 
 
+def _isolated(rules: Sequence[Rule], failed: list[DataIssue]) -> tuple[Rule, ...]:
+    """The rules, each made to fail alone: an exception becomes a data issue, not a lost call."""
+
+    def guard(inner: Rule) -> Rule:
+        def run(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
+            try:
+                return inner.evaluate(ctx, info)
+            except Exception as exc:  # one rule's bug must never cost the other cards
+                # The log adds the request's correlation id; the trace withholds messages.
+                log.error("rule could not be evaluated", exc_info=exc, extra={"rule": info.id})
+                failed.append(
+                    DataIssue(RULES_KEY, info.id, f"rule {info.id} could not be evaluated")
+                )
+                return None
+
+        return Rule(inner.info, run)
+
+    return tuple(guard(r) for r in rules)
+
+
 def run_hook(
     request: HookRequest,
     facts: PatientFacts,
@@ -58,6 +84,7 @@ def run_hook(
     if patient.pnen_status is None:  # no pNEN, active or in remission: no cards
         return HookResult([], (), facts.data_issues + issues)
     ctx = RuleContext(request.hook, patient, mapped)
-    recs = evaluate(ctx, knowledge.rules)
+    failed: list[DataIssue] = []
+    recs = evaluate(ctx, _isolated(knowledge.rules, failed))
     cards = build_cards(recs, request.patient_ref, knowledge.cards)
-    return HookResult(cards, tuple(recs), facts.data_issues + issues)
+    return HookResult(cards, tuple(recs), facts.data_issues + issues + tuple(failed))

@@ -206,3 +206,21 @@ def test_a_500_logs_the_trace_under_its_id_without_the_messages(
     assert "builtins.KeyError (message withheld" in error["trace"]
     assert "builtins.ValueError (message withheld" in error["trace"]
     assert "test_logs.py" in error["trace"]  # the frames are there to debug with
+
+
+@pytest.mark.parametrize(
+    ("claims", "header"),
+    [({}, {"kid": "k" * 5000}), ({"iss": "i" * 5000}, {}), ({"aud": "a" * 5000}, {})],
+    ids=["kid", "iss", "aud"],
+)
+def test_a_5_kb_claim_makes_no_5_kb_log_line(
+    client: FlaskClient, claims: dict[str, Any], header: dict[str, Any]
+) -> None:
+    token = mint(KEY, {"aud": PUBLIC_URL + PV, **claims}, header)
+    request = hook_request("patient-view", "p1", prefetch={"patient": None})
+    with captured_logs() as lines:
+        response = client.post(PV, json=request, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    (line,) = [line for line in lines if "authentication failed" in line]
+    assert len(line) < 1000
+    assert "(5000 characters)" in line or "(5002 characters)" in line

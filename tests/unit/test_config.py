@@ -112,3 +112,28 @@ def test_the_discovery_prefetch_is_unchanged_by_local_defaults(tmp_path: Path) -
         bodies.append(json.dumps(app.test_client().get("/cds-services").get_json()))
         app.extensions["pnen_cds"].store.close()
     assert bodies[0] == bodies[1]
+
+
+@pytest.mark.parametrize("entries", [0, 1001])
+def test_a_feedback_entry_limit_outside_1_to_1000_is_refused(entries: int) -> None:
+    with pytest.raises(ValueError, match="max_feedback_entries"):
+        load_config({"max_feedback_entries": entries}, environ={})
+
+
+def test_the_hardening_limits_come_from_the_environment() -> None:
+    config = load_config(
+        environ={
+            "PNEN_CDS_MAX_FEEDBACK_ENTRIES": "20",
+            "PNEN_CDS_FHIR_MAX_RESOURCES": "30000",
+            "PNEN_CDS_FHIR_MAX_PAGE_BYTES": "1000000",
+            "PNEN_CDS_THREADS": "8",
+            "PNEN_CDS_READ_TIMEOUT": "2.5",
+        }
+    )
+    assert (
+        config.max_feedback_entries,
+        config.fhir_max_resources,
+        config.fhir_max_page_bytes,
+        config.threads,
+        config.read_timeout,
+    ) == (20, 30000, 1_000_000, 8, 2.5)

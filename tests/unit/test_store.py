@@ -22,6 +22,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
+from cds_service.config import MAX_FEEDBACK_ENTRIES_LIMIT
 from cds_service.store import (
     MIGRATIONS_DIR,
     UNLINKED,
@@ -217,9 +218,9 @@ def test_feedback_on_an_unknown_card_is_stored_unlinked(store: Store) -> None:
     )
 
 
-def test_many_feedback_entries_in_one_call(store: Store) -> None:
-    items = [accepted(f"bulk-{n}") for n in range(1200)]
-    assert store.record_feedback(SERVICE, items) == 1200
+def test_as_many_feedback_entries_as_the_api_allows_in_one_call(store: Store) -> None:
+    items = [accepted(f"bulk-{n}") for n in range(MAX_FEEDBACK_ENTRIES_LIMIT)]
+    assert store.record_feedback(SERVICE, items) == MAX_FEEDBACK_ENTRIES_LIMIT
     assert store.record_feedback(SERVICE, items) == 0
     assert store.record_feedback(SERVICE, []) == 0
 
