@@ -21,11 +21,15 @@ class Config:
     auth: str = "jwt"
     database_url: str = "sqlite:///pnen-cds.sqlite3"
     valuesets_dir: str | None = None
+    # None: {public_url}/app/launch (the dashboard served here); "": no SMART link on cards.
     smart_app_url: str | None = None
     cors_origins: tuple[str, ...] = ()
+    # The dashboard's OAuth client id, as registered with the EHR's SMART authorization server.
+    smart_client_id: str = "pnen-cds-dashboard"
     fhir_timeout: float = 5.0
     fhir_max_pages: int = 20
     max_request_bytes: int = 5 * 1024 * 1024
+    # None: {public_url}/rules (the rule pages served here); "": cards carry no source.url.
     rule_url_base: str | None = None
     dev: bool = False
     # Permit an http:// fhirServer (still allow-listed): loopback tests and benchmarks only.
@@ -89,4 +93,14 @@ def load_config(
         config = replace(config, **{k: _coerce(k, v) for k, v in extra.items()})
     if config.dev and not config.cors_origins:
         config = replace(config, cors_origins=("*",))
-    return replace(config, local_defaults=local_defaults)
+    return _served_defaults(replace(config, local_defaults=local_defaults))
+
+
+def _served_defaults(config: Config) -> Config:
+    """Unset links point at what the service serves itself: rule pages and the dashboard."""
+    base = config.public_url.rstrip("/")
+    if config.rule_url_base is None:
+        config = replace(config, rule_url_base=f"{base}/rules")
+    if config.smart_app_url is None:
+        config = replace(config, smart_app_url=f"{base}/app/launch")
+    return config
