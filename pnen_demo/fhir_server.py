@@ -227,6 +227,9 @@ def create_fhir_app(
             )
             response.headers["Access-Control-Expose-Headers"] = "Location, Content-Location"
             response.headers["Access-Control-Max-Age"] = "600"
+            if request.headers.get("Access-Control-Request-Private-Network") == "true":
+                # Chrome asks before a public page (the hosted sandbox) may call a loopback server.
+                response.headers["Access-Control-Allow-Private-Network"] = "true"
         return response
 
     @fhir.get("/metadata")

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,9 +37,16 @@ class Running:
         self.thread.join(timeout=10)
 
 
+class _Quiet(WSGIRequestHandler):
+    """No access log line per request (the demo prints its URLs; the tests read responses)."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """Log nothing."""
+
+
 def run_in_thread(app: Any, host: str, port: int) -> Running:
     """Serve `app` (threaded) on host:port from a daemon thread."""
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, name=f"wsgi-{port}", daemon=True)
     thread.start()
     return Running(server, thread)

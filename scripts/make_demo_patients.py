@@ -116,6 +116,21 @@ def sandbox_drug(rxcui: str, name: str) -> Resource:
     }
 
 
+DRAFT_NAMES = {
+    "pet-ssa": "68Ga-SSA (DOTATATE) PET/CT",
+    "tace": "Transarterial chemoembolisation (TACE)",
+    "liver-transplant-referral": "Liver transplant referral",
+    "distal-pancreatectomy": "Distal pancreatectomy",
+}
+
+
+def draft(code: str, rid: str) -> Resource:
+    """A drafted ServiceRequest with a pnen-lm code and its name as text."""
+    res = service_request(code, rid=rid)
+    res["code"]["text"] = DRAFT_NAMES[code]
+    return res
+
+
 def net_g2_lm() -> list[Resource]:
     """A well-differentiated NET G2 with liver metastases, Ki-67 at both sites, staging CTs."""
     return [
@@ -300,7 +315,7 @@ DEMOS = [
         "order hooks: an SSTR PET drafted for a NEC → replace with FDG PET; patient-view: "
         "medical therapy first, FDG PET",
         nec,
-        [service_request("pet-ssa", rid="pet-ssa-draft")],
+        [draft("pet-ssa", "pet-ssa-draft")],
         {
             "order-select": {"pet-tracer-mismatch"},
             "order-sign": {"pet-tracer-mismatch"},
@@ -313,7 +328,7 @@ DEMOS = [
         "order hooks: a TACE drafted → TAE preferred; patient-view: type III potential "
         "resectability, primary resection low priority, MGMT test",
         tace,
-        [service_request("tace", rid="tace-draft")],
+        [draft("tace", "tace-draft")],
         {
             "order-sign": {"tae-over-tace"},
             "order-select": {"tae-over-tace"},
@@ -331,7 +346,8 @@ DEMOS = [
     Demo(
         "demo-remission",
         "pNEN in remission after resection of primary and liver metastases",
-        "surveillance: follow-up imaging due (no abdominal imaging for over a year)",
+        "a pNEN Condition in remission (abatement dated): the surveillance rules (follow-up "
+        "imaging due) once remission is mapped (fact kind pnen-remission); no cards before",
         remission,
     ),
     Demo(
@@ -339,7 +355,7 @@ DEMOS = [
         "Insulinoma with resectable liver metastases",
         "GLP-1R / DOPA PET for insulinoma; resection aiming at no evidence of disease",
         insulinoma_patient,
-        [service_request("pet-ssa", rid="pet-ssa-draft")],
+        [draft("pet-ssa", "pet-ssa-draft")],
         {
             "patient-view": {"pet-insulinoma", "liver-resectable-ned"},
             "order-sign": {"pet-insulinoma"},
@@ -367,7 +383,7 @@ DEMOS = [
         "NET G2 after primary resection, unresectable liver metastases, stable, age 48",
         "liver transplant (Milan-NET) criteria; RB1 alteration (molecular)",
         transplant,
-        [service_request("liver-transplant-referral", rid="transplant-draft")],
+        [draft("liver-transplant-referral", "transplant-draft")],
         {
             "patient-view": {"transplant-milan", "molecular-actionable"},
             "order-sign": {"transplant-milan"},
@@ -394,13 +410,28 @@ DEMOS = [
         "ENETS type I liver metastases resected 4 months ago, NED",
         "adjuvant SSA; order hooks: distal pancreatectomy → splenectomy and lymph-node dissection",
         resected_type1,
-        [service_request("distal-pancreatectomy", rid="distal-pancreatectomy-draft")],
+        [draft("distal-pancreatectomy", "distal-pancreatectomy-draft")],
         {
             "patient-view": {"adjuvant-ssa"},
             "order-sign": {"splenectomy-decision", "lymph-node-dissection"},
         },
     ),
 ]
+
+
+DRUG_NAMES = {"68092": "lanreotide", "7646": "omeprazole"}
+
+
+def _drug_names(resources: list[Resource]) -> list[Resource]:
+    """Medications with their name as text and display (the builders give the code only)."""
+    for res in resources:
+        concept = res.get("medicationCodeableConcept")
+        if concept and not concept.get("text"):
+            coding = concept["coding"][0]
+            name = DRUG_NAMES.get(coding["code"])
+            if name:
+                concept["text"] = coding["display"] = name
+    return resources
 
 
 def _rename(resources: Sequence[Resource], pid: str, keep_ids: bool) -> list[Resource]:
@@ -459,7 +490,7 @@ def main() -> int:
         )
     ]
     for demo in DEMOS:
-        record = _rename(demo.record(), demo.id, keep_ids=False)
+        record = _rename(_drug_names(demo.record()), demo.id, keep_ids=False)
         drafts = _rename(demo.drafts, demo.id, keep_ids=True)
         bundle = collection(record)
         (OUT / f"{demo.id}.json").write_text(

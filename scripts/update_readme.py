@@ -1,4 +1,4 @@
-"""Rewrite the generated tables of README.md from the code (rule table, local defaults).
+"""Rewrite the generated tables of README.md from the code (rules, local defaults, demo patients).
 
 Usage: python scripts/update_readme.py [--check]   (--check: exit 1 if README.md is stale)
 """
@@ -15,13 +15,41 @@ sys.path.insert(0, str(ROOT))
 from consensus.registry import rule_table  # noqa: E402
 from consensus.rules import all_rules  # noqa: E402
 from consensus.settings import defaults_table  # noqa: E402
+from pnen_demo.patients import demo_patients  # noqa: E402
 
 README = ROOT / "README.md"
 
 
+def demo_table() -> str:
+    """The demo patients: what each is, what it shows, and its cards on each hook."""
+    lines = [
+        "| patient id | record | shows | patient-view cards | order hooks (drafts → cards) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for p in demo_patients():
+        pv = ", ".join(f"`{r}`" for r in p.cards["patient-view"]) or "none"
+        drafts = ", ".join(
+            str(
+                (d.get("code") or d.get("medicationCodeableConcept") or {}).get("text")
+                or (d.get("code") or d.get("medicationCodeableConcept"))["coding"][0]["code"]
+            )
+            for d in p.drafts
+        )
+        orders = "—"
+        if p.drafts:
+            sign = ", ".join(f"`{r}`" for r in p.cards["order-sign"]) or "none"
+            orders = f"{drafts} → {sign}"
+        lines.append(f"| `{p.id}` | {p.name} | {p.shows} | {pv} | {orders} |")
+    return "\n".join(lines)
+
+
 def blocks() -> dict[str, str]:
     """Marker name → the generated Markdown that belongs between its markers."""
-    return {"rules": rule_table(all_rules()), "local-defaults": defaults_table()}
+    return {
+        "rules": rule_table(all_rules()),
+        "local-defaults": defaults_table(),
+        "demo-patients": demo_table(),
+    }
 
 
 def render(text: str) -> str:

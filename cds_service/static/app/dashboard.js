@@ -51,11 +51,15 @@
       };
     });
     therapies.forEach(function (t, j) {
-      var end = t.end ? ms(t.end) : ms(t.start) + DAY;
+      var row = LANES.length + j, colour = COLOURS[(j + 4) % COLOURS.length];
+      var known = t.end !== null && t.end !== undefined;
+      // A therapy whose end is not recorded is drawn at its start only, never as a guessed bar.
+      var points = [{ x: ms(t.start), y: row, text: t.label }];
+      if (known) { points.push({ x: ms(t.end), y: row, text: t.label }); }
       datasets.push({
-        type: "line", label: t.name + (t.endKnown ? "" : " (end not recorded)"), borderColor: COLOURS[(j + 4) % COLOURS.length],
-        borderWidth: 10, pointRadius: 0, showLine: true,
-        data: [{ x: ms(t.start), y: LANES.length + j, text: t.label }, { x: end, y: LANES.length + j, text: t.label }],
+        type: "line", label: t.name + (t.endKnown ? "" : " (end not recorded)"), borderColor: colour,
+        backgroundColor: colour, borderWidth: 10, pointRadius: known ? 0 : 7, pointStyle: "rectRot",
+        showLine: known, data: points,
       });
     });
     state.charts.timeline = new Chart(document.getElementById("timeline-chart"), {
@@ -65,7 +69,8 @@
         scales: {
           x: dateAxis(),
           y: { type: "linear", reverse: true, min: -0.5, max: labels.length - 0.5,
-               ticks: { stepSize: 1, autoSkip: false, callback: function (v) { return labels[v] || ""; } } },
+               afterBuildTicks: function (axis) { axis.ticks = labels.map(function (_, i) { return { value: i }; }); },
+               ticks: { autoSkip: false, callback: function (v) { return labels[v] || ""; } } },
         },
         plugins: {
           legend: { display: false },
@@ -104,7 +109,7 @@
       data: { datasets: datasets },
       options: {
         maintainAspectRatio: false, animation: false,
-        scales: { x: dateAxis(), y: { type: "linear", min: 0, title: { display: true, text: "Ki-67 (%)" } } },
+        scales: { x: dateAxis(), y: { type: "linear", min: 0, suggestedMax: 25, title: { display: true, text: "Ki-67 (%)" } } },
         plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + (c.raw.text || c.raw.y + " %"); } } } },
       },
     });
