@@ -106,8 +106,7 @@ def therapies(facts: PatientFacts, today: date) -> list[dict[str, Any]]:
 
 
 def timeline(facts: PatientFacts, today: date) -> list[dict[str, Any]]:
-    """Diagnoses, biopsies with site and Ki-67, imaging with tracer and result, procedures,
-    and systemic therapies (as periods), oldest first; undated items last."""
+    """Diagnoses, biopsies (site, Ki-67), imaging (tracer, result), procedures and therapies."""
     events = [
         _event("diagnosis", f) for f in _once(f for k in DIAGNOSIS_KINDS for f in facts.all(k))
     ]
