@@ -199,3 +199,15 @@ def test_standalone_launch_without_iss_says_how_to_start(
     page.goto(f"{service}/app/launch")
     assert "?iss=" in page.inner_text("#status")
     page.close()
+
+
+def test_standalone_launch_with_iss_alone_opens_the_servers_default_patient(
+    browser: Browser, servers: tuple[str, str]
+) -> None:
+    service, fhir_base = servers
+    page = browser.new_page()
+    page.goto(f"{service}/app/launch?iss={fhir_base}")
+    page.wait_for_selector("body[data-ready]", timeout=30000)
+    assert page.get_attribute("body", "data-ready") == "true", page.inner_text("#status")
+    assert page.inner_text("#patient").startswith("Patient/bench-pnen")
+    page.close()
