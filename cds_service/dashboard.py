@@ -25,6 +25,7 @@ from cds_service.errors import ServiceError, bad_request, not_found, unauthorize
 from cds_service.fhir_client import FhirClient
 from cds_service.records import gather
 from cds_service.runtime import Runtime
+from cds_service.store import AuditEntry
 from hooks import patient_view
 from hooks.dashboard import dashboard_data
 from hooks.request import FHIR_ID, HookRequest
@@ -166,7 +167,21 @@ def dashboard_api() -> Response:
     hook_request = HookRequest("patient-view", "dashboard", patient_id, {}, server, token)
     result = patient_view.handle(hook_request, facts, rt.knowledge, today)
     data = dashboard_data(facts, result, rt.knowledge.cards, today, (i.as_json() for i in issues))
-    data["elapsedMs"] = round((time.perf_counter() - started) * 1000, 1)
+    elapsed = (time.perf_counter() - started) * 1000
+    # Who read which record is audited like a hook call (no cards: nothing to give feedback on).
+    rt.store.record_audit(
+        AuditEntry(
+            service="dashboard",
+            hook_instance=str(g.get("correlation_id", "")),
+            patient_ref=f"Patient/{patient_id}",
+            rule_ids=list(result.rule_ids),
+            cards=[],
+            resources_used=list(facts.resources_used),
+            elapsed_ms=elapsed,
+            status=200,
+        )
+    )
+    data["elapsedMs"] = round(elapsed, 1)
     response = json_response(data)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from cds_service import create_app
+from cds_service.store import audit
 from tests.support.cds_requests import hook_request
 
 TOKEN = {"Authorization": "Bearer demo-token"}
@@ -54,6 +56,26 @@ def test_dashboard_shows_the_recommendations_the_patient_view_hook_gives(
         assert rec["summary"] == card["summary"]
         for criterion in rec["criteria"]:
             assert f"| {criterion['name']} | **{criterion['status']}** |" in card["detail"]
+
+
+def test_a_dashboard_read_is_audited_with_the_patient_and_the_rules_without_the_token(
+    tmp_path: Path, fhir_base: str
+) -> None:
+    app = _app(tmp_path, dev=True, auth="off")
+    try:
+        _dashboard(app.test_client(), fhir_base, "demo-nec")
+        with app.extensions["pnen_cds"].store.engine.connect() as conn:
+            (row,) = conn.execute(select(audit)).mappings().all()
+    finally:
+        app.extensions["pnen_cds"].store.close()
+    assert (row["service"], row["patient_ref"], row["status"]) == (
+        "dashboard",
+        "Patient/demo-nec",
+        200,
+    )
+    assert "nec-medical-first" in json.loads(row["rule_ids"])
+    assert json.loads(row["card_uuids"]) == []
+    assert "demo-token" not in json.dumps({k: str(v) for k, v in row.items()})
 
 
 def test_dashboard_gives_ki67_by_site_with_the_who_bands(dev: FlaskClient, fhir_base: str) -> None:
