@@ -289,6 +289,7 @@ def resected_type1() -> list[Resource]:
         study("ct-chest", when=days_ago(255), result="negative"),
         study("pet-ssa", when=days_ago(240), result="positive"),
         number("primary-tumor-size", 28, unit="mm", when=days_ago(250)),
+        procedure("pancreatoduodenectomy", when=days_ago(120)),
         procedure("hepatectomy-parenchymal-sparing", when=days_ago(120)),
         flag("ned", True, when=days_ago(100)),
     ]
@@ -346,19 +347,23 @@ DEMOS = [
     Demo(
         "demo-remission",
         "pNEN in remission after resection of primary and liver metastases",
-        "a pNEN Condition in remission (abatement dated): the surveillance rules (follow-up "
-        "imaging due) once remission is mapped (fact kind pnen-remission); no cards before",
+        "a pNEN Condition in remission (abatement dated): with the remission mapping "
+        "(fact kind pnen-remission), the summary and follow-up imaging due",
         remission,
     ),
     Demo(
         "demo-insulinoma",
         "Insulinoma with resectable liver metastases",
-        "GLP-1R / DOPA PET for insulinoma; resection aiming at no evidence of disease",
+        "GLP-1R / DOPA PET for insulinoma; resection aiming at no evidence of disease; order "
+        "hooks: SSTR PET and distal pancreatectomy drafted → exendin-4/DOPA PET, splenectomy",
         insulinoma_patient,
-        [draft("pet-ssa", "pet-ssa-draft")],
+        [
+            draft("pet-ssa", "pet-ssa-draft"),
+            draft("distal-pancreatectomy", "distal-pancreatectomy-draft"),
+        ],
         {
             "patient-view": {"pet-insulinoma", "liver-resectable-ned"},
-            "order-sign": {"pet-insulinoma"},
+            "order-sign": {"pet-insulinoma", "splenectomy-decision"},
         },
     ),
     Demo(
@@ -407,14 +412,11 @@ DEMOS = [
     ),
     Demo(
         "demo-adjuvant",
-        "ENETS type I liver metastases resected 4 months ago, NED",
-        "adjuvant SSA; order hooks: distal pancreatectomy → splenectomy and lymph-node dissection",
+        "Primary and ENETS type I liver metastases resected together 4 months ago, NED",
+        "adjuvant SSA after curative-intent resection (primary and liver metastases removed)",
         resected_type1,
-        [draft("distal-pancreatectomy", "distal-pancreatectomy-draft")],
-        {
-            "patient-view": {"adjuvant-ssa"},
-            "order-sign": {"splenectomy-decision", "lymph-node-dissection"},
-        },
+        [],
+        {"patient-view": {"adjuvant-ssa"}},
     ),
 ]
 
