@@ -10,6 +10,7 @@ CORS on every answer. SMART: `/.well-known/smart-configuration`, `/auth/authoriz
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -45,11 +46,15 @@ SEARCHABLE = (
     "DiagnosticReport",
     "MedicationRequest",
     "MedicationStatement",
+    "MedicationAdministration",
     "ServiceRequest",
     "Procedure",
     "AllergyIntolerance",
 )
 _PAGING = {"_count", "_offset", "_format"}
+# Any resource type can be searched (a type with no demo data gives an empty searchset, as a real
+# server does), so prefetch keys added to the service later still find an answer here.
+_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 class FhirStore:
@@ -241,8 +246,8 @@ def create_fhir_app(
         return jsonify(smart_configuration(base, auth_base))
 
     def _search(kind: str, params: dict[str, list[str]]) -> Response:
-        if kind not in SEARCHABLE:
-            return _outcome(404, f"resource type {kind} not supported", "not-supported")
+        if not _RESOURCE_TYPE.fullmatch(kind):
+            return _outcome(404, f"{kind} is not a resource type", "not-supported")
         criteria = {k: v for k, v in params.items() if k not in _PAGING}
         unknown = sorted(set(criteria) - {"_id", "code", "status", *PATIENT_PARAMS})
         if unknown:

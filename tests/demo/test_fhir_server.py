@@ -105,6 +105,12 @@ def test_unknown_or_malformed_search_parameters_get_an_operation_outcome(
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
+def test_a_type_without_demo_data_gives_an_empty_searchset(fhir_base: str) -> None:
+    body = _get(f"{fhir_base}/MedicationAdministration?patient=demo-nec").json()
+    assert (body["type"], body["total"], body["entry"]) == ("searchset", 0, [])
+    assert _get(f"{fhir_base}/not-a-type?patient=demo-nec").status_code == 404
+
+
 def test_read_returns_a_resource_and_404_names_the_missing_one(fhir_base: str) -> None:
     assert _get(f"{fhir_base}/Patient/demo-nec").json()["id"] == "demo-nec"
     missing = _get(f"{fhir_base}/Patient/nobody")
