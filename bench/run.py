@@ -221,6 +221,16 @@ def run_wrk(
     return stats
 
 
+def stored(database: Path) -> tuple[int, int]:
+    """(audit rows, bytes of the SQLite file) after copying the WAL into it."""
+    import sqlite3
+
+    with sqlite3.connect(database, timeout=30) as conn:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        (rows,) = conn.execute("SELECT count(*) FROM audit").fetchone()
+    return int(rows), database.stat().st_size
+
+
 def tokens_needed(seconds: float, clients: int) -> int:
     """Enough single-use tokens for a run at up to 800 req/s (1 client: 400 req/s)."""
     rate = 400 if clients == 1 else 800
@@ -261,11 +271,12 @@ def main() -> int:
     results: dict[str, Any] = {"workers": args.workers, "scenarios": [], "scaling": []}
     with tempfile.TemporaryDirectory() as tmp, serve_fhir(pnen + other, page_size=100) as (fhir, _):
         folder = Path(tmp)
+        database = folder / "bench.sqlite3"
         config = {
             "PNEN_CDS_PUBLIC_URL": base,
             "PNEN_CDS_AUTH": "jwt",
             "PNEN_CDS_TRUSTED_ISSUERS_FILE": str(signer.issuers_file(folder, [fhir])),
-            "PNEN_CDS_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "PNEN_CDS_DATABASE_URL": f"sqlite:///{database}",
             "PNEN_CDS_ALLOW_INSECURE_FHIR": "1",
         }
         url = f"{base}/cds-services/{SERVICE}"
@@ -296,7 +307,13 @@ def main() -> int:
                     # FHIR server's threads; idle in the scenarios with full prefetch).
                     workers_before = sum(cpu_seconds(pid) for pid in pids)
                     own_before = cpu_seconds(os.getpid())
+                    rows_before, bytes_before = stored(database)
                     stats = run_wrk(wrk, url, body, tokens, clients, seconds, folder)
+                    rows_after, bytes_after = stored(database)
+                    # Bytes the store grows per audited call (SQLite pages: indexes included).
+                    stats["stored_bytes"] = (bytes_after - bytes_before) / max(
+                        rows_after - rows_before, 1
+                    )
                     served = max(stats["requests"], 1)
                     stats["worker_cpu_ms"] = (
                         (sum(cpu_seconds(pid) for pid in pids) - workers_before) / served * 1000
@@ -338,17 +355,19 @@ def report(results: dict[str, Any]) -> None:
     print(f"pnen-cds benchmark — {results['workers']} gunicorn workers, JWT auth on, audit on")
     print(
         f"{'scenario':36} {'clients':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'req/s':>8} {'errors':>6} {'CPU/req ms':>10} {'FHIR CPU':>8}"
+        f"{'req/s':>8} {'errors':>6} {'CPU/req ms':>10} {'FHIR CPU':>8} {'stored B':>8}"
     )
     for row in results["scenarios"]:
         print(
             f"{row['scenario']:36} {row['clients']:>7} {row['p50']:>8.2f} {row['p95']:>8.2f} "
             f"{row['p99']:>8.2f} {row['rps']:>8.1f} {row['errors']:>6.0f} "
-            f"{row['worker_cpu_ms']:>10.2f} {row['fhir_cpu_ms']:>8.2f}"
+            f"{row['worker_cpu_ms']:>10.2f} {row['fhir_cpu_ms']:>8.2f} "
+            f"{row['stored_bytes']:>8.0f}"
         )
     print(
         "CPU/req: the service's workers per answered request; FHIR CPU: the loopback FHIR "
-        "server (this process) per request."
+        "server (this process) per request; stored B: bytes the SQLite store grew per audited "
+        "call (one row, its cards and index entries; short runs round to whole pages)."
     )
     print("\nscaling (pNEN patient, full prefetch)")
     print(f"{'resources':>9} {'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")

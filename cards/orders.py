@@ -59,6 +59,8 @@ ORDERS: dict[str, OrderTemplate] = {
     "lanreotide": OrderTemplate("MedicationRequest", RXNORM, "68092", "lanreotide"),
     "surufatinib": OrderTemplate("MedicationRequest", PNEN, "surufatinib", "surufatinib"),
     "oxaliplatin": OrderTemplate("MedicationRequest", RXNORM, "32592", "oxaliplatin"),
+    "capecitabine": OrderTemplate("MedicationRequest", RXNORM, "194000", "capecitabine"),
+    "temozolomide": OrderTemplate("MedicationRequest", RXNORM, "37776", "temozolomide"),
     "fluorouracil": OrderTemplate("MedicationRequest", RXNORM, "4492", "fluorouracil"),
     "everolimus": OrderTemplate("MedicationRequest", RXNORM, "141704", "everolimus"),
     "sunitinib": OrderTemplate("MedicationRequest", RXNORM, "357977", "sunitinib"),

@@ -58,6 +58,8 @@ def build_runtime(config: Config) -> Runtime:
         CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url),
     )
     store = Store.open(config.database_url)
+    if config.audit_retention_days:
+        store.start_retention(config.audit_retention_days)
     issuers = TrustedIssuers.load(config.trusted_issuers_file)
     authenticator = Authenticator(issuers, replay=store) if config.auth_enabled else None
     return Runtime(config, knowledge, store, authenticator, issuers)

@@ -100,12 +100,14 @@ def service_view(service_id: str) -> Response:
     items = core.items
     issues = list(core.issues)
     fetched = list(core.fetched)
-    if rt.knowledge.mapper.has_pnen(hook_request.patient_id, items):
+    aliases = dict(core.aliases)
+    if rt.knowledge.mapper.has_pnen(hook_request.patient_id, items, aliases=aliases):
         rest = gather(hook_request.prefetch, plan.rest, hook_request.patient_id, client)
         items = items + rest.items
         issues += rest.issues
         fetched += rest.fetched
-    facts = rt.knowledge.mapper.map(hook_request.patient_id, items, today)
+        aliases.update(rest.aliases)
+    facts = rt.knowledge.mapper.map(hook_request.patient_id, items, today, aliases=aliases)
     result = service.handler(hook_request, facts, rt.knowledge, today)
     response = result.response(issues)
     elapsed = (time.perf_counter() - started) * 1000

@@ -1,4 +1,5 @@
-"""The pnen-cds command: serve, evaluate, discovery, rules, feedback-report, demo, fixtures."""
+"""The pnen-cds command: serve, evaluate, request, discovery, rules, feedback-report, audit,
+demo, fixtures."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cards.report import ReportHeader, text_report
-from cds_service.config import Config, load_config
+from cds_service.config import Config, ConfigError, load_config
+from fhir_mappings.bundles import bundle_aliases
 from hooks.evaluation import HookResult
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+HOOK_CHOICES = ["patient-view", "order-select", "order-sign"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -28,37 +32,115 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class UsageError(Exception):
+    """A mistake in the command line or its input: one line for the user, exit status 2."""
+
+
+def _loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return _is_loopback(host)
+
+
+def _describe_database(url: str) -> str:
+    """The database URL without its password."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def _checked_runtime_parts(config: Config) -> tuple[Any, Any]:
+    """Knowledge and trusted issuers as the workers will load them; UsageError when unusable."""
+    from cds_service.auth import TrustedIssuers
+    from hooks.knowledge import load_knowledge
+
+    try:
+        knowledge = load_knowledge(config.valuesets_dir, config.local_defaults)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"PNEN_CDS_VALUESETS_DIR={config.valuesets_dir}: {exc}") from None
+    try:
+        issuers = TrustedIssuers.load(config.trusted_issuers_file)
+    except OSError as exc:
+        raise UsageError(
+            f"PNEN_CDS_TRUSTED_ISSUERS_FILE={config.trusted_issuers_file}: {exc.strerror}"
+        ) from None
+    except ValueError as exc:
+        raise UsageError(f"PNEN_CDS_TRUSTED_ISSUERS_FILE: {exc}") from None
+    return knowledge, issuers
+
+
+def startup_banner(config: Config, knowledge: Any, issuers: Any, host: str, port: int) -> str:
+    """What a starting server says about itself: mode, URLs, store, issuers, knowledge."""
+    from consensus.settings import LOCAL_DEFAULTS
+
+    lines = [f"pnen-cds serving on http://{host}:{port}"]
+    if config.dev:
+        lines.append(
+            "  mode: DEVELOPMENT - authentication OFF, loopback only, CORS open to every origin"
+        )
+    elif config.auth_enabled:
+        lines.append("  mode: production - every call needs a CDS Hooks JWT")
+    else:
+        lines.append("  mode: AUTHENTICATION OFF (PNEN_CDS_AUTH=off) - do not expose this server")
+    lines.append(f"  public URL (JWT aud): {config.public_url}")
+    lines.append(f"  database: {_describe_database(config.database_url)}")
+    if config.auth_enabled:
+        if len(issuers):
+            lines.append(f"  trusted issuers: {len(issuers)}")
+        else:
+            lines.append(
+                "  WARNING: no trusted issuer (PNEN_CDS_TRUSTED_ISSUERS_FILE unset or empty): "
+                "every call will be refused with 401; use --dev for a local trial"
+            )
+    site = f", site folder {config.valuesets_dir}" if config.valuesets_dir else ""
+    lines.append(
+        f"  knowledge: {len(knowledge.rules)} rules, "
+        f"{len(knowledge.terms.concepts)} ValueSets{site}"
+    )
+    changed = [
+        f"{name} = {value:g} (shipped {LOCAL_DEFAULTS[name].value:g})"
+        for name, value in sorted(config.local_defaults.items())
+        if value != LOCAL_DEFAULTS[name].value
+    ]
+    lines.append(f"  local defaults changed: {'; '.join(changed) if changed else 'none'}")
+    return "\n".join(lines)
+
+
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.dev:
         if not _is_loopback(args.host):
-            print(
-                "pnen-cds: --dev runs without authentication and binds loopback only",
-                file=sys.stderr,
+            raise UsageError(
+                f"--host {args.host}: --dev runs without authentication and binds loopback only"
             )
-            return 2
         overrides = {"dev": True, "auth": "off"}
     config = load_config(overrides)
+    knowledge, issuers = _checked_runtime_parts(config)
     if config.public_url == Config.public_url and not args.dev:
         print(
             "pnen-cds: warning: PNEN_CDS_PUBLIC_URL is the default; tokens' aud must match it",
             file=sys.stderr,
         )
-    if config.auth_enabled and not config.trusted_issuers_file:
-        print(
-            "pnen-cds: no PNEN_CDS_TRUSTED_ISSUERS_FILE: every call will be refused (401); "
-            "use --dev for a local trial",
-            file=sys.stderr,
-        )
+    print(startup_banner(config, knowledge, issuers, args.host, args.port), file=sys.stderr)
     from cds_service.server import run_server
 
     run_server(config, args.host, args.port, args.workers, args.timeout)
     return 0
 
 
-def read_resources(path: Path) -> list[dict[str, Any]]:
-    """Resources of a FHIR Bundle (JSON) or of NDJSON (one resource per line)."""
-    text = path.read_text(encoding="utf-8")
+def read_resources(path: Path, aliases: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Resources of a FHIR Bundle (JSON) or of NDJSON (one resource per line).
+
+    `aliases`, when given, receives the Bundle's entry fullUrls → 'Type/id' (references inside a
+    Bundle may use `urn:uuid:`).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read ({exc})") from None
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
@@ -67,6 +149,8 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
             data = None
         if isinstance(data, dict):
             if data.get("resourceType") == "Bundle":
+                if aliases is not None:
+                    aliases.update(bundle_aliases(data))
                 return [
                     e["resource"]
                     for e in data.get("entry") or []
@@ -79,67 +163,161 @@ def read_resources(path: Path) -> list[dict[str, Any]]:
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise SystemExit(f"pnen-cds: {path}:{number}: not JSON ({exc.msg})") from exc
+                raise UsageError(
+                    f"{path}:{number}: not JSON ({exc.msg}); expected a FHIR Bundle or NDJSON"
+                ) from None
             if isinstance(item, dict):
                 resources.append(item)
     return resources
 
 
+def _record(path: Path, aliases: dict[str, str] | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The patient id and resources of a file; UsageError when it names no patient."""
+    from hooks.request_builder import patient_id_of
+
+    resources = read_resources(path, aliases)
+    try:
+        return patient_id_of(resources), resources
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _as_request(
+    hook: str, patient_id: str, drafts: Sequence[dict[str, Any]], selections: Sequence[str]
+) -> Any:
+    """The HookRequest the API would read, or UsageError with the same problems as its 400."""
+    from hooks.request import RequestError, parse_request
+    from hooks.request_builder import hook_request
+
+    if selections and hook != "order-select":
+        raise UsageError("--select: applies to --hook order-select only")
+    body = hook_request(
+        hook, patient_id, drafts=drafts, selections=list(selections) or None, hook_instance="cli"
+    )
+    if hook == "order-select" and not drafts:
+        raise UsageError(
+            "--hook order-select: the file has no draft order (a MedicationRequest or "
+            "ServiceRequest with status draft) to select"
+        )
+    try:
+        return parse_request(hook, body)
+    except RequestError as exc:
+        problems = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
+        drafted = ", ".join(f"{d['resourceType']}/{d.get('id')}" for d in drafts)
+        raise UsageError(f"{problems} (--select takes Type/id of a draft: {drafted})") from None
+
+
 def evaluate_file(
-    path: Path, hook: str, selections: Sequence[str], config: Config, today: date
-) -> tuple[str, HookResult]:
-    """Evaluate a patient file offline: the patient reference and the hook's result."""
+    path: Path,
+    hook: str,
+    selections: Sequence[str],
+    config: Config,
+    today: date,
+    *,
+    as_of: bool = False,
+) -> tuple[str, HookResult, int]:
+    """Evaluate a patient file offline: patient reference, result, resources ignored as of today."""
     from cards import CardOptions
     from hooks.knowledge import load_knowledge
-    from hooks.registry import SERVICES
-    from hooks.request import HookRequest
+    from hooks.registry import SERVICES, evaluate_record
+    from hooks.request_builder import split_drafts
 
     knowledge = load_knowledge(
         config.valuesets_dir,
         config.local_defaults,
         CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url),
     )
-    resources = read_resources(path)
-    patients = [r for r in resources if r.get("resourceType") == "Patient"]
-    patient_id = str(patients[0].get("id")) if patients else "unknown"
-    drafts: tuple[Any, ...] = ()
-    if hook != "patient-view":
-        drafts = tuple(
-            r
-            for r in resources
-            if r.get("resourceType") in ("ServiceRequest", "MedicationRequest")
-            and r.get("status") == "draft"
-        )
-    record = [r for r in resources if r not in drafts]
-    request = HookRequest(
-        hook=hook,
-        hook_instance="cli",
-        patient_id=patient_id,
-        prefetch={},
-        fhir_server=None,
-        access_token=None,
-        draft_orders=drafts,
-        selections=tuple(selections) or tuple(f"{d['resourceType']}/{d.get('id')}" for d in drafts),
-    )
+    aliases: dict[str, str] = {}
+    patient_id, resources = _record(path, aliases)
+    record, drafts = split_drafts(resources, hook)
+    request = _as_request(hook, patient_id, drafts, selections)
     service = next(s for s in SERVICES.values() if s.hook == hook)
-    facts = knowledge.mapper.map(patient_id, [("file", r) for r in record], today)
-    return request.patient_ref, service.handler(request, facts, knowledge, today)
+    items = [("file", r) for r in record]
+    facts, result = evaluate_record(
+        service, request, items, knowledge, today, as_of=as_of, aliases=aliases
+    )
+    return request.patient_ref, result, facts.ignored_after_as_of
+
+
+def _day(flag: str, text: str | None) -> date:
+    """A YYYY-MM-DD argument (today when absent)."""
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag} {text}: expected a date as YYYY-MM-DD") from None
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     config = load_config()
     path = Path(args.file)
-    if not path.is_file():
-        print(f"pnen-cds: {path}: no such file", file=sys.stderr)
-        return 2
-    today = date.fromisoformat(args.today) if args.today else date.today()
-    patient_ref, result = evaluate_file(path, args.hook, args.select or (), config, today)
+    as_of = args.as_of is not None
+    today = _day("--as-of/--today", args.as_of)
+    patient_ref, result, ignored = evaluate_file(
+        path, args.hook, args.select or (), config, today, as_of=as_of
+    )
     if args.format == "json":
         print(json.dumps(result.response(), indent=2, ensure_ascii=False))
     else:
-        header = ReportHeader(path.name, patient_ref, args.hook, today.isoformat())
+        when = today.isoformat()
+        if as_of:
+            when = f"as of {when}; {ignored} results dated after {when} ignored"
+        header = ReportHeader(path.name, patient_ref, args.hook, when)
         print(text_report(header, result.recommendations, result.data_issues), end="")
     return 0
+
+
+def _request(args: argparse.Namespace) -> int:
+    from hooks.knowledge import load_knowledge
+    from hooks.prefetch import prefetch_plan
+    from hooks.request_builder import hook_request, prefetch_for, split_drafts
+
+    config = load_config()
+    patient_id, resources = _record(Path(args.file))
+    record, drafts = split_drafts(resources, args.hook)
+    _as_request(args.hook, patient_id, drafts, args.select or ())
+    prefetch = None
+    if not args.fhir_server:
+        templates = prefetch_plan(load_knowledge(config.valuesets_dir).terms).templates
+        built = prefetch_for(record, templates, strict=args.strict)
+        prefetch = built.values
+        if built.unmatched:
+            placed = "left out" if args.strict else "placed under the first Observation key"
+            print(
+                f"pnen-cds request: {len(built.unmatched)} resource(s) no discovery template "
+                f"would fetch were {placed}: {', '.join(built.unmatched[:5])}"
+                + (" …" if len(built.unmatched) > 5 else ""),
+                file=sys.stderr,
+            )
+    body = hook_request(
+        args.hook,
+        patient_id,
+        prefetch=prefetch,
+        fhir_server=args.fhir_server,
+        drafts=drafts,
+        selections=args.select or None,
+        hook_instance=args.hook_instance,
+    )
+    if not args.post:
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+        return 0
+    return _post(args.post, body)
+
+
+def _post(url: str, body: dict[str, Any]) -> int:
+    import requests
+
+    try:
+        response = requests.post(url, json=body, timeout=30)
+    except requests.RequestException as exc:
+        raise UsageError(f"--post {url}: {type(exc).__name__}") from None
+    print(f"HTTP {response.status_code}", file=sys.stderr)
+    try:
+        print(json.dumps(response.json(), indent=2, ensure_ascii=False))
+    except ValueError:
+        print(response.text)
+    return 0 if response.ok else 1
 
 
 def _discovery(_: argparse.Namespace) -> int:
@@ -174,10 +352,10 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _feedback_report(args: argparse.Namespace) -> int:
-    from cds_service.store import Store
 
     config = load_config()
-    store = Store.open(config.database_url)
+    url = config.database_url
+    store = _open_existing_store(config)
     try:
         stats = store.feedback_report()
     finally:
@@ -185,15 +363,15 @@ def _feedback_report(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([s.as_json() for s in stats], indent=2))
         return 0
+    print(f"Database: {_describe_database(url)}")
     if not stats:
         print("No cards issued and no feedback stored yet.")
         return 0
     print(f"{'rule id':32} {'cards':>6} {'fback':>6} {'accept':>7} {'override':>9}")
     for s in stats:
-        print(
-            f"{s.rule_id:32} {s.cards_issued:>6} {s.feedback:>6} "
-            f"{s.acceptance_rate:>7.0%} {s.override_rate:>9.0%}"
-        )
+        accept = f"{s.acceptance_rate:.0%}" if s.feedback else "-"
+        override = f"{s.override_rate:.0%}" if s.feedback else "-"
+        print(f"{s.rule_id:32} {s.cards_issued:>6} {s.feedback:>6} {accept:>7} {override:>9}")
         for reason, count in s.override_reasons:
             print(f"{'':34}override: {reason} ×{count}")
     return 0
@@ -236,42 +414,169 @@ def _demo_commands(sub: Any) -> None:
     ld.set_defaults(func=_fixtures)
 
 
+def _open_existing_store(config: Config) -> Any:
+    """The configured store; UsageError when its SQLite file does not exist (never create it)."""
+    from sqlalchemy.engine import make_url
+
+    from cds_service.store import Store
+
+    url = config.database_url
+    parsed = make_url(url)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not Path(database).is_file():
+        raise UsageError(
+            f"database {url}: no such file in {Path.cwd()} (run where `pnen-cds serve` runs, "
+            "or set PNEN_CDS_DATABASE_URL)"
+        )
+    return Store.open(url)
+
+
+def _audit_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    config = load_config()
+    days = args.older_than_days
+    if days is None:
+        days = config.audit_retention_days
+    if days is None:
+        raise UsageError(
+            "--older-than-days: required when PNEN_CDS_AUDIT_RETENTION_DAYS is not set"
+        )
+    if days < 1:
+        raise UsageError(f"--older-than-days {days}: expected a whole number of days ≥ 1")
+    store = _open_existing_store(config)
+    try:
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        result = store.prune_audit(cutoff)
+    finally:
+        store.close()
+    print(
+        f"Database: {_describe_database(config.database_url)}: {result.audit_rows} audit rows "
+        f"and {result.cards} card records older than {days} days ({cutoff:%Y-%m-%d %H:%M} UTC) "
+        "pruned; feedback kept"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the pnen-cds command."""
-    top = argparse.ArgumentParser(prog="pnen-cds", description=__doc__)
-    sub = top.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the production WSGI server (gunicorn)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 0)))
-    serve.add_argument("--timeout", type=int, default=30)
-    serve.add_argument("--dev", action="store_true", help="loopback only, no authentication")
-    serve.set_defaults(func=_serve)
-    ev = sub.add_parser("evaluate", help="evaluate a FHIR Bundle or NDJSON file offline")
-    ev.add_argument("file")
-    ev.add_argument(
-        "--hook", default="patient-view", choices=["patient-view", "order-select", "order-sign"]
+    helpful = argparse.ArgumentDefaultsHelpFormatter
+    top = argparse.ArgumentParser(
+        prog="pnen-cds",
+        description="pNEN liver-metastasis CDS Hooks service: serve it, evaluate or build "
+        "requests offline, list its rules and discovery document, report feedback.",
+        formatter_class=helpful,
     )
-    ev.add_argument("--select", action="append", help="Type/id of a selected draft (order-select)")
-    ev.add_argument("--format", default="text", choices=["text", "json"])
-    ev.add_argument("--today", help="evaluate as of this date (YYYY-MM-DD)")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve", help="run the production WSGI server (gunicorn)", formatter_class=helpful
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", 0)),
+        help="worker processes (0: cores + 1; env WEB_CONCURRENCY)",
+    )
+    serve.add_argument("--timeout", type=int, default=30, help="seconds before a stuck worker")
+    serve.add_argument(
+        "--dev", action="store_true", help="development: loopback only, no authentication"
+    )
+    serve.set_defaults(func=_serve)
+    ev = sub.add_parser(
+        "evaluate",
+        help="evaluate a FHIR Bundle or NDJSON file offline (a report for the MDT)",
+        formatter_class=helpful,
+    )
+    ev.add_argument("file", help="FHIR Bundle (JSON) or NDJSON file of one patient")
+    ev.add_argument("--hook", default="patient-view", choices=HOOK_CHOICES, help="hook to run")
+    ev.add_argument(
+        "--select",
+        action="append",
+        metavar="Type/id",
+        help="a selected draft (order-select; repeatable; default: every draft)",
+    )
+    ev.add_argument("--format", default="text", choices=["text", "json"], help="output format")
+    ev.add_argument(
+        "--as-of",
+        "--today",
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="evaluate the record as it stood on this date: later entries ignored",
+    )
     ev.set_defaults(func=_evaluate)
+    rq = sub.add_parser(
+        "request",
+        help="build a CDS Hooks request from a FHIR Bundle or NDJSON file",
+        formatter_class=helpful,
+    )
+    rq.add_argument("file", help="FHIR Bundle (JSON) or NDJSON file of one patient")
+    rq.add_argument("--hook", default="patient-view", choices=HOOK_CHOICES, help="hook")
+    rq.add_argument(
+        "--select",
+        action="append",
+        metavar="Type/id",
+        help="a selected draft (order-select; repeatable; default: every draft)",
+    )
+    rq.add_argument(
+        "--fhir-server", metavar="URL", help="send fhirServer instead of prefetch (no token)"
+    )
+    rq.add_argument("--hook-instance", metavar="UUID", help="hookInstance (default: random)")
+    rq.add_argument(
+        "--strict",
+        action="store_true",
+        help="leave out Observations whose codes no discovery template names",
+    )
+    rq.add_argument("--post", metavar="URL", help="POST the request to this service URL")
+    rq.set_defaults(func=_request)
     disc = sub.add_parser("discovery", help="print the discovery document")
     disc.set_defaults(func=_discovery)
-    rules = sub.add_parser("rules", help="list every rule id with its hooks and source section")
-    rules.add_argument("--format", default="markdown", choices=["markdown", "json"])
+    rules = sub.add_parser(
+        "rules",
+        help="list every rule id with its hooks and source section",
+        formatter_class=helpful,
+    )
+    rules.add_argument(
+        "--format", default="markdown", choices=["markdown", "json"], help="output format"
+    )
     rules.set_defaults(func=_rules)
-    fb = sub.add_parser("feedback-report", help="acceptance and override rates per rule")
-    fb.add_argument("--format", default="text", choices=["text", "json"])
+    fb = sub.add_parser(
+        "feedback-report",
+        help="acceptance and override rates per rule (from PNEN_CDS_DATABASE_URL)",
+        formatter_class=helpful,
+    )
+    fb.add_argument("--format", default="text", choices=["text", "json"], help="output format")
     fb.set_defaults(func=_feedback_report)
+    audit = sub.add_parser("audit", help="audit log maintenance", formatter_class=helpful)
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    prune = audit_sub.add_parser(
+        "prune",
+        help="delete audit rows older than N days (feedback is kept)",
+        formatter_class=helpful,
+    )
+    prune.add_argument(
+        "--older-than-days",
+        type=int,
+        metavar="N",
+        help="age limit in days (default: PNEN_CDS_AUDIT_RETENTION_DAYS)",
+    )
+    prune.set_defaults(func=_audit_prune)
     _demo_commands(sub)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script: mistakes give one line and exit status 2."""
     args = parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except (UsageError, ConfigError) as exc:
+        print(f"pnen-cds {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's documented idiom
+        return 0
     return code
 
 

@@ -112,6 +112,7 @@ class FhirClient:
                 raise FetchError("error outcome in a page")
             page.resources.extend(following.resources)
             page.issues.extend(following.issues)
+            page.aliases.update(following.aliases)
             page.next_url = following.next_url
             pages += 1
         return page

@@ -25,6 +25,8 @@ class Gathered:
     items: list[Item] = field(default_factory=list)
     issues: list[DataIssue] = field(default_factory=list)
     fetched: list[str] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Bundle entry fullUrl → 'Type/id' (references inside a Bundle may use `urn:uuid:`)."""
 
 
 def gather(
@@ -75,4 +77,5 @@ def gather(
         if key in pages:
             result.items.extend((key, r) for r in pages[key].resources)
             result.issues.extend(pages[key].issues)
+            result.aliases.update(pages[key].aliases)
     return result

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import random
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -46,12 +48,17 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "UNLINKED",
     "AuditEntry",
     "FeedbackItem",
+    "PruneResult",
     "RuleFeedbackStats",
     "Store",
+    "compact_references",
+    "expand_references",
     "metadata",
 ]
 
@@ -62,6 +69,7 @@ OUTCOMES: Final[frozenset[str]] = frozenset({"accepted", "overridden"})
 MAX_ID_CHARS: Final[int] = 255
 _FEEDBACK_BATCH: Final[int] = 500
 _PURGE_EVERY_S: Final[float] = 60.0
+_PRUNE_BATCH: Final[int] = 1000
 # pg_advisory_lock key: any constant bigint unique to this application.
 _PG_MIGRATION_LOCK: Final[int] = zlib.crc32(b"pnen-cds migrations")
 # INSERT row counts are only kept when asked for (SQLAlchemy 2.1 with psycopg).
@@ -138,6 +146,35 @@ def _json(value: Any) -> str:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def compact_references(refs: Sequence[str]) -> dict[str, list[str]]:
+    """References grouped by resource type, each once: {"Observation": ["k1/_history/3", ...]}.
+
+    The audit keeps every resource a call used; grouping writes each type name once instead of
+    once per reference (the benchmark patient: 2.5 KB → 1.4 KB per row).
+    """
+    grouped: dict[str, list[str]] = {}
+    for ref in dict.fromkeys(refs):
+        kind, _, rest = ref.partition("/")
+        grouped.setdefault(kind, []).append(rest)
+    return grouped
+
+
+def expand_references(stored: str) -> list[str]:
+    """The `Type/id[/_history/v]` references of an audit row (either stored form)."""
+    value = json.loads(stored)
+    if isinstance(value, list):  # rows written before references were grouped
+        return [str(ref) for ref in value]
+    return [f"{kind}/{rest}" for kind, rests in value.items() for rest in rests]
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What one pruning removed: audit rows and the card rows that belonged to them."""
+
+    audit_rows: int
+    cards: int
 
 
 @dataclass(frozen=True)
@@ -281,6 +318,7 @@ class Store:
         self._engine: Engine | None = None
         self._pid = 0
         self._checkpointer: _Checkpointer | None = None
+        self._retention: _Retention | None = None
         self._next_purge = 0.0
         dialect_insert = sqlite.insert if self._backend == "sqlite" else postgresql.insert
         self._insert_audit = insert(audit)
@@ -407,7 +445,7 @@ class Store:
                     "patient_ref": entry.patient_ref,
                     "rule_ids": _json(list(entry.rule_ids)),
                     "card_uuids": _json([card for card, _ in entry.cards]),
-                    "resources_used": _json(list(entry.resources_used)),
+                    "resources_used": _json(compact_references(entry.resources_used)),
                     "elapsed_ms": entry.elapsed_ms,
                     "status": entry.status,
                 },
@@ -526,6 +564,35 @@ class Store:
             )
         return report
 
+    def prune_audit(self, older_than: datetime, *, batch: int = _PRUNE_BATCH) -> PruneResult:
+        """Delete audit rows (and their card rows) from before `older_than`, in short batches.
+
+        Feedback is kept: feedback on a pruned card is reported as unlinked. Each batch is its own
+        transaction, so concurrent hook calls never wait long for the write lock.
+        """
+        audit_rows = cards = 0
+        while True:
+            with self.engine.begin() as conn:
+                ids = (
+                    conn.execute(select(audit.c.id).where(audit.c.at < older_than).limit(batch))
+                    .scalars()
+                    .all()
+                )
+                if not ids:
+                    return PruneResult(audit_rows, cards)
+                cards += conn.execute(
+                    delete(card_issued).where(card_issued.c.audit_id.in_(ids)),
+                    execution_options=_KEEP_ROWCOUNT,
+                ).rowcount
+                audit_rows += conn.execute(
+                    delete(audit).where(audit.c.id.in_(ids)), execution_options=_KEEP_ROWCOUNT
+                ).rowcount
+
+    def start_retention(self, days: int) -> None:
+        """Prune audit rows older than `days` now and then, in a background thread."""
+        if self._retention is None:
+            self._retention = _Retention(self, days)
+
     def ping(self) -> bool:
         """True if the database answers (readiness)."""
         try:
@@ -537,6 +604,9 @@ class Store:
 
     def close(self) -> None:
         """Close this process's connections (the Store reopens them if used again)."""
+        if self._retention is not None:
+            self._retention.stop()
+            self._retention = None
         if self._checkpointer is not None:
             if self._pid == os.getpid():
                 self._checkpointer.stop()
@@ -576,6 +646,47 @@ class _Checkpointer:
 
     def stop(self) -> None:
         """Stop the thread (waits for a checkpoint in progress)."""
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+
+class _Retention:
+    """Applies the audit retention in a daemon thread: soon after start, then every hour.
+
+    Each worker runs one (deleting is idempotent; batches keep every transaction short). The
+    first run waits a random few seconds so that workers started together do not prune at once.
+    """
+
+    INTERVAL_S: Final[float] = 3600.0
+
+    def __init__(self, store: Store, days: int) -> None:
+        self._store = store
+        self._days = days
+        self._stopped = threading.Event()
+        self.runs = 0
+        self._thread = threading.Thread(target=self._run, name="audit-retention", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        delay = random.uniform(1.0, 10.0)  # noqa: S311 - spreading start-up work, not security
+        while not self._stopped.wait(delay):
+            cutoff = _utc_now() - timedelta(days=self._days)
+            try:
+                result = self._store.prune_audit(cutoff)
+            except SQLAlchemyError:
+                log.warning("audit retention: the store could not be pruned; retrying later")
+            else:
+                self.runs += 1
+                if result.audit_rows:
+                    log.info(
+                        "audit retention: %d rows older than %d days pruned",
+                        result.audit_rows,
+                        self._days,
+                    )
+            delay = self.INTERVAL_S
+
+    def stop(self) -> None:
+        """Stop the thread (waits for a batch in progress)."""
         self._stopped.set()
         self._thread.join(timeout=5)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
 
@@ -19,6 +20,7 @@ from consensus.criteria import (
 from consensus.settings import Settings
 from fhir_mappings.facts import (
     LIVER,
+    POSSIBLY_OTHER_CANCER,
     PRIMARY,
     SYSTEMIC_THERAPY_CLASSES,
     UNKNOWN_SITE,
@@ -29,11 +31,24 @@ from fhir_mappings.facts import (
 )
 
 SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
-PANCREATECTOMIES = ("pancreatoduodenectomy", "distal-pancreatectomy", "pancreatectomy")
+# An enucleation removes the primary tumour: it counts wherever a pancreatectomy does.
+PANCREATECTOMIES = (
+    "pancreatoduodenectomy",
+    "distal-pancreatectomy",
+    "pancreatectomy",
+    "enucleation",
+)
 HEPATECTOMIES = ("hepatectomy-parenchymal-sparing", "hepatectomy-anatomic")
 LIVER_RESECTIONS = (*HEPATECTOMIES,)
+# What clears liver metastases in a curative-intent resection (consensus-rules.md definition).
+LIVER_CLEARANCE = (*HEPATECTOMIES, "liver-ablation", "liver-transplant")
+ACTIVE = "active"
+REMISSION = "remission"
+REGIMEN_GAP_DAYS = 30  # spec: drugs started within 30 days of each other form one regimen
+CURATIVE = "curative-intent resection (no known disease left)"
 BIOPSIES = ("eus-fnb", "eus-fna", "liver-biopsy-percutaneous")
 TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
+GRADING_KINDS = frozenset({"ki67", "mitotic-count", "who-grade"})
 C11_MISSING = (
     "C 11 potential-resectability data (lesions near the surface and deep-lesion count, "
     "segments or lobe involved, NED achievable with remnant liver ≥ 30 %, > 90 % cytoreduction)"
@@ -161,6 +176,8 @@ class SiteGrade:
     low: int
     high: int
     evidence: tuple[Fact, ...]
+    contested: tuple[Fact, ...] = ()
+    """Results possibly another cancer's that would change the grade (then left open)."""
 
     @property
     def grade(self) -> int | None:
@@ -177,7 +194,110 @@ class SiteGrade:
         """'G2 (liver metastasis)'; 'G1–G2 (primary; exact value needed)' for a bound."""
         where = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site unknown"}
         open_note = "" if self.grade else "; exact value needed"
+        if self.contested:
+            open_note = "; a higher result may belong to another cancer"
         return f"{self.grade_text} ({where[self.site]}{open_note})"
+
+
+def _site_grades(facts: PatientFacts) -> dict[str, SiteGrade]:
+    """Each site's grade: the higher of Ki-67 and mitoses, else the reported grade."""
+    grades: dict[str, SiteGrade] = {}
+    for site in SITES:
+        ki67 = facts.latest("ki67", site)
+        mitoses = facts.latest("mitotic-count", site)
+        measured = [(ki67_grades(ki67.value), ki67)] if ki67 else []
+        if mitoses:
+            measured.append((mitotic_grades(mitoses.value), mitoses))
+        if measured:
+            # The higher of the two (C 2): the range of the maximum of the two ranges.
+            low = max(r[0] for r, _ in measured)
+            high = max(r[1] for r, _ in measured)
+            grades[site] = SiteGrade(site, low, high, tuple(f for _, f in measured))
+            continue
+        reported = facts.latest("who-grade", site)
+        if reported:
+            grade = int(reported.value)
+            grades[site] = SiteGrade(site, grade, grade, (reported,))
+    return grades
+
+
+def _overall(site_grades: dict[str, SiteGrade]) -> SiteGrade | None:
+    """The highest site grade (C 2: treat by the higher grade); None when nothing grades.
+
+    With bounds, the overall grade is open (e.g. G1–G2) while another site could still set it;
+    its evidence is then every site that could.
+    """
+    graded = list(site_grades.values())
+    if not graded:
+        return None
+    top = max(graded, key=lambda g: (g.low, g.high, g.site == LIVER, g.site == PRIMARY))
+    low = max(g.low for g in graded)
+    high = max(g.high for g in graded)
+    if low == high:
+        return SiteGrade(top.site, low, high, top.evidence)
+    contenders = [g for g in graded if g.high >= low]
+    evidence = tuple(f for g in contenders for f in g.evidence)
+    return SiteGrade(top.site, low, high, evidence)
+
+
+def _latest_by_site(facts: PatientFacts, kind: str) -> dict[str, Fact]:
+    found = {site: facts.latest(kind, site) for site in SITES}
+    return {site: fact for site, fact in found.items() if fact}
+
+
+def _ki67_test(latest: list[Fact], name: str, test: str, threshold: float) -> Criterion:
+    """Highest of each site's latest Ki-67 against a threshold (see Patient.ki67_criterion)."""
+    if not latest:
+        return unknown(name, "Ki-67 index")
+    results = [(f, f.value.compare(test, threshold)) for f in latest]
+    if test in ("<", "<="):  # the highest is below T: every site is
+        decisive = [f for f, ok in results if ok is False]
+        all_pass = all(ok for _, ok in results)
+        verdict = False if decisive else (True if all_pass else None)
+    else:  # the highest is above T: some site is
+        decisive = [f for f, ok in results if ok is True]
+        verdict = True if decisive else (False if all(ok is False for _, ok in results) else None)
+    if verdict is None:
+        open_bounds = [f for f, ok in results if ok is None]
+        return unknown(
+            name,
+            f"exact Ki-67 (reported as {', '.join(f.value.display() for f in open_bounds)})",
+            open_bounds,
+        )
+    return known(name, verdict, decisive or latest)
+
+
+def _without_flag(facts: PatientFacts, flag: str) -> PatientFacts:
+    """The same facts without those carrying `flag`."""
+    kept = {
+        kind: tuple(f for f in items if flag not in f.flags)
+        for kind, items in facts.by_kind.items()
+    }
+    return replace(facts, by_kind={kind: items for kind, items in kept.items() if items})
+
+
+@dataclass(frozen=True)
+class Regimen:
+    """The current systemic therapy: its running drugs, start, latest change and line."""
+
+    drugs: tuple[Fact, ...]
+    start: date | None  # earliest start of the running drugs (None: one is undated)
+    latest_change: date | None  # latest start of a running drug (adding an agent is a change)
+    changed_by: tuple[Fact, ...]  # the running drugs started on the latest change
+    line: int | None  # rank among the regimens since the pNEN-LM diagnosis (None: unknown)
+
+
+def _disease_after(fact: Fact) -> bool | None:
+    """True when a status fact shows disease, False when it shows none, None when neither."""
+    if fact.kind == "ned":
+        return fact.value is not True
+    if fact.kind == "pnen-remission":
+        return False
+    if fact.kind == "disease-status":
+        return {"remission": False, "progression": True, "stable": True, "improved": True}.get(
+            str(fact.value)
+        )
+    return True  # a metastasis Condition
 
 
 # Differentiation classes.
@@ -191,15 +311,77 @@ class Patient:
     """One patient's facts seen through the consensus definitions, computed once per request."""
 
     def __init__(self, facts: PatientFacts, today: date, settings: Settings) -> None:
-        self.facts = facts
+        # Results possibly another cancer's (fact flag) feed no rule directly: the criteria they
+        # could change are evaluated with and without them, and unknown where the two differ.
+        self.possibly_other = tuple(
+            f for items in facts.by_kind.values() for f in items if POSSIBLY_OTHER_CANCER in f.flags
+        )
+        self.record = facts
+        self.facts = _without_flag(facts, POSSIBLY_OTHER_CANCER) if self.possibly_other else facts
         self.today = today
         self.settings = settings
 
+    # --- attribution to the pNEN or another cancer -----------------------------------------
+    @cached_property
+    def other_cancers(self) -> tuple[Fact, ...]:
+        """Other primary cancers on record that are active."""
+        return tuple(f for f in self.facts.all("other-cancer") if f.value == "active")
+
+    def may_be_other_cancer(self, flagged: Iterable[Fact]) -> str:
+        """Missing-data text: 'whether Ki-67 30 % (Observation/x) is the pNEN's: … (breast, …)'."""
+        what = ", ".join(f"{f.text} ({f.ref})" for f in flagged)
+        cancers = "; ".join(f"{f.text}, {f.ref}" for f in self.other_cancers) or "on record"
+        return f"whether {what} is the pNEN's: it may belong to the other cancer ({cancers})"
+
+    def possibly_other_of(self, *kinds: str) -> tuple[Fact, ...]:
+        """Facts of these kinds possibly another cancer's."""
+        return tuple(f for f in self.possibly_other if f.kind in kinds)
+
     # --- diagnoses -------------------------------------------------------------------------
     @cached_property
+    def pnen_status_evidence(self) -> tuple[str | None, Fact | None]:
+        """The pNEN status ('active', 'remission' or None) and the dated fact that sets it.
+
+        The latest dated evidence wins: the pNEN Conditions (active or in remission), then
+        progression, NED not reached or a new metastasis Condition (active again), and a
+        remission or NED disease status (in remission). On the same day, disease outweighs
+        remission; undated Conditions come first, an active one before one in remission.
+        """
+        conditions = [(f, ACTIVE) for f in self.facts.all("pnen")]
+        conditions += [(f, REMISSION) for f in self.facts.all("pnen-remission")]
+        if not conditions:
+            return None, None
+        events = [(f.when or date.min, status == ACTIVE, f) for f, status in conditions]
+        later = [
+            *self.facts.all("disease-status"),
+            *self.facts.all("ned"),
+            *(f for f in self.facts.all("liver-metastasis") if f.ref.startswith("Condition/")),
+            *(f for f in self.facts.all("extrahepatic-metastasis")),
+        ]
+        for fact in later:
+            disease = _disease_after(fact)
+            if fact.when is None or disease is None:
+                continue
+            if fact.kind == "disease-status" and fact.value in ("stable", "improved"):
+                continue  # disease present but no change of status (spec: progression, NED)
+            events.append((fact.when, disease, fact))
+        when, disease, fact = max(events, key=lambda e: (e[0], e[1], e[2].ref))
+        return (ACTIVE if disease else REMISSION), fact
+
+    @property
+    def pnen_status(self) -> str | None:
+        """'active', 'remission' (a pNEN history), or None when no pNEN is on record."""
+        return self.pnen_status_evidence[0]
+
+    @property
+    def in_remission(self) -> bool:
+        """The pNEN is in remission."""
+        return self.pnen_status == REMISSION
+
+    @cached_property
     def has_pnen(self) -> bool:
-        """An active pNEN Condition is on record."""
-        return self.facts.has("pnen")
+        """A pNEN is on record, active or in remission (rules about active disease are gated)."""
+        return self.pnen_status is not None
 
     @cached_property
     def has_liver_mets(self) -> bool:
@@ -208,7 +390,7 @@ class Patient:
 
     @cached_property
     def pnen_lm(self) -> bool:
-        """pNEN with liver metastases."""
+        """pNEN with liver metastases (active wherever the registry runs an active-only rule)."""
         return self.has_pnen and self.has_liver_mets
 
     @cached_property
@@ -226,8 +408,32 @@ class Patient:
 
     @cached_property
     def extrahepatic(self) -> tuple[Fact, ...]:
-        """Extrahepatic metastases on record (closed world)."""
+        """Extrahepatic metastases on record (closed world), not those possibly another cancer's."""
         return self.facts.all("extrahepatic-metastasis")
+
+    @cached_property
+    def extrahepatic_unknown(self) -> tuple[Fact, ...]:
+        """Metastases recorded without a site (C79.9): extrahepatic disease may be present."""
+        return self.facts.all("extrahepatic-metastasis-unknown")
+
+    @cached_property
+    def extrahepatic_possible(self) -> tuple[Fact, ...]:
+        """Metastases outside the liver that may belong to another cancer on record."""
+        return self.possibly_other_of("extrahepatic-metastasis")
+
+    def no_extrahepatic(self, name: str) -> Criterion:
+        """No extrahepatic metastasis: not met when one is recorded; unknown when a metastasis
+        has no site or may be another cancer's; otherwise met (closed world)."""
+        if self.extrahepatic:
+            return known(name, False, self.extrahepatic)
+        if self.extrahepatic_unknown:
+            return unknown(
+                name, "site of the metastasis recorded without one", self.extrahepatic_unknown
+            )
+        possible = self.extrahepatic_possible
+        if possible:
+            return unknown(name, self.may_be_other_cancer(possible), possible)
+        return known(name, True, note="none recorded")
 
     @cached_property
     def functional(self) -> tuple[Fact, ...]:
@@ -257,49 +463,48 @@ class Patient:
     @cached_property
     def site_grades(self) -> dict[str, SiteGrade]:
         """Each site's grade: the higher of Ki-67 and mitoses, else the reported grade."""
-        grades: dict[str, SiteGrade] = {}
-        for site in SITES:
-            ki67 = self.latest_at("ki67", site)
-            mitoses = self.latest_at("mitotic-count", site)
-            measured = [(ki67_grades(ki67.value), ki67)] if ki67 else []
-            if mitoses:
-                measured.append((mitotic_grades(mitoses.value), mitoses))
-            if measured:
-                # The higher of the two (C 2): the range of the maximum of the two ranges.
-                low = max(r[0] for r, _ in measured)
-                high = max(r[1] for r, _ in measured)
-                grades[site] = SiteGrade(site, low, high, tuple(f for _, f in measured))
-                continue
-            reported = self.latest_at("who-grade", site)
-            if reported:
-                grade = int(reported.value)
-                grades[site] = SiteGrade(site, grade, grade, (reported,))
-        return grades
+        return _site_grades(self.facts)
+
+    @cached_property
+    def grade_contested(self) -> tuple[Fact, ...]:
+        """Results possibly another cancer's that would change the overall grade (else empty)."""
+        flagged = self.possibly_other_of(*GRADING_KINDS)
+        if not flagged:
+            return ()
+        own = _overall(self.site_grades)
+        alternative = _overall(_site_grades(self.record))
+        if own is None and alternative is None:
+            return ()
+        if own is not None and alternative is not None:
+            if (own.low, own.high) == (alternative.low, alternative.high):
+                return ()
+        return flagged
 
     @cached_property
     def overall_grade(self) -> SiteGrade | None:
         """The highest site grade (C 2: treat by the higher grade); None when nothing grades.
 
         With bounds, the overall grade is open (e.g. G1–G2) while another site could still set it;
-        its evidence is then every site that could.
+        its evidence is then every site that could. Results possibly another cancer's that would
+        change it leave it open between the grades with and without them.
         """
-        graded = list(self.site_grades.values())
-        if not graded:
-            return None
-        top = max(graded, key=lambda g: (g.low, g.high, g.site == LIVER, g.site == PRIMARY))
-        low = max(g.low for g in graded)
-        high = max(g.high for g in graded)
-        if low == high:
-            return SiteGrade(top.site, low, high, top.evidence)
-        contenders = [g for g in graded if g.high >= low]
-        evidence = tuple(f for g in contenders for f in g.evidence)
-        return SiteGrade(top.site, low, high, evidence)
+        own = _overall(self.site_grades)
+        contested = self.grade_contested
+        alternative = _overall(_site_grades(self.record)) if contested else None
+        if own is None or alternative is None:
+            return own
+        return SiteGrade(
+            own.site,
+            min(own.low, alternative.low),
+            max(own.high, alternative.high),
+            (*own.evidence, *contested),
+            contested,
+        )
 
     @cached_property
     def latest_ki67_by_site(self) -> dict[str, Fact]:
         """Each site's most recent Ki-67."""
-        found = {site: self.latest_at("ki67", site) for site in SITES}
-        return {site: fact for site, fact in found.items() if fact}
+        return _latest_by_site(self.facts, "ki67")
 
     @cached_property
     def highest_ki67(self) -> Fact | None:
@@ -311,29 +516,19 @@ class Patient:
         """Highest Ki-67 compared with a threshold ('<', '<=', '>', '>='); unknown without one.
 
         "Highest below T" holds when every site's latest Ki-67 is below T; "highest above T" when
-        any is. A reported bound that does not decide the test leaves it unknown.
+        any is. A reported bound that does not decide the test leaves it unknown; so does a Ki-67
+        possibly another cancer's that would change the answer.
         """
-        latest = list(self.latest_ki67_by_site.values())
-        if not latest:
-            return unknown(name, "Ki-67 index")
-        results = [(f, f.value.compare(test, threshold)) for f in latest]
-        if test in ("<", "<="):  # the highest is below T: every site is
-            decisive = [f for f, ok in results if ok is False]
-            all_pass = all(ok for _, ok in results)
-            verdict = False if decisive else (True if all_pass else None)
-        else:  # the highest is above T: some site is
-            decisive = [f for f, ok in results if ok is True]
-            verdict = (
-                True if decisive else (False if all(ok is False for _, ok in results) else None)
-            )
-        if verdict is None:
-            open_bounds = [f for f, ok in results if ok is None]
-            return unknown(
-                name,
-                f"exact Ki-67 (reported as {', '.join(f.value.display() for f in open_bounds)})",
-                open_bounds,
-            )
-        return known(name, verdict, decisive or latest)
+        own = _ki67_test(list(self.latest_ki67_by_site.values()), name, test, threshold)
+        flagged = self.possibly_other_of("ki67")
+        if not flagged:
+            return own
+        everything = list(_latest_by_site(self.record, "ki67").values())
+        alternative = _ki67_test(everything, name, test, threshold)
+        if alternative.status is own.status:
+            return own
+        missing = (*own.missing, self.may_be_other_cancer(flagged))
+        return Criterion(name, UNKNOWN, (*own.evidence, *flagged), missing)
 
     # --- differentiation -------------------------------------------------------------------
     @cached_property
@@ -358,6 +553,14 @@ class Patient:
         """
         by_site = {site: self.latest_at("differentiation", site) for site in SITES}
         recorded = [fact for fact in by_site.values() if fact is not None]
+        own = self._differentiation_from(recorded)
+        flagged = self.possibly_other_of("differentiation")
+        if flagged and self._differentiation_from([*recorded, *flagged])[0] != own[0]:
+            return None, (*own[1], *flagged)  # it depends on which cancer a result belongs to
+        return own
+
+    def _differentiation_from(self, recorded: list[Fact]) -> tuple[str | None, tuple[Fact, ...]]:
+        """The differentiation class from these recorded differentiations, codes and grade."""
         values = {fact.value for fact in recorded}
         codes = self.nec_codes
         if values == {"poorly", "well"}:
@@ -413,10 +616,16 @@ class Patient:
     def g1_g2(self, name: str) -> Criterion:
         """Overall grade G1 or G2 as a criterion (unknown without a grade, or an open G2–G3)."""
         grade = self.overall_grade
+        contested = self.grade_contested
         if grade is None:
-            return unknown(name, "grade (Ki-67 or mitotic count)")
+            missing = ["grade (Ki-67 or mitotic count)"]
+            if contested:
+                missing.append(self.may_be_other_cancer(contested))
+            return unknown(name, missing, contested)
         if grade.high <= 2 or grade.low == 3:
             return known(name, grade.high <= 2, grade.evidence)
+        if contested:
+            return unknown(name, self.may_be_other_cancer(contested), grade.evidence)
         shown = ", ".join(f.value.display() for f in grade.evidence if f.kind != "who-grade")
         return unknown(name, f"exact Ki-67 or mitotic count (reported as {shown})", grade.evidence)
 
@@ -433,8 +642,19 @@ class Patient:
         return self.facts.all("imaging:pet-ssa")
 
     @cached_property
+    def sstr_scintigraphy(self) -> tuple[Fact, ...]:
+        """SSTR scintigraphy (Octreoscan, SRI): SSTR status, never the PET `pet-ssa` asks for."""
+        return self.facts.all("imaging:sstr-scintigraphy")
+
+    @cached_property
+    def sstr_imaging(self) -> tuple[Fact, ...]:
+        """SSTR PET and SSTR scintigraphy studies, oldest first (undated first)."""
+        studies = (*self.sstr_pet, *self.sstr_scintigraphy)
+        return tuple(sorted(studies, key=lambda f: (f.when or date.min, f.ref)))
+
+    @cached_property
     def sstr_status(self) -> Criterion:
-        """SSTR positive (IHC ≥ 2+ or positive SSTR PET), negative (all negative), or unknown."""
+        """SSTR positive (IHC ≥ 2+, positive SSTR PET or scintigraphy), negative, or unknown."""
         threshold = self.settings.value("sstr2-ihc-positive-score")
         results: list[tuple[bool, Fact]] = []
         for fact in self.facts.all("sstr2-ihc"):
@@ -443,7 +663,7 @@ class Patient:
                 results.append((value == "positive", fact))
             else:
                 results.append((int(value.rstrip("+")) >= threshold, fact))
-        for fact in self.sstr_pet:
+        for fact in self.sstr_imaging:
             if fact.value in ("positive", "negative"):
                 results.append((fact.value == "positive", fact))
         positive = [f for ok, f in results if ok]
@@ -451,7 +671,9 @@ class Patient:
             return known("SSTR positive", True, positive)
         if results:
             return known("SSTR positive", False, [f for _, f in results])
-        return unknown("SSTR positive", "SSTR status (SSTR2 IHC or 68Ga-SSA PET result)")
+        return unknown(
+            "SSTR positive", "SSTR status (SSTR2 IHC, 68Ga-SSA PET or SSTR scintigraphy result)"
+        )
 
     @cached_property
     def sstr2_strong(self) -> tuple[Fact, ...]:
@@ -540,11 +762,86 @@ class Patient:
     @cached_property
     def current_systemic(self) -> tuple[tuple[Fact, ...], date | None]:
         """Active systemic therapy and the earliest start of the running regimen."""
-        active = self.active(*SYSTEMIC_THERAPY_CLASSES)
-        starts = [f.value.start for f in active]
-        # One drug of the regimen without a start date: the regimen's start is unknown.
-        dated = [day for day in starts if day is not None]
-        return active, (min(dated) if dated and len(dated) == len(starts) else None)
+        regimen = self.regimen
+        return regimen.drugs, regimen.start
+
+    @cached_property
+    def _courses(self) -> tuple[dict[str, date], dict[date, date]] | None:
+        """Each systemic drug taken → its course's start; each course → its last day known.
+
+        A drug started while one of the same class was taken in the 30 days before (a renewal,
+        a new prescription of the same agent) continues that drug's course. None: a drug is
+        undated.
+        """
+        taken = [
+            f
+            for c in SYSTEMIC_THERAPY_CLASSES
+            for f in self.facts.all(f"medication:{c}")
+            if f.value.status in ONGOING_STATUSES | ENDED_STATUSES
+        ]
+        unique = sorted(
+            {f.ref: f for f in taken}.values(), key=lambda f: (f.value.start or date.min, f.ref)
+        )
+        if any(f.value.start is None for f in unique):
+            return None
+        courses: dict[str, date] = {}
+        reached: dict[date, date] = {}  # course start → the last day a drug of it was taken
+        # Per class: the last day taken so far and the course it belonged to (one pass: linear).
+        reach: dict[str, tuple[date, date]] = {}
+        for fact in unique:
+            med: Medication = fact.value
+            day = med.start or date.min  # every start is known here (checked above)
+            gap = day - timedelta(days=REGIMEN_GAP_DAYS)
+            joined = [reach[c][1] for c in med.classes if c in reach and reach[c][0] >= gap]
+            course = min(joined) if joined else day
+            courses[fact.ref] = course
+            last = med.end or (self.today if med.status in ONGOING_STATUSES else None)
+            if last is None:
+                continue  # ended on a date not recorded: cannot be renewed
+            reached[course] = max(last, reached.get(course, last))
+            for c in med.classes:
+                if c not in reach or last > reach[c][0]:
+                    reach[c] = (last, course)
+        return courses, reached
+
+    @cached_property
+    def regimen(self) -> Regimen:
+        """The current systemic therapy with its start, latest change and line of therapy."""
+        running = tuple({f.ref: f for f in self.active(*SYSTEMIC_THERAPY_CLASSES)}.values())
+        courses = self._courses
+        starts = [f.value.start for f in running]
+        # One drug of the regimen without a start date: its start and latest change are unknown.
+        if not running or None in starts:
+            return Regimen(running, None, None, (), None)
+        known_courses = courses[0] if courses else {}
+        begun = {f.ref: known_courses.get(f.ref) or f.value.start for f in running}
+        start = min(begun.values())
+        changed = max(begun.values())
+        changed_by = tuple(f for f in running if begun[f.ref] == changed)
+        return Regimen(running, start, changed, changed_by, self._line_of(changed))
+
+    def _line_of(self, changed: date) -> int | None:
+        """The rank of the regimen begun on `changed` among those since the pNEN-LM diagnosis.
+
+        Regimens are courses begun within 30 days of the regimen's first one (renewals continue
+        their course); a course begun before the diagnosis and still taken at it counts (an SSA
+        continued while an agent is added: the addition is the next line). Any undated systemic
+        drug leaves the line unknown.
+        """
+        if self._courses is None:
+            return None
+        courses, reached = self._courses
+        pnen_onsets = [f.when for f in self.facts.all("pnen") if f.when]
+        since = self.pnen_lm_date or min(pnen_onsets, default=None)
+        firsts: list[date] = []
+        for day in sorted(set(courses.values())):
+            if since is not None and day < since and reached.get(day, day) < since:
+                continue
+            if not firsts or (day - firsts[-1]).days > REGIMEN_GAP_DAYS:
+                firsts.append(day)
+        ranks = [i for i, first in enumerate(firsts, 1) if first <= changed]
+        # Begun before the diagnosis and still running: the first line since it.
+        return ranks[-1] if ranks else 1
 
     def stable_months(self, months: int) -> Criterion:
         """No progression in the last N months and a stable/improved status dated ≥ N months ago."""
@@ -581,8 +878,62 @@ class Patient:
 
     @property
     def primary_in_place(self) -> bool:
-        """No completed pancreatectomy of any kind."""
+        """No completed pancreatectomy of any kind, nor an enucleation."""
         return not self.done(*PANCREATECTOMIES)
+
+    @cached_property
+    def _curative(self) -> tuple[Criterion, Fact | None]:
+        name = CURATIVE
+        primary = self.done(*PANCREATECTOMIES)
+        if not primary:
+            return known(name, False, note="primary in place: no pancreatectomy recorded"), None
+        parts = [primary]
+        if self.has_liver_mets:
+            liver = self.done(*LIVER_CLEARANCE)
+            if not liver:
+                note = "liver metastases left in place: no liver resection, ablation or transplant"
+                return known(name, False, self.facts.all("liver-metastasis")[-1:], note), None
+            parts.append(liver)
+        for ops in parts:
+            if not any(f.when for f in ops):
+                return unknown(name, f"date of {ops[-1].text} ({ops[-1].ref})", ops[-1:]), None
+        # Dated by the last of these operations (staged surgery counts from the second stage).
+        last = max((f for ops in parts for f in ops if f.when), key=lambda f: (f.when, f.ref))
+        operated = last.when or date.min
+        after = [
+            f
+            for f in (
+                *self.facts.all("ned"),
+                *self.facts.all("disease-status"),
+                *self.facts.all("pnen-remission"),
+            )
+            if f.when is not None and f.when >= operated and _disease_after(f) is not None
+        ]
+        # A metastasis first recorded after the operation is disease left or come back.
+        after += [
+            f
+            for f in (
+                *self.facts.all("liver-metastasis"),
+                *self.facts.all("extrahepatic-metastasis"),
+            )
+            if f.ref.startswith("Condition/") and f.when is not None and f.when > operated
+        ]
+        if not after:
+            return unknown(
+                name, f"NED (no evidence of disease) after the operation of {operated}", (last,)
+            ), last
+        latest = max(after, key=lambda f: (f.when or date.min, bool(_disease_after(f)), f.ref))
+        return known(name, not _disease_after(latest), (last, latest)), last
+
+    @property
+    def curative_resection(self) -> Criterion:
+        """Curative-intent resection: met, not met, or unknown (NED not recorded after it)."""
+        return self._curative[0]
+
+    @property
+    def curative_surgery(self) -> Fact | None:
+        """The last operation of the curative-intent resection (dated), when there is one."""
+        return self._curative[1]
 
     # --- surgical assessment ---------------------------------------------------------------
     def flag(self, kind: str, name: str | None = None) -> Criterion:
@@ -682,6 +1033,20 @@ class Patient:
         name = "advanced disease"
         if self.extrahepatic:
             return known(name, True, self.extrahepatic)
+        by_liver = self._advanced_by_liver(name)
+        # Extrahepatic disease is unknown with a metastasis of no site or possibly another cancer's.
+        doubtful = self.no_extrahepatic(name)
+        if by_liver.met or not doubtful.unknown:
+            return by_liver
+        return Criterion(
+            name,
+            UNKNOWN,
+            (*by_liver.evidence, *doubtful.evidence),
+            (*by_liver.missing, *doubtful.missing),
+        )
+
+    def _advanced_by_liver(self, name: str) -> Criterion:
+        """Advanced by the liver metastases alone: unresectable (met), resectable (not met)."""
         if self.resectability.not_met:
             return Criterion(
                 name,
@@ -689,6 +1054,13 @@ class Patient:
                 self.resectability.evidence,
                 self.resectability.missing,
                 self.resectability.note,
+            )
+        if self.resectability.met and self.extrahepatic_unknown:
+            return Criterion(
+                name,
+                UNKNOWN,
+                self.resectability.evidence + self.extrahepatic_unknown,
+                ("site of the metastasis recorded without one",),
             )
         if self.resectability.met:
             return known(name, False, self.resectability.evidence)

@@ -31,6 +31,7 @@ class RuleInfo:
     hooks: frozenset[str]
     citation: str
     area: str
+    in_remission: bool = False  # also runs for a pNEN in remission (summary, surveillance)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from consensus.criteria import Criterion, known
-from consensus.patient import Patient
+from consensus.patient import ACTIVE, Patient
 from consensus.recommendation import ALL_HOOKS, OS, SIGN, Recommendation, RuleInfo
 from consensus.settings import Settings
 from fhir_mappings.facts import Draft
@@ -61,19 +61,34 @@ class Rule:
     evaluate: Evaluate
 
     def run(self, ctx: RuleContext) -> Recommendation | None:
-        """Evaluate the rule when it applies to the hook."""
-        if ctx.hook not in self.info.hooks:
+        """Evaluate the rule when it applies to the hook and to the pNEN's status."""
+        if ctx.hook not in self.info.hooks or not self.applies_to(ctx.patient):
             return None
         return self.evaluate(ctx, self.info)
+
+    def applies_to(self, patient: Patient) -> bool:
+        """An active pNEN for every rule; one in remission only for the rules marked so."""
+        status = patient.pnen_status
+        return status == ACTIVE or (status is not None and self.info.in_remission)
 
 
 _RULES: dict[str, Rule] = {}
 
 
 def rule(
-    rule_id: str, title: str, hooks: Sequence[str], citation: str, area: str
+    rule_id: str,
+    title: str,
+    hooks: Sequence[str],
+    citation: str,
+    area: str,
+    *,
+    in_remission: bool = False,
 ) -> Callable[[Evaluate], Evaluate]:
-    """Register a rule function under a stable id (ids never change meaning)."""
+    """Register a rule function under a stable id (ids never change meaning).
+
+    `in_remission`: the rule also applies to a pNEN in remission (consensus-rules.md, pNEN
+    status); every other rule is about active disease and is skipped for one.
+    """
     hook_set = frozenset(hooks)
     if not hook_set <= ALL_HOOKS:
         raise ValueError(f"{rule_id}: unknown hook(s) {sorted(hook_set - ALL_HOOKS)}")
@@ -81,7 +96,8 @@ def rule(
     def register(func: Evaluate) -> Evaluate:
         if rule_id in _RULES:
             raise ValueError(f"rule id {rule_id!r} registered twice")
-        _RULES[rule_id] = Rule(RuleInfo(rule_id, title, hook_set, citation, area), func)
+        info = RuleInfo(rule_id, title, hook_set, citation, area, in_remission)
+        _RULES[rule_id] = Rule(info, func)
         return func
 
     return register

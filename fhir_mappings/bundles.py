@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_mappings.facts import DataIssue
+from fhir_mappings.shape import FHIR_ID
 
 _ERROR_SEVERITIES = {"error", "fatal"}
 
@@ -19,6 +20,8 @@ class Page:
     issues: list[DataIssue] = field(default_factory=list)
     failed: bool = False
     """True when the value is an error (OperationOutcome, or an error outcome entry): fetch it."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Entry fullUrl (`urn:uuid:…`, absolute URL) → 'Type/id', for references that use it."""
 
 
 def _outcome_is_error(resource: dict[str, Any]) -> bool:
@@ -71,7 +74,28 @@ def read_page(key: str, value: Any) -> Page:
         if resource is None:
             continue
         page.resources.append(resource)
+        _add_alias(page.aliases, entry, resource)
     return page
+
+
+def _add_alias(aliases: dict[str, str], entry: dict[str, Any], resource: Any) -> None:
+    """Remember an entry's fullUrl when references may name the resource by it."""
+    url = entry.get("fullUrl")
+    if not isinstance(url, str) or not url or not isinstance(resource, dict):
+        return
+    kind, rid = resource.get("resourceType"), resource.get("id")
+    if isinstance(kind, str) and isinstance(rid, str) and FHIR_ID.match(rid):
+        aliases[url] = f"{kind}/{rid}"
+
+
+def bundle_aliases(bundle: Any) -> dict[str, str]:
+    """Each entry's fullUrl → 'Type/id' (a Bundle file or a transaction given whole)."""
+    aliases: dict[str, str] = {}
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict):
+            _add_alias(aliases, entry, entry.get("resource"))
+    return aliases
 
 
 def bundle_resources(bundle: Any) -> list[Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fhir_mappings.facts import Fact
+from fhir_mappings.observations import staging_fact_texts, staging_texts
 from fhir_mappings.shape import (
     concept_text,
     fhir_date,
@@ -14,11 +16,16 @@ from fhir_mappings.shape import (
     status_code,
 )
 from fhir_mappings.terminology import Terminology
+from fhir_mappings.values import staging_facts
 
 MCODE_HISTOLOGY = (
     "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 )
 _ACTIVE = {None, "active", "recurrence", "relapse"}
+_REMISSION = {"remission", "inactive", "resolved"}
+_PANCREAS_CONCEPTS = frozenset({"site-pancreas", "pancreas-topography"})
+UNKNOWN_EXTRAHEPATIC = "extrahepatic-metastasis-unknown"
+"""A metastasis whose site is not recorded (ICD-10-CM C79.9): extrahepatic disease unknown."""
 _REFUTED = {"refuted", "entered-in-error"}
 FUNCTIONAL_SYNDROMES = (
     "insulinoma",
@@ -54,42 +61,111 @@ def _morphology_concepts(condition: dict[str, Any], terms: Terminology) -> froze
     return found
 
 
-def map_condition(condition: dict[str, Any], terms: Terminology) -> list[Fact]:
-    """Facts stated by one Condition (none when it is not current)."""
-    if not is_current(condition):
-        return []
-    code = obj(condition, "code")
-    concepts = terms.concepts_of(code) | _morphology_concepts(condition, terms)
-    body_sites = objects(condition, "bodySite")
-    sites: frozenset[str] = frozenset()
-    for site in body_sites:
-        sites = sites | terms.concepts_of(site)
+def _stage_facts(condition: dict[str, Any], terms: Terminology) -> list[tuple[str, str, str]]:
+    """TNM and stage group from `Condition.stage`: the summary, and assessments it contains."""
+    found: list[tuple[str, str, str]] = []
+    if "stage" not in condition:
+        return found
+    contained = {
+        f"#{c.get('id')}": c
+        for c in objects(condition, "contained")
+        if c.get("resourceType") == "Observation"
+    }
+    for i, stage in enumerate(objects(condition, "stage")):
+        path = f"stage[{i}]."
+        summary = obj(stage, "summary", path)
+        if summary is not None:
+            texts = staging_texts({"valueCodeableConcept": summary}, f"{path}summary.", terms)
+            for kind in ("tnm-t", "tnm-n", "tnm-m", "tnm-stage"):
+                for staging in staging_facts((kind,), texts):
+                    found += staging_fact_texts(*staging)
+        for assessment in objects(stage, "assessment", path):
+            observation = contained.get(str(assessment.get("reference")))
+            if observation is None:
+                continue  # a referenced Observation is read where the record carries it
+            concepts = terms.concepts_of(obj(observation, "code", "contained."))
+            texts = staging_texts(observation, "contained.", terms)
+            for staging in staging_facts(concepts, texts):
+                found += staging_fact_texts(*staging)
+    return found
+
+
+def _onset(condition: dict[str, Any]) -> date | None:
     onset = fhir_date(condition, "onsetDateTime")
     period = obj(condition, "onsetPeriod")
     if onset is None and period is not None:
         onset = fhir_date(period, "start", "onsetPeriod.")
-    when = onset or fhir_date(condition, "recordedDate")
+    return onset
+
+
+def map_condition(
+    condition: dict[str, Any],
+    terms: Terminology,
+    problems: list[str] | None = None,
+    *,
+    as_of: date | None = None,
+) -> list[Fact]:
+    """Facts stated by one Condition; what it could not say is appended to `problems`.
+
+    Metastases count whatever their clinical status; a pNEN in remission, inactive or resolved is
+    `pnen-remission` (with its histology and site); the rest counts only while active. With
+    `as_of`, a pNEN that abated after that day was still active on it.
+    """
+    if status_code(condition, "verificationStatus") in _REFUTED:
+        return []
+    clinical = status_code(condition, "clinicalStatus")
+    abated = fhir_date(condition, "abatementDateTime")
+    if as_of is not None and clinical in _REMISSION and abated is not None and abated > as_of:
+        clinical = "active"
+    active = clinical in _ACTIVE
+    code = obj(condition, "code")
+    coded = terms.concepts_of(code)
+    concepts = coded | _morphology_concepts(condition, terms)
+    body_sites = objects(condition, "bodySite")
+    sites: frozenset[str] = frozenset()
+    for site in body_sites:
+        sites = sites | terms.concepts_of(site)
+    onset = _onset(condition)
+    recorded = fhir_date(condition, "recordedDate")
+    when = onset or recorded
     ref = ref_of(condition)
     label = concept_text(code) or "condition"
     facts: list[Fact] = []
 
-    def add(kind: str, value: object, text: str) -> None:
-        facts.append(Fact(kind=kind, value=value, when=when, ref=ref, text=text))
+    def add(kind: str, value: object, text: str, day: date | None = when) -> None:
+        facts.append(Fact(kind=kind, value=value, when=day, ref=ref, text=text))
 
     neuroendocrine = "neuroendocrine-morphology" in concepts
-    pancreatic = bool(sites & {"site-pancreas"}) or "pancreas-topography" in concepts
+    # mCODE may code the site itself (SNOMED 15776009) with the histology in the extension.
+    pancreatic = "site-pancreas" in sites or not concepts.isdisjoint(_PANCREAS_CONCEPTS)
     is_pnen = (
         "pnen" in concepts
         or ("pancreas-malignancy" in concepts and neuroendocrine)
         or (neuroendocrine and pancreatic)
     )
-    if is_pnen:
+    in_remission = is_pnen and clinical in _REMISSION
+    if is_pnen and active:
         add("pnen", label, label)
+    elif in_remission:
+        add("pnen-remission", clinical, f"{label} ({clinical})", abated or recorded or onset)
+    elif is_pnen and problems is not None:
+        problems.append(f"clinicalStatus: {clinical!r} is not a status the service reads")
+    elif neuroendocrine and not body_sites and not pancreatic and problems is not None:
+        problems.append(
+            "a neuroendocrine neoplasm without a body site: not recognised as pancreatic"
+        )
+    tumour = (is_pnen and active) or in_remission
+    if tumour:
         for concept, location in _LOCATIONS:
             if concept in sites:
                 add("primary-location", location, f"primary in the {location}")
                 break
-    if "nec" in concepts:
+        for kind, value, text in _stage_facts(condition, terms):
+            add(kind, value, text)
+    # A NEC code counts for the pNEN, or alone in Condition.code with no site; a small-cell or
+    # NEC morphology of another site's cancer (lung, in the mCODE extension) is not the pNEN's.
+    nec_of_pnen = tumour or ("nec" in coded and not body_sites and active)
+    if "nec" in concepts and nec_of_pnen:
         subtype = (
             "small-cell"
             if "nec-small-cell" in concepts
@@ -98,23 +174,40 @@ def map_condition(condition: dict[str, Any], terms: Terminology) -> list[Fact]:
             else "nec"
         )
         add("nec-coded", subtype, f"{label} (neuroendocrine carcinoma code)")
-    for syndrome in FUNCTIONAL_SYNDROMES:
-        if syndrome in concepts:
-            add("functional", syndrome, f"{label} ({syndrome})")
-    if "non-functional" in concepts:
-        add("non-functional", True, label)
-    if "liver-metastasis" in concepts or (
-        "secondary-malignancy" in concepts and "site-liver" in sites
-    ):
-        add("liver-metastasis", label, label)
-    elif "extrahepatic-metastasis" in concepts or (
-        "secondary-malignancy" in concepts and body_sites and "site-liver" not in sites
-    ):
-        add("extrahepatic-metastasis", label, label)
-    for comorbidity in COMORBIDITIES:
-        if comorbidity in concepts:
-            add("comorbidity", comorbidity, label)
+    if active:
+        for syndrome in FUNCTIONAL_SYNDROMES:
+            if syndrome in concepts:
+                add("functional", syndrome, f"{label} ({syndrome})")
+        if "non-functional" in concepts:
+            add("non-functional", True, label)
+        for comorbidity in COMORBIDITIES:
+            if comorbidity in concepts:
+                add("comorbidity", comorbidity, label)
+    facts += _metastasis_facts(concepts, sites, bool(body_sites), label, when, ref)
     return facts
+
+
+def _metastasis_facts(
+    concepts: frozenset[str],
+    sites: frozenset[str],
+    has_site: bool,
+    label: str,
+    when: date | None,
+    ref: str,
+) -> list[Fact]:
+    """Metastases, ever recorded: liver, extrahepatic, regional nodes (N1) or site unknown."""
+    secondary = "secondary-malignancy" in concepts
+    if "liver-metastasis" in concepts or (secondary and "site-liver" in sites):
+        return [Fact("liver-metastasis", label, when, ref, label)]
+    if "extrahepatic-metastasis" in concepts or (secondary and has_site):
+        return [Fact("extrahepatic-metastasis", label, when, ref, label)]
+    if "regional-nodes" in concepts:
+        # Intra-abdominal nodes are regional for the pancreas: N1, never distant disease.
+        return [Fact("tnm-n", "N1", when, ref, f"{label} (regional nodes: N1)")]
+    if "metastasis-site-unknown" in concepts or secondary:
+        text = f"{label} (site not recorded: extrahepatic disease unknown)"
+        return [Fact(UNKNOWN_EXTRAHEPATIC, label, when, ref, text)]
+    return []
 
 
 def map_allergy(allergy: dict[str, Any], terms: Terminology) -> list[Fact]:

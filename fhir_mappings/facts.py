@@ -193,6 +193,8 @@ class PatientFacts:
     data_issues: tuple[DataIssue, ...] = ()
     resources_used: tuple[str, ...] = ()
     missing_keys: tuple[str, ...] = field(default=())
+    ignored_after_as_of: int = 0
+    """Resources dated or recorded after the as-of date, left out of an as-of evaluation."""
 
     def all(self, kind: str) -> tuple[Fact, ...]:
         """All facts of a kind, oldest first (undated first)."""

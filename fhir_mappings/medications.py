@@ -13,13 +13,21 @@ Decisions where the spec left room:
   → it counts (systemic wins over local: either may be meant, and a missed confounder costs more
   than a needless caution). Neither → it still counts, flagged "route not recorded" (or "route
   not recognised") in the card's evidence.
+- An RxNorm clinical drug (SCD/SBD) found in the shipped table (fhir_mappings/tables) counts as
+  its ingredient, recognised by code. The table lists systemic dose forms only for the
+  corticosteroids, so those need no route.
+- PRRT by text needs an unambiguous name (ValueSet `prrt`) or a somatostatin-receptor peptide
+  named with a therapeutic radionuclide: "lutetium" alone is also PSMA therapy (Pluvicto), and
+  "DOTATATE" alone is also the gallium-68 PET tracer.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
+from fhir_mappings.drug_table import clinical_drugs
 from fhir_mappings.facts import BY_TEXT, MEDICATION_CLASSES, Fact, Medication
 from fhir_mappings.shape import (
     ShapeError,
@@ -31,12 +39,15 @@ from fhir_mappings.shape import (
     ref_of,
     string,
 )
-from fhir_mappings.terminology import Terminology
+from fhir_mappings.terminology import RXNORM, Terminology
 
 ROUTE_NOT_RECORDED = "route not recorded"
 ROUTE_NOT_RECOGNISED = "route not recognised"
 SYSTEMIC, LOCAL = "route-systemic", "route-local"
 _ROUTE_CONCEPTS = frozenset({SYSTEMIC, LOCAL})
+_CLASSES = frozenset(MEDICATION_CLASSES)
+# Hyphens, slashes and brackets separate words for the PRRT check ("[177Lu]Lu-DOTA-TATE").
+_SEPARATORS = re.compile(r"[-/\[\]()]+")
 
 
 def medication_concept(resource: dict[str, Any]) -> dict[str, Any] | None:
@@ -57,16 +68,63 @@ def medication_concept(resource: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _ingredient_classes(concept: dict[str, Any] | None, terms: Terminology) -> frozenset[str]:
+    """Classes of the ingredients of the RxNorm clinical drugs (shipped table) a concept codes."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    if not isinstance(codings, list):
+        return frozenset()
+    table = clinical_drugs()
+    found: set[str] = set()
+    for coding in codings:
+        if not isinstance(coding, dict) or coding.get("system") != RXNORM:
+            continue
+        drug = table.get(str(coding.get("code")))
+        if drug is None:
+            continue
+        classes = terms.code_concepts(RXNORM, drug.ingredient) & _CLASSES
+        # A class whose ValueSet lists no RxNorm code (corticosteroids) is found by the name.
+        found |= classes or {c for c in _CLASSES if terms.text_matches(c, drug.ingredient_name)}
+    return frozenset(found)
+
+
+def medication_name(concept: dict[str, Any] | None) -> str:
+    """How a medication reads in evidence: its text or a display, else its tabled RxNorm name."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    codings = [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+    named = (
+        isinstance(concept, dict) and concept.get("text") or any(c.get("display") for c in codings)
+    )
+    if not named:
+        table = clinical_drugs()
+        for coding in codings:
+            drug = table.get(str(coding.get("code"))) if coding.get("system") == RXNORM else None
+            if drug is not None:
+                return drug.name
+    return concept_text(concept) or "medication"
+
+
+def _prrt_by_parts(text: str, terms: Terminology) -> bool:
+    """A somatostatin-receptor peptide named with a therapeutic radionuclide."""
+    plain = _SEPARATORS.sub(" ", text)
+    return terms.text_matches("sstr-peptide", plain) and terms.text_matches(
+        "therapeutic-radionuclide", plain
+    )
+
+
 def classify_medication(
     concept: dict[str, Any] | None, terms: Terminology, use_text: bool = True
 ) -> tuple[frozenset[str], bool]:
     """Medication classes of a concept, and whether they were recognised by text only."""
-    coded = terms.concepts_of(concept) & frozenset(MEDICATION_CLASSES)
+    coded = terms.concepts_of(concept) & _CLASSES or _ingredient_classes(concept, terms)
     if coded or not use_text:
         return coded, False
     text = all_text(concept)
-    by_text = frozenset(c for c in MEDICATION_CLASSES if text and terms.text_matches(c, text))
-    return by_text, bool(by_text)
+    if not text:
+        return frozenset(), False
+    found = {c for c in MEDICATION_CLASSES if terms.text_matches(c, text)}
+    if "prrt" not in found and _prrt_by_parts(text, terms):
+        found.add("prrt")
+    return frozenset(found), bool(found)
 
 
 def _end_date(resource: dict[str, Any]) -> date | None:
@@ -102,16 +160,26 @@ def _route_kinds(concept: dict[str, Any] | None, terms: Terminology) -> frozense
     return frozenset(c for c in _ROUTE_CONCEPTS if text and terms.text_matches(c, text))
 
 
-def _systemic(
-    resource: dict[str, Any], concept: dict[str, Any] | None, terms: Terminology
-) -> tuple[bool, str | None]:
-    """Whether a medication known by name only is taken systemically, and the flag to show."""
-    key = "dosage" if resource.get("resourceType") == "MedicationStatement" else "dosageInstruction"
-    routes = [
+def _routes(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The recorded routes: dosageInstruction[] (request), dosage[] (statement), dosage (given)."""
+    kind = resource.get("resourceType")
+    if kind == "MedicationAdministration":
+        dosage = obj(resource, "dosage")
+        route = obj(dosage, "route", "dosage.") if dosage else None
+        return [route] if route else []
+    key = "dosage" if kind == "MedicationStatement" else "dosageInstruction"
+    return [
         route
         for i, dosage in enumerate(objects(resource, key))
         if (route := obj(dosage, "route", f"{key}[{i}]."))
     ]
+
+
+def _systemic(
+    resource: dict[str, Any], concept: dict[str, Any] | None, terms: Terminology
+) -> tuple[bool, str | None]:
+    """Whether a medication known by name only is taken systemically, and the flag to show."""
+    routes = _routes(resource)
     kinds = frozenset().union(*(_route_kinds(route, terms) for route in routes))
     if not kinds:  # no route the terminology knows: the product's name and form may tell
         forms = [
@@ -127,12 +195,12 @@ def _systemic(
     return True, ROUTE_NOT_RECOGNISED if routes else ROUTE_NOT_RECORDED
 
 
-def medication_of(
-    resource: dict[str, Any], terms: Terminology, today: date, use_text: bool = True
-) -> tuple[Medication, bool, str | None] | None:
-    """The Medication a request or statement describes, or None when it is of no listed class.
+def classified(
+    resource: dict[str, Any], terms: Terminology, use_text: bool = True
+) -> tuple[dict[str, Any] | None, frozenset[str], bool, str | None] | None:
+    """A medication resource's concept, classes, whether by text, and corticosteroid route flag.
 
-    Also whether it was recognised by text, and the corticosteroid's route flag (if any).
+    None when it is of no listed class (a local-only corticosteroid included).
     """
     concept = medication_concept(resource)
     classes, by_text = classify_medication(concept, terms, use_text)
@@ -143,6 +211,20 @@ def medication_of(
             classes -= {"corticosteroid"}
     if not classes:
         return None
+    return concept, classes, by_text, route_flag
+
+
+def medication_of(
+    resource: dict[str, Any], terms: Terminology, today: date, use_text: bool = True
+) -> tuple[Medication, bool, str | None] | None:
+    """The Medication a request or statement describes, or None when it is of no listed class.
+
+    Also whether it was recognised by text, and the corticosteroid's route flag (if any).
+    """
+    found = classified(resource, terms, use_text)
+    if found is None:
+        return None
+    concept, classes, by_text, route_flag = found
     status = string(resource, "status")
     kind = resource.get("resourceType")
     end = _end_date(resource)
@@ -154,7 +236,7 @@ def medication_of(
     )
     listed = status in ({"active", "on-hold"} if kind == "MedicationRequest" else {"active"})
     active = listed and (end is None or end >= today)
-    name = concept_text(concept) or "medication"
+    name = medication_name(concept)
     return Medication(classes, name, active, start, end, status or ""), by_text, route_flag
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from fhir_mappings import sites
 from fhir_mappings.facts import (
     LIVER,
     PRIMARY,
@@ -30,6 +31,7 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import PNEN, SNOMED, Terminology
+from fhir_mappings.values import metastasis_kinds, staging_facts, value_from_text
 
 COUNTED = frozenset({"final", "amended", "corrected"})
 LABS = (
@@ -79,8 +81,10 @@ _YES, _NO = "373066001", "373067005"
 _POSITIVE, _NEGATIVE = "10828004", "260385009"
 _PRESENT = "LA9633-4"
 _MSI_HIGH = "LA26203-2"
+# The common printed forms ('15%', '<2 %', '5-10 %', '80 ng/mL'); a unit never starts with a
+# separator, so '20,5 %' falls through to values.value_from_text (decimal comma), not '20'.
 _NUMBER = re.compile(
-    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s].*)?$"
+    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
 _SAME_UNITS = {
@@ -92,12 +96,16 @@ _SAME_UNITS = {
     "pg/ml": "pg/mL",
     "pmol/l": "pmol/L",
     "nmol/l": "nmol/L",
+    "percent": "%",
+    "pct": "%",
 }
 _CANONICAL_UNITS = frozenset(
     {"%", "ng/mL", "pg/mL", "pmol/L", "nmol/L", "U/L", "mL/min/1.73m2", ""}
 )
 _RELATED_CONDITION = "related-condition"
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
+_PER_AREA = re.compile(r"^/\s*(\d+(?:\.\d+)?)\s*mm(?:2|²|\^2)$")
+_RESULT_SITES = {sites.PANCREAS: PRIMARY, sites.LIVER: LIVER}
 
 
 @dataclass(frozen=True)
@@ -117,17 +125,12 @@ class SiteIndex:
 
 
 def body_site(concept: Any, terms: Terminology) -> str | None:
-    """'liver' or 'primary' for a body-site CodeableConcept, None when it says neither."""
-    concepts = terms.concepts_of(concept)
-    if "site-liver" in concepts:
-        return LIVER
-    if "site-pancreas" in concepts:
-        return PRIMARY
-    return None
+    """'liver' or 'primary' for a body-site CodeableConcept (coded or text), else None."""
+    return _RESULT_SITES.get(sites.site_class(concept, terms) or "")
 
 
 def map_specimen(specimen: dict[str, Any], terms: Terminology) -> str | None:
-    """The site a Specimen was collected from, or None."""
+    """The site a Specimen was collected from (primary or liver; coded or text), or None."""
     collection = obj(specimen, "collection")
     if collection is None:
         return None
@@ -208,11 +211,18 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
         if isinstance(integer, bool) or not isinstance(integer, int):
             raise ShapeError(f"{path}valueInteger: expected an integer")
         return Quantity(float(integer), "", None, high_ref), flags
+    ratio = obj(holder, "valueRatio", path)
+    if ratio is not None:
+        return _ratio(ratio, f"{path}valueRatio.", high_ref)
     text = string(holder, "valueString", path)
     if text is not None:
         match = _NUMBER.match(text)
         if not match:
-            return None
+            read = value_from_text(text)
+            if read is None:
+                return None
+            q, extra = read
+            return Quantity(q.value, _same_unit(q.unit), q.comparator, high_ref), extra
         comparator = _COMPARATORS.get(match.group(1) or "", match.group(1))
         low_value, high_value = float(match.group(2)), match.group(3)
         unit = (match.group(4) or "").strip()
@@ -220,6 +230,28 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
             return Quantity(float(high_value), _same_unit(unit), None, high_ref), (RANGE_HIGH_END,)
         return Quantity(low_value, _same_unit(unit), comparator, high_ref), flags
     return None
+
+
+def _ratio(
+    ratio: dict[str, Any], path: str, high_ref: float | None
+) -> tuple[Quantity, tuple[str, ...]] | None:
+    """numerator/denominator: a fraction ('150 of 1000 cells' → unit '1') or a per-area count."""
+    numerator = obj(ratio, "numerator", path)
+    denominator = obj(ratio, "denominator", path)
+    if numerator is None or denominator is None:
+        return None
+    top = number(numerator, "value", f"{path}numerator.")
+    bottom = number(denominator, "value", f"{path}denominator.")
+    if top is None or bottom is None:
+        return None
+    if bottom <= 0:
+        raise ShapeError(f"{path}denominator.value: not a positive number")
+    top_unit = string(numerator, "unit", f"{path}numerator.") or ""
+    bottom_unit = string(denominator, "unit", f"{path}denominator.") or ""
+    if bottom_unit in ("", "1", "{cells}", "cells") and top_unit in ("", "1", "{cells}", "cells"):
+        return Quantity(top / bottom, "1", None, high_ref), ()
+    # A count over an area or field: kept as 'per <denominator>' for the handler to scale.
+    return Quantity(top, f"/{bottom:g} {bottom_unit}".strip(), None, high_ref), ()
 
 
 def _reference_high(holder: dict[str, Any], path: str) -> float | None:
@@ -293,7 +325,14 @@ def _sstr2(holder: dict[str, Any], path: str) -> str | None:
     return f"{score}+" if score else ("0" if score == 0 else None)
 
 
-def _grade(holder: dict[str, Any], path: str) -> int | None:
+_GENERIC_GRADES = {"histologic-grade-1": 1, "histologic-grade-2": 2, "histologic-grade-3": 3}
+
+
+def _grade(holder: dict[str, Any], path: str, terms: Terminology) -> int | None:
+    value_concepts = terms.concepts_of(obj(holder, "valueCodeableConcept", path))
+    for concept, grade in _GENERIC_GRADES.items():
+        if concept in value_concepts:
+            return grade
     codes, text = _coded_or_string(holder, path)
     for item in [*codes, text]:
         match = re.fullmatch(r"(?:who\s*)?(?:grade\s*|g)?([123])", item.strip().lower())
@@ -304,8 +343,13 @@ def _grade(holder: dict[str, Any], path: str) -> int | None:
 
 def _differentiation(holder: dict[str, Any], path: str, terms: Terminology) -> str | None:
     concept = obj(holder, "valueCodeableConcept", path)
-    if "morphology-poorly-differentiated" in terms.concepts_of(concept):
+    value_concepts = terms.concepts_of(concept)
+    if "morphology-poorly-differentiated" in value_concepts:
         return "poorly"
+    if not value_concepts.isdisjoint(_GENERIC_GRADES):
+        # 'Grade 3: poorly differentiated' is a histologic grade: for an NEN it is not a
+        # differentiation (a G3 NET is well differentiated).
+        return None
     codes, text = _coded_or_string(holder, path)
     words = {c.lower() for c in codes} | {text.lower()}
     if any(w.startswith("poor") for w in words):
@@ -315,23 +359,21 @@ def _differentiation(holder: dict[str, Any], path: str, terms: Terminology) -> s
     return None
 
 
-def _category(holder: dict[str, Any], path: str, prefix: str) -> str | None:
-    codes, text = _coded_or_string(holder, path)
-    for item in [*codes, text]:
-        match = re.fullmatch(rf"[cpyra]*({prefix}[0-4xX]?[a-dA-D]?|{prefix}is)", item.strip())
-        if match:
-            value = match.group(1)
-            return value[0].upper() + value[1:].lower()
-    return None
-
-
-def _stage(holder: dict[str, Any], path: str) -> str | None:
-    codes, text = _coded_or_string(holder, path)
-    for item in [text, *codes]:
-        match = re.search(r"\b(IV|III|II|I)([ABC])?\b", item.strip().upper().replace("STAGE", ""))
-        if match:
-            return match.group(0)
-    return None
+def staging_texts(holder: dict[str, Any], path: str, terms: Terminology) -> list[str]:
+    """Every text a TNM value may name its category in: codes, string, displays (sent or known)."""
+    concept = obj(holder, "valueCodeableConcept", path)
+    texts = [string(holder, "valueString", path) or ""]
+    if concept is not None:
+        texts.append(concept_text(concept))
+        for coding in objects(concept, "coding", f"{path}valueCodeableConcept."):
+            system, code = coding.get("system"), coding.get("code")
+            if isinstance(code, str):
+                texts.append(code)
+                if isinstance(system, str):
+                    texts.append(terms.display(system, code) or "")
+            if isinstance(coding.get("display"), str):
+                texts.append(coding["display"])
+    return texts
 
 
 def _enets_type(holder: dict[str, Any], path: str) -> str | None:
@@ -341,6 +383,22 @@ def _enets_type(holder: dict[str, Any], path: str) -> str | None:
     _, text = _coded_or_string(holder, path)
     match = re.fullmatch(r"(?:type\s*)?(I{1,3})", text.strip(), re.IGNORECASE)
     return match.group(1).upper() if match else None
+
+
+def _unreadable(kind: str, path: str, terms: Terminology) -> str:
+    return f"{path}valueString: {terms.titles.get(kind, kind)} could not be read; not used"
+
+
+def impossible(kind: str, q: Quantity, terms: Terminology) -> str | None:
+    """Why a measured value cannot be true (a percentage outside 0–100, a negative amount)."""
+    title = terms.titles.get(kind, kind)
+    if q.value < 0 and q.comparator not in ("<", "<="):
+        return f"{title}: a negative value is impossible; not used"
+    if q.unit == "%" and q.value > 100 and q.comparator not in (">", ">="):
+        return f"{title}: a percentage above 100 is impossible; not used"
+    if q.unit == "%" and q.value >= 100 and q.comparator in (">", ">="):
+        return f"{title}: a percentage above 100 is impossible; not used"
+    return None
 
 
 @dataclass
@@ -355,9 +413,23 @@ class _Context:
     issues: list[str]
 
     def add(self, kind: str, value: object, text: str, *, extra: tuple[str, ...] = ()) -> None:
+        if isinstance(value, Quantity):
+            problem = impossible(kind, value, self.terms)
+            if problem:
+                self.issues.append(problem)
+                return
         self.facts.append(
             Fact(kind, value, self.when, self.ref, text, self.site, self.flags + extra)
         )
+
+    def quantity(
+        self, kind: str, holder: dict[str, Any], path: str
+    ) -> tuple[Quantity, tuple[str, ...]] | None:
+        """The numeric value; a printed value that cannot be read is reported, never dropped."""
+        found = _quantity(holder, path)
+        if found is None and isinstance(holder.get("valueString"), str):
+            self.issues.append(_unreadable(kind, path, self.terms))
+        return found
 
     @property
     def site_label(self) -> str:
@@ -373,7 +445,7 @@ _PATHOLOGY_SITES = frozenset({"ki67", "mitotic-count", "who-grade", "differentia
 
 
 def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-    found = _quantity(holder, path)
+    found = ctx.quantity("ki67", holder, path)
     if found:
         q, extra = found
         q = _ki67(q)
@@ -381,7 +453,7 @@ def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
 
 
 def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-    found = _quantity(holder, path)
+    found = ctx.quantity("mitotic-count", holder, path)
     if not found:
         return
     q, extra = found
@@ -398,12 +470,17 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
             return
         q = Quantity(q.value * factor, "/2 mm²", q.comparator)
         extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
+    area = _PER_AREA.match(q.unit)
+    if area and float(area.group(1)) not in (0.0, 2.0):
+        # A ratio over another area ('3 per 1 mm²'): the WHO grade counts per 2 mm².
+        q = Quantity(q.value * 2 / float(area.group(1)), q.unit, q.comparator)
+        extra = (*extra, f"scaled from per {area.group(1)} mm²")
     q = Quantity(q.value, "/2 mm²", q.comparator)
     ctx.add("mitotic-count", q, f"mitoses {q.display()}{ctx.site_label}", extra=extra)
 
 
 def _grade_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-    grade = _grade(holder, path)
+    grade = _grade(holder, path, ctx.terms)
     if grade:
         ctx.add("who-grade", grade, f"reported WHO grade G{grade}{ctx.site_label}")
 
@@ -422,7 +499,7 @@ def _lab_text(kind: str, q: Quantity, terms: Terminology) -> str:
 
 def _lab(kind: str) -> Handler:
     def lab_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-        found = _quantity(holder, path)
+        found = ctx.quantity(kind, holder, path)
         if found:
             q, extra = found
             ctx.add(kind, q, _lab_text(kind, q, ctx.terms), extra=extra)
@@ -431,7 +508,7 @@ def _lab(kind: str) -> Handler:
 
 
 def _egfr_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-    found = _quantity(holder, path)
+    found = ctx.quantity("egfr", holder, path)
     if found:
         q, extra = found
         ctx.add("egfr", q, f"eGFR {q.value:g} mL/min/1.73 m²", extra=extra)
@@ -456,24 +533,30 @@ def _disease_status_value(holder: dict[str, Any], path: str, ctx: _Context) -> N
         ctx.add("disease-status", status, f"disease status: {status}")
 
 
-def _tnm(kind: str, prefix: str) -> Handler:
+_METASTASIS_TEXT = {
+    "liver-metastasis": "liver metastases",
+    "extrahepatic-metastasis": "extrahepatic metastases",
+}
+
+
+def staging_fact_texts(kind: str, value: str) -> list[tuple[str, str, str]]:
+    """(kind, value, text) of a TNM or stage fact and the metastasis facts an M category implies."""
+    if kind == "tnm-stage":
+        return [(kind, value, f"stage {value}")]
+    found = [(kind, value, value)]
+    if kind == "tnm-m":
+        found += [(k, value, f"{value} ({_METASTASIS_TEXT[k]})") for k in metastasis_kinds(value)]
+    return found
+
+
+def _tnm(kind: str) -> Handler:
     def tnm_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-        category = _category(holder, path, prefix)
-        if not category:
-            return
-        ctx.add(kind, category, category)
-        if kind == "tnm-m" and category.lower() in {"m1a", "m1c"}:
-            ctx.add("liver-metastasis", category, f"{category} (liver metastases)")
-        if kind == "tnm-m" and category.lower() in {"m1b", "m1c"}:
-            ctx.add("extrahepatic-metastasis", category, f"{category} (extrahepatic metastases)")
+        texts = staging_texts(holder, path, ctx.terms)
+        for staging in staging_facts((kind,), texts):
+            for fact_kind, value, text in staging_fact_texts(*staging):
+                ctx.add(fact_kind, value, text)
 
     return tnm_value
-
-
-def _stage_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-    stage = _stage(holder, path)
-    if stage:
-        ctx.add("tnm-stage", stage, f"stage {stage}")
 
 
 def _enets_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
@@ -485,7 +568,7 @@ def _enets_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
 
 def _numeric(kind: str) -> Handler:
     def numeric_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-        found = _quantity(holder, path)
+        found = ctx.quantity(kind, holder, path)
         if not found:
             return
         q, extra = found
@@ -509,7 +592,7 @@ def _yes_no(kind: str) -> Handler:
 
 def _score(kind: str, label: str) -> Handler:
     def score_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-        found = _quantity(holder, path)
+        found = ctx.quantity(kind, holder, path)
         if found:
             q, extra = found
             ctx.add(kind, q, f"{label} {q.display()}", extra=extra)
@@ -535,10 +618,10 @@ _HANDLERS: dict[str, Handler] = {
     "mgmt-ihc": _mgmt_value,
     "sstr2-ihc": _sstr2_value,
     "disease-status": _disease_status_value,
-    "tnm-t": _tnm("tnm-t", "T"),
-    "tnm-n": _tnm("tnm-n", "N"),
-    "tnm-m": _tnm("tnm-m", "M"),
-    "tnm-stage": _stage_value,
+    "tnm-t": _tnm("tnm-t"),
+    "tnm-n": _tnm("tnm-n"),
+    "tnm-m": _tnm("tnm-m"),
+    "tnm-stage": _tnm("tnm-stage"),
     "enets-liver-type": _enets_value,
     **{kind: _numeric(kind) for kind in NUMERIC_ASSESSMENTS},
     **{kind: _yes_no(kind) for kind in BOOLEAN_ASSESSMENTS},
@@ -624,14 +707,18 @@ def _lab_result(
     when: date | None,
     flags: tuple[str, ...],
     terms: Terminology,
-) -> list[Fact]:
+) -> tuple[list[Fact], list[str]]:
     """A serum marker result: the common case of a long record, kept on a short path."""
     found = _quantity(observation, "")
     if not found:
-        return []
+        unread = isinstance(observation.get("valueString"), str)
+        return [], [_unreadable(kind, "", terms)] if unread else []
     q, extra = found
+    problem = impossible(kind, q, terms) if q.value < 0 else None
+    if problem:
+        return [], [problem]
     text = _lab_text(kind, q, terms)
-    return [Fact(kind, q, when, ref_of(observation), text, UNKNOWN_SITE, flags + extra)]
+    return [Fact(kind, q, when, ref_of(observation), text, UNKNOWN_SITE, flags + extra)], []
 
 
 def map_observation(
@@ -642,10 +729,15 @@ def map_observation(
 ) -> tuple[list[Fact], list[str]]:
     """Facts from one Observation, and problems with parts of it that were ignored."""
     status = observation.get("status")
+    if status is None:
+        return [], ["status: missing; not used"]
     flags = () if status in COUNTED else result_status_flags(string(observation, "status"), COUNTED)
     if flags is None:
         return [], []
-    concepts = terms.concepts_of(obj(observation, "code"))
+    code = obj(observation, "code")
+    if code is None:
+        return [], ["code: missing; not used"]
+    concepts = terms.concepts_of(code)
     components = objects(observation, "component") if "component" in observation else []
     component_concepts = [terms.concepts_of(obj(c, "code", "component.")) for c in components]
     if not concepts and not any(component_concepts):
@@ -654,7 +746,7 @@ def map_observation(
             return [], []
     when = _effective_date(observation)
     if not components and len(concepts) == 1 and concepts <= _LAB_CONCEPTS:
-        return _lab_result(observation, next(iter(concepts)), when, flags, terms), []
+        return _lab_result(observation, next(iter(concepts)), when, flags, terms)
     graded = not concepts or not concepts.isdisjoint(_PATHOLOGY_SITES)
     graded = graded or any(not c.isdisjoint(_PATHOLOGY_SITES) for c in component_concepts)
     site = _result_site(observation, sites, terms) if graded else UNKNOWN_SITE

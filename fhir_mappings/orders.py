@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from fhir_mappings.facts import BY_TEXT, DataIssue, Draft, Fact, Order
-from fhir_mappings.medications import classify_medication, medication_concept
+from fhir_mappings.medications import classify_medication, medication_concept, medication_name
 from fhir_mappings.observations import body_site
-from fhir_mappings.procedures import LAB_ORDER_KINDS, PROCEDURE_KINDS
+from fhir_mappings.procedures import LAB_ORDER_KINDS, procedure_kinds
 from fhir_mappings.reports import classify_imaging
 from fhir_mappings.shape import (
     FHIR_ID,
@@ -36,12 +36,12 @@ def classify_order(
         classes, by_text = classify_medication(concept, terms, use_text)
         if not classes:
             return None
-        return Order(classes, status, kind, concept_text(concept) or "medication"), by_text
+        return Order(classes, status, kind, medication_name(concept)), by_text
     if kind != "ServiceRequest":
         return None
     code = obj(resource, "code")
-    concepts = terms.concepts_of(code)
-    kinds = {k: False for k in concepts & frozenset(PROCEDURE_KINDS + LAB_ORDER_KINDS)}
+    labs = terms.concepts_of(code) & frozenset(LAB_ORDER_KINDS)
+    kinds = {k: False for k in procedure_kinds(resource, terms) | labs}
     kinds.update(
         {k: t for k, t in classify_imaging(code, "", terms, use_text).items() if k not in kinds}
     )

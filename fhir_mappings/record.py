@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from fhir_mappings.administrations import Dose, map_administrations, read_administration
+from fhir_mappings.attribution import attribute
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
 from fhir_mappings.medications import map_medication
+from fhir_mappings.narrative import CodedTissue, is_pathology_report, read_pathology_report
 from fhir_mappings.observations import (
     MappingOptions,
     SiteIndex,
@@ -45,6 +48,72 @@ def _issue(key: str, resource: dict[str, Any], exc: Exception) -> DataIssue:
     return DataIssue(key, ref_of(resource), "unreadable resource")
 
 
+_EARLIEST = date(1900, 1, 1)
+_TOLERANCE = timedelta(days=1)  # time zones: a result from "tomorrow" may be today elsewhere
+# Kinds whose date is a plan, not an event (orders, drafts): never checked against today.
+_PLANNED = ("planned", "draft")
+# Where each resource type says when it was recorded (for as-of: not yet known on that day).
+_RECORDED = {
+    "Condition": ("recordedDate",),
+    "Observation": ("issued",),
+    "DiagnosticReport": ("issued",),
+    "MedicationRequest": ("authoredOn",),
+    "MedicationStatement": ("dateAsserted",),
+    "ServiceRequest": ("authoredOn",),
+    "AllergyIntolerance": ("recordedDate",),
+}
+
+
+def _recorded_after(
+    resource: dict[str, Any], day: date, later: set[str], issues: list[DataIssue], key: str
+) -> bool:
+    """True (and counted in `later`) when the resource was recorded after `day`."""
+    try:
+        for element in _RECORDED.get(resource["resourceType"], ()):
+            recorded = fhir_date(resource, element)
+            if recorded is not None and recorded > day:
+                later.add(ref_of(resource))
+                return True
+    except ShapeError as exc:
+        issues.append(DataIssue(key, ref_of(resource), str(exc)))
+        return True
+    return False
+
+
+def _dated_events(
+    facts: list[Fact],
+    today: date,
+    as_of: bool,
+    issues: list[DataIssue],
+    later: set[str],
+    resources: Sequence[tuple[str, dict[str, Any]]],
+) -> list[Fact]:
+    """Facts whose event date can be used: with `as_of`, none after today (counted in `later`);
+    otherwise none after today + 1 day or before 1900 (each reported once per resource)."""
+    latest = today if as_of else today + _TOLERANCE
+    kept: list[Fact] = []
+    reported: dict[str, str] = {}
+    for fact in facts:
+        when = fact.when
+        if when is None or _EARLIEST <= when <= latest or fact.kind.startswith(_PLANNED):
+            kept.append(fact)
+        elif as_of and when > today:
+            later.add(fact.ref)
+        else:
+            diagnosis = fact.ref.startswith("Condition/")
+            if diagnosis:
+                # A diagnosis stays on record without its impossible date (the rules then treat
+                # it as undated); a result or treatment with an impossible date is not used.
+                kept.append(fact._replace(when=None))
+            if fact.ref not in reported:
+                problem = "date in the future" if when > latest else "date before 1900"
+                reported[fact.ref] = f"{problem}: {'date not used' if diagnosis else 'not used'}"
+    if reported:  # rare: the prefetch keys are looked up only then
+        keys = {ref_of(r): k for k, r in resources if ref_of(r) in reported}
+        issues.extend(DataIssue(keys.get(ref, ""), ref, p) for ref, p in reported.items())
+    return kept
+
+
 # (prefetch key, resource JSON)
 Item = tuple[str, Any]
 _FIRST = ("Patient", "Condition", "AllergyIntolerance", "Specimen")
@@ -57,13 +126,33 @@ class RecordMapper:
     terms: Terminology
     options: MappingOptions = MappingOptions()
 
-    def map(self, patient_id: str, items: Iterable[Item], today: date) -> PatientFacts:
-        """All facts of one patient; malformed resources are skipped and reported."""
+    def map(
+        self,
+        patient_id: str,
+        items: Iterable[Item],
+        today: date,
+        *,
+        as_of: bool = False,
+        aliases: Mapping[str, str] | None = None,
+    ) -> PatientFacts:
+        """All facts of one patient; malformed resources are skipped and reported.
+
+        Event dates after today (one day's tolerance for time zones) or before 1900 are data
+        issues and not used. With `as_of`, the record is read as it stood on `today`: anything
+        dated or recorded later is ignored and counted, not reported. `aliases` maps Bundle entry
+        fullUrls (`urn:uuid:…`) to 'Type/id', so that references inside a Bundle resolve; facts
+        are then attributed to the pNEN or another cancer.
+        """
         facts: list[Fact] = []
         issues: list[DataIssue] = []
         used: list[str] = []
         birth_date: date | None = None
-        valid = self._valid_resources(patient_id, items, issues, set())
+        cutoff = today if as_of else None
+        aliases = aliases or {}
+        valid = self._valid_resources(patient_id, items, issues, set(), aliases)
+        later: set[str] = set()
+        if as_of:
+            valid = [(k, r) for k, r in valid if not _recorded_after(r, today, later, issues, k)]
         first = [(k, r) for k, r in valid if r["resourceType"] in _FIRST]
         rest = [(k, r) for k, r in valid if r["resourceType"] not in _FIRST]
         specimens: dict[str, str] = {}
@@ -78,22 +167,47 @@ class RecordMapper:
                     if site:
                         specimens[ref_of(resource)] = site
                 else:
-                    mapper = map_condition if kind == "Condition" else map_allergy
-                    produced = mapper(resource, self.terms)
+                    problems: list[str] = []
+                    produced = (
+                        map_condition(resource, self.terms, problems, as_of=cutoff)
+                        if kind == "Condition"
+                        else map_allergy(resource, self.terms)
+                    )
+                    issues.extend(DataIssue(key, ref_of(resource), p) for p in problems)
                     if produced:
                         facts.extend(produced)
                         used.append(versioned_ref(resource))
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
+        primary = {f.ref for f in facts if f.kind == "pnen"}
+        liver = {f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")}
+        for url, target in aliases.items():  # a result may name them by fullUrl
+            if target in specimens:
+                specimens[url] = specimens[target]
+            if target in primary:
+                primary.add(url)
+            if target in liver:
+                liver.add(url)
         sites = SiteIndex(
             specimens=specimens,
-            primary_conditions=frozenset(f.ref for f in facts if f.kind == "pnen"),
-            liver_conditions=frozenset(
-                f.ref for f in facts if f.kind == "liver-metastasis" and f.ref.startswith("Cond")
-            ),
+            primary_conditions=frozenset(primary),
+            liver_conditions=frozenset(liver),
         )
+        doses: list[Dose] = []  # administrations are read together: cycles form courses
+        pathology: list[tuple[str, dict[str, Any]]] = []
         for key, resource in rest:
             try:
+                if resource["resourceType"] == "MedicationAdministration":
+                    dose = read_administration(resource, self.terms)
+                    if dose:
+                        doses.append(dose)
+                        used.append(versioned_ref(resource))
+                    continue
+                if resource["resourceType"] == "DiagnosticReport" and is_pathology_report(
+                    resource, self.terms
+                ):
+                    pathology.append((key, resource))  # read once coded results are known
+                    continue
                 produced = self._map_one(key, resource, sites, issues, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
@@ -101,13 +215,44 @@ class RecordMapper:
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource))
+        if pathology:
+            self._read_pathology(pathology, sites, facts, issues, used)
+        facts.extend(map_administrations(doses, today))
+        facts = _dated_events(facts, today, as_of, issues, later, valid)
+        reported = frozenset(i.reference for i in issues)
+        attributed = attribute(valid, facts, self.terms, aliases, reported)
+        issues.extend(attributed.issues)
         return PatientFacts(
             patient_ref=f"Patient/{patient_id}",
             birth_date=birth_date,
-            by_kind=index_facts(facts),
+            by_kind=index_facts(attributed.facts),
             data_issues=tuple(issues),
             resources_used=tuple(used),
+            ignored_after_as_of=len(later),
         )
+
+    def _read_pathology(
+        self,
+        reports: list[tuple[str, dict[str, Any]]],
+        sites: SiteIndex,
+        facts: list[Fact],
+        issues: list[DataIssue],
+        used: list[str],
+    ) -> None:
+        """Tissue facts from pathology reports' text, where coded results do not give them."""
+        coded = CodedTissue.of(facts)
+        for key, report in reports:
+            try:
+                produced, problems = read_pathology_report(
+                    report, self.terms, sites, self.options, coded
+                )
+            except _UNREADABLE as exc:
+                issues.append(_issue(key, report, exc))
+                continue
+            issues.extend(DataIssue(key, ref_of(report), p) for p in problems)
+            if produced:
+                facts.extend(produced)
+                used.append(versioned_ref(report))
 
     def _map_one(
         self,
@@ -133,14 +278,18 @@ class RecordMapper:
             return map_service_request(resource, self.terms)
         return []
 
-    def has_pnen(self, patient_id: str, items: Iterable[Item]) -> bool:
-        """Whether the record has an active pNEN Condition (the cheap first look)."""
+    def has_pnen(
+        self, patient_id: str, items: Iterable[Item], *, aliases: Mapping[str, str] | None = None
+    ) -> bool:
+        """Whether the record has a pNEN Condition, active or in remission (a cheap first look)."""
         conditions = [
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
-        for _, resource in self._valid_resources(patient_id, conditions, [], set()):
+        valid = self._valid_resources(patient_id, conditions, [], set(), aliases or {})
+        for _, resource in valid:
             try:
-                if any(f.kind == "pnen" for f in map_condition(resource, self.terms)):
+                found = map_condition(resource, self.terms)
+                if any(f.kind in ("pnen", "pnen-remission") for f in found):
                     return True
             except ShapeError:
                 continue
@@ -148,7 +297,11 @@ class RecordMapper:
 
     @staticmethod
     def _valid_resources(
-        patient_id: str, items: Iterable[Item], issues: list[DataIssue], seen: set[str]
+        patient_id: str,
+        items: Iterable[Item],
+        issues: list[DataIssue],
+        seen: set[str],
+        aliases: Mapping[str, str],
     ) -> Sequence[tuple[str, dict[str, Any]]]:
         """Resources that are JSON objects with a type and an id, of this patient, once each."""
         valid: list[tuple[str, dict[str, Any]]] = []
@@ -179,7 +332,9 @@ class RecordMapper:
                 except ShapeError as exc:
                     issues.append(DataIssue(key, ref, str(exc)))
                     continue
-                target = subject if subject == patient_ref else local_ref(subject)
+                target = (
+                    subject if subject == patient_ref else aliases.get(subject or "")
+                ) or local_ref(subject)
                 if target and target.startswith("Patient/") and target != patient_ref:
                     issues.append(DataIssue(key, ref, "subject is another patient"))
                     continue

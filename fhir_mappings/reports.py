@@ -1,4 +1,9 @@
-"""DiagnosticReport (imaging) → imaging facts; the same table classifies imaging orders."""
+"""DiagnosticReport (imaging) → imaging facts; the same table classifies imaging orders.
+
+Pathology reports never reach this module (fhir_mappings.narrative reads them). Report text is read
+only where it is asserted: "correlate with Ga-68 DOTATATE PET/CT", "no evidence of …" or "compared
+with the prior Octreoscan" name no study (fhir_mappings.context).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from fhir_mappings.context import asserted_text
 from fhir_mappings.facts import BY_TEXT, Fact
 from fhir_mappings.shape import (
     all_text,
@@ -29,6 +35,7 @@ IMAGING_KINDS = (
     "pet-fdg",
     "pet-exendin",
     "pet-dopa",
+    "sstr-scintigraphy",
     "abdominal-imaging",
 )
 IMAGING_TITLES = {
@@ -40,6 +47,7 @@ IMAGING_TITLES = {
     "pet-fdg": "18F-FDG PET/CT",
     "pet-exendin": "68Ga-exendin-4 PET/CT",
     "pet-dopa": "18F-DOPA PET/CT",
+    "sstr-scintigraphy": "SSTR scintigraphy (Octreoscan/SRI)",
     "abdominal-imaging": "abdominal CT/MRI",
 }
 
@@ -76,14 +84,42 @@ def _hints(alternatives: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(re.split(r"[\\\[(?*+.|]", word, maxsplit=1)[0].casefold() for word in alternatives)
 
 
-_CT = _words("CT", "computed tomography")
-_MR = _words("MR", "MRI", "magnetic resonance")
+# "CT-guided biopsy" and "MR-guided" name a procedure's guidance, not a diagnostic study.
+_CT = _Words(r"(?<![\w-])(?:CT|computed tomography)(?![\w])(?!\s*-?\s*guided)", ("ct", "computed"))
+_MR = _Words(
+    r"(?<![\w-])(?:MR|MRI|magnetic resonance)(?![\w])(?!\s*-?\s*guided)", ("mr", "magnetic")
+)
 _PET = _words("PET", "PET/CT", "PET-CT")
 _ABDOMEN = _words("abdomen", "abdominal", "abdo")
 _LIVER = _words("liver", "hepatic")
 _CONTRAST = _words("contrast", "multiphase", "multiphasic", "triphasic", "enhanced")
 _CHEST = _words("chest", "thorax", "thoracic")
 _SSA = _tracer("DOTATATE", "DOTATOC", "DOTANOC", "68Ga-SSA", "SSTR", "somatostatin receptor")
+# 68Ga-DOTATATE (NETSPOT) and 64Cu-DOTATATE (Detectnet) kits: the kit's name implies the PET.
+_SSA_KIT = _tracer("NETSPOT", "Detectnet")
+# SSTR scintigraphy: 111In-pentetreotide (Octreoscan), 99mTc-HYNIC-TOC (Tektrotyd), or SRS/SRI by
+# name. It shows SSTR status but is not the 68Ga-SSA PET the consensus asks for.
+_SCINTIGRAPHY_TRACER = _tracer(
+    "Octreoscan", "pentetreotide", "HYNIC-TOC", "HYNIC-TATE", "Tektrotyd", "octreotide scan"
+)
+_SCINTIGRAPHY = _words(
+    "scintigraphy", "scintigram", "SPECT", "SPECT/CT", "SRS", "SRI", "gamma camera", "imaging"
+)
+_SSTR_IMAGING = _words("somatostatin receptor", "SSTR", "octreotide")
+# Chinese: octreotide imaging, somatostatin receptor imaging/scintigraphy; single phase, portal
+# venous (venous, arterial, delayed) phase only.
+_SCINTIGRAPHY_ZH = re.compile("奥曲肽显像|生长抑素受体显像|生长抑素受体闪烁")
+_SINGLE_PHASE_ZH = re.compile("单期|单相|仅(?:门静脉|门脉|静脉|动脉|延迟)期")
+_SINGLE_PHASE = _words(
+    "single[- ]phase",
+    "single-phase",
+    "monophasic",
+    "portal[- ]venous phase only",
+    "venous phase only",
+    "portal phase only",
+    "delayed phase only",
+    "arterial phase only",
+)
 # A bare gallium-68 PET is an SSTR PET unless another gallium tracer is named (exendin-4, PSMA).
 _GALLIUM = _words("Ga-68", "68Ga", "gallium-68")
 _OTHER_GALLIUM = _tracer("exendin", "PSMA", "FAPI")
@@ -92,6 +128,7 @@ _EXENDIN = _tracer("exendin")
 _GLP1R = _words("GLP-1R", "GLP-1 receptor")
 _DOPA = _tracer("DOPA", "FDOPA", "fluorodopa")
 PET_KINDS = frozenset({"pet-ssa", "pet-fdg", "pet-exendin", "pet-dopa"})
+_NUCLEAR_KINDS = PET_KINDS | {"sstr-scintigraphy"}
 
 _POSITIVE = {(SNOMED, "10828004"), (PNEN, "avid")}
 _NEGATIVE = {(SNOMED, "260385009"), (PNEN, "non-avid")}
@@ -121,7 +158,7 @@ def _pet_kinds(text: str, pet: bool) -> set[str]:
     kinds: set[str] = set()
     folded = text.casefold()
     gallium = _GALLIUM.search(text, folded) and not _OTHER_GALLIUM.search(text, folded)
-    if pet and (_SSA.search(text, folded) or gallium):
+    if (pet and (_SSA.search(text, folded) or gallium)) or _SSA_KIT.search(text, folded):
         kinds.add("pet-ssa")
     if pet and _FDG.search(text, folded):
         kinds.add("pet-fdg")
@@ -129,7 +166,18 @@ def _pet_kinds(text: str, pet: bool) -> set[str]:
         kinds.add("pet-exendin")
     if pet and _DOPA.search(text, folded):
         kinds.add("pet-dopa")
+    if not kinds and _is_scintigraphy(text, folded):
+        kinds.add("sstr-scintigraphy")
     return kinds
+
+
+def _is_scintigraphy(text: str, folded: str) -> bool:
+    """Octreoscan and its kin by name, or SSTR/octreotide imaging without PET."""
+    if _SCINTIGRAPHY_TRACER.search(text, folded):
+        return True
+    if not text.isascii() and _SCINTIGRAPHY_ZH.search(text):
+        return True
+    return _SSTR_IMAGING.search(text, folded) and _SCINTIGRAPHY.search(text, folded)
 
 
 def classify_imaging(
@@ -156,11 +204,13 @@ def _classify_code(
 def _classify(
     terms: Terminology, coded: frozenset[str], code_text: str, extra_text: str, use_text: bool
 ) -> dict[str, bool]:
+    # Advisory, negated and comparison phrases of the conclusion name no study.
+    extra_text = asserted_text(extra_text) if extra_text else ""
     text = " | ".join(t for t in (code_text, extra_text) if t)
     by_text: set[str] = set()
     if use_text and text:
         by_text = _text_kinds(text, terms)
-        if not coded & PET_KINDS:
+        if not coded & _NUCLEAR_KINDS:
             # The tracer comes from the code when it names one: conclusions often compare with
             # studies of other tracers ("SSTR-negative", "unlike the prior DOTATATE PET").
             pet = _PET.search(text, text.casefold())
@@ -170,9 +220,24 @@ def _classify(
     if "mri-liver" in coded and agent not in coded and terms.text_matches(agent, text):
         by_text.add(agent)  # a coded liver MRI whose agent is named in text only: flagged
     kinds = {kind: False for kind in coded} | {kind: True for kind in by_text}
-    if kinds and "abdominal-imaging" not in kinds and set(kinds) - {"ct-chest"}:
+    multiphase = "ct-abdomen-multiphase"
+    if multiphase in kinds and text and _single_phase(text):
+        # A contrast CT whose report says single-phase is abdominal imaging, not the staging study.
+        kinds.setdefault("abdominal-imaging", kinds.pop(multiphase))
+    if kinds and "abdominal-imaging" not in kinds and set(kinds) - _NOT_ABDOMINAL:
         kinds["abdominal-imaging"] = all(kinds.values())
     return kinds
+
+
+def _single_phase(text: str) -> bool:
+    """The report says the CT was single-phase (English, or Chinese 单期 / 仅门静脉期)."""
+    if _SINGLE_PHASE.search(text, text.casefold()):
+        return True
+    return not text.isascii() and bool(_SINGLE_PHASE_ZH.search(text))
+
+
+# Kinds that do not count as abdominal CT/MRI for follow-up.
+_NOT_ABDOMINAL = frozenset({"ct-chest", "sstr-scintigraphy"})
 
 
 def _result(report: dict[str, Any]) -> str | None:

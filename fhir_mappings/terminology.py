@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,6 +21,7 @@ PNEN = "http://pnen-cds.org/fhir/CodeSystem/pnen-lm"
 RULE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/pnen-rule"
 VALUESET_BASE = "http://pnen-cds.org/fhir/ValueSet/"
 HGNC_SYSTEM = "http://www.genenames.org/geneId"
+NCIT = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
 TEXT_MATCH_EXTENSION = "http://pnen-cds.org/fhir/StructureDefinition/text-match"
 
 # ICD-10-CM and ATC codes match by prefix (K29.3 matches K29.30); so do ICD-O-3 topographies (C25).
@@ -28,6 +29,44 @@ PREFIX_SYSTEMS = frozenset({ICD10CM, ATC, ICDO3})
 
 
 _NONE: frozenset[str] = frozenset()
+
+
+def normal_code(system: str, code: str) -> str:
+    """The ValueSet form of a code sent in another notation ('82403' → '8240/3', 'C7A1' → 'C7A.1').
+
+    Only the systems whose codes arrive in several notations are touched; everything else is
+    returned as is (a dictionary look-up decides, so the hot path stays cheap).
+    """
+    form = _NOTATIONS.get(system)
+    return form(code) if form else code
+
+
+def _icdo3(code: str) -> str:
+    # Morphology '82403' is '8240/3'; topography 'C250' is 'C25.0'.
+    if len(code) == 5 and code.isdigit():
+        return f"{code[:4]}/{code[4]}"
+    if len(code) == 4 and code[0] in "Cc" and code[1:].isdigit():
+        return f"C{code[1:3]}.{code[3]}"
+    return code
+
+
+def _icd10cm(code: str) -> str:
+    # ICD-10-CM without its dot ('C7A1', 'C787') as some systems send it.
+    if len(code) > 3 and "." not in code:
+        return f"{code[:3].upper()}.{code[3:].upper()}"
+    return code
+
+
+def _hgnc(code: str) -> str:
+    # mCODE examples send the bare HGNC number ('1101') as well as 'HGNC:1101'.
+    return f"HGNC:{code}" if code.isdigit() else code
+
+
+_NOTATIONS: dict[str, Callable[[str], str]] = {
+    ICDO3: _icdo3,
+    ICD10CM: _icd10cm,
+    HGNC_SYSTEM: _hgnc,
+}
 
 
 class TerminologyError(ValueError):
@@ -45,8 +84,15 @@ class Terminology:
     concepts: Mapping[str, frozenset[tuple[str, str]]]
     words: Mapping[str, tuple[str, ...]]
     titles: Mapping[str, str]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """Other URIs and OIDs of a code system → the URI the ValueSets use (NamingSystem files)."""
+    displays: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """The display each ValueSet gives a code (value tables such as AJCC TNM categories)."""
     _index: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
     _word_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
+    _rewrites: dict[str, tuple[str, Callable[[str], str] | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         index: dict[tuple[str, str], set[str]] = {}
@@ -54,6 +100,10 @@ class Terminology:
             for key in codes:
                 index.setdefault(key, set()).add(concept)
         self._index.update({key: frozenset(names) for key, names in index.items()})
+        # One look-up per coding on the hot path: only systems that need a rewrite are listed.
+        for system in {*self.aliases, *_NOTATIONS}:
+            target = self.aliases.get(system, system)
+            self._rewrites[system] = (target, _NOTATIONS.get(target))
         for concept, words in self.words.items():
             if words:
                 alternatives = "|".join(re.escape(word) for word in sorted(words, key=len)[::-1])
@@ -71,6 +121,15 @@ class Terminology:
                     found = found | more
         return found
 
+    def canonical(self, system: str, code: str) -> tuple[str, str]:
+        """The system URI and code notation the ValueSets use for a coding as sent."""
+        system = self.aliases.get(system, system)
+        return system, normal_code(system, code)
+
+    def display(self, system: str, code: str) -> str | None:
+        """The display a ValueSet gives this code (after alias and notation), or None."""
+        return self.displays.get(self.canonical(system, code))
+
     def concepts_of(self, codeable: Any) -> frozenset[str]:
         """Concepts matched by any coding of a CodeableConcept (a JSON dict); empty if none."""
         if not isinstance(codeable, dict):
@@ -83,6 +142,10 @@ class Terminology:
             if isinstance(coding, dict):
                 system, code = coding.get("system"), coding.get("code")
                 if isinstance(system, str) and isinstance(code, str):
+                    rewrite = self._rewrites.get(system)
+                    if rewrite is not None:  # another URI or OID, or another notation
+                        system, form = rewrite
+                        code = form(code) if form else code
                     more = self.code_concepts(system, code)
                     if more:
                         found = found | more if found else more
@@ -105,7 +168,10 @@ class Terminology:
         return sorted(pairs)
 
 
-def _read_valueset(data: Any, origin: str) -> tuple[str, set[tuple[str, str]], list[str], str]:
+_ValueSet = tuple[str, set[tuple[str, str]], list[str], str, dict[tuple[str, str], str]]
+
+
+def _read_valueset(data: Any, origin: str) -> _ValueSet:
     if not isinstance(data, dict) or data.get("resourceType") != "ValueSet":
         raise TerminologyError(f"{origin}: not a ValueSet resource")
     url = data.get("url")
@@ -115,6 +181,7 @@ def _read_valueset(data: Any, origin: str) -> tuple[str, set[tuple[str, str]], l
     if not isinstance(name, str) or not name:
         raise TerminologyError(f"{origin}: ValueSet needs an id or a {VALUESET_BASE}<name> url")
     codes: set[tuple[str, str]] = set()
+    displays: dict[tuple[str, str], str] = {}
     includes = (data.get("compose") or {}).get("include", [])
     if not isinstance(includes, list):
         raise TerminologyError(f"{origin}: compose.include: expected a list")
@@ -129,6 +196,8 @@ def _read_valueset(data: Any, origin: str) -> tuple[str, set[tuple[str, str]], l
                     f"{origin}: compose.include[{i}].concept[{j}].code: expected a string"
                 )
             codes.add((system, code))
+            if isinstance(concept.get("display"), str):
+                displays[(system, code)] = concept["display"]
     words = [
         ext["valueString"]
         for ext in data.get("extension", [])
@@ -137,18 +206,45 @@ def _read_valueset(data: Any, origin: str) -> tuple[str, set[tuple[str, str]], l
         and isinstance(ext.get("valueString"), str)
     ]
     title = data.get("title") if isinstance(data.get("title"), str) else name
-    return name, codes, words, str(title)
+    return name, codes, words, str(title), displays
+
+
+def _read_naming_system(data: dict[str, Any], origin: str) -> dict[str, str]:
+    """A NamingSystem's other identifiers (URIs, OIDs as urn:oid:) → its preferred URI."""
+    ids = data.get("uniqueId")
+    if not isinstance(ids, list) or not all(isinstance(i, dict) for i in ids):
+        raise TerminologyError(f"{origin}: uniqueId: expected a list of objects")
+    uris = [i for i in ids if i.get("type") == "uri" and isinstance(i.get("value"), str)]
+    preferred = next((i["value"] for i in uris if i.get("preferred") is True), None)
+    if preferred is None:
+        raise TerminologyError(f"{origin}: NamingSystem needs a preferred uri uniqueId")
+    aliases: dict[str, str] = {}
+    for item in ids:
+        value = item.get("value")
+        if not isinstance(value, str) or value == preferred:
+            continue
+        if item.get("type") == "oid":
+            value = value if value.startswith("urn:oid:") else f"urn:oid:{value}"
+        aliases[value] = preferred
+    return aliases
 
 
 def load_terminology(site_dir: str | Path | None = None) -> Terminology:
-    """Load the shipped ValueSets, then union in a site's folder of extra ValueSet files."""
+    """Load the shipped ValueSets and NamingSystems, then union in a site's folder of extra ones."""
     concepts: dict[str, set[tuple[str, str]]] = {}
     words: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    displays: dict[tuple[str, str], str] = {}
 
     def add(data: Any, origin: str) -> None:
-        name, codes, more_words, title = _read_valueset(data, origin)
+        if isinstance(data, dict) and data.get("resourceType") == "NamingSystem":
+            aliases.update(_read_naming_system(data, origin))
+            return
+        name, codes, more_words, title, more_displays = _read_valueset(data, origin)
         concepts.setdefault(name, set()).update(codes)
+        for key, display in more_displays.items():
+            displays.setdefault(key, display)
         words.setdefault(name, []).extend(w for w in more_words if w not in words.get(name, []))
         titles.setdefault(name, title)
 
@@ -170,4 +266,6 @@ def load_terminology(site_dir: str | Path | None = None) -> Terminology:
         concepts={k: frozenset(v) for k, v in concepts.items()},
         words={k: tuple(v) for k, v in words.items()},
         titles=titles,
+        aliases=aliases,
+        displays=displays,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from cards import build_cards
 from consensus import Patient, Recommendation, RuleContext, evaluate
+from fhir_mappings.attribution import ordered_for_other_cancer
 from fhir_mappings.facts import DataIssue, PatientFacts
 from fhir_mappings.orders import map_drafts
 from hooks.knowledge import Knowledge
@@ -49,9 +50,12 @@ def run_hook(
     today: date,
 ) -> HookResult:
     """Evaluate the rules for this hook over the facts and the drafts in scope."""
+    others = frozenset(f.ref for f in facts.all("other-cancer"))
+    if others:  # an order for another cancer (e.g. restaging breast cancer) is not the pNEN's
+        drafts = [d for d in drafts if not ordered_for_other_cancer(d, others, knowledge.terms)]
     mapped, issues = map_drafts(drafts, knowledge.terms)
     patient = Patient(facts, today, knowledge.settings)
-    if not patient.has_pnen:
+    if patient.pnen_status is None:  # no pNEN, active or in remission: no cards
         return HookResult([], (), facts.data_issues + issues)
     ctx = RuleContext(request.hook, patient, mapped)
     recs = evaluate(ctx, knowledge.rules)

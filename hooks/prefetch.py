@@ -56,7 +56,12 @@ def prefetch_plan(terms: Terminology) -> PrefetchPlan:
         "reports": f"DiagnosticReport?patient={PATIENT}",
         "medications": f"MedicationRequest?patient={PATIENT}",
         "medicationstatements": f"MedicationStatement?patient={PATIENT}",
-        "servicerequests": f"ServiceRequest?patient={PATIENT}&status=draft,active,on-hold",
+        "medicationadministrations": f"MedicationAdministration?patient={PATIENT}",
+        # completed ones serve attribution only (a study ordered for another cancer): "planned"
+        # stays draft, active and on-hold (fhir_mappings.orders)
+        "servicerequests": (
+            f"ServiceRequest?patient={PATIENT}&status=draft,active,on-hold,completed"
+        ),
         "procedures": f"Procedure?patient={PATIENT}",
         "allergies": f"AllergyIntolerance?patient={PATIENT}",
     }

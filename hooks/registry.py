@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from fhir_mappings.facts import PatientFacts
+from fhir_mappings.record import Item
 from hooks import order_select, order_sign, patient_view
 from hooks.evaluation import HookResult
 from hooks.knowledge import Knowledge
@@ -16,10 +17,12 @@ from hooks.request import HookRequest
 
 Handler = Callable[[HookRequest, PatientFacts, Knowledge, date], HookResult]
 USAGE = (
-    "Needs the prefetch keys below (or fhirServer access to fetch them): Patient, Conditions, "
+    "Needs the prefetch keys of this service (or fhirServer access to fetch them): Patient, "
+    "Conditions, "
     "Observations (pathology, tumour markers, molecular, staging, surgical assessment), "
-    "Specimens, DiagnosticReports (imaging), MedicationRequests/Statements, ServiceRequests, "
-    "Procedures, AllergyIntolerances. Synthetic use only until clinically validated locally."
+    "Specimens, DiagnosticReports (imaging), MedicationRequests/Statements/Administrations, "
+    "ServiceRequests, Procedures, AllergyIntolerances. Synthetic use only until clinically "
+    "validated locally."
 )
 
 
@@ -65,6 +68,24 @@ SERVICES: dict[str, Service] = {
         ),
     )
 }
+
+
+def evaluate_record(
+    service: Service,
+    request: HookRequest,
+    items: Iterable[Item],
+    knowledge: Knowledge,
+    today: date,
+    *,
+    as_of: bool = False,
+    aliases: Mapping[str, str] | None = None,
+) -> tuple[PatientFacts, HookResult]:
+    """Map a gathered record and run one service over it; `as_of` reads it as it stood on today.
+
+    `aliases` maps Bundle entry fullUrls (e.g. `urn:uuid:…`) to `Type/id` for references.
+    """
+    facts = knowledge.mapper.map(request.patient_id, items, today, as_of=as_of, aliases=aliases)
+    return facts, service.handler(request, facts, knowledge, today)
 
 
 def discovery(knowledge: Knowledge) -> dict[str, Any]:

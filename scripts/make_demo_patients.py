@@ -347,9 +347,11 @@ DEMOS = [
     Demo(
         "demo-remission",
         "pNEN in remission after resection of primary and liver metastases",
-        "a pNEN Condition in remission (abatement dated): with the remission mapping "
-        "(fact kind pnen-remission), the summary and follow-up imaging due",
+        "a pNEN Condition in remission (abatement dated): the summary says so, and the "
+        "surveillance rules apply (follow-up imaging due)",
         remission,
+        [],
+        {"patient-view": {"summary", "followup-imaging-due"}},
     ),
     Demo(
         "demo-insulinoma",

@@ -1,6 +1,7 @@
-"""Rewrite the generated tables of README.md from the code (rules, local defaults, demo patients).
+"""Rewrite the generated parts of the docs from the code: README tables (rules, settings,
+local defaults, demo patients), docs/rules.md.
 
-Usage: python scripts/update_readme.py [--check]   (--check: exit 1 if README.md is stale)
+Usage: python scripts/update_readme.py [--check]   (--check: exit 1 if anything is stale)
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cds_service.config import settings_table  # noqa: E402
+from consensus.catalogue import rule_catalogue  # noqa: E402
 from consensus.registry import rule_table  # noqa: E402
 from consensus.rules import all_rules  # noqa: E402
 from consensus.settings import defaults_table  # noqa: E402
 from pnen_demo.patients import demo_patients  # noqa: E402
 
 README = ROOT / "README.md"
+CATALOGUE = ROOT / "docs" / "rules.md"
 
 
 def demo_table() -> str:
@@ -47,6 +51,7 @@ def blocks() -> dict[str, str]:
     """Marker name → the generated Markdown that belongs between its markers."""
     return {
         "rules": rule_table(all_rules()),
+        "configuration": settings_table(),
         "local-defaults": defaults_table(),
         "demo-patients": demo_table(),
     }
@@ -64,16 +69,28 @@ def render(text: str) -> str:
     return text
 
 
+def generated() -> dict[Path, str]:
+    """Each generated file and the text it should have."""
+    return {
+        README: render(README.read_text(encoding="utf-8")),
+        CATALOGUE: rule_catalogue(all_rules()),
+    }
+
+
 def main() -> int:
-    """Update README.md, or with --check report whether it is up to date."""
-    current = README.read_text(encoding="utf-8")
-    wanted = render(current)
-    if "--check" in sys.argv[1:]:
-        if wanted != current:
-            print("README.md is stale: run `make readme`", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(wanted, encoding="utf-8")
+    """Update the generated files, or with --check report whether they are up to date."""
+    stale = []
+    for path, wanted in generated().items():
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if wanted == current:
+            continue
+        if "--check" in sys.argv[1:]:
+            stale.append(path.relative_to(ROOT).as_posix())
+        else:
+            path.write_text(wanted, encoding="utf-8")
+    if stale:
+        print(f"stale: {', '.join(stale)}: run `make readme`", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,69 +1,44 @@
 """H. Follow-up: imaging after curative-intent resection (consensus-rules.md H; R).
 
 Decisions where the spec left room (the source was followed):
-- Resection: R's schedule applies "after surgical resection" of the pNET, so a completed
-  pancreatic resection (pancreatoduodenectomy, distal or other pancreatectomy) counts as well as a
-  completed liver resection, once NED follows. Years are counted from the latest dated resection
-  (surveillance restarts with each curative operation); an undated resection cannot be placed.
-- NED is an open fact. The latest NED observation or progression dated on or after the resection
-  decides: NED yes → curative-intent resection; NED no or a progression → not in surveillance,
-  silent. Nothing recorded after the resection → the card fires with NED listed as missing: this
-  schedule is the least frequent one, so imaging is due anyway if disease remains.
-- Interval after the last abdominal CT/MRI (or after the resection when none since): 12 months
-  when that study was done within the first 3 years after surgery, otherwise 24 months (R:
-  "every year for the first three years … then every one to two years"; the spec takes 24). This
-  gives R's yearly studies at years 1, 2 and 3, then two-yearly. A study in the interval's last
-  day counts: exactly 12 months later is not yet overdue. Months are 30.44 days, as in
-  `Patient.stable_months`.
+- Curative-intent resection is `Patient.curative_resection` (consensus-rules.md definition): the
+  primary out (any pancreatectomy or enucleation) and, where liver metastases were ever recorded,
+  a liver resection, ablation or transplant; dated by the last of these; the latest NED, disease
+  status, remission Condition or new metastasis on or after that date decides. Not met (primary
+  or liver metastases left in place, stable or progressive disease after it) → silent; unknown
+  (NED not recorded after it) → silent too (spec: no surveillance card; decisions waiting on data
+  names it). Surveillance restarts with each curative operation.
+- Interval after the last abdominal CT/MRI (or after the surgery when none since): 12 months
+  when that study was done within the first 36 calendar months after surgery, otherwise 24 months
+  (R: "every year for the first three years … then every one to two years"; the spec takes 24).
+  Calendar months, the last day included (spec, time windows): a study exactly 12 months ago on
+  the calendar is not yet overdue, the day after it is.
 - High risk (highest Ki-67 > 5 %, or positive lymph nodes: N1 or higher) → the local 6-month
   interval in every year (never longer than the standard one). Risk unknown: overdue by the
   standard interval → due, saying the risk is unknown; overdue only by the high-risk interval →
   "may be due", naming the missing Ki-67 or N category.
-- More than 10 years after surgery: silent (R: "for a total of 10 years").
+- More than 120 calendar months after surgery: silent (R: "for a total of 10 years").
 - Every abdominal CT or MRI on record counts (fhir-mapping.md, PET/CT included); undated studies
   cannot be placed and are listed as missing. An abdominal imaging order already planned is named
   instead of being suggested again.
+- Applies to a pNEN in remission as well as an active one (spec, pNEN status).
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 from consensus.criteria import Criterion, any_of, known, unknown
-from consensus.patient import LIVER_RESECTIONS, PANCREATECTOMIES, Patient
+from consensus.months import add_months, whole_months
+from consensus.patient import Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo, Suggestion, create
 from consensus.registry import RuleContext, rule
-from fhir_mappings.facts import Fact
 
 AREA = "H. Follow-up"
-RESECTIONS = (*LIVER_RESECTIONS, *PANCREATECTOMIES)
-MONTH_DAYS = 30.44  # the month length of Patient.stable_months
 YEARLY_PHASE_MONTHS = 36  # R: every year for the first three years after resection
 FIRST_INTERVAL_MONTHS = 12  # R: every year
 LATER_INTERVAL_MONTHS = 24  # R: then every one to two years
 TOTAL_MONTHS = 120  # R: for a total of 10 years
 RISK_KI67 = 5  # R: a Ki-67 index greater than 5 %
-CURATIVE = "curative-intent resection (resection followed by NED)"
 HIGH_RISK = "high risk of recurrence (Ki-67 > 5 % or positive nodes)"
-
-
-def days(months: float) -> int:
-    """Whole days in a number of months."""
-    return round(months * MONTH_DAYS)
-
-
-def _curative(p: Patient, surgery: Fact, operated: date) -> Criterion:
-    """The resection followed by NED: the latest NED or progression after it decides."""
-    after = [
-        f
-        for f in (*p.facts.all("ned"), *p.progressions)
-        if f.when is not None and f.when >= operated
-    ]
-    if not after:
-        return unknown(CURATIVE, f"NED after the resection of {operated}", (surgery,))
-    # A progression on the same day as a NED record outweighs it (not in surveillance).
-    latest = max(after, key=lambda f: (f.when or date.min, f.kind != "ned"))
-    return known(CURATIVE, latest.kind == "ned" and latest.value is True, (surgery, latest))
 
 
 def _nodes(p: Patient) -> Criterion:
@@ -84,46 +59,35 @@ def _risk(p: Patient) -> Criterion:
     return any_of(HIGH_RISK, ki67, _nodes(p))
 
 
-def _year(surgery: date, day: date) -> int:
-    """The year after surgery that a day falls in (1 = the first twelve months)."""
-    return max((day - surgery).days - 1, 0) // days(12) + 1
-
-
 @rule(
     "followup-imaging-due",
     "Follow-up imaging due after curative-intent resection",
     [PV],
     "R Postoperative follow-up",
     AREA,
+    in_remission=True,
 )
 def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """No abdominal CT/MRI within the follow-up interval after a resection followed by NED."""
+    """No abdominal CT/MRI within the follow-up interval after a curative-intent resection."""
     p = ctx.patient
-    if not p.has_pnen:
-        return None
-    resections = [(f.when, f) for f in p.done(*RESECTIONS) if f.when is not None]
-    if not resections:
-        return None
-    operated, surgery = max(resections, key=lambda pair: (pair[0], pair[1].ref))
-    since_surgery = (ctx.today - operated).days
-    if not 0 <= since_surgery <= days(TOTAL_MONTHS):  # R: follow-up for a total of 10 years
-        return None
-    curative = _curative(p, surgery, operated)
-    if curative.not_met:
+    curative, surgery = p.curative_resection, p.curative_surgery
+    if not curative.met or surgery is None or surgery.when is None:
+        return None  # not curative, or NED not recorded: no surveillance card (spec)
+    operated = surgery.when
+    if not operated <= ctx.today <= add_months(operated, TOTAL_MONTHS):  # R: for 10 years
         return None
     studies = p.imaging("abdominal-imaging")
     dated = [(f.when, f) for f in studies if f.when is not None and f.when >= operated]
     anchor, last = (
         max(dated, key=lambda pair: (pair[0], pair[1].ref)) if dated else (operated, None)
     )
-    # R: yearly in years 1–3, then every one to two years (24 months).
-    in_yearly_phase = (anchor - operated).days < days(YEARLY_PHASE_MONTHS)
+    # R: yearly in years 1–3 (the first 36 calendar months), then every one to two years.
+    in_yearly_phase = anchor < add_months(operated, YEARLY_PHASE_MONTHS)
     standard = FIRST_INTERVAL_MONTHS if in_yearly_phase else LATER_INTERVAL_MONTHS
     high = min(ctx.settings.value("followup-high-risk-months"), standard)  # local default
     risk = _risk(p)
-    elapsed = (ctx.today - anchor).days
-    overdue_standard = elapsed > days(standard)
-    overdue_high = elapsed > days(high)
+    overdue_standard = ctx.today > add_months(anchor, standard)
+    overdue_high = ctx.today > add_months(anchor, round(high))
     if risk.met:
         interval, due = high, overdue_high
     elif risk.not_met:
@@ -133,10 +97,8 @@ def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
     if not due:
         return None
     maybe = risk.unknown and not overdue_standard
-    whole_months = int(elapsed // MONTH_DAYS)
-    ago = (
-        f"{whole_months} months ago" if whole_months > interval else f"over {interval:g} months ago"
-    )
+    months = whole_months(anchor, ctx.today)
+    ago = f"{months} months ago" if months > interval else f"over {interval:g} months ago"
     interval_text = f"{interval:g} months"
     if last is not None:
         study = known(f"abdominal CT or MRI within {interval_text}", False, (last,))
@@ -145,9 +107,9 @@ def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         study = known(
             f"abdominal CT or MRI within {interval_text}",
             False,
-            note="none recorded since the resection",
+            note="none recorded since the surgery",
         )
-        where = f"none since the resection of {operated} ({ago})"
+        where = f"none since the surgery of {operated} ({ago})"
     lead = "may be due (recurrence risk unknown)" if maybe else "due"
     summary = f"Follow-up abdominal CT/MRI {lead}: {where}; interval {interval_text}"
     if risk.met:
@@ -157,9 +119,9 @@ def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         )
     else:
         if last is None:
-            why = f"No study since the resection: the first is due within {standard} months"
+            why = f"No study since the surgery: the first is due within {standard} months"
         else:
-            year = _year(operated, anchor)
+            year = whole_months(operated, anchor) // 12 + 1
             why = f"The last study was in year {year} after surgery: the next is due within "
             why += f"{standard} months"
         why += " (yearly in years 1–3)." if in_yearly_phase else " (every two years in years 4–10)."
@@ -173,16 +135,13 @@ def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         "the abdomen, or MRI — is advised every year for the first three years, then every one "
         "to two years for a total of 10 years; a Ki-67 index > 5 % or positive lymph nodes "
         "warrant more frequent follow-up. Serum markers (CgA and the relevant hormone) complement "
-        f"imaging (R Postoperative follow-up).\n\nResection: {surgery.text}, {operated}. {why}"
+        f"imaging (R Postoperative follow-up).\n\nCurative-intent surgery: {surgery.text}, "
+        f"{operated}. {why}"
     )
-    if curative.unknown:
-        advice += (
-            " NED after the resection is not recorded; if disease remains, imaging is needed "
-            "at least this often."
-        )
+    if p.in_remission:
+        advice += " The pNEN is recorded in remission."
     undated = [f for f in studies if f.when is None]
-    missing = [*curative.missing, *risk.missing]
-    missing += [f"date of the abdominal imaging study {f.ref}" for f in undated]
+    missing = [*risk.missing, *(f"date of the abdominal imaging study {f.ref}" for f in undated)]
     pending = p.planned("abdominal-imaging")
     suggestions: tuple[Suggestion, ...] = ()
     if pending:

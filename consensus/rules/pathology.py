@@ -20,9 +20,11 @@ Decisions where the spec left room (the source was followed):
   clause ("none recorded"). An undated progression cannot be placed, and an undated tissue result
   or biopsy could be the re-biopsy: in both cases the rule stays silent (unknown is never met).
 - `rebiopsy-inconsistent`: "a positive FDG PET" is the most recent FDG PET (a later negative study
-  supersedes an earlier positive one). "Progression within 6 months of starting" counts a
-  progression dated after the start of the current regimen and at most the local default later;
-  with the regimen's start unknown that clause cannot be decided and does not fire. Each clause
+  supersedes an earlier positive one). "Progression within 6 months" counts a progression dated
+  after the latest change of the current regimen (the latest start of a running drug: an agent
+  added to a running SSA restarts the clock; a renewal of the same agent does not) and at most
+  the local default of calendar months later, that last day included; with an undated running
+  drug that clause cannot be decided and does not fire. Each clause
   stops once the re-biopsy it asks for is done: a tissue result (Ki-67, mitoses, grade,
   differentiation) or biopsy Procedure dated on or after its FDG PET or progression silences it
   (on the same day counts, as in `rebiopsy-progression`). An undated tissue result or biopsy, or
@@ -34,9 +36,10 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from consensus.criteria import MET, Criterion, evidence_of, known, missing_of, unknown
+from consensus.months import within_months
 from consensus.patient import (
     BIOPSIES,
     CONFLICT,
@@ -44,6 +47,7 @@ from consensus.patient import (
     PANCREATECTOMIES,
     TISSUE_KINDS,
     Patient,
+    Regimen,
     SiteGrade,
 )
 from consensus.recommendation import (
@@ -341,6 +345,19 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
     )
 
 
+def _after_change(regimen: Regimen, when: date) -> str:
+    """'progression 120 days after starting octreotide (started …)', or after adding an agent."""
+    changed = regimen.latest_change or when
+    added = ", ".join(dict.fromkeys(f.value.name for f in regimen.changed_by))
+    kept = ", ".join(
+        dict.fromkeys(f.value.name for f in regimen.drugs if f not in regimen.changed_by)
+    )
+    days = (when - changed).days
+    if kept:
+        return f"progression {days} days after adding {added} to {kept} (added {changed})"
+    return f"progression {days} days after starting {added} (started {changed})"
+
+
 def _rebiopsied(p: Patient, since: date | None) -> bool | None:
     """A tissue result or biopsy dated on or after `since` (None: an undated one may be)."""
     done = (*(f for k in TISSUE_KINDS for f in p.facts.all(k)), *p.done(*BIOPSIES))
@@ -374,25 +391,24 @@ def rebiopsy_inconsistent(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
         if _rebiopsied(p, fdg.when) is False:
             found.append("FDG-avid disease with grade G1")
             evidence.append(fdg)
-    therapy, start = p.current_systemic
-    if overall.grade in (1, 2) and therapy and start is not None:
-        # C 2 "rapid clinical progression during treatment": local default, 6 months.
+    regimen = p.regimen
+    changed = regimen.latest_change
+    if overall.grade in (1, 2) and regimen.drugs and changed is not None:
+        # C 2 "rapid clinical progression during treatment": local default, 6 months from the
+        # latest change of the current regimen (an agent added to a running SSA restarts it).
         months = ctx.settings.value("rapid-progression-months")
-        end = start + timedelta(days=round(months * 30.44))
         rapid = [
             (f, f.when)
             for f in p.progressions
-            if f.when and start < f.when <= end and _rebiopsied(p, f.when) is False
+            if f.when
+            and changed < f.when
+            and within_months(changed, months, f.when)
+            and _rebiopsied(p, f.when) is False
         ]
         if rapid:
             first, when = rapid[0]
-            names = ", ".join(dict.fromkeys(f.value.name for f in therapy))
-            days = (when - start).days
-            found.append(
-                f"progression {days} days after starting {names} (started {start.isoformat()}) "
-                f"with grade G{overall.grade}"
-            )
-            evidence += [*therapy, first]
+            found.append(f"{_after_change(regimen, when)} with grade G{overall.grade}")
+            evidence += [*regimen.drugs, first]
             policy = (ctx.settings.describe("rapid-progression-months"),)
             rapid_found = True
     if not found:

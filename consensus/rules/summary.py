@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from consensus.patient import CONFLICT, G3_UNKNOWN, NEC, Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
+from consensus.record_notes import record_notes
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, Fact
 
@@ -53,13 +54,14 @@ def _tnm(patient: Patient) -> tuple[str | None, str | None, str | None, list[Fac
     [PV],
     "C 2; C 4; C 7.1; R Table 4; R Staging",
     "A. Summary",
+    in_remission=True,
 )
 def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """Differentiation, grade and site, Ki-67 by site, ENETS type, stage, SSTR, MGMT, syndrome."""
     p = ctx.patient
     if not p.has_pnen:
         return None
-    evidence: list[Fact] = list(p.facts.all("pnen"))
+    evidence: list[Fact] = [*p.facts.all("pnen"), *p.facts.all("pnen-remission")]
     kind, kind_evidence = p.differentiation
     evidence += kind_evidence
     grade = p.overall_grade
@@ -111,9 +113,12 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     lines.append(f"- Functional syndrome: {syndromes or 'none recorded'}")
     if syndromes:
         parts.append(syndromes)
+    lines += record_notes(p)
     summary_text = "pNEN: " + ", ".join(parts)
     if p.has_liver_mets:
         summary_text = summary_text.replace("pNEN:", "pNEN with liver metastases:", 1)
+    if p.in_remission:  # consensus-rules.md: the summary says which status the pNEN has
+        summary_text = summary_text.replace("pNEN", "pNEN in remission", 1)
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,

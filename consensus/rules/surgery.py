@@ -16,10 +16,12 @@ Decisions where the spec left room (the source was followed):
   pancreatitis (chronic, or acute as peripancreatic inflammation) as C 10's "chronic pancreatitis,
   and peripancreatic inflammation".
 - `lymph-node-dissection`: R "lymph nodes dissection is recommended for NF-pNETs > 2 cm in
-  diameter and all functioning pNETs, except insulinoma"; the spec reads it as size > 20 mm OR
-  T2+. Either recorded criterion that is met suffices (a 20 mm primary recorded T2 qualifies by
-  its T); not met only when every recorded one fails; neither recorded → the card says so. A size
-  of exactly 20 mm is not "> 2 cm" (R).
+  diameter and all functioning pNETs, except insulinoma. This is also applicable for NF-pNETs
+  1-2 cm … No lymphadenectomy … NF-pNETs < 1 cm … without any high-risk factors". Bands: > 20 mm
+  or T2+ (either recorded one suffices); 10–20 mm, both ends included ("1-2 cm"); < 10 mm, whose
+  card lists grade, N category and Ki-67 (R names no high-risk factors; these are the ones the
+  spec asks to show). T1 alone (≤ 2 cm) does not separate 1–2 cm from < 1 cm: the card says the
+  size decides.
 - `primary-resection-low-priority`: C 8.1 weighs comorbidity as operative risk; the service reads
   only renal/liver failure, IBD, chronic gastritis and pancreatitis, so the card names those it
   found (or none recorded) and says that operative risk must be assessed clinically.
@@ -60,6 +62,7 @@ from consensus.recommendation import (
 )
 from consensus.registry import RuleContext, rule
 from consensus.rules.biomarkers import COMORBIDITY_NAMES
+from fhir_mappings.facts import Fact
 
 AREA = "E. Surgery and liver-directed therapy"
 VESSELS = (
@@ -83,9 +86,9 @@ def net_g12(p: Patient) -> Criterion | None:
 
 
 def _no_extrahepatic(p: Patient, name: str) -> Criterion:
-    """No extrahepatic metastasis recorded (closed world)."""
-    found = p.extrahepatic
-    return known(name, not found, found, note="" if found else "none recorded")
+    """No extrahepatic metastasis (closed world; unknown with one without a site or possibly
+    another cancer's)."""
+    return p.no_extrahepatic(name)
 
 
 @rule(
@@ -559,6 +562,43 @@ def _size_or_t(p: Patient) -> Criterion:
     return any_of(name, *parts)
 
 
+OVER_2_CM, FROM_1_TO_2_CM, UNDER_1_CM = "> 2 cm", "1–2 cm", "< 1 cm"
+
+
+def _size_band(p: Patient) -> tuple[str | None, Criterion]:
+    """The R size band of a non-functional primary (> 2 cm or T2+, 1–2 cm, < 1 cm) or None."""
+    large = _size_or_t(p)
+    if large.met:
+        return OVER_2_CM, large
+    size = p.facts.latest("primary-tumor-size")
+    t_stage = p.facts.latest("tnm-t")
+    known_facts = tuple(f for f in (size, t_stage) if f is not None)
+    if size is not None:
+        value = size.value
+        if value.compare(">=", 10) and value.compare("<=", 20):  # R: NF-pNETs 1-2 cm
+            return FROM_1_TO_2_CM, known("primary 1–2 cm", True, known_facts)
+        if value.compare("<", 10):  # R: NF-pNETs < 1 cm
+            return UNDER_1_CM, known("primary < 1 cm", True, known_facts)
+        if large.unknown:
+            return None, large
+        missing = f"exact primary tumour size (reported as {value.display()})"
+        return None, unknown("primary size band", missing, known_facts)
+    # T1 (≤ 2 cm, limited to the pancreas) or nothing: < 1 cm and 1–2 cm differ; size decides.
+    return None, unknown("primary size band", "primary tumour size (mm)", known_facts)
+
+
+def _risk_factors(p: Patient) -> list[str]:
+    """Grade, N category and Ki-67 as recorded, for the surgeon's high-risk judgement."""
+    grade = p.overall_grade
+    nodes = p.facts.latest("tnm-n")
+    ki67 = p.highest_ki67
+    return [
+        f"grade {grade.label}" if grade else "grade not recorded",
+        f"N category {nodes.value}" if nodes else "N category not recorded",
+        f"highest Ki-67 {ki67.value.display()}" if ki67 else "Ki-67 not recorded",
+    ]
+
+
 @rule(
     "lymph-node-dissection",
     "Regional lymph-node dissection",
@@ -567,11 +607,16 @@ def _size_or_t(p: Patient) -> Criterion:
     AREA,
 )
 def lymph_node_dissection(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """A pancreatectomy drafted for NF-pNET > 2 cm (or T2+) or functional pNET not insulinoma."""
+    """A pancreatectomy drafted for a pNET: node dissection by syndrome and size (R)."""
     p = ctx.patient
     drafted = ctx.drafted_criterion("pancreatectomy drafted", *PANCREATECTOMIES)
     if not p.has_pnen or p.is_nec or drafted is None:
         return None
+    rationale = (
+        " Nodal metastasis is an independent risk factor for disease-free and overall survival "
+        "(R Lymph nodes dissection)."
+    )
+    extra: tuple[Fact, ...] = ()
     if p.is_functional:
         others = sorted(p.syndromes - {"insulinoma"})
         if not others:
@@ -581,36 +626,53 @@ def lymph_node_dissection(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
             True,
             [f for f in p.functional if f.value in others],
         )
-    else:
-        reason = _size_or_t(p)
-        if reason.not_met:
-            return None
-    criteria = (drafted, reason)
-    if reason.unknown:
-        summary = (
-            "Pancreatectomy drafted: record primary size or T to decide on lymph-node dissection"
-        )
-        advice = (
-            "Regional lymph-node dissection is recommended for non-functional pNET > 2 cm and "
-            "for every functional pNET except insulinoma; the size of this non-functional "
-            "primary is not recorded (R Lymph nodes dissection)."
-        )
-    else:
         summary = (
             f"Pancreatectomy drafted: regional lymph-node dissection recommended ({reason.name})"
         )
         advice = (
-            "Regional lymph-node dissection is recommended for non-functional pNET > 2 cm (or "
-            "T2+) and for every functional pNET except insulinoma: nodal metastasis is an "
-            "independent risk factor for disease-free and overall survival (R Lymph nodes "
-            "dissection)."
+            "Regional lymph-node dissection is recommended for every functional pNET except "
+            "insulinoma." + rationale
         )
+    else:
+        band, reason = _size_band(p)
+        if band == OVER_2_CM:
+            summary = "Pancreatectomy drafted for NF-pNET > 2 cm (or T2+): regional lymph-node "
+            summary += "dissection recommended"
+            advice = "Regional lymph-node dissection is recommended for non-functional pNET > 2 cm."
+            advice += rationale
+        elif band == FROM_1_TO_2_CM:
+            summary = "Pancreatectomy drafted for NF-pNET 1–2 cm: regional lymph-node dissection "
+            summary += "also applies"
+            advice = (
+                "Regional lymph-node dissection is recommended for non-functional pNET > 2 cm, "
+                "and this also applies to NF-pNET 1–2 cm in diameter." + rationale
+            )
+        elif band == UNDER_1_CM:
+            factors = _risk_factors(p)
+            summary = "Pancreatectomy drafted for NF-pNET < 1 cm: no lymphadenectomy unless "
+            summary += "high-risk factors"
+            advice = (
+                "No lymphadenectomy for non-functional pNET < 1 cm without high-risk factors; "
+                "nearly 24 % of resected G1 tumours < 1 cm had nodal metastases (R Lymph nodes "
+                "dissection). On record for the surgeon's judgement: " + "; ".join(factors) + "."
+            )
+            grade = p.overall_grade
+            nodes = p.facts.latest("tnm-n")
+            extra = (*(grade.evidence if grade else ()), *((nodes,) if nodes else ()))
+        else:
+            summary = "Pancreatectomy drafted: the primary size decides on lymph-node dissection"
+            advice = (
+                "The size of this non-functional primary decides: regional lymph-node dissection "
+                "for > 2 cm, also for 1–2 cm; none for < 1 cm without high-risk factors (R Lymph "
+                "nodes dissection). Record the primary tumour size."
+            )
+    criteria = (drafted, reason)
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=evidence_of(criteria),
+        evidence=tuple(dict.fromkeys((*evidence_of(criteria), *extra))),
         criteria=criteria,
         missing=missing_of(criteria),
     )

@@ -10,19 +10,26 @@ Decisions where the spec left room (the source was followed):
   C 11 data). G3 NET counts (C 11: "some G3"). With MGMT untested the card says to test it
   first but suggests no order (the spec says only "test MGMT first"): `mgmt-test` fires for the
   same patients and suggests the MGMT IHC, so a response carries that suggestion once.
-- `adjuvant-ssa`, `adjuvant-continue-regimen`: as in `followup-imaging-due`, the latest NED
-  record or progression dated on or after the first dated procedure decides: NED yes → met; NED
-  no or a progression → silent; undated records cannot be placed (only undated procedures: NED
-  unknown, naming the date). With nothing recorded after the procedure the card fires as
-  conditional advice naming the missing NED (C 14 asks "is treatment required … when NED has
-  been achieved"); so does an unknown Ki-67 or SSTR status, without suggestions. An unknown
-  ENETS type fires neither (C 14 splits the advice by type); NEC neither (C 14: pNETs).
+- `adjuvant-ssa`: needs a curative-intent resection (`Patient.curative_resection`: primary out,
+  liver metastases resected or ablated, NED after the last operation). Not curative, or NED not
+  recorded after it → silent (spec: no surveillance card; decisions waiting on data names it).
+  The adjuvant window (local default, 6 calendar months, the last day included) is counted from
+  the latest dated liver resection (the spec names "the liver resection's date"; C 14 (1) gives
+  no window). An unknown Ki-67 or SSTR status fires as conditional advice without suggestions.
+- `adjuvant-continue-regimen`: the latest NED record or progression dated on or after the first
+  dated procedure decides: NED yes → met; NED no or a progression → silent; undated records
+  cannot be placed (only undated procedures: NED unknown, naming the date). With nothing
+  recorded after the procedure the card fires as conditional advice naming the missing NED
+  (C 14 (2) covers local therapy — TAE/TACE — as well as surgery, so it does not need a
+  curative-intent resection). An unknown ENETS type fires neither (C 14 splits the advice by
+  type); NEC neither (C 14: pNETs). Both apply to a pNEN in remission.
 - `ssa-first-line`, `targeted-therapy`, `prrt-candidate`: advanced disease unknown (resectability
   unknown, no extrahepatic metastasis) keeps them silent — they treat advanced disease, and
   while resectability is open `preop-systemic-mgmt` / `liver-resectable-ned` ask for the data.
   Type III with C 11 data unknown counts as advanced and the card lists the missing C 11 data.
 - SSA suggestions (lanreotide, octreotide LAR; at most one) are left out for an insulinoma: SSAs
-  can worsen hypoglycaemia (spec, `ssa-hormone-control`); the card says why.
+  can worsen hypoglycaemia (spec, `ssa-hormone-control`); the card says why. `ssa-first-line`
+  leads with that warning for an insulinoma (summary and detail) instead of recommending an SSA.
 - `ssa-hormone-control`: an insulinoma alone gets no card (spec: "other than insulinoma"); an
   insulinoma beside another syndrome gets the card with the hypoglycaemia caution and no SSA
   suggestion. The spec names SSAs "the treatment of choice" and says "not suggested" only for
@@ -32,12 +39,18 @@ Decisions where the spec left room (the source was followed):
   names the second line even when SSTR is negative; SSTR unknown without progression on SSA
   stays silent (the first-line indication is SSTR-negative disease; `pet-ssa` and
   `ssa-first-line` ask for the SSTR study). A targeted agent already active silences the card.
-- `prrt-candidate`: "SSTR PET avid" reads the most recent SSTR PET with a coded result (current
-  receptor expression); none on record fires with the PET result missing. PRRT already active
+- `prrt-candidate`: "SSTR PET avid" reads the most recent SSTR PET or SSTR scintigraphy
+  (Octreoscan; fhir-mapping.md "Imaging") with a coded result (current receptor expression); none
+  on record fires with the PET result missing. PRRT already active
   silences it.
-- `platinum-for-net`: "with etoposide" counts an etoposide drafted in the same hook scope (or in
-  the same draft) or an etoposide active on record — either way the platinum completes the
-  platinum-etoposide scheme. A NET whose grade is not recorded fires with the grade missing.
+- `platinum-for-net`: any one of cisplatin, carboplatin or etoposide drafted for a NET (recorded
+  well differentiated, or inferred from a G1/G2 grade) fires, whatever the grade (G3 NET
+  included); NEC, G3 with differentiation unknown and conflicting differentiation do not. The
+  suggestions (isRecommended false) delete every platinum/etoposide draft in the hook's scope
+  and create CAPTEM (MGMT 0/1+), or surufatinib / oxaliplatin + fluorouracil (MGMT 2+/3+; C 13
+  "oxaliplatin combined with fluoropyrimidines", fluorouracil being the catalogue's
+  fluoropyrimidine as in `mgmt-tmz-mismatch`); with MGMT untested the only suggestion is the
+  MGMT test (none when one is already planned), and nothing is deleted.
 - A scored SSTR2 IHC result that decides the SSTR status puts the local cut-off in the card.
 """
 
@@ -47,21 +60,23 @@ from collections.abc import Iterable
 from datetime import date
 
 from consensus.criteria import Criterion, all_of, evidence_of, known, missing_of, negate, unknown
+from consensus.months import add_months, within_months
 from consensus.patient import LIVER_RESECTIONS, Patient
 from consensus.recommendation import (
     OS,
     PV,
     SIGN,
+    Action,
     Indicator,
     Recommendation,
     RuleInfo,
     Suggestion,
     create,
+    delete,
 )
 from consensus.registry import RuleContext, rule
 from consensus.rules.molecular import PLATINUM_GENES, mgmt_label
-from consensus.rules.surgery import net_g12
-from fhir_mappings.facts import SYSTEMIC_THERAPY_CLASSES, Fact
+from fhir_mappings.facts import SYSTEMIC_THERAPY_CLASSES, Draft, Fact
 
 AREA = "F. Systemic therapy"
 LOCAL_THERAPIES = ("liver-ablation", "tae", "tace")
@@ -79,6 +94,13 @@ SSTR_WORDS = ("positive", "negative")
 INSULINOMA_CAUTION = (
     "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma, so no SSA order is "
     "suggested."
+)
+
+
+HYPOGLYCAEMIA_WARNING = (
+    "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma; if an SSA is "
+    "considered, monitor blood glucose closely — see `ssa-hormone-control` for SSAs in "
+    "hormone control. No SSA order is suggested."
 )
 
 
@@ -265,20 +287,33 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
     [PV],
     "C 14",
     AREA,
+    in_remission=True,
 )
 def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """Type I liver metastases resected to NED, Ki-67 ≤ 10 %, SSTR positive: adjuvant SSA."""
+    """Type I liver metastases resected to NED within the adjuvant window: adjuvant SSA."""
     p = ctx.patient
     if not p.pnen_lm or p.is_nec or not p.enets_is("I") or p.enets_type is None:
         return None
-    resections = _by_date(p.done(*LIVER_RESECTIONS))
-    if not resections or p.active("ssa"):
+    resections = [f for f in _by_date(p.done(*LIVER_RESECTIONS)) if f.when is not None]
+    curative = p.curative_resection
+    if not resections or not curative.met or p.active("ssa"):
+        return None  # not curative, or NED not recorded after it: no surveillance card (spec)
+    resection = resections[-1]
+    resected = resection.when or ctx.today
+    window = ctx.settings.value("adjuvant-window-months")  # local default
+    if not within_months(resected, window, ctx.today):
         return None
     ablations = p.done("liver-ablation")
     sstr = p.sstr_status
     criteria = (
         known("ENETS type I", True, (p.enets_type,)),
-        _ned_after(p, resections, "liver resection"),
+        curative,
+        known(
+            f"liver resection within the last {window:g} months",
+            True,
+            (resection,),
+            note=f"adjuvant window until {add_months(resected, round(window))}",
+        ),
         p.ki67_criterion("highest Ki-67 ≤ 10 %", "<=", 10),  # C 14 (1): Ki-67 ≤ 10 %
         sstr,
         _no_active(p, "no active SSA", "ssa"),
@@ -292,6 +327,7 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "(60-month DFS 90.0 vs 76.0 % with observation after R0 resection of G2 pNET); clinical "
         "observation is also an option for a small number of patients (C 14 (1))."
     )
+    advice += f" Liver resection: {resected}; the adjuvant window is local policy."
     if p.grade == 2:
         advice += " This tumour is G2."
     if ablations:
@@ -316,7 +352,10 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         evidence=(*evidence_of(criteria), *ablations),
         criteria=criteria,
         missing=missing_of(criteria),
-        local_policy=_sstr_policy(ctx, sstr),
+        local_policy=(
+            ctx.settings.describe("adjuvant-window-months"),
+            *_sstr_policy(ctx, sstr),
+        ),
         suggestions=suggestions,
     )
 
@@ -327,6 +366,7 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     [PV],
     "C 14",
     AREA,
+    in_remission=True,
 )
 def adjuvant_continue_regimen(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """Type II/III liver metastases at NED after surgery or RFA/TAE/TACE: keep the regimen."""
@@ -413,8 +453,15 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "(R Biological therapy)."
     )
     suggestions: tuple[Suggestion, ...] = ()
-    if verdict.unknown:
-        names = ", ".join(c.name for c in criteria if c.unknown)
+    names = ", ".join(c.name for c in criteria if c.unknown)
+    if p.is_insulinoma:
+        # Spec: for an insulinoma, say instead that SSAs can worsen hypoglycaemia; no SSA order.
+        summary = "Advanced insulinoma: SSAs can worsen hypoglycaemia — monitor glucose; no SSA "
+        summary += "suggested"
+        advice = HYPOGLYCAEMIA_WARNING + " " + advice
+        if verdict.unknown:
+            advice += " Not yet established: " + names + "."
+    elif verdict.unknown:
         summary = f"Advanced NET: SSA is first-line antiproliferative therapy if {names}"
         advice += " Not yet established: " + names + "."
     else:
@@ -422,10 +469,7 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         shown = f", Ki-67 {ki67.value.display()}" if ki67 else ""
         summary = f"Advanced NET{shown}, SSTR positive: first-line SSA (lanreotide or "
         summary += "octreotide LAR)"
-        if p.is_insulinoma:
-            advice += " " + INSULINOMA_CAUTION
-        else:
-            suggestions = _ssa_suggestions("lanreotide", "octreotide-lar")
+        suggestions = _ssa_suggestions("lanreotide", "octreotide-lar")
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
@@ -548,12 +592,13 @@ def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 
 def _sstr_pet_avid(p: Patient) -> Criterion:
-    """The most recent SSTR PET with a coded result is positive (tracer-avid)."""
-    results = [f for f in p.sstr_pet if f.value in ("positive", "negative")]
+    """The most recent SSTR PET or SSTR scintigraphy with a coded result is positive."""
+    results = [f for f in p.sstr_imaging if f.value in ("positive", "negative")]
     if not results:
         return unknown("SSTR PET avid", "68Ga-SSA PET/CT result", p.sstr_pet[-1:])
     latest = results[-1]
-    return known("SSTR PET avid", latest.value == "positive", (latest,))
+    name = "SSTR PET avid" if latest.kind == "imaging:pet-ssa" else "SSTR scintigraphy positive"
+    return known(name, latest.value == "positive", (latest,))
 
 
 @rule(
@@ -609,56 +654,133 @@ def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 
 # --- R Chemotherapy -------------------------------------------------------------------------
+PLATINUM_ETOPOSIDE = ("cisplatin", "carboplatin", "etoposide")
+
+
+def _platinum_swaps(drafts: tuple[Draft, ...], p: Patient) -> tuple[Suggestion, ...]:
+    """Replace the drafted platinum/etoposide by the C 13 regimen MGMT points to (or test MGMT)."""
+    if p.mgmt is None:
+        pending = p.planned("mgmt-ihc")
+        return (
+            ()
+            if pending
+            else (
+                Suggestion(
+                    "Order MGMT immunohistochemistry", (create("mgmt-ihc", "Order MGMT IHC"),)
+                ),
+            )
+        )
+    removed = tuple(delete(d.ref, f"Remove the drafted {_draft_name(d)} ({d.ref})") for d in drafts)
+    regimens: list[tuple[str, tuple[Action, ...]]]
+    if p.mgmt_high is False:  # C 13: MGMT 0/1+ → TMZ-based regimen with high ORR (CAPTEM)
+        regimens = [
+            (
+                "Replace with CAPTEM (capecitabine + temozolomide)",
+                (
+                    create("capecitabine", "Order capecitabine"),
+                    create("temozolomide", "Order temozolomide"),
+                ),
+            )
+        ]
+    else:  # C 13: MGMT 2+/3+ → without TMZ: surufatinib alone, or oxaliplatin + fluoropyrimidine
+        regimens = [
+            ("Replace with surufatinib", (create("surufatinib", "Order surufatinib"),)),
+            (
+                "Replace with oxaliplatin + fluorouracil",
+                (
+                    create("oxaliplatin", "Order oxaliplatin"),
+                    create("fluorouracil", "Order fluorouracil"),
+                ),
+            ),
+        ]
+    return tuple(
+        Suggestion(label, (*removed, *actions), is_recommended=False) for label, actions in regimens
+    )
+
+
+def _draft_name(draft: Draft) -> str:
+    """The drafted order's name ('cisplatin'), or 'order'."""
+    return draft.order.name if draft.order else "order"
+
+
 @rule(
     "platinum-for-net",
-    "Platinum-etoposide drafted for a well-differentiated NET",
+    "Platinum or etoposide drafted for a well-differentiated NET",
     [OS, SIGN],
-    "R Chemotherapy; C 3",
+    "R Chemotherapy; C 13; C 3",
     AREA,
 )
 def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
-    """Cisplatin or carboplatin with etoposide drafted for a NET G1/G2: a scheme for NEC."""
+    """Cisplatin, carboplatin or etoposide drafted for a NET of any grade: a scheme for NEC."""
     p = ctx.patient
-    platinum = ctx.drafted("cisplatin", "carboplatin")
-    if not p.has_pnen or not platinum:
-        return None
-    net = net_g12(p)
-    if net is None or net.not_met:
-        return None
-    etoposide_drafts = ctx.drafted("etoposide")
-    etoposide_active = p.active("etoposide")
-    if not etoposide_drafts and not etoposide_active:
-        return None
+    drafts = ctx.drafted(*PLATINUM_ETOPOSIDE)
+    if not p.has_pnen or not drafts or not p.is_net:
+        return None  # NEC, G3 with differentiation unknown, conflicting or unknown: no card
+    grade = p.overall_grade
+    net = known(
+        "well-differentiated NET (any grade)",
+        True,
+        (*p.differentiation[1], *(grade.evidence if grade else ())),
+        note="inferred from grade; no differentiation recorded"
+        if p.differentiation_recorded is None
+        else "",
+    )
+    names = ", ".join(dict.fromkeys(_draft_name(d) for d in drafts))
+    mgmt = _mgmt_criterion(p)
     criteria = (
-        known("cisplatin or carboplatin drafted", True, [d.as_fact() for d in platinum]),
-        known(
-            "with etoposide (drafted or active)",
-            True,
-            (*(d.as_fact() for d in etoposide_drafts), *etoposide_active),
-        ),
+        known(f"{names} drafted", True, [d.as_fact() for d in drafts]),
         net,
+        mgmt,
     )
     alterations = [f for f in p.facts.all("gene-alteration") if f.value[0] in PLATINUM_GENES]
+    shown = f" {grade.grade_text}" if grade else ""
     advice = (
         "The platinum-based scheme (cisplatin + etoposide) is used for pNEC, not for "
         "well-differentiated NET; temozolomide-based or streptozocin-based chemotherapy "
         "(streptozocin alone or with 5-fluorouracil) is used for well-differentiated, relatively "
-        "fast-growing NET (R Chemotherapy)."
+        f"fast-growing NET (R Chemotherapy). This is a well-differentiated NET{shown}."
     )
+    if p.mgmt is None:
+        advice += (
+            " MGMT is not tested: test MGMT by IHC to choose the regimen — 0/1+ favours a "
+            "TMZ-based regimen (CAPTEM), 2+/3+ a regimen without TMZ (surufatinib, or "
+            "oxaliplatin with a fluoropyrimidine) (C 13, C 3)."
+        )
+        if p.planned("mgmt-ihc"):
+            advice += " An MGMT IHC order is already on record."
+    elif mgmt.met:
+        advice += (
+            f" MGMT is {mgmt_label(int(p.mgmt.value))} (0/1+): a TMZ-based regimen such as CAPTEM "
+            "(capecitabine + temozolomide) has a high ORR (36–57 %) (C 13)."
+        )
+    else:
+        advice += (
+            f" MGMT is {mgmt_label(int(p.mgmt.value))} (2+/3+): TMZ regimens reach an ORR of only "
+            "~8–19 %; use a regimen without TMZ — surufatinib alone, or oxaliplatin with a "
+            "fluoropyrimidine — noting that the evidence for these is limited (C 13)."
+        )
     if alterations:
         genes = ", ".join(dict.fromkeys(f"{f.value[0]} {f.value[1]}" for f in alterations))
         advice += (
             f" {genes} recorded: RB1/BRCA2 alterations may predict response to platinum-based "
             "chemotherapy (C 3)."
         )
-    grade = f" G{p.grade}" if net.met else ""
+    suggestions = _platinum_swaps(drafts, p)
+    choice = (
+        "test MGMT to choose"
+        if p.mgmt is None
+        else "consider CAPTEM"
+        if mgmt.met
+        else "consider surufatinib or oxaliplatin + fluoropyrimidine"
+    )
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary=f"Platinum + etoposide drafted for a well-differentiated NET{grade}: a scheme for "
-        "NEC; TMZ or streptozocin are used for NET",
+        summary=f"{names.capitalize()} drafted for a well-differentiated NET{shown}: a scheme for "
+        f"NEC; {choice}",
         advice=advice,
         evidence=(*evidence_of(criteria), *alterations),
         criteria=criteria,
         missing=missing_of(criteria),
+        suggestions=suggestions,
     )

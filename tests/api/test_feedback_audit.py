@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from cds_service import create_app
 from cds_service.cli import main
-from cds_service.store import UNLINKED, Store, metadata
+from cds_service.store import UNLINKED, Store, expand_references, metadata
 from tests.cds_schema import assert_valid_response
 from tests.support.cds_requests import bundle_resources, hook_request, prefetch_for
 from tests.support.databases import BACKENDS, empty_database
@@ -257,7 +257,7 @@ def test_the_audit_row_of_a_hook_call(
     )
     assert set(json.loads(row["rule_ids"])) == {c["source"]["topic"]["code"] for c in cards}
     assert json.loads(row["card_uuids"]) == [c["uuid"] for c in cards]
-    used = json.loads(row["resources_used"])
+    used = expand_references(row["resources_used"])
     assert "Condition/cond-1/_history/v3" in used
     assert all(ref.endswith("/_history/v3") for ref in used)
     assert any(ref.startswith("Observation/") for ref in used)  # the fetched ones too
@@ -334,6 +334,7 @@ def test_feedback_report_prints_rates_and_reasons_per_rule(
 def test_feedback_report_of_an_empty_store(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    Store.open(database_url).close()  # created by `pnen-cds serve`; the report never creates it
     monkeypatch.setenv("PNEN_CDS_DATABASE_URL", database_url)
     assert main(["feedback-report"]) == 0
     assert "No cards issued" in capsys.readouterr().out

@@ -213,15 +213,20 @@ def milan(*, assessed: bool = True) -> list[Resource]:
     return [*record, *unresectable()] if assessed else record
 
 
-def curative_type1(*, resected: bool = True) -> list[Resource]:
-    """ENETS type I resected 200 days ago, NED since, SSTR PET positive."""
-    surgery = [procedure("hepatectomy-parenchymal-sparing", when=days_ago(200))] if resected else []
-    return net_lm(enets("I"), *surgery, ned(), sstr_pet())
+def curative_type1(*, resected: bool = True, days: int = 100) -> list[Resource]:
+    """ENETS type I resected with the primary `days` ago, NED since, SSTR PET positive."""
+    surgery = [
+        procedure("distal-pancreatectomy", when=days_ago(days)),
+        procedure("hepatectomy-parenchymal-sparing", when=days_ago(days)),
+    ]
+    return net_lm(enets("I"), *(surgery if resected else []), ned(), sstr_pet())
 
 
-def resected_ned(*, resected: bool = True) -> list[Resource]:
-    """Liver resection 400 days ago, NED 370 days ago, low risk, no imaging since."""
-    surgery = [procedure("hepatectomy-parenchymal-sparing", when=days_ago(400))] if resected else []
+def resected_ned(*, resected: bool = True, liver: bool = True) -> list[Resource]:
+    """Primary and liver resected 400 days ago, NED 370 days ago, low risk, no imaging since."""
+    surgery = [procedure("distal-pancreatectomy", when=days_ago(400))] if resected else []
+    if resected and liver:
+        surgery.append(procedure("hepatectomy-parenchymal-sparing", when=days_ago(400)))
     return [
         *base_pnen_lm(),
         *surgery,
@@ -667,17 +672,19 @@ CASES: list[ParameterSet] = [
         why="avid-progressing-on-ssa",
         off="without-progression",
     ),
+    # The firing case only: etoposide alone now fires too, so the silent case is in CHANGED_ROWS.
     *also_selected(
         order_pair(
             "platinum-for-net",
             OS,
-            net_lm(),
+            net_lm(mgmt("1+")),
             drug_order(CISPLATIN, "cisplatin-draft"),
             [drug_order(ETOPOSIDE, "etoposide-draft")],
             why="cisplatin-etoposide",
+            suggests="swap",
         ),
         "MedicationRequest/etoposide-draft",
-    ),
+    )[:1],
     # G. Serum biomarkers
     *order_pair(
         "cga-confounded",
@@ -726,6 +733,103 @@ CASES: list[ParameterSet] = [
         suggests="create",
     ),
 ]
+
+
+# Rows changed by issue 9 (consensus-rules.md as updated): one firing and one silent request each.
+CARBOPLATIN = (RXNORM, "40048")
+EVEROLIMUS = (RXNORM, "141704", "everolimus")
+
+
+def remission_by_ned(*, pnen_condition: bool = True) -> list[Resource]:
+    """A pNEN Condition (active) followed by NED: in remission (the pNEN status definition)."""
+    condition_ = [pnen(onset=days_ago(900))] if pnen_condition else []
+    return [patient(), *condition_, flag("ned", True, when=days_ago(30))]
+
+
+def ssa_plus_everolimus(*, added: bool = True) -> list[Resource]:
+    """G2 NET on lanreotide for 400 days, everolimus added 60 days ago, progression 20 days ago."""
+    added_agent = [medication(EVEROLIMUS, start=days_ago(60), rid="evero-1")] if added else []
+    return net_lm(lanreotide(), *added_agent, progression(20))
+
+
+CHANGED_ROWS: list[ParameterSet] = [
+    *pv_pair(
+        "summary",
+        remission_by_ned(),
+        remission_by_ned(pnen_condition=False),
+        why="pnen-in-remission",
+        off="without-pnen-condition",
+    ),
+    *pv_pair(
+        "followup-imaging-due",
+        resected_ned(),
+        resected_ned(liver=False),
+        why="primary-and-liver-resected-to-ned",
+        off="liver-metastases-left-in-place",
+        suggests="create",
+    ),
+    *pv_pair(
+        "adjuvant-ssa",
+        curative_type1(days=100),
+        curative_type1(days=200),
+        why="within-adjuvant-window",
+        off="outside-adjuvant-window",
+        suggests="create",
+    ),
+    *order_pair(
+        "lymph-node-dissection",
+        OS,
+        net_lm(number("primary-tumor-size", 9, unit="mm")),
+        order("distal-pancreatectomy"),
+        [order("ct-chest")],
+        why="nf-pnet-under-1-cm",
+    ),
+    *pv_pair(
+        "ssa-first-line",
+        net_lm(insulinoma(), extrahepatic(), sstr_pet()),
+        net_lm(insulinoma(), sstr_pet()),
+        why="advanced-insulinoma",
+        off="without-extrahepatic-metastasis",
+    ),
+    *order_pair(
+        "platinum-for-net",
+        OS,
+        net_lm(differentiation("well"), mgmt("3+"), ki=30),
+        drug_order(CARBOPLATIN, "carboplatin-draft"),
+        [order("ct-chest")],
+        why="carboplatin-net-g3-mgmt-high",
+        suggests="swap",
+    ),
+    *order_pair(
+        "platinum-for-net",
+        SIGN,
+        net_lm(),
+        drug_order(ETOPOSIDE, "etoposide-draft"),
+        [order("ct-chest")],
+        why="etoposide-mgmt-unknown",
+        suggests="create",
+    ),
+    *pv_pair(
+        "rebiopsy-inconsistent",
+        ssa_plus_everolimus(),
+        ssa_plus_everolimus(added=False),
+        why="progression-after-agent-added-to-ssa",
+        off="without-added-agent",
+    ),
+]
+CASES += CHANGED_ROWS
+
+# What each changed row's firing card must say (the text the updated row asks for).
+CHANGED_TEXT = {
+    "summary+pnen-in-remission": "pNEN in remission",
+    "followup-imaging-due+primary-and-liver-resected-to-ned": "Follow-up abdominal CT/MRI due",
+    "adjuvant-ssa+within-adjuvant-window": "adjuvant window after a curative-intent resection",
+    "lymph-node-dissection+os-nf-pnet-under-1-cm": "NF-pNET < 1 cm",
+    "ssa-first-line+advanced-insulinoma": "SSAs can worsen hypoglycaemia",
+    "platinum-for-net+os-carboplatin-net-g3-mgmt-high": "surufatinib",
+    "platinum-for-net+sign-etoposide-mgmt-unknown": "test MGMT",
+    "rebiopsy-inconsistent+progression-after-agent-added-to-ssa": "after adding everolimus",
+}
 
 
 # --- the requests ----------------------------------------------------------------------------
@@ -803,3 +907,42 @@ def test_order_hook_rules_are_tested_on_order_hooks() -> None:
     for fires in (True, False):
         tested = {s.rule for s in _scenarios() if s.fires is fires and s.hook != PV}
         assert tested == on_orders
+
+
+@pytest.mark.parametrize(
+    ("case", "text"),
+    [
+        pytest.param(p.values[0], CHANGED_TEXT[str(p.id)], id=p.id)
+        for p in CHANGED_ROWS
+        if p.id in CHANGED_TEXT
+    ],
+)
+def test_changed_rows_say_what_the_updated_row_asks_for(
+    client: FlaskClient, prefetch_keys: list[str], case: Scenario, text: str
+) -> None:
+    assert case.fires
+    cards = _respond(client, prefetch_keys, case)["cards"]
+    card = next(c for c in cards if c["source"]["topic"]["code"] == case.rule)
+    assert text in card["summary"] + card["detail"]
+    if case.rule == "ssa-first-line":
+        assert not card.get("suggestions")
+
+
+def test_platinum_for_net_on_order_select_deletes_only_the_selected_drafts(
+    client: FlaskClient, prefetch_keys: list[str]
+) -> None:
+    drafts = (drug_order(CISPLATIN, "cis-draft"), drug_order(ETOPOSIDE, "etop-draft"))
+    case = Scenario(
+        "platinum-for-net",
+        OS,
+        tuple(net_lm(mgmt("1+"))),
+        True,
+        drafts,
+        ("MedicationRequest/cis-draft",),
+    )
+    cards = _respond(client, prefetch_keys, case)["cards"]
+    card = next(c for c in cards if c["source"]["topic"]["code"] == "platinum-for-net")
+    deleted = {
+        a["resourceId"] for s in card["suggestions"] for a in s["actions"] if a["type"] == "delete"
+    }
+    assert deleted == {"MedicationRequest/cis-draft"}

@@ -35,7 +35,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
     if os.environ.get("CI") == "true":
         raise RuntimeError("CI requires Chromium for the browser tests (.ci/run installs it)")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(
+        "Chromium is not installed: run `bash .ci/ensure-chromium.sh` (apt-get install chromium), "
+        "or `make test`, which does",
+        allow_module_level=True,
+    )
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>pnen-cds browser check</title></head>

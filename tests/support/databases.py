@@ -20,7 +20,11 @@ BACKENDS: list[Any] = [
         "postgresql",
         marks=[
             pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="PNEN_CDS_TEST_POSTGRES_URL is not set"),
+            pytest.mark.skipif(
+                not POSTGRES_URL,
+                reason='no PostgreSQL: run `eval "$(bash .ci/postgres.sh start)"` (sets '
+                "PNEN_CDS_TEST_POSTGRES_URL), or `make test`, which starts one",
+            ),
         ],
     ),
 ]

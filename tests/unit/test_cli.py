@@ -85,3 +85,26 @@ def test_rules_lists_every_rule_with_hooks_and_source(capsys: pytest.CaptureFixt
     by_id = {r["id"]: r for r in rows}
     assert by_id["transplant-milan"]["hooks"] == ["order-select", "order-sign", "patient-view"]
     assert by_id["transplant-milan"]["source"] == "C 12"
+
+
+def test_evaluate_as_of_reads_the_record_as_it_stood_that_day(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The benchmark pNEN was diagnosed on 2021-09-09: before that the record has no pNEN.
+    assert main(["evaluate", str(PNEN), "--as-of", "2021-06-01"]) == 0
+    before = capsys.readouterr().out
+    header = before.splitlines()[0]
+    assert header.startswith(
+        "pnen-cds — benchmark-pnen-patient.json — patient-view — as of 2021-06-01; "
+    )
+    ignored = int(header.split("; ")[1].split()[0])
+    assert ignored > 0 and header.endswith(f"{ignored} results dated after 2021-06-01 ignored")
+    assert "Rule: summary" not in before
+    assert main(["evaluate", str(PNEN), "--as-of", "2022-01-01"]) == 0
+    after = capsys.readouterr().out
+    assert "Rule: summary — pNEN summary" in after
+
+
+def test_evaluate_today_is_an_alias_of_as_of(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(PNEN), "--today", "2021-06-01", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cards"] == []

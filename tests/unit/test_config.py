@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cds_service import create_app
-from cds_service.config import load_config
-from consensus.settings import LOCAL_DEFAULTS, UnknownSettingError
+from cds_service.config import ConfigError, load_config
+from consensus.settings import LOCAL_DEFAULTS
 from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     ATC,
@@ -49,11 +49,12 @@ def test_environment_overrides_a_toml_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", sorted(LOCAL_DEFAULTS))
 def test_every_local_default_is_settable_by_its_documented_variable(name: str) -> None:
     variable = "PNEN_CDS_DEFAULT_" + name.upper().replace("-", "_")
-    assert load_config(environ={variable: "42"}).local_defaults == {name: 42.0}
+    allowed = LOCAL_DEFAULTS[name].maximum or 42
+    assert load_config(environ={variable: f"{allowed:g}"}).local_defaults == {name: allowed}
 
 
 def test_an_unknown_local_default_fails_at_start_up(tmp_path: Path) -> None:
-    with pytest.raises(UnknownSettingError, match="recent-markers-days"):
+    with pytest.raises(ConfigError, match="PNEN_CDS_DEFAULT_RECENT_MARKERS_DAYS.*recent-markers"):
         create_app(
             load_config(
                 {"dev": True, "auth": "off", "database_url": f"sqlite:///{tmp_path / 's.db'}"},

@@ -24,6 +24,16 @@ def test_the_readme_tables_match_the_rule_definitions_and_settings() -> None:
     assert _generator().render(text) == text, "README.md is stale: run `make readme`"  # type: ignore[attr-defined]
 
 
+def test_the_rule_catalogue_in_docs_matches_the_rule_definitions() -> None:
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    from consensus.catalogue import rule_catalogue
+    from consensus.rules import all_rules
+
+    assert rule_catalogue(all_rules()) == text, "docs/rules.md is stale: run `make readme`"
+    for rule in all_rules():
+        assert f"### `{rule.info.id}`: {rule.info.title}" in text
+
+
 def test_the_readme_lists_every_rule_of_the_specification_once() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     text = text[text.index("<!-- generated:rules") : text.index("<!-- /generated:rules")]
@@ -31,3 +41,13 @@ def test_the_readme_lists_every_rule_of_the_specification_once() -> None:
     from consensus.rules import all_rules
 
     assert sorted(listed) == sorted(r.info.id for r in all_rules())
+
+
+def test_every_setting_is_documented_in_the_configuration_table() -> None:
+    from dataclasses import fields
+
+    from cds_service.config import SETTING_DOCS, Config
+
+    documented = set(SETTING_DOCS)
+    settings = {f.name for f in fields(Config)} - {"local_defaults"}
+    assert settings == documented, "document every setting in cds_service/config.py SETTING_DOCS"

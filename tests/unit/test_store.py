@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ from cds_service.store import (
     UNLINKED,
     AuditEntry,
     FeedbackItem,
+    PruneResult,
     Store,
     audit,
     card_issued,
+    expand_references,
     feedback,
     jti_seen,
     metadata,
@@ -109,10 +112,51 @@ def test_records_an_audit_entry_with_its_cards(store: Store) -> None:
     assert logged["patient_ref"] == "Patient/pnen-1"
     assert json.loads(logged["rule_ids"]) == ["pet-fdg", "summary"]
     assert json.loads(logged["card_uuids"]) == ["card-a", "card-b"]
-    assert json.loads(logged["resources_used"]) == ["Observation/ki67/_history/3", "Condition/pnen"]
+    assert json.loads(logged["resources_used"]) == {
+        "Observation": ["ki67/_history/3"],
+        "Condition": ["pnen"],
+    }
+    assert expand_references(logged["resources_used"]) == [
+        "Observation/ki67/_history/3",
+        "Condition/pnen",
+    ]
     assert (logged["elapsed_ms"], logged["status"]) == (4.25, 200)
     issued = {r["card_uuid"]: (r["rule_id"], r["audit_id"]) for r in rows(store, card_issued)}
     assert issued == {"card-a": ("pet-fdg", logged["id"]), "card-b": ("summary", logged["id"])}
+
+
+def test_audit_rows_written_before_references_were_grouped_still_read() -> None:
+    assert expand_references('["Observation/a", "Condition/b/_history/2"]') == [
+        "Observation/a",
+        "Condition/b/_history/2",
+    ]
+
+
+def test_pruning_removes_old_audit_rows_and_their_cards_and_keeps_feedback(store: Store) -> None:
+    now = datetime.now(UTC)
+    store.record_audit(entry([("old-card", "pet-fdg")], at=now - timedelta(days=400)))
+    store.record_audit(entry([("edge-card", "pet-fdg")], at=now - timedelta(days=364)))
+    store.record_audit(entry([("new-card", "summary")], at=now - timedelta(days=1)))
+    store.record_feedback(SERVICE, [accepted("old-card")])
+    result = store.prune_audit(now - timedelta(days=365), batch=1)
+    assert (result.audit_rows, result.cards) == (1, 1)
+    assert {r["card_uuid"] for r in rows(store, card_issued)} == {"edge-card", "new-card"}
+    assert len(rows(store, audit)) == 2
+    assert [r["card_uuid"] for r in rows(store, feedback)] == ["old-card"]
+    report = {s.rule_id: s for s in store.feedback_report()}
+    assert report[UNLINKED].accepted == 1  # feedback on a pruned card is kept, unlinked
+    assert store.prune_audit(now - timedelta(days=365)) == PruneResult(0, 0)
+
+
+def test_retention_prunes_in_the_background(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("cds_service.store.random.uniform", lambda a, b: 0.01)
+    store.record_audit(entry([("old-card", "pet-fdg")], at=datetime.now(UTC) - timedelta(days=31)))
+    store.record_audit(entry([("new-card", "pet-fdg")]))
+    store.start_retention(30)
+    deadline = time.monotonic() + 10
+    while len(rows(store, audit)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r["card_uuid"] for r in rows(store, card_issued)] == ["new-card"]
 
 
 def test_records_an_audit_entry_without_cards_or_patient(store: Store) -> None:

@@ -1,7 +1,12 @@
-"""H. Follow-up: followup-imaging-due (consensus-rules.md H; R Postoperative follow-up)."""
+"""H. Follow-up: followup-imaging-due (consensus-rules.md H; R Postoperative follow-up).
+
+Dates are fixed (`dated.TODAY`) because the intervals are calendar months with the last day
+included: a study exactly 12 months ago is not overdue, one 12 months and a day ago is.
+"""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,25 +19,26 @@ from fhir_mappings.terminology import LOINC, PNEN
 from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     PATIENT_REF,
-    base_pnen_lm,
     cc,
-    days_ago,
+    condition,
     disease_status,
-    fired,
     flag,
     ki67,
+    liver_mets,
+    medication,
     observation,
     patient,
     pnen,
     procedure,
     report,
-    run,
     service_request,
     study,
 )
+from tests.unit.consensus.dated import enucleation, on, remission_condition, run_on
 
 RULE = "followup-imaging-due"
-WORSENED = "271299001"
+WORSENED, STABLE = "271299001", "359746009"
+LANREOTIDE = ("http://www.nlm.nih.gov/research/umls/rxnorm", "68092")
 
 
 def card_of(rec: Recommendation) -> dict[str, Any]:
@@ -43,11 +49,9 @@ def card_of(rec: Recommendation) -> dict[str, Any]:
     return card
 
 
-def ct(age: int, **kw: Any) -> dict[str, Any]:
-    """A contrast CT of abdomen and pelvis `age` days ago."""
-    return report(
-        cc(LOINC, "36813-4", "CT abdomen and pelvis W contrast IV"), when=days_ago(age), **kw
-    )
+def ct(when: str, **kw: Any) -> dict[str, Any]:
+    """A contrast CT of abdomen and pelvis on a date."""
+    return report(cc(LOINC, "36813-4", "CT abdomen and pelvis W contrast IV"), when=when, **kw)
 
 
 def n_category(value: str) -> dict[str, Any]:
@@ -56,27 +60,37 @@ def n_category(value: str) -> dict[str, Any]:
 
 
 def resected(
-    surgery_age: int,
+    surgery: str,
     *extra: dict[str, Any],
-    kind: str = "hepatectomy-parenchymal-sparing",
-    ned_age: int | None = None,
+    liver: bool = True,
+    ned: str | None = "auto",
     ki: float | None = 2,
     nodes: str | None = "N0",
 ) -> list[dict[str, Any]]:
-    """pNEN-LM resected `surgery_age` days ago, NED recorded after it, low risk by default."""
+    """A pNEN (with liver metastases unless `liver` is False) resected to NED on `surgery`.
+
+    The primary (distal pancreatectomy) and, with liver metastases, a hepatectomy on the same day;
+    NED recorded a month later unless `ned` is None or another date; low risk by default.
+    """
     record = [
-        *base_pnen_lm(),
-        procedure(kind, when=days_ago(surgery_age), rid="resection"),
-        *extra,
+        patient(),
+        pnen(onset="2015-01-01"),
+        procedure("distal-pancreatectomy", when=surgery, rid="primary-resection"),
     ]
-    if ned_age is not None or surgery_age:
-        ned = ned_age if ned_age is not None else max(surgery_age - 30, 0)
-        record.append(flag("ned", True, when=days_ago(ned), rid="ned"))
+    if liver:
+        record += [
+            liver_mets(onset="2015-01-01"),
+            procedure("hepatectomy-parenchymal-sparing", when=surgery, rid="resection"),
+        ]
+    if ned == "auto":
+        ned = (date.fromisoformat(surgery) + timedelta(days=30)).isoformat()
+    if ned is not None:
+        record.append(flag("ned", True, when=ned, rid="ned"))
     if ki is not None:
-        record.append(ki67(ki, "liver", when=days_ago(surgery_age)))
+        record.append(ki67(ki, "liver" if liver else "primary", when=surgery))
     if nodes is not None:
         record.append(n_category(nodes))
-    return record
+    return [*record, *extra]
 
 
 def statuses(rec: Recommendation) -> dict[str, str]:
@@ -84,12 +98,15 @@ def statuses(rec: Recommendation) -> dict[str, str]:
     return {c.name: c.status.value for c in rec.criteria}
 
 
+CURATIVE = "curative-intent resection (no known disease left)"
+
+
 # --- positive -------------------------------------------------------------------------------
 def test_followup_imaging_due_a_year_after_the_last_ct_in_year_two() -> None:
-    rec = run(resected(500, ct(366, rid="last-ct")))[RULE]
+    rec = run_on(resected(on(30), ct(on(12, 1), rid="last-ct")))[RULE]
     assert rec.indicator is Indicator.INFO
-    assert f"last {days_ago(366)}" in rec.summary and "interval 12 months" in rec.summary
-    assert "The last study was in year 1 after surgery" in rec.advice
+    assert f"last {on(12, 1)}" in rec.summary and "interval 12 months" in rec.summary
+    assert "The last study was in year 2 after surgery" in rec.advice
     assert [(a.type, a.order) for a in rec.suggestions[0].actions] == [
         ("create", "ct-abdomen-pelvis-multiphase")
     ]
@@ -99,74 +116,119 @@ def test_followup_imaging_due_a_year_after_the_last_ct_in_year_two() -> None:
     assert "DiagnosticReport/last-ct" in card["detail"] and "Procedure/resection" in card["detail"]
 
 
-def test_followup_imaging_due_when_no_study_since_the_resection() -> None:
-    rec = run(resected(400))[RULE]
-    assert f"none since the resection of {days_ago(400)}" in rec.summary
+def test_followup_imaging_due_when_no_study_since_the_surgery() -> None:
+    rec = run_on(resected(on(13)))[RULE]
+    assert f"none since the surgery of {on(13)}" in rec.summary
     assert statuses(rec)["abdominal CT or MRI within 12 months"] == "not met"
+    assert statuses(rec)[CURATIVE] == "met"
     card_of(rec)
 
 
-def test_followup_counts_a_pancreatic_resection_followed_by_ned() -> None:
-    assert RULE in fired(resected(400, kind="distal-pancreatectomy"))
+def test_followup_counts_a_primary_resection_when_no_liver_metastasis_was_recorded() -> None:
+    assert RULE in run_on(resected(on(13), liver=False))
 
 
-def test_followup_counts_from_the_latest_resection() -> None:
-    earlier = procedure("pancreatoduodenectomy", when=days_ago(2000))
-    assert RULE not in fired(resected(300, earlier))
-    assert RULE in fired(resected(400, earlier))
+def test_followup_counts_an_enucleation_of_the_primary() -> None:
+    record = [patient(), pnen(onset="2015-01-01"), flag("ned", True, when=on(12)), ki67(2)]
+    record.append(n_category("N0"))
+    assert RULE in run_on(record, enucleation(on(13)))
 
 
-def test_followup_ignores_imaging_before_the_resection() -> None:
-    rec = run(resected(400, ct(410)))[RULE]
-    assert "none since the resection" in rec.summary
+@pytest.mark.parametrize("liver_procedure", ["liver-ablation", "liver-transplant"])
+def test_followup_counts_ablation_or_transplant_of_the_liver_metastases(
+    liver_procedure: str,
+) -> None:
+    record = resected(on(13), procedure(liver_procedure, when=on(13)), liver=False)
+    record.append(liver_mets(onset="2015-01-01"))
+    assert RULE in run_on(record)
+
+
+@pytest.mark.parametrize(("second_stage", "fires"), [(12, False), (13, True)])
+def test_followup_staged_surgery_counts_from_the_second_stage(
+    second_stage: int, fires: bool
+) -> None:
+    record = [
+        patient(),
+        pnen(onset="2015-01-01"),
+        liver_mets(onset="2015-01-01"),
+        procedure("distal-pancreatectomy", when=on(30)),
+        procedure("hepatectomy-anatomic", when=on(second_stage), rid="second-stage"),
+        flag("ned", True, when=on(second_stage, -20)),
+        ki67(2, "liver"),
+        n_category("N0"),
+    ]
+    assert (RULE in run_on(record)) is fires
+
+
+def test_followup_ignores_imaging_before_the_surgery() -> None:
+    rec = run_on(resected(on(13), ct(on(14))))[RULE]
+    assert "none since the surgery" in rec.summary
 
 
 def test_followup_counts_any_abdominal_mri() -> None:
-    mri = report(cc(LOINC, "30670-4", "MR liver"), when=days_ago(100))
-    assert RULE not in fired(resected(500, mri))
+    mri = report(cc(LOINC, "30670-4", "MR liver"), when=on(3))
+    assert RULE not in run_on(resected(on(20), mri))
 
 
-# --- interval edges -------------------------------------------------------------------------
-@pytest.mark.parametrize(("last", "fires"), [(365, False), (366, True)])
-def test_followup_interval_is_12_months_in_years_one_to_three(last: int, fires: bool) -> None:
-    assert (RULE in fired(resected(800, ct(last)))) is fires
+def test_followup_applies_to_a_pnen_in_remission() -> None:
+    record = [r for r in resected(on(13)) if r.get("id") != "pnen-1"]
+    rec = run_on(record, remission_condition(on(12)))[RULE]
+    assert "The pNEN is recorded in remission." in rec.advice
+    card_of(rec)
 
 
-@pytest.mark.parametrize(("surgery", "fires"), [(365, False), (366, True)])
-def test_followup_first_interval_runs_from_the_resection(surgery: int, fires: bool) -> None:
-    assert (RULE in fired(resected(surgery))) is fires
+def test_followup_counts_a_remission_condition_after_the_surgery_as_ned() -> None:
+    record = resected(on(13), ned=None)
+    rec = run_on(record, remission_condition(on(12)))[RULE]
+    assert statuses(rec)[CURATIVE] == "met"
+
+
+# --- interval cut-offs (calendar months, the last day included) ------------------------------
+@pytest.mark.parametrize(("days", "fires"), [(-1, False), (0, False), (1, True)])
+def test_followup_interval_is_12_months_in_the_first_36_months(days: int, fires: bool) -> None:
+    assert (RULE in run_on(resected(on(26), ct(on(12, days))))) is fires
+
+
+@pytest.mark.parametrize(("days", "fires"), [(0, False), (1, True)])
+def test_followup_first_interval_runs_from_the_surgery(days: int, fires: bool) -> None:
+    assert (RULE in run_on(resected(on(12, days)))) is fires
 
 
 @pytest.mark.parametrize(
-    ("study_after_surgery", "fires"),
+    ("study_month", "days", "fires"),
     [
-        pytest.param(1095, True, id="study-in-year-3-then-12-months"),
-        pytest.param(1096, False, id="study-in-year-4-then-24-months"),
+        pytest.param(35, 0, True, id="study-in-month-35-then-12-months"),
+        pytest.param(36, 1, True, id="study-a-day-before-month-36-then-12-months"),
+        pytest.param(36, 0, False, id="study-at-month-36-then-24-months"),
     ],
 )
-def test_followup_year_three_to_four_boundary(study_after_surgery: int, fires: bool) -> None:
-    # Surgery 1500 days ago; the study was 405 or 404 days ago: overdue only under 12 months.
-    assert (RULE in fired(resected(1500, ct(1500 - study_after_surgery)))) is fires
+def test_followup_switches_to_24_months_after_the_first_36_calendar_months(
+    study_month: int, days: int, fires: bool
+) -> None:
+    # Surgery 50 months ago; the study `study_month` months (minus `days`) after it.
+    surgery = on(50)
+    study_date = on(50 - study_month, days)
+    assert (RULE in run_on(resected(surgery, ct(study_date)))) is fires
 
 
-@pytest.mark.parametrize(("last", "fires"), [(731, False), (732, True)])
-def test_followup_interval_is_24_months_in_years_four_to_ten(last: int, fires: bool) -> None:
-    rec = run(resected(2500, ct(last)))
+@pytest.mark.parametrize(("days", "fires"), [(0, False), (1, True)])
+def test_followup_interval_is_24_months_in_years_four_to_ten(days: int, fires: bool) -> None:
+    rec = run_on(resected(on(80), ct(on(24, days))))
     assert (RULE in rec) is fires
     if fires:
         assert "interval 24 months" in rec[RULE].summary
         assert "every two years in years 4–10" in rec[RULE].advice
 
 
-@pytest.mark.parametrize(("surgery", "fires"), [(3653, True), (3654, False)])
-def test_followup_stops_after_ten_years(surgery: int, fires: bool) -> None:
-    assert (RULE in fired(resected(surgery, ct(surgery - 2000)))) is fires
+@pytest.mark.parametrize(("days", "fires"), [(0, True), (1, False)])
+def test_followup_stops_after_ten_years(days: int, fires: bool) -> None:
+    assert (RULE in run_on(resected(on(120, days), ct(on(40))))) is fires
 
 
 # --- high risk ------------------------------------------------------------------------------
 @pytest.mark.parametrize(("ki", "fires"), [(5, False), (5.1, True)])
 def test_followup_high_risk_from_ki67_above_5_percent(ki: float, fires: bool) -> None:
-    rec = run(resected(800, ct(184), ki=ki))
+    rec = run_on(resected(on(26), ct(on(7)), ki=ki))
     assert (RULE in rec) is fires
     if fires:
         assert "interval 6 months" in rec[RULE].summary
@@ -174,30 +236,30 @@ def test_followup_high_risk_from_ki67_above_5_percent(ki: float, fires: bool) ->
         assert "high-risk follow-up imaging interval: 6 months (local policy" in card["detail"]
 
 
-@pytest.mark.parametrize(("last", "fires"), [(183, False), (184, True)])
-def test_followup_high_risk_interval_is_6_months(last: int, fires: bool) -> None:
-    assert (RULE in fired(resected(800, ct(last), ki=12))) is fires
+@pytest.mark.parametrize(("days", "fires"), [(0, False), (1, True)])
+def test_followup_high_risk_interval_is_6_months(days: int, fires: bool) -> None:
+    assert (RULE in run_on(resected(on(26), ct(on(6, days)), ki=12))) is fires
 
 
 @pytest.mark.parametrize("nodes", ["N1", "pN1"])
 def test_followup_high_risk_from_positive_nodes(nodes: str) -> None:
-    rec = run(resected(800, ct(200), nodes=nodes))[RULE]
+    rec = run_on(resected(on(26), ct(on(7)), nodes=nodes))[RULE]
     assert statuses(rec)["high risk of recurrence (Ki-67 > 5 % or positive nodes)"] == "met"
 
 
 def test_followup_high_risk_applies_in_later_years_too() -> None:
-    assert RULE in fired(resected(2500, ct(200), ki=8))
+    assert RULE in run_on(resected(on(80), ct(on(7)), ki=8))
 
 
 def test_followup_high_risk_interval_is_a_configurable_local_default() -> None:
-    record = resected(800, ct(100), ki=8)
-    assert RULE not in fired(record)
-    assert RULE in fired(record, settings=Settings({"followup-high-risk-months": 3}))
+    record = resected(on(26), ct(on(4)), ki=8)
+    assert RULE not in run_on(record)
+    assert RULE in run_on(record, settings=Settings({"followup-high-risk-months": 3}))
 
 
 # --- unknown data ---------------------------------------------------------------------------
 def test_followup_may_be_due_when_risk_is_unknown_and_only_the_short_interval_passed() -> None:
-    rec = run(resected(800, ct(200), ki=None, nodes=None))[RULE]
+    rec = run_on(resected(on(26), ct(on(7)), ki=None, nodes=None))[RULE]
     assert rec.summary.startswith("Follow-up abdominal CT/MRI may be due (recurrence risk unknown)")
     assert "Ki-67 index" in rec.missing and "N category (TNM)" in rec.missing
     assert statuses(rec)["high risk of recurrence (Ki-67 > 5 % or positive nodes)"] == "unknown"
@@ -205,127 +267,114 @@ def test_followup_may_be_due_when_risk_is_unknown_and_only_the_short_interval_pa
 
 
 def test_followup_due_when_risk_is_unknown_but_the_standard_interval_passed() -> None:
-    rec = run(resected(800, ct(400), ki=None, nodes="NX"))[RULE]
+    rec = run_on(resected(on(26), ct(on(13)), ki=None, nodes="NX"))[RULE]
     assert rec.summary.startswith("Follow-up abdominal CT/MRI due:")
     assert "N category (recorded as NX)" in rec.missing
     card_of(rec)
 
 
 def test_followup_risk_unknown_with_low_ki67_and_no_n_category() -> None:
-    rec = run(resected(800, ct(200), ki=3, nodes=None))[RULE]
+    rec = run_on(resected(on(26), ct(on(7)), ki=3, nodes=None))[RULE]
     assert "may be due" in rec.summary and rec.missing == ("N category (TNM)",)
 
 
-def test_followup_fires_with_ned_missing_when_nothing_is_recorded_after_surgery() -> None:
-    record = [
-        *base_pnen_lm(),
-        procedure("hepatectomy-anatomic", when=days_ago(400)),
-        ki67(2),
-        n_category("N0"),
-    ]
-    rec = run(record)[RULE]
-    assert statuses(rec)["curative-intent resection (resection followed by NED)"] == "unknown"
-    assert rec.missing == (f"NED after the resection of {days_ago(400)}",)
-    assert "NED after the resection is not recorded" in rec.advice
-    card_of(rec)
+def test_followup_silent_when_ned_is_not_recorded_after_the_surgery() -> None:
+    assert RULE not in run_on(resected(on(13), ned=None))
 
 
 def test_followup_lists_undated_imaging_as_missing() -> None:
-    undated = ct(10, rid="undated-ct")
+    undated = ct(on(1), rid="undated-ct")
     del undated["effectiveDateTime"]
-    rec = run(resected(400, undated))[RULE]
+    rec = run_on(resected(on(13), undated))[RULE]
     assert "date of the abdominal imaging study DiagnosticReport/undated-ct" in rec.missing
 
 
-# --- negative -------------------------------------------------------------------------------
-def test_followup_silent_when_ned_is_recorded_as_no() -> None:
+# --- negative: not a curative-intent resection -----------------------------------------------
+def test_followup_silent_after_primary_only_resection_with_liver_metastases_left_in_place() -> None:
+    # The issue's patient: primary resected, type III liver metastases in place on lanreotide.
     record = [
-        *base_pnen_lm(),
-        procedure("hepatectomy-anatomic", when=days_ago(400)),
-        flag("ned", False, when=days_ago(350)),
+        patient(),
+        pnen(onset="2015-01-01"),
+        liver_mets(onset="2015-01-01"),
+        procedure("distal-pancreatectomy", when=on(30)),
+        medication(LANREOTIDE, start=on(28)),
+        disease_status(STABLE, when=on(6)),
+        ki67(2, "liver"),
     ]
-    assert RULE not in fired(record)
+    assert RULE not in run_on(record)
+
+
+def test_followup_silent_after_a_liver_resection_with_the_primary_in_place() -> None:
+    record = [r for r in resected(on(13)) if r.get("id") != "primary-resection"]
+    assert RULE not in run_on(record)
+
+
+def test_followup_silent_when_ned_is_recorded_as_no() -> None:
+    assert RULE not in run_on(resected(on(13), flag("ned", False, when=on(11)), ned=None))
+
+
+def test_followup_silent_with_stable_disease_after_the_surgery() -> None:
+    assert RULE not in run_on(resected(on(13), disease_status(STABLE, when=on(6)), ned=None))
 
 
 def test_followup_silent_after_progression_following_ned() -> None:
-    record = resected(800, disease_status(WORSENED, when=days_ago(100)), ned_age=700)
-    assert RULE not in fired(record)
+    assert RULE not in run_on(resected(on(26), disease_status(WORSENED, when=on(3))))
 
 
 def test_followup_counts_ned_recorded_after_a_progression() -> None:
-    record = resected(800, disease_status(WORSENED, when=days_ago(700)), ned_age=600)
-    assert RULE in fired(record)
+    record = resected(on(26), disease_status(WORSENED, when=on(24)), ned=on(20))
+    assert RULE in run_on(record)
+
+
+def test_followup_silent_after_a_new_metastasis_recorded_after_the_surgery() -> None:
+    lung = condition("http://hl7.org/fhir/sid/icd-10-cm", "C78.0", onset=on(3), rid="lung-met")
+    assert RULE not in run_on(resected(on(26), lung))
 
 
 def test_followup_silent_when_imaging_is_recent() -> None:
-    assert RULE not in fired(resected(800, ct(100)))
+    assert RULE not in run_on(resected(on(26), ct(on(3))))
 
 
 @pytest.mark.parametrize(
-    "record",
-    [
-        pytest.param(base_pnen_lm(), id="no-resection"),
-        pytest.param(
-            [*base_pnen_lm(), procedure("liver-ablation", when=days_ago(400))], id="ablation-only"
-        ),
-        pytest.param(
-            [
-                *base_pnen_lm(),
-                procedure("hepatectomy-anatomic", status="in-progress", when=days_ago(400)),
-            ],
-            id="resection-not-completed",
-        ),
-        pytest.param(
-            [*base_pnen_lm(), service_request("hepatectomy-anatomic", status="active")],
-            id="resection-only-planned",
-        ),
-    ],
+    "kind",
+    ["not-completed", "only-planned"],
 )
-def test_followup_silent_without_a_completed_resection(record: list[dict[str, Any]]) -> None:
-    assert RULE not in fired(record)
+def test_followup_silent_without_a_completed_liver_resection(kind: str) -> None:
+    record = [r for r in resected(on(13)) if r.get("id") != "resection"]
+    if kind == "not-completed":
+        record.append(procedure("hepatectomy-anatomic", status="in-progress", when=on(13)))
+    else:
+        record.append(service_request("hepatectomy-anatomic", status="active"))
+    assert RULE not in run_on(record)
 
 
 def test_followup_silent_with_an_undated_resection() -> None:
-    surgery = procedure("hepatectomy-anatomic")
-    del surgery["performedDateTime"]
-    assert RULE not in fired([*base_pnen_lm(), surgery, flag("ned", True)])
+    record = resected(on(13))
+    for resource in record:
+        if resource.get("id") == "resection":
+            del resource["performedDateTime"]
+    assert RULE not in run_on(record)
 
 
 def test_followup_silent_without_pnen() -> None:
-    record = [
-        patient(),
-        procedure("hepatectomy-anatomic", when=days_ago(400)),
-        flag("ned", True, when=days_ago(300)),
-    ]
-    assert RULE not in fired(record)
-
-
-def test_followup_applies_to_pnen_without_liver_metastases() -> None:
-    record = [
-        patient(),
-        pnen(),
-        procedure("distal-pancreatectomy", when=days_ago(400)),
-        flag("ned", True, when=days_ago(380)),
-        ki67(2),
-        n_category("N0"),
-    ]
-    assert RULE in fired(record)
+    record = [r for r in resected(on(13)) if r.get("id") != "pnen-1"]
+    assert RULE not in run_on(record)
 
 
 # --- orders and hooks -----------------------------------------------------------------------
 def test_followup_names_a_pending_imaging_order_instead_of_suggesting_one() -> None:
     order = service_request("ct-abdomen-pelvis-multiphase", status="active", rid="ct-order")
-    rec = run(resected(400, order))[RULE]
+    rec = run_on(resected(on(13), order))[RULE]
     assert rec.suggestions == ()
     assert "ServiceRequest/ct-order" in [f.ref for f in rec.evidence]
     card_of(rec)
 
 
 def test_followup_pet_ct_counts_as_abdominal_imaging() -> None:
-    assert RULE not in fired(resected(800, study("pet-ssa", when=days_ago(100))))
+    assert RULE not in run_on(resected(on(26), study("pet-ssa", when=on(3))))
 
 
 @pytest.mark.parametrize("hook", [OS, SIGN])
 def test_followup_is_a_patient_view_rule_only(hook: str) -> None:
     draft = service_request(cc(PNEN, "pet-fdg"), rid="pet")
-    assert RULE not in fired(resected(400), hook=hook, drafts=[draft])
+    assert RULE not in run_on(resected(on(13)), hook=hook, drafts=[draft])

@@ -31,6 +31,7 @@ from tests.fhir_builders import (
     patient,
     patient_view,
     pnen,
+    pnen_obs,
     procedure,
     run,
     service_request,
@@ -760,54 +761,102 @@ def size(mm: float, unit: str = "mm") -> dict[str, Any]:
     return number("primary-tumor-size", mm, unit=unit)
 
 
-@pytest.mark.parametrize(("mm", "fires"), [(20, False), (20.1, True), (21, True)])
-def test_lymph_node_dissection_for_nonfunctional_primary_over_2_cm(mm: float, fires: bool) -> None:
-    result = run(net_lm(size(mm)), hook=OS, drafts=[draft("distal-pancreatectomy")])
-    assert ("lymph-node-dissection" in result) is fires
+LND = "lymph-node-dissection"
 
 
 @pytest.mark.parametrize(
-    ("t", "fires"), [("T1", False), ("T1c", False), ("T2", True), ("T3", True), ("T4", True)]
-)
-def test_lymph_node_dissection_for_t2_or_higher(t: str, fires: bool) -> None:
-    result = run(net_lm(t_stage(t)), hook=SIGN, drafts=[draft("pancreatoduodenectomy")])
-    assert ("lymph-node-dissection" in result) is fires
-
-
-@pytest.mark.parametrize(
-    ("records", "fires"),
+    ("mm", "band"),
     [
-        ([size(15), t_stage("T2")], True),
-        ([size(20), t_stage("T2")], True),
-        ([size(25), t_stage("T1")], True),
-        ([size(20.1), t_stage("T1")], True),
-        ([size(20), t_stage("T1")], False),
-        ([size(15), t_stage("T1")], False),
-        ([size(15), t_stage("TX")], False),
-        ([size(2.1, "cm")], True),
-        ([size(2.0, "cm")], False),
+        pytest.param(9, "< 1 cm", id="0.9-cm"),
+        pytest.param(9.9, "< 1 cm", id="0.99-cm"),
+        pytest.param(10, "1–2 cm", id="1.0-cm"),
+        pytest.param(20, "1–2 cm", id="2.0-cm"),
+        pytest.param(21, "> 2 cm", id="2.1-cm"),
+        pytest.param(20.1, "> 2 cm", id="2.01-cm"),
     ],
 )
-def test_lymph_node_size_over_20_mm_or_t2_either_suffices(
-    records: list[dict[str, Any]], fires: bool
-) -> None:
-    result = fired(net_lm(*records), hook=OS, drafts=[draft("pancreatectomy")])
-    assert ("lymph-node-dissection" in result) is fires
+def test_lymph_node_dissection_by_size_of_a_nonfunctional_primary(mm: float, band: str) -> None:
+    rec = run(net_lm(size(mm)), hook=OS, drafts=[draft("distal-pancreatectomy")])[LND]
+    assert f"NF-pNET {band}" in rec.summary
+    card_of(rec)
 
 
-def test_lymph_node_dissection_card() -> None:
-    rec = run(net_lm(size(30)), hook=OS, drafts=[draft("pancreatoduodenectomy", "pd")])[
-        "lymph-node-dissection"
-    ]
+def test_lymph_node_dissection_recommended_over_2_cm() -> None:
+    rec = run(net_lm(size(30)), hook=OS, drafts=[draft("pancreatoduodenectomy", "pd")])[LND]
     assert "regional lymph-node dissection recommended" in rec.summary
     assert statuses(rec)["primary > 2 cm or T2+"] == "met"
     assert "ServiceRequest/pd" in card_of(rec)["detail"]
 
 
-def test_lymph_node_dissection_with_size_and_t_unrecorded_says_so() -> None:
-    rec = run(net_lm(), hook=OS, drafts=[draft("distal-pancreatectomy")])["lymph-node-dissection"]
-    assert rec.missing == ("primary tumour size (mm) or T category",)
-    assert "record primary size or T" in rec.summary
+def test_lymph_node_dissection_also_applies_from_1_to_2_cm() -> None:
+    rec = run(net_lm(size(15)), hook=OS, drafts=[draft("distal-pancreatectomy")])[LND]
+    assert "also applies to NF-pNET 1–2 cm" in rec.advice
+    assert statuses(rec)["primary 1–2 cm"] == "met"
+
+
+def test_lymph_node_dissection_under_1_cm_lists_the_high_risk_factors_on_record() -> None:
+    record = net_lm(size(8), observation((LOINC, "21900-6"), valueString="N0"), ki=4)
+    rec = run(record, hook=SIGN, drafts=[draft("distal-pancreatectomy")])[LND]
+    assert rec.summary.startswith("Pancreatectomy drafted for NF-pNET < 1 cm: no lymphadenectomy")
+    assert "grade G2 (liver metastasis); N category N0; highest Ki-67 4 %" in rec.advice
+    card_of(rec)
+
+
+def test_lymph_node_dissection_under_1_cm_names_unrecorded_factors() -> None:
+    record = [patient(), pnen(), differentiation("well"), size(8)]
+    rec = run(record, hook=OS, drafts=[draft("pancreatectomy")])[LND]
+    assert "grade not recorded; N category not recorded; Ki-67 not recorded" in rec.advice
+
+
+@pytest.mark.parametrize(
+    ("t", "band"),
+    [("T2", "> 2 cm"), ("T3", "> 2 cm"), ("T4", "> 2 cm"), ("T1", None), ("T1c", None)],
+)
+def test_lymph_node_dissection_t2_or_higher_counts_as_over_2_cm(t: str, band: str | None) -> None:
+    rec = run(net_lm(t_stage(t)), hook=SIGN, drafts=[draft("pancreatoduodenectomy")])[LND]
+    if band:
+        assert f"NF-pNET {band}" in rec.summary
+    else:
+        assert "the primary size decides" in rec.summary
+        assert rec.missing == ("primary tumour size (mm)",)
+
+
+@pytest.mark.parametrize(
+    ("records", "band"),
+    [
+        ([size(15), t_stage("T2")], "> 2 cm"),
+        ([size(25), t_stage("T1")], "> 2 cm"),
+        ([size(20), t_stage("T1")], "1–2 cm"),
+        ([size(15), t_stage("TX")], "1–2 cm"),
+        ([size(2.1, "cm")], "> 2 cm"),
+        ([size(2.0, "cm")], "1–2 cm"),
+        ([size(0.9, "cm")], "< 1 cm"),
+    ],
+)
+def test_lymph_node_size_or_t_either_sets_the_band(
+    records: list[dict[str, Any]], band: str
+) -> None:
+    rec = run(net_lm(*records), hook=OS, drafts=[draft("pancreatectomy")])[LND]
+    assert f"NF-pNET {band}" in rec.summary
+
+
+def test_lymph_node_dissection_with_size_unknown_says_the_size_decides() -> None:
+    rec = run(net_lm(), hook=OS, drafts=[draft("distal-pancreatectomy")])[LND]
+    assert rec.summary == (
+        "Pancreatectomy drafted: the primary size decides on lymph-node dissection"
+    )
+    assert rec.missing == ("primary tumour size (mm)",)
+    assert "for > 2 cm, also for 1–2 cm; none for < 1 cm" in rec.advice
+    card_of(rec)
+
+
+def test_lymph_node_dissection_with_a_size_bound_straddling_1_cm_asks_for_the_exact_size() -> None:
+    bound = pnen_obs(
+        "primary-tumor-size",
+        valueQuantity={"value": 15, "unit": "mm", "comparator": "<"},
+    )
+    rec = run(net_lm(bound), hook=OS, drafts=[draft("distal-pancreatectomy")])[LND]
+    assert rec.missing == ("exact primary tumour size (reported as < 15 mm)",)
 
 
 @pytest.mark.parametrize(
@@ -846,7 +895,7 @@ def test_lymph_node_dissection_silent(
 
 def test_lymph_node_dissection_needs_no_liver_metastases() -> None:
     record = [patient(), pnen(), differentiation("well"), size(25)]
-    assert "lymph-node-dissection" in fired(record, hook=OS, drafts=[draft("pancreatectomy")])
+    assert LND in fired(record, hook=OS, drafts=[draft("pancreatectomy")])
 
 
 # --- type3-potentially-resectable -----------------------------------------------------------

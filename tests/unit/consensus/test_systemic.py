@@ -32,7 +32,6 @@ from tests.fhir_builders import (
     run,
     service_request,
     study,
-    variant,
 )
 
 WORSENED, STABLE = "271299001", "359746009"
@@ -156,7 +155,13 @@ def pv_records() -> dict[str, list[dict[str, Any]]]:
     progression = disease_status(WORSENED, when=days_ago(20))
     return {
         "preop-systemic-mgmt": net_lm(enets("II"), mgmt("1+")),
-        "adjuvant-ssa": net_lm(enets("I"), resected(), ned(True), sstr_pet()),
+        "adjuvant-ssa": net_lm(
+            enets("I"),
+            procedure("distal-pancreatectomy", when=days_ago(100)),
+            resected(100),
+            ned(True),
+            sstr_pet(),
+        ),
         "adjuvant-continue-regimen": net_lm(enets("II"), procedure("tae"), ned(True)),
         "ssa-first-line": net_lm(extrahepatic(), sstr_pet()),
         "ssa-hormone-control": net_lm(condition(PNEN, "gastrinoma")),
@@ -347,143 +352,6 @@ def test_preop_fires_for_net_inferred_from_low_ki67_and_says_so() -> None:
     assert "inferred from grade" in card_of(rec)["detail"]
 
 
-# --- adjuvant-ssa ---------------------------------------------------------------------------
-def curative_type1(*extra: dict[str, Any], ki: float = 8) -> list[dict[str, Any]]:
-    """Type I liver metastasis resected 200 days ago, NED 60 days ago."""
-    return net_lm(enets("I"), resected(), ned(True), *extra, ki=ki)
-
-
-@pytest.mark.parametrize("ki", [2, 9.9, 10])
-def test_adjuvant_ssa_after_curative_resection_with_ki67_at_most_10(ki: float) -> None:
-    rec = run(curative_type1(sstr_pet(), ki=ki))["adjuvant-ssa"]
-    assert rec.indicator is Indicator.INFO
-    assert "octreotide LAR" in rec.summary and "observation" in rec.advice
-    assert actions(rec) == [[("create", "octreotide-lar")], [("create", "lanreotide")]]
-    assert rec.missing == ()
-    card = card_of(rec)
-    assert card["selectionBehavior"] == "at-most-one"
-    assert created(card) == ["7617", "68092"]
-    assert all(
-        a["resource"]["resourceType"] == "MedicationRequest"
-        for s in card["suggestions"]
-        for a in s["actions"]
-    )
-
-
-@pytest.mark.parametrize("ki", [10.1, 15, 25])
-def test_adjuvant_ssa_silent_with_ki67_above_10(ki: float) -> None:
-    assert "adjuvant-ssa" not in fired(curative_type1(sstr_pet(), ki=ki))
-
-
-def test_adjuvant_ssa_reads_the_highest_ki67_over_sites() -> None:
-    record = net_lm(enets("I"), resected(), ned(True), sstr_pet(), ki67(12, "primary"), ki=5)
-    assert "adjuvant-ssa" not in fired(record)
-
-
-def test_adjuvant_ssa_mentions_g2_and_a_combined_ablation() -> None:
-    record = curative_type1(sstr_ihc("3+"), procedure("liver-ablation", when=days_ago(200)), ki=5)
-    rec = run(record)["adjuvant-ssa"]
-    assert "This tumour is G2" in rec.advice and "ablation" in rec.advice
-    assert rec.local_policy  # SSTR2 IHC 3+ is positive by the local cut-off
-
-
-@pytest.mark.parametrize(
-    "extra",
-    [
-        pytest.param([sstr_pet("negative")], id="SSTR-negative"),
-        pytest.param([sstr_ihc("1+")], id="SSTR2-IHC-1+"),
-        pytest.param([sstr_pet(), ssa()], id="SSA-active"),
-        pytest.param([sstr_pet(), ned(False, days=10)], id="NED-lost-later"),
-    ],
-)
-def test_adjuvant_ssa_silent_when_a_criterion_is_not_met(extra: list[dict[str, Any]]) -> None:
-    assert "adjuvant-ssa" not in fired(curative_type1(*extra))
-
-
-def test_adjuvant_ssa_fires_once_an_ssa_has_ended() -> None:
-    ended = ssa(start_days=600, status="completed")
-    assert "adjuvant-ssa" in fired(curative_type1(sstr_pet(), ended))
-
-
-@pytest.mark.parametrize(
-    "record",
-    [
-        pytest.param(net_lm(enets("II"), resected(), ned(True), sstr_pet()), id="type-II"),
-        pytest.param(net_lm(resected(), ned(True), sstr_pet()), id="type-unknown"),
-        pytest.param(
-            net_lm(enets("I"), procedure("liver-ablation"), ned(True), sstr_pet()),
-            id="ablation-only",
-        ),
-        pytest.param(net_lm(enets("I"), ned(True), sstr_pet()), id="no-resection"),
-        pytest.param(
-            [*base_pnen_lm(), differentiation("poorly"), ki67(8), enets("I"), resected(), ned()],
-            id="NEC",
-        ),
-    ],
-)
-def test_adjuvant_ssa_needs_resected_type_i_net(record: list[dict[str, Any]]) -> None:
-    assert "adjuvant-ssa" not in fired(record)
-
-
-def test_adjuvant_ssa_with_sstr_unknown_fires_naming_it_without_suggestions() -> None:
-    rec = run(curative_type1())["adjuvant-ssa"]
-    assert "if SSTR positive" in rec.summary
-    assert rec.missing == ("SSTR status (SSTR2 IHC or 68Ga-SSA PET result)",)
-    assert rec.suggestions == ()
-    assert "SSTR positive | **unknown**" in card_of(rec)["detail"]
-
-
-def test_adjuvant_ssa_with_ned_not_recorded_fires_naming_it() -> None:
-    rec = run(net_lm(enets("I"), resected(), sstr_pet()))["adjuvant-ssa"]
-    assert "NED after liver resection" in rec.summary
-    assert rec.missing == ("NED status after the liver resection",)
-    assert rec.suggestions == ()
-    card_of(rec)
-
-
-def test_adjuvant_ssa_ned_dated_before_the_resection_does_not_count() -> None:
-    rec = run(net_lm(enets("I"), resected(days=100), ned(True, days=300), sstr_pet()))
-    assert rec["adjuvant-ssa"].missing == ("NED status after the liver resection",)
-
-
-def test_adjuvant_ssa_silent_after_progression_following_ned() -> None:
-    record = curative_type1(sstr_pet(), disease_status(WORSENED, when=days_ago(10)))
-    assert "adjuvant-ssa" not in fired(record)
-
-
-def test_adjuvant_ssa_ned_after_an_earlier_progression_counts() -> None:
-    record = net_lm(
-        enets("I"),
-        resected(days=300),
-        disease_status(WORSENED, when=days_ago(200)),
-        ned(True, days=30),
-        sstr_pet(),
-    )
-    assert run(record)["adjuvant-ssa"].suggestions
-
-
-def test_adjuvant_ssa_with_an_undated_resection_asks_for_its_date() -> None:
-    undated = procedure("hepatectomy-anatomic", rid="undated")
-    del undated["performedDateTime"]
-    rec = run(net_lm(enets("I"), undated, ned(True), sstr_pet()))["adjuvant-ssa"]
-    assert rec.missing == ("date of the liver resection",)
-    card_of(rec)
-
-
-def test_adjuvant_ssa_with_ki67_unknown_fires_naming_it() -> None:
-    record = [*base_pnen_lm(), differentiation("well"), enets("I"), resected(), ned(), sstr_pet()]
-    rec = run(record)["adjuvant-ssa"]
-    assert rec.missing == ("Ki-67 index",)
-    assert statuses(rec)["highest Ki-67 ≤ 10 %"] == "unknown"
-    card_of(rec)
-
-
-def test_adjuvant_ssa_for_insulinoma_cautions_and_suggests_no_ssa() -> None:
-    rec = run(curative_type1(sstr_pet(), condition(PNEN, "insulinoma")))["adjuvant-ssa"]
-    assert rec.suggestions == () and "hypoglycaemia" in rec.advice
-    card_of(rec)
-
-
 # --- adjuvant-continue-regimen --------------------------------------------------------------
 @pytest.mark.parametrize("enets_type", ["II", "III"])
 @pytest.mark.parametrize(
@@ -624,7 +492,7 @@ def test_ssa_first_line_silent_when_sstr_negative_or_on_ssa(extra: list[dict[str
 def test_ssa_first_line_with_sstr_unknown_fires_naming_it_without_suggestions() -> None:
     rec = run(net_lm(extrahepatic()))["ssa-first-line"]
     assert "if SSTR positive" in rec.summary
-    assert rec.missing == ("SSTR status (SSTR2 IHC or 68Ga-SSA PET result)",)
+    assert rec.missing == ("SSTR status (SSTR2 IHC, 68Ga-SSA PET or SSTR scintigraphy result)",)
     assert rec.suggestions == ()
     card_of(rec)
 
@@ -640,9 +508,35 @@ def test_ssa_first_line_silent_for_nec() -> None:
     assert "ssa-first-line" not in fired(record)
 
 
-def test_ssa_first_line_for_insulinoma_cautions_and_suggests_no_ssa() -> None:
-    rec = run(net_lm(extrahepatic(), sstr_pet(), condition(PNEN, "insulinoma")))["ssa-first-line"]
-    assert rec.suggestions == () and "hypoglycaemia" in rec.advice
+def insulinoma_lm(*extra: dict[str, Any], ki: float = 8) -> list[dict[str, Any]]:
+    """An advanced insulinoma NET (extrahepatic metastasis) with a liver Ki-67."""
+    return net_lm(extrahepatic(), condition(PNEN, "insulinoma"), *extra, ki=ki)
+
+
+def test_ssa_first_line_for_insulinoma_warns_of_hypoglycaemia_and_suggests_no_ssa() -> None:
+    rec = run(insulinoma_lm(sstr_pet()))["ssa-first-line"]
+    assert rec.summary == (
+        "Advanced insulinoma: SSAs can worsen hypoglycaemia — monitor glucose; no SSA suggested"
+    )
+    assert rec.advice.startswith("An insulinoma is recorded: SSAs can worsen hypoglycaemia")
+    assert "monitor blood glucose" in rec.advice and "`ssa-hormone-control`" in rec.advice
+    assert rec.suggestions == ()
+    card_of(rec)
+
+
+@pytest.mark.parametrize(("ki", "fires"), [(9.9, True), (10, False)])
+def test_ssa_first_line_insulinoma_warning_at_the_ki67_cut_off(ki: float, fires: bool) -> None:
+    assert ("ssa-first-line" in fired(insulinoma_lm(sstr_pet(), ki=ki))) is fires
+
+
+def test_ssa_first_line_insulinoma_warning_with_sstr_unknown_names_it() -> None:
+    rec = run(insulinoma_lm())["ssa-first-line"]
+    assert "hypoglycaemia" in rec.summary and rec.suggestions == ()
+    assert "Not yet established: SSTR positive." in rec.advice
+
+
+def test_ssa_first_line_insulinoma_silent_when_sstr_negative() -> None:
+    assert "ssa-first-line" not in fired(insulinoma_lm(sstr_pet("negative")))
 
 
 # --- ssa-hormone-control --------------------------------------------------------------------
@@ -843,79 +737,7 @@ def test_prrt_candidate_progression_then_stable_on_ssa_still_counts() -> None:
     assert "prrt-candidate" in fired(record)
 
 
-# --- platinum-for-net -----------------------------------------------------------------------
-@pytest.mark.parametrize("hook", [OS, SIGN])
-@pytest.mark.parametrize("platinum", [CISPLATIN, CARBOPLATIN])
-@pytest.mark.parametrize("ki", [2, 15])
-def test_platinum_etoposide_drafted_for_net_g1_g2(
-    hook: str, platinum: tuple[str, ...], ki: float
-) -> None:
-    drafts = [draft(platinum, "plat-1"), draft(ETOPOSIDE, "etop-1")]
-    rec = run(net_lm(ki=ki), hook=hook, drafts=drafts)["platinum-for-net"]
-    assert rec.indicator is Indicator.INFO
-    assert f"NET G{1 if ki < 3 else 2}" in rec.summary
-    assert "streptozocin" in rec.advice and "NEC" in rec.advice
-    assert rec.suggestions == () and rec.missing == ()
-    card = card_of(rec)
-    assert "MedicationRequest/plat-1" in card["detail"]
-    assert "MedicationRequest/etop-1" in card["detail"]
-
-
-def test_platinum_with_etoposide_active_on_record_counts() -> None:
-    record = net_lm(medication(ETOPOSIDE, rid="etop-active"))
-    rec = run(record, hook=SIGN, drafts=[draft(CISPLATIN, "cis")])["platinum-for-net"]
-    assert "MedicationRequest/etop-active" in [f.ref for f in rec.evidence]
-
-
-def test_platinum_without_etoposide_is_silent() -> None:
-    assert "platinum-for-net" not in fired(net_lm(), hook=SIGN, drafts=[draft(CISPLATIN, "c")])
-    stopped = medication(ETOPOSIDE, status="stopped")
-    assert "platinum-for-net" not in fired(
-        net_lm(stopped), hook=SIGN, drafts=[draft(CISPLATIN, "c")]
-    )
-
-
-def test_etoposide_alone_drafted_is_silent() -> None:
-    assert "platinum-for-net" not in fired(net_lm(), hook=SIGN, drafts=[draft(ETOPOSIDE, "e")])
-
-
-def test_platinum_on_order_select_counts_only_selected_drafts() -> None:
-    # tests.fhir_builders.run passes the drafts in scope; on OS only the selections are given
-    drafts = [draft(CISPLATIN, "cis")]
-    assert "platinum-for-net" not in fired(net_lm(), hook=OS, drafts=drafts)
-
-
-def test_platinum_with_rb1_altered_says_platinum_response_may_be_predicted() -> None:
-    drafts = [draft(CISPLATIN, "cis"), draft(ETOPOSIDE, "etop")]
-    rec = run(net_lm(variant("RB1")), hook=SIGN, drafts=drafts)["platinum-for-net"]
-    assert "RB1 alteration recorded" in rec.advice and "(C 3)" in rec.advice
-    card_of(rec)
-
-
-def test_platinum_for_net_with_grade_unknown_fires_naming_it() -> None:
-    drafts = [draft(CISPLATIN, "cis"), draft(ETOPOSIDE, "etop")]
-    record = [*base_pnen_lm(), differentiation("well")]
-    rec = run(record, hook=SIGN, drafts=drafts)["platinum-for-net"]
-    assert rec.missing == ("grade (Ki-67 or mitotic count)",)
-    assert "NET:" in rec.summary
-    card_of(rec)
-
-
-@pytest.mark.parametrize(
-    "record",
-    [
-        pytest.param([*base_pnen_lm(), differentiation("poorly"), ki67(60)], id="NEC"),
-        pytest.param([*base_pnen_lm(), ki67(40)], id="G3-differentiation-unknown"),
-        pytest.param(net_lm(ki=25), id="NET-G3"),
-        pytest.param(base_pnen_lm(), id="differentiation-unknown"),
-        pytest.param([patient(), differentiation("well"), ki67(5)], id="no-pnen"),
-    ],
-)
-def test_platinum_for_net_silent_outside_net_g1_g2(record: list[dict[str, Any]]) -> None:
-    drafts = [draft(CISPLATIN, "cis"), draft(ETOPOSIDE, "etop")]
-    assert "platinum-for-net" not in fired(record, hook=SIGN, drafts=drafts)
-
-
+# --- platinum-for-net (more in test_platinum_for_net.py) ------------------------------------
 def test_platinum_for_net_is_an_order_rule_only() -> None:
     record = net_lm(medication(CISPLATIN, rid="cis"), medication(ETOPOSIDE, rid="etop"))
     assert "platinum-for-net" not in fired(record, hook=PV)

@@ -32,12 +32,16 @@ def test_core_keys_come_first_and_every_declared_key_is_there() -> None:
         "reports",
         "medications",
         "medicationstatements",
+        "medicationadministrations",
         "servicerequests",
         "procedures",
         "allergies",
     ):
         assert key in plan.rest
-    assert plan.templates["servicerequests"].endswith("&status=draft,active,on-hold")
+    assert plan.templates["servicerequests"].endswith("&status=draft,active,on-hold,completed")
+    assert plan.templates["medicationadministrations"] == (
+        "MedicationAdministration?patient={{context.patientId}}"
+    )
 
 
 def test_site_codes_appear_in_the_prefetch(tmp_path: Path) -> None:

@@ -1,0 +1,155 @@
+"""Result values as labs and staging systems print them: numbers in text, TNM and stage groups."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from fhir_mappings.facts import RANGE_HIGH_END, Quantity
+
+APPROXIMATE = "reported as approximate"
+
+_NOTE = re.compile(r"\s*\([^()]*\)\s*$")  # a trailing remark: "(hot spot)"
+_LABEL = re.compile(r"^[^:=<>≤≥\d]*(?:\d+[^:=<>≤≥\d]*)?[:=]\s*")  # "Ki-67: ", "Ki67 index = "
+# The marker's own name without a colon ("Ki-67 index 15%", "MIB-1 10 %"): its digits are no value.
+_MARKER = re.compile(
+    r"^(?:ki-?67|mib-?1)(?:\s+(?:proliferation\s+)?(?:labell?ing\s+)?index)?\s+(?=[<>≤≥~≈\d]|[a-z])",
+    re.I,
+)
+_APPROX = re.compile(r"^(?:approximately|approx\.?|about|around|circa|ca\.|~|≈)\s*", re.I)
+_WORD_COMPARATORS = (
+    (re.compile(r"^(?:less|fewer)\s+than\s*|^(?:below|under)\s+", re.I), "<"),
+    (re.compile(r"^(?:more|greater)\s+than\s*|^(?:above|over)\s+", re.I), ">"),
+    (re.compile(r"^at\s+least\s+", re.I), ">="),
+    (re.compile(r"^(?:up\s+to|at\s+most)\s+", re.I), "<="),
+    (re.compile(r"^(<=|>=|<|>|≤|≥)\s*"), ""),
+)
+_SYMBOLS = {"≤": "<=", "≥": ">="}
+_NUMBERS = re.compile(
+    r"^(\d+(?:[.,]\d+)*)\s*(%?)\s*(?:(?:-|–|to)\s*(\d+(?:[.,]\d+)*)\s*)?(.*)$", re.I
+)
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+
+
+def decimal(text: str) -> float | None:
+    """'20,5' → 20.5 (a decimal comma), '1,250' → 1250 (thousands), '12.5' → 12.5."""
+    if "," in text:
+        text = text.replace(",", "") if _THOUSANDS.match(text) else text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def value_from_text(text: str) -> tuple[Quantity, tuple[str, ...]] | None:
+    """A number as a lab prints it, with its comparator and unit, or None when it is not one.
+
+    Reads '15%', '15 %', 'Ki-67: 15%', 'approximately 12% (hot spot)', 'less than 1%', '<2%',
+    '5-10%' (the high end, flagged) and '20,5 %' (a decimal comma is 20.5, never 20).
+    """
+    rest = _NOTE.sub("", text.strip())
+    rest = _LABEL.sub("", rest, count=1)
+    rest = _MARKER.sub("", rest, count=1)
+    flags: tuple[str, ...] = ()
+    approx = _APPROX.match(rest)
+    if approx:
+        rest = rest[approx.end() :]
+        flags = (APPROXIMATE,)
+    comparator: str | None = None
+    for pattern, symbol in _WORD_COMPARATORS:
+        found = pattern.match(rest)
+        if found:
+            comparator = symbol or _SYMBOLS.get(found.group(1), found.group(1))
+            rest = rest[found.end() :]
+            break
+    match = _NUMBERS.match(rest)
+    if not match:
+        return None
+    low = decimal(match.group(1))
+    high = decimal(match.group(3)) if match.group(3) else None
+    unit = match.group(2) or match.group(4).strip()
+    if low is None or (match.group(3) and high is None) or _looks_numeric(unit):
+        return None
+    if high is not None:
+        return Quantity(high, unit), (*flags, RANGE_HIGH_END)
+    return Quantity(low, unit, comparator), flags
+
+
+def _looks_numeric(unit: str) -> bool:
+    """A 'unit' that starts with a digit or separator means the text was not one number."""
+    return bool(unit) and (unit[0].isdigit() or unit[0] in ",.;")
+
+
+class Staging(NamedTuple):
+    """A TNM fact read from a value: its kind ('tnm-t', 'tnm-n', 'tnm-m', 'tnm-stage') and value."""
+
+    kind: str
+    value: str
+
+
+_PREFIXES = {"tnm-t": "T", "tnm-n": "N", "tnm-m": "M"}
+_EXACT = {p: re.compile(rf"[cpyra]*({p}[0-4xX]?[a-dA-D]?|{p}is)") for p in "TNM"}
+_WITHIN = {
+    p: re.compile(rf"(?<![A-Za-z0-9])[cpyra]*({p}[0-4xX][a-dA-D]?|{p}is)(?![A-Za-z0-9])")
+    for p in "TNM"
+}
+_STAGE = re.compile(r"\b(IV|III|II|I)([ABC])?\b")
+
+
+def category(texts: Iterable[str], kind: str) -> str | None:
+    """The T, N or M category ('T2', 'N1', 'M1a') named by any text: a code, string or display.
+
+    A whole text ('pN1', 'M1a') wins; otherwise a category word inside a display ('American Joint
+    Committee on Cancer cM1a (qualifier value)').
+    """
+    prefix = _PREFIXES[kind]
+    items = [t.strip() for t in texts if t and t.strip()]
+    for item in items:
+        match = _EXACT[prefix].fullmatch(item)
+        if match:
+            return _tidy(match.group(1))
+    for item in items:
+        match = _WITHIN[prefix].search(item)
+        if match:
+            return _tidy(match.group(1))
+    return None
+
+
+def _tidy(value: str) -> str:
+    return value[0].upper() + value[1:].lower()
+
+
+def stage_group(texts: Iterable[str]) -> str | None:
+    """The stage group ('IIB', 'IV') named by any text."""
+    for item in texts:
+        match = _STAGE.search(item.strip().upper().replace("STAGE", " "))
+        if match:
+            return match.group(0)
+    return None
+
+
+def staging_facts(concepts: Iterable[str], texts: list[str]) -> list[Staging]:
+    """What a TNM or stage-group value says, for each TNM concept its code belongs to."""
+    found: list[Staging] = []
+    for concept in concepts:
+        if concept in _PREFIXES:
+            value = category(texts, concept)
+        elif concept == "tnm-stage":
+            value = stage_group(texts)
+        else:
+            continue
+        if value:
+            found.append(Staging(concept, value))
+    return found
+
+
+def metastasis_kinds(m_category: str) -> tuple[str, ...]:
+    """The metastasis facts an M category implies: M1a liver, M1b extrahepatic, M1c both."""
+    lowered = m_category.lower()
+    kinds: tuple[str, ...] = ()
+    if lowered in {"m1a", "m1c"}:
+        kinds += ("liver-metastasis",)
+    if lowered in {"m1b", "m1c"}:
+        kinds += ("extrahepatic-metastasis",)
+    return kinds

@@ -1,0 +1,96 @@
+"""Write the ready-made CDS Hooks requests of examples/ from the benchmark patient and drafts.
+
+Usage: python scripts/update_examples.py [--check]   (--check: exit 1 if examples/ is stale)
+
+The requests are built by the same code as `pnen-cds request` (hooks.request_builder), with the
+discovery templates of the shipped ValueSets and fixed hookInstance ids, so that they are stable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hooks.knowledge import load_knowledge  # noqa: E402
+from hooks.prefetch import prefetch_plan  # noqa: E402
+from hooks.request_builder import (  # noqa: E402
+    bundle_resources,
+    hook_request,
+    patient_id_of,
+    prefetch_for,
+)
+
+EXAMPLES = ROOT / "examples"
+PATIENT = ROOT / "tests" / "fixtures" / "benchmark-pnen-patient.json"
+DRAFTS = EXAMPLES / "draft-orders.json"
+FHIR_SERVER = "http://127.0.0.1:8090/fhir"  # where the README's FHIR server example listens
+SELECTED = ["MedicationRequest/draft-cisplatin", "MedicationRequest/draft-etoposide"]
+
+
+def requests() -> dict[str, dict[str, Any]]:
+    """File name → request body."""
+    record = bundle_resources(json.loads(PATIENT.read_text(encoding="utf-8")))
+    drafts = bundle_resources(json.loads(DRAFTS.read_text(encoding="utf-8")))
+    patient_id = patient_id_of(record)
+    templates = prefetch_plan(load_knowledge().terms).templates
+    prefetch = prefetch_for(record, templates).values
+    return {
+        "patient-view.json": hook_request(
+            "patient-view",
+            patient_id,
+            prefetch=prefetch,
+            hook_instance="8d0d4c5e-6a5e-4d7b-9a55-0f1d6c1a0001",
+        ),
+        "order-select.json": hook_request(
+            "order-select",
+            patient_id,
+            prefetch=prefetch,
+            drafts=drafts,
+            selections=SELECTED,
+            hook_instance="8d0d4c5e-6a5e-4d7b-9a55-0f1d6c1a0002",
+        ),
+        "order-sign.json": hook_request(
+            "order-sign",
+            patient_id,
+            prefetch=prefetch,
+            drafts=drafts,
+            hook_instance="8d0d4c5e-6a5e-4d7b-9a55-0f1d6c1a0003",
+        ),
+        "patient-view-fhirserver.json": hook_request(
+            "patient-view",
+            patient_id,
+            fhir_server=FHIR_SERVER,
+            hook_instance="8d0d4c5e-6a5e-4d7b-9a55-0f1d6c1a0004",
+        ),
+    }
+
+
+def render(body: dict[str, Any]) -> str:
+    """The file text of a request."""
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    """Write examples/, or with --check report whether it is up to date."""
+    stale = []
+    for name, body in requests().items():
+        path = EXAMPLES / name
+        text = render(body)
+        if "--check" in sys.argv[1:]:
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            path.write_text(text, encoding="utf-8")
+    if stale:
+        print(f"examples/ is stale ({', '.join(stale)}): run `make examples`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
