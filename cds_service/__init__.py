@@ -15,8 +15,10 @@ from cards import CardOptions
 from cds_service.api import bp, error_response, json_response, read_unsized_body
 from cds_service.auth import Authenticator, TrustedIssuers
 from cds_service.config import Config, load_config
+from cds_service.dashboard import bp as dashboard_bp
 from cds_service.errors import ServiceError, too_large
 from cds_service.logs import configure_logging
+from cds_service.rule_pages import bp as rule_pages_bp
 from cds_service.runtime import Runtime
 from cds_service.store import Store
 from hooks.knowledge import load_knowledge
@@ -78,6 +80,8 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.extensions["pnen_cds"] = build_runtime(config)
     app.register_blueprint(bp)
+    app.register_blueprint(rule_pages_bp)
+    app.register_blueprint(dashboard_bp)
 
     @app.before_request
     def start() -> Response | None:

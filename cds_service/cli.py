@@ -1,4 +1,5 @@
-"""The pnen-cds command: serve, evaluate, request, discovery, rules, feedback-report."""
+"""The pnen-cds command: serve, evaluate, request, discovery, rules, feedback-report, audit,
+demo, fixtures."""
 
 from __future__ import annotations
 
@@ -376,6 +377,43 @@ def _feedback_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from pnen_demo.cli import demo  # the demo is a development tool, imported only here
+
+    return demo(args)
+
+
+def _fixtures(args: argparse.Namespace) -> int:
+    from pnen_demo.cli import fixtures
+
+    return fixtures(args)
+
+
+def _demo_commands(sub: Any) -> None:
+    """`demo` and `fixtures`: the demo patients, a demo FHIR server, the sandbox URLs."""
+    run = sub.add_parser("demo", help="run the service and a demo FHIR server for the sandbox")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--fhir-port", type=int, default=8081)
+    run.add_argument("--database-url", help="store for feedback and audit (default: the usual)")
+    run.add_argument(
+        "--sandbox", default="https://sandbox.cds-hooks.org/", help="CDS Hooks sandbox base URL"
+    )
+    run.set_defaults(func=_demo)
+    fx = sub.add_parser("fixtures", help="export or load the demo patients")
+    actions = fx.add_subparsers(dest="action", required=True)
+    ex = actions.add_parser("export", help="write one FHIR Bundle per demo patient")
+    ex.add_argument("--format", default="transaction", choices=["transaction", "collection"])
+    ex.add_argument("--out", default="demo-patients", help="folder to write into")
+    ex.add_argument("--today", help="the day the dates are written for (YYYY-MM-DD)")
+    ex.set_defaults(func=_fixtures)
+    ld = actions.add_parser("load", help="POST each patient's transaction Bundle to a FHIR server")
+    ld.add_argument("--fhir-server", required=True, help="FHIR base URL")
+    ld.add_argument("--token", help="bearer token for the FHIR server")
+    ld.add_argument("--today", help="the day the dates are written for (YYYY-MM-DD)")
+    ld.set_defaults(func=_fixtures)
+
+
 def _open_existing_store(config: Config) -> Any:
     """The configured store; UsageError when its SQLite file does not exist (never create it)."""
     from sqlalchemy.engine import make_url
@@ -524,6 +562,7 @@ def parser() -> argparse.ArgumentParser:
         help="age limit in days (default: PNEN_CDS_AUDIT_RETENTION_DAYS)",
     )
     prune.set_defaults(func=_audit_prune)
+    _demo_commands(sub)
     return top
 
 

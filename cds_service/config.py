@@ -28,8 +28,11 @@ class Config:
     auth: str = "jwt"
     database_url: str = "sqlite:///pnen-cds.sqlite3"
     valuesets_dir: str | None = None
+    # None: {public_url}/app/launch (the dashboard served here); "": no SMART link on cards.
     smart_app_url: str | None = None
     cors_origins: tuple[str, ...] = ()
+    # The dashboard's OAuth client id, as registered with the EHR's SMART authorization server.
+    smart_client_id: str = "pnen-cds-dashboard"
     fhir_timeout: float = 5.0
     fhir_max_pages: int = 20
     # One FHIR search page may be as large as a whole request (a record in prefetch fits in it).
@@ -41,6 +44,7 @@ class Config:
     # gunicorn: threads per worker, and seconds a client has to send one request's headers and body.
     threads: int = 4
     read_timeout: float = 10.0
+    # None: {public_url}/rules (the rule pages served here); "": cards carry no source.url.
     rule_url_base: str | None = None
     dev: bool = False
     # Permit an http:// fhirServer (still allow-listed): loopback tests and benchmarks only.
@@ -70,7 +74,14 @@ SETTING_DOCS: Mapping[str, tuple[str, str]] = {
         "`sqlite:///pnen-cds.sqlite3`",
     ),
     "valuesets_dir": ("folder of extra site ValueSet JSON files", "none"),
-    "smart_app_url": ("SMART app launch URL for the summary card's link", "none"),
+    "smart_app_url": (
+        "SMART app launch URL for the summary card's link (empty: no link)",
+        "`{PUBLIC_URL}/app/launch` (the dashboard)",
+    ),
+    "smart_client_id": (
+        "the dashboard's OAuth client id at the EHR's SMART authorization server",
+        "`pnen-cds-dashboard`",
+    ),
     "cors_origins": ("allowed browser origins, comma-separated", "`*` in `--dev`, none otherwise"),
     "fhir_timeout": ("seconds, in total per call, for fetches from `fhirServer`", "5"),
     "fhir_max_pages": ("pages followed per prefetch key", "20"),
@@ -89,10 +100,14 @@ SETTING_DOCS: Mapping[str, tuple[str, str]] = {
         "seconds a client has to send one request, headers and body (`serve`)",
         "10",
     ),
-    "rule_url_base": ("base URL of rule documentation pages (card `source.url`)", "none"),
+    "rule_url_base": (
+        "base URL of the rule pages (card `source.url`; empty: none)",
+        "`{PUBLIC_URL}/rules`",
+    ),
     "dev": ("development mode (what `serve --dev` sets): no authentication, loopback", "off"),
     "allow_insecure_fhir": (
-        "allow an `http://` `fhirServer` (still allow-listed): loopback tests and demos only",
+        "allow an `http://` `fhirServer` or dashboard FHIR base (still allow-listed): loopback "
+        "tests and demos only",
         "off",
     ),
     "audit_retention_days": (
@@ -254,7 +269,7 @@ def load_config(
             f"expected 1 to {MAX_FEEDBACK_ENTRIES_LIMIT}"
         )
     _check_local_defaults(local_defaults, origins)
-    return replace(config, local_defaults=local_defaults)
+    return _served_defaults(replace(config, local_defaults=local_defaults))
 
 
 def _check_local_defaults(local_defaults: Mapping[str, float], origins: Mapping[str, str]) -> None:
@@ -265,3 +280,13 @@ def _check_local_defaults(local_defaults: Mapping[str, float], origins: Mapping[
         except (UnknownSettingError, SettingValueError) as exc:
             message = str(exc.args[0] if exc.args else exc)
             raise ConfigError(f"{origins.get(name, name)}: {message}") from None
+
+
+def _served_defaults(config: Config) -> Config:
+    """Unset links point at what the service serves itself: rule pages and the dashboard."""
+    base = config.public_url.rstrip("/")
+    if config.rule_url_base is None:
+        config = replace(config, rule_url_base=f"{base}/rules")
+    if config.smart_app_url is None:
+        config = replace(config, smart_app_url=f"{base}/app/launch")
+    return config

@@ -1,4 +1,5 @@
-"""Rewrite the generated parts of the docs from the code: README tables, docs/rules.md.
+"""Rewrite the generated parts of the docs from the code: README tables (rules, settings,
+local defaults, demo patients), docs/rules.md.
 
 Usage: python scripts/update_readme.py [--check]   (--check: exit 1 if anything is stale)
 """
@@ -17,9 +18,33 @@ from consensus.catalogue import rule_catalogue  # noqa: E402
 from consensus.registry import rule_table  # noqa: E402
 from consensus.rules import all_rules  # noqa: E402
 from consensus.settings import defaults_table  # noqa: E402
+from pnen_demo.patients import demo_patients  # noqa: E402
 
 README = ROOT / "README.md"
 CATALOGUE = ROOT / "docs" / "rules.md"
+
+
+def demo_table() -> str:
+    """The demo patients: what each is, what it shows, and its cards on each hook."""
+    lines = [
+        "| patient id | record | shows | patient-view cards | order hooks (drafts → cards) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for p in demo_patients():
+        pv = ", ".join(f"`{r}`" for r in p.cards["patient-view"]) or "none"
+        drafts = ", ".join(
+            str(
+                (d.get("code") or d.get("medicationCodeableConcept") or {}).get("text")
+                or (d.get("code") or d.get("medicationCodeableConcept"))["coding"][0]["code"]
+            )
+            for d in p.drafts
+        )
+        orders = "—"
+        if p.drafts:
+            sign = ", ".join(f"`{r}`" for r in p.cards["order-sign"]) or "none"
+            orders = f"{drafts} → {sign}"
+        lines.append(f"| `{p.id}` | {p.name} | {p.shows} | {pv} | {orders} |")
+    return "\n".join(lines)
 
 
 def blocks() -> dict[str, str]:
@@ -28,6 +53,7 @@ def blocks() -> dict[str, str]:
         "rules": rule_table(all_rules()),
         "configuration": settings_table(),
         "local-defaults": defaults_table(),
+        "demo-patients": demo_table(),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import copy
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -77,10 +78,13 @@ def test_the_embedded_schemas_are_the_cds_hooks_schemas() -> None:
     assert embedded == embedded_schemas(), "run `python -m tests.api.test_openapi`"
 
 
+_PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")  # a Flask <converter:name> → OpenAPI {name}
+
+
 def test_every_route_of_the_app_is_described(client: FlaskClient) -> None:
     app = client.application
     routes = {
-        (rule.rule.replace("<service_id>", "{id}"), method)
+        (_PARAM.sub(r"{\1}", rule.rule.replace("<service_id>", "{id}")), method)
         for rule in app.url_map.iter_rules()
         if rule.endpoint != "static"
         for method in rule.methods or ()
