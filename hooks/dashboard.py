@@ -223,6 +223,8 @@ def recommendation(rec: Recommendation, options: CardOptions) -> dict[str, Any]:
         "citation": citation_text(rec.rule.citation, text),
         "suggestions": [s.label for s in rec.suggestions],
     }
+    if rec.waiting:  # the summary: every decision waiting on data, derived from rules' criteria
+        out["waiting"] = [w.text for w in rec.waiting]
     if options.rule_url_base:
         out["url"] = f"{options.rule_url_base.rstrip('/')}/{rec.rule.id}"
     return out

@@ -93,3 +93,27 @@ def test_data_issues_are_listed_once_in_words() -> None:
     )
     assert data["dataIssues"] == [issue]
     assert data["recommendations"] == [] and data["today"] == "2026-01-01"
+
+
+def test_the_summary_on_the_dashboard_lists_the_decisions_waiting_on_data() -> None:
+    import json
+    from pathlib import Path
+
+    from hooks.knowledge import load_knowledge
+    from hooks.registry import SERVICES, evaluate_record
+    from hooks.request import HookRequest
+
+    bundle = json.loads(
+        (Path(__file__).parents[2] / "fixtures" / "benchmark-pnen-patient.json").read_text()
+    )
+    items = [("file", e["resource"]) for e in bundle["entry"]]
+    knowledge = load_knowledge()
+    request = HookRequest("patient-view", "x", "bench-pnen", {}, None, None)
+    facts, result = evaluate_record(
+        SERVICES["pnen-patient-view"], request, items, knowledge, date(2026, 11, 27)
+    )
+    data = dashboard_data(facts, result, CardOptions(), date(2026, 11, 27))
+    summary = next(r for r in data["recommendations"] if r["rule"] == "summary")
+    resectability = [w for w in summary["waiting"] if w.startswith("resectability")]
+    assert resectability and "Targeted therapy" in resectability[0]
+    assert all("waiting" not in r for r in data["recommendations"] if r["rule"] != "summary")
