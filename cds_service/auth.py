@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import logging
 import os
@@ -19,6 +18,8 @@ import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.types import Options
+
+from cds_service.loopback import is_loopback_url
 
 __all__ = [
     "ALGORITHMS",
@@ -117,22 +118,6 @@ def _clip(text: str, limit: int = SHOWN_CHARS) -> str:
 def _shown(value: Any) -> str:
     """A claim or header value as quoted in a refusal reason: repr, cut to SHOWN_CHARS."""
     return _clip(repr(value))
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when the URL's host is a loopback address (127.0.0.0/8, ::1) or `localhost`."""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return False
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _key_url(url: str, where: str) -> str:

@@ -4,7 +4,6 @@ demo, fixtures."""
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import sys
@@ -16,29 +15,15 @@ from urllib.parse import urlsplit
 
 from cards.report import ReportHeader, text_report
 from cds_service.config import Config, ConfigError, load_config
+from cds_service.loopback import is_loopback_host
 from fhir_mappings.bundles import bundle_aliases
 from hooks.evaluation import HookResult
 
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 HOOK_CHOICES = ["patient-view", "order-select", "order-sign"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class UsageError(Exception):
     """A mistake in the command line or its input: one line for the user, exit status 2."""
-
-
-def _loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return _is_loopback(host)
 
 
 def _describe_database(url: str) -> str:
@@ -110,7 +95,7 @@ def startup_banner(config: Config, knowledge: Any, issuers: Any, host: str, port
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.dev:
-        if not _is_loopback(args.host):
+        if not is_loopback_host(args.host):
             raise UsageError(
                 f"--host {args.host}: --dev runs without authentication and binds loopback only"
             )

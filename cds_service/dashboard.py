@@ -9,7 +9,6 @@ base; the service reads the record from that base with that token, as a hook cal
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from datetime import date
 from functools import cache
@@ -23,6 +22,7 @@ from flask import Blueprint, Response, g, render_template, request
 from cds_service.api import json_response, runtime
 from cds_service.errors import ServiceError, bad_request, not_found, unauthorized
 from cds_service.fhir_client import FhirClient
+from cds_service.loopback import is_loopback_url
 from cds_service.records import gather
 from cds_service.runtime import Runtime
 from cds_service.store import AuditEntry
@@ -57,16 +57,6 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     return files
 
 
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def fhir_base_allowed(rt: Runtime, url: str) -> bool:
     """--dev: a loopback server only; otherwise https (unless insecure FHIR is allowed) and on
     some trusted issuer's fhir_servers allow-list (no server-side request forgery)."""
@@ -74,7 +64,7 @@ def fhir_base_allowed(rt: Runtime, url: str) -> bool:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
     if rt.config.dev:
-        return _loopback(url)
+        return is_loopback_url(url)
     if parts.scheme != "https" and not rt.config.allow_insecure_fhir:
         return False
     return rt.issuers is not None and any(

@@ -80,9 +80,9 @@ def start_demo(host: str, port: int, fhir_port: int, database_url: str | None) -
 
 def demo(args: argparse.Namespace) -> int:
     """Run the demo until interrupted."""
-    from cds_service.cli import _is_loopback
+    from cds_service.loopback import is_loopback_host
 
-    if not _is_loopback(args.host):
+    if not is_loopback_host(args.host):
         print("pnen-cds demo: binds loopback only (no authentication)", file=sys.stderr)
         return 2
     service, fhir = start_demo(args.host, args.port, args.fhir_port, args.database_url)
