@@ -910,12 +910,14 @@ class Patient:
         return Regimen(running, start, changed, changed_by, self._line_of(changed))
 
     def _line_of(self, changed: date) -> int | None:
-        """The rank of the regimen begun on `changed` among those since the pNEN-LM diagnosis.
+        """The current line: how many regimens have begun since the pNEN-LM diagnosis.
 
         Regimens are courses begun within 30 days of the regimen's first one (renewals continue
         their course); a course begun before the diagnosis and still taken at it counts (an SSA
-        continued while an agent is added: the addition is the next line). Any undated systemic
-        drug leaves the line unknown.
+        continued while an agent is added: the addition is the next line). Drugs still running
+        belong to the latest line begun: an SSA kept on after an added agent stopped is that
+        line's maintenance, not a return to the first line (clinical review CR-1). Any undated
+        systemic drug leaves the line unknown.
         """
         if self._courses is None:
             return None
@@ -928,9 +930,25 @@ class Patient:
                 continue
             if not firsts or (day - firsts[-1]).days > REGIMEN_GAP_DAYS:
                 firsts.append(day)
-        ranks = [i for i, first in enumerate(firsts, 1) if first <= changed]
+        begun = [first for first in firsts if first <= max(changed, self.today)]
         # Begun before the diagnosis and still running: the first line since it.
-        return ranks[-1] if ranks else 1
+        return len(begun) or 1
+
+    @cached_property
+    def prior_regimens(self) -> tuple[Fact, ...]:
+        """Systemic drugs given since the pNEN-LM diagnosis that are no longer running."""
+        running = {f.ref for f in self.active(*SYSTEMIC_THERAPY_CLASSES)}
+        since = self.pnen_lm_date
+        given = {
+            f.ref: f
+            for c in SYSTEMIC_THERAPY_CLASSES
+            for f in self.facts.all(f"medication:{c}")
+            if f.ref not in running
+            and f.value.status in ENDED_STATUSES | ONGOING_STATUSES
+            and f.value.start is not None
+            and (since is None or (f.value.end or f.value.start) >= since)
+        }
+        return tuple(sorted(given.values(), key=lambda f: (f.value.start, f.ref)))
 
     def stable_months(self, months: int) -> Criterion:
         """No progression in the last N months and a stable/improved status dated ≥ N months ago."""
@@ -1232,9 +1250,9 @@ class Patient:
         if tier is None or tier == "locally advanced":
             return ()
         recorded = set(self.vessel_contact)
-        # SMV/PV occlusion or SMA/CT encasement would make it locally advanced (C 6.1).
-        open_vessels = [] if recorded & {"SMV", "PV"} else ["SMV/PV"]
-        open_vessels += [v for v in ("SMA", "CT") if v not in recorded]
+        # SMV or PV occlusion, or SMA/CT encasement, would make it locally advanced (C 6.1);
+        # each vein counts on its own: an SMV result says nothing of the portal vein (CR-2).
+        open_vessels = [v for v in ("SMV", "PV", "SMA", "CT") if v not in recorded]
         if tier == "resectable" and "CHA" not in recorded:
             open_vessels.append("CHA")  # CHA abutment/encasement would make it borderline
         return tuple(open_vessels)

@@ -290,6 +290,8 @@ def gastrin_on_ppi(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         policy = (ctx.settings.describe("recent-marker-days"),)
     criteria = (trigger, ppi)
     possibly = "" if ppi.met else "possibly "
+    if "gastrinoma" in p.syndromes:
+        return _gastrin_in_known_gastrinoma(info, criteria, result, possibly, policy)
     if result is None:
         summary = (
             f"Gastrin ordered {possibly}on a PPI: stop the PPI ≥ 7 days before measuring "
@@ -321,6 +323,35 @@ def gastrin_on_ppi(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         Indicator.WARNING,
         summary,
         advice,
+        criteria,
+        local_policy=policy,
+    )
+
+
+def _gastrin_in_known_gastrinoma(
+    info: RuleInfo,
+    criteria: tuple[Criterion, ...],
+    result: Fact | None,
+    possibly: str,
+    policy: tuple[str, ...],
+) -> Recommendation:
+    """Gastrin on a PPI when the gastrinoma is already diagnosed: never advise stopping the PPI.
+
+    R's PPI withdrawal is a diagnostic step for a suspected gastrinoma. With the gastrinoma on
+    record the PPI controls acid hypersecretion (R Biological therapy: PPIs for gastrinoma), and
+    stopping it risks ulcer bleeding or perforation (clinical review CR-3; not in the sources).
+    """
+    what = f"Gastrin of {result.when}" if result is not None else "Gastrin ordered"
+    return recommend(
+        info,
+        Indicator.INFO,
+        f"{what} {possibly}on a PPI in a known gastrinoma: keep the PPI; read gastrin trends with "
+        "care",
+        "PPIs raise serum gastrin, so values measured on a PPI overstate the tumour's secretion "
+        "and are hard to compare (R Gastrin). The gastrinoma is already diagnosed: the PPI "
+        "withdrawal the review describes is a diagnostic step and is not advised here, since the "
+        "PPI controls acid hypersecretion (R Biological therapy); compare gastrin only between "
+        "results taken on the same PPI dose, and follow the disease by imaging.",
         criteria,
         local_policy=policy,
     )

@@ -128,6 +128,16 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     therapy_short, therapy_line, therapy = _therapy(p)
     lines.append(f"- Current systemic therapy: {therapy_line}")
     evidence += therapy
+    prior = p.prior_regimens
+    if prior:
+        given = "; ".join(
+            f"{f.value.name} {f.value.start} to {f.value.end}"
+            if f.value.end
+            else f"{f.value.name} from {f.value.start} ({f.value.status}, end not recorded)"
+            for f in prior
+        )
+        lines.append(f"- Earlier systemic therapy since the diagnosis: {given}")
+        evidence += prior
     ki67 = [
         f"{_SITE_NAMES[site]} {fact.value.display()} ({fact.when or 'undated'})"
         for site, fact in sorted(p.latest_ki67_by_site.items())

@@ -32,6 +32,8 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
+from datetime import date
+
 from consensus.criteria import (
     Criterion,
     all_of,
@@ -121,9 +123,12 @@ def primary_resectability(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
         if still_open
         else ()
     )
-    summary = f"Primary tumour {tier if still_open else tier_text} by vessel contact (C 6.1)"
+    summary = f"Primary tumour {tier_text} by vessel contact (C 6.1)"
     if still_open:
-        summary += f" so far; {', '.join(still_open)} not recorded"
+        summary = (
+            f"Primary tumour {tier} by the vessels recorded so far (C 6.1); "
+            f"{', '.join(still_open)} not recorded"
+        )
     return recommend(
         info,
         Indicator.INFO,
@@ -760,6 +765,30 @@ def _milan_differentiated(p: Patient) -> Criterion:
     return Criterion(combined.name, combined.status, combined.evidence, combined.missing, note)
 
 
+WHOLE_BODY_STAGING = ("pet-ssa", "pet-fdg", "sstr-scintigraphy")
+
+
+def _milan_no_extrahepatic(p: Patient) -> Criterion:
+    """Milan-NET (1): none recorded is not enough before a transplant, whole-body staging is.
+
+    Extrahepatic metastases are closed-world elsewhere ("none recorded"); for a transplant the
+    absence must have been looked for (C 12: extrahepatic spread ruled out before transplant),
+    so without a 68Ga-SSA PET, FDG PET or SSTR scintigraphy on record it is unknown (CR-4).
+    """
+    name = "(1) no extrahepatic disease"
+    criterion = _no_extrahepatic(p, name)
+    if not criterion.met:
+        return criterion
+    staging = p.imaging(*WHOLE_BODY_STAGING)
+    if not staging:
+        return unknown(
+            name,
+            "whole-body staging to exclude extrahepatic disease (68Ga-SSA PET/CT; none on record)",
+        )
+    latest = max(staging, key=lambda f: (f.when or date.min, f.ref))
+    return known(name, True, (latest,), note="none recorded after whole-body staging")
+
+
 def milan_criteria(p: Patient) -> tuple[Criterion, ...]:
     """The six Milan-NET criteria (C 12), each met, not met or unknown."""
     done = p.done(*PANCREATECTOMIES)
@@ -769,7 +798,7 @@ def milan_criteria(p: Patient) -> tuple[Criterion, ...]:
     else:
         young = known("(6) age < 60 years", age < 60, note=f"age {age} years")  # C 12: < 60
     return (
-        _no_extrahepatic(p, "(1) no extrahepatic disease"),
+        _milan_no_extrahepatic(p),
         _milan_differentiated(p),
         known(
             "(3) primary tumour resected", bool(done), done, note="" if done else "none recorded"
@@ -831,8 +860,20 @@ def transplant_milan(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evalu
         "previous primary tumour resection; (4) liver tumour burden < 50 % of liver volume; "
         "(5) stable disease or stable response to treatment for ≥ 6 months; (6) age < 60 "
         "years. Primary resection and locoregional lymph-node dissection are required before "
-        "transplantation.",
+        "transplantation." + _nec_biology_note(p),
         criteria,
+    )
+
+
+def _nec_biology_note(p: Patient) -> str:
+    """A caution when TP53 or RB1 is altered: NEC biology, against 'well differentiated'."""
+    genes = sorted({str(f.value[0]) for f in p.facts.all("gene-alteration")} & {"TP53", "RB1"})
+    if not genes:
+        return ""
+    return (
+        f" {' and '.join(genes)} alteration recorded: more typical of NEC than of a "
+        "well-differentiated NET (C 3, C 4); confirm the differentiation at the MDT before "
+        "referral (CR-4)."
     )
 
 

@@ -65,7 +65,7 @@ def test_summary_first_with_status_course_and_therapy_over_http(
     assert summary["source"]["topic"]["code"] == "summary"
     assert summary["summary"].startswith("pNEN active with liver metastases:")
     assert "progression 2026-05-06" in summary["summary"]
-    assert "lanreotide since 2021-12-18, line 1" in summary["summary"]
+    assert "lanreotide since 2021-12-18, line 2" in summary["summary"]  # CAPTEM added: line 2
     assert len(summary["summary"]) < 140
     indicators = [c["indicator"] for c in cards[1:]]
     order = {"critical": 0, "warning": 1, "info": 2}

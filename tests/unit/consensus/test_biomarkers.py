@@ -13,7 +13,7 @@ from consensus.patient import taken_during
 from consensus.recommendation import OS, PV, SIGN, Indicator
 from consensus.settings import Settings
 from fhir_mappings.facts import Medication
-from fhir_mappings.terminology import ATC, ICD10CM, LOINC, RXNORM, SNOMED
+from fhir_mappings.terminology import ATC, ICD10CM, LOINC, PNEN, RXNORM, SNOMED
 from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     PATIENT_REF,
@@ -515,6 +515,19 @@ def test_gastrin_measured_on_a_ppi_warns_to_stop_it_for_7_days() -> None:
     card = card_of(rec)
     assert "> 10×" in card["detail"] and "1000-fold" in card["detail"]
     assert "≥ 120 pg/mL" in card["detail"] and card["overrideReasons"]
+
+
+@pytest.mark.parametrize("hook", [PV, OS])
+def test_gastrin_on_a_ppi_in_a_known_gastrinoma_never_advises_stopping_the_ppi_cr_3(
+    hook: str,
+) -> None:
+    gastrinoma = condition(PNEN, "gastrinoma", rid="gastrinoma")
+    record = [*base_pnen_lm(), gastrinoma, gastrin(when=30), ppi()]
+    drafts = [drafted(GASTRIN)] if hook == OS else []
+    rec = run(record, hook=hook, drafts=drafts)["gastrin-on-ppi"]
+    assert rec.indicator is Indicator.INFO
+    assert "keep the PPI" in rec.summary and "stop the PPI" not in rec.summary.lower()
+    assert "not advised here" in rec.advice and "≥ 7 days" not in rec.advice
 
 
 @pytest.mark.parametrize(("ended", "fires"), [(36, True), (37, False)])

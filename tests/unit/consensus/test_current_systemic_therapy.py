@@ -190,3 +190,26 @@ def test_an_ssa_running_since_before_the_diagnosis_is_the_first_line_when_an_age
 ):
     record = pnen_lm(drug("lanreotide", on(70)), drug("everolimus", on(4)))
     assert patient_on(record).regimen.line == 2
+
+
+def test_an_ssa_kept_after_an_added_agent_stopped_stays_in_that_line_clinical_review_cr_1() -> None:
+    record = pnen_lm(
+        drug("lanreotide", on(50)),
+        drug("capecitabine", on(20), end=on(14), status="completed"),
+        drug("temozolomide", on(20), end=on(14), status="completed"),
+    )
+    patient = patient_on(record)
+    assert patient.regimen.line == 2  # lanreotide is line 2's maintenance, not line 1 again
+    assert [f.value.name for f in patient.prior_regimens] == ["capecitabine", "temozolomide"]
+
+
+def test_the_summary_lists_earlier_systemic_therapy_since_the_diagnosis() -> None:
+    record = pnen_lm(
+        drug("lanreotide", on(50)),
+        drug("temozolomide", on(20), end=on(14), status="completed"),
+    )
+    summary = run_on(record)["summary"]
+    assert "line 2" in summary.summary
+    assert f"Earlier systemic therapy since the diagnosis: temozolomide {on(20)} to {on(14)}" in (
+        summary.advice
+    )

@@ -35,6 +35,8 @@ from tests.fhir_builders import (
     procedure,
     run,
     service_request,
+    study,
+    variant,
     vessel_contact,
 )
 
@@ -134,18 +136,27 @@ def test_primary_tier_card_shows_each_vessel_and_the_unrecorded_ones() -> None:
 def test_primary_resectable_with_arteries_unrecorded_is_not_taken_as_resectable() -> None:
     rec = run(net_lm(vessel_contact(SMV="none")))["primary-resectability"]
     assert "resectable by the vessels recorded" in rec.advice
-    assert rec.summary.endswith("so far; SMA, CT, CHA not recorded")
-    assert rec.missing == ("contact of the primary with SMA, CT, CHA (could change the tier)",)
+    assert rec.summary.endswith("so far (C 6.1); PV, SMA, CT, CHA not recorded")
+    assert rec.missing == ("contact of the primary with PV, SMA, CT, CHA (could change the tier)",)
+
+
+def test_an_smv_result_leaves_the_portal_vein_open_clinical_review_cr_2() -> None:
+    record = net_lm(vessel_contact(SMV="abutment", SMA="none", CT="none", CHA="none"))
+    rec = run(record)["primary-resectability"]
+    assert rec.summary == (
+        "Primary tumour resectable by the vessels recorded so far (C 6.1); PV not recorded"
+    )
+    assert rec.missing == ("contact of the primary with PV (could change the tier)",)
 
 
 def test_borderline_tier_stays_open_only_for_vessels_that_could_make_it_locally_advanced() -> None:
     rec = run(net_lm(vessel_contact(SMV="none", SMA="abutment")))["primary-resectability"]
-    assert rec.missing == ("contact of the primary with CT (could change the tier)",)
+    assert rec.missing == ("contact of the primary with PV, CT (could change the tier)",)
 
 
 def test_venous_axis_unrecorded_keeps_the_tier_open() -> None:
     rec = run(net_lm(vessel_contact(SMA="none", CT="none", CHA="none")))["primary-resectability"]
-    assert rec.missing == ("contact of the primary with SMV/PV (could change the tier)",)
+    assert rec.missing == ("contact of the primary with SMV, PV (could change the tier)",)
 
 
 def test_locally_advanced_is_settled_whatever_else_is_unrecorded() -> None:
@@ -193,7 +204,7 @@ def test_patient_primary_unresectable_three_valued() -> None:
     assert patient_view(net_lm(vessel_contact(SMA="encasement"))).primary_unresectable.met
     assert patient_view(net_lm(vessel_contact(**ALL_NONE))).primary_unresectable.not_met
     partial = patient_view(net_lm(vessel_contact(SMV="none"))).primary_unresectable
-    assert partial.unknown and partial.missing == ("contact of the primary with SMA, CT, CHA",)
+    assert partial.unknown and partial.missing == ("contact of the primary with PV, SMA, CT, CHA",)
     assert patient_view(net_lm()).primary_unresectable.unknown
     recorded = patient_view(net_lm(flag("primary-resectable", False), vessel_contact(SMV="none")))
     assert recorded.primary_unresectable.met
@@ -1061,9 +1072,22 @@ def milan(
         procedure("distal-pancreatectomy", rid="dp"),
         number("liver-tumor-burden", burden),
         disease_status(STABLE, when=days_ago(stable_days)),
+        study("pet-ssa", when=days_ago(100), result="positive", rid="ssa-pet"),
         *unresectable(),
         *extra,
     ]
+
+
+def test_milan_extrahepatic_disease_is_unconfirmed_without_whole_body_staging_cr_4() -> None:
+    record = [r for r in milan() if r.get("id") != "ssa-pet"]
+    rec = run(record)["transplant-milan"]
+    assert "5 of 6 Milan-NET criteria met, none known to fail" in rec.summary
+    assert any("whole-body staging" in m for m in rec.missing)
+
+
+def test_milan_names_an_rb1_alteration_against_well_differentiated_cr_4() -> None:
+    rec = run(milan(extra=(variant("RB1"),)))["transplant-milan"]
+    assert "RB1 alteration recorded: more typical of NEC" in rec.advice
 
 
 def milan_status(record: list[dict[str, Any]], **kw: Any) -> dict[str, str]:
