@@ -787,6 +787,14 @@ class Patient:
         """The most recent disease status (Observation or imaging coded PD)."""
         return self.facts.latest("disease-status")
 
+    @cached_property
+    def latest_course(self) -> Fact | None:
+        """The most recent disease status or NED record (the summary's latest disease status)."""
+        found = [f for k in ("disease-status", "ned") for f in self.facts.all(k) if f.when]
+        if not found:
+            return self.latest_status
+        return max(found, key=lambda f: (f.when or date.min, f.kind == "disease-status", f.ref))
+
     @property
     def progressing(self) -> bool:
         """The latest disease status is progression."""

@@ -144,8 +144,8 @@ def cga_confounded(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "Chromogranin A is unreliable with these: proton pump inhibitors and steroids raise it, "
         "somatostatin analogues alter it, and renal or liver failure, chronic gastritis, "
         "inflammatory bowel disease and pancreatitis raise it falsely. CgA is a marker for "
-        "follow-up and prognosis, not for diagnosis; compare results of the same assay only "
-        "(R Chromogranin A)."
+        "follow-up and prognosis, not for diagnosis (R Chromogranin A). Compare results of one "
+        "assay only (nmol/L, U/L and ng/mL come from different assays; local policy)."
     )
     if found:
         advice += f" Found: {', '.join(found)}."

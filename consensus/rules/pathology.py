@@ -399,7 +399,10 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | E
         advice += "reflects the most proliferative disease."
         evidence += (fdg,)
     else:
-        advice += " Where FDG PET is available, sample the most FDG-avid lesion."
+        advice += (
+            " No FDG PET is on record: where one can be done, sample the most FDG-avid lesion "
+            "(C 2)."
+        )
     stale, fresh, policy, stale_facts = _stale_guide(
         ctx, stale_pet, "picking the most FDG-avid lesion after this progression"
     )
@@ -408,8 +411,12 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | E
     advice += "FDG PET when possible."
     if ssa is not None:
         evidence += (ssa,)
-    summary = f"Progression since the last biopsy: re-biopsy {sites}, targeting the most "
-    summary += "FDG-avid lesion" + (" on a fresh FDG PET" if stale_pet else "")
+    if fdg is None:  # no FDG PET to point at (CR-9): the card must not presuppose one
+        summary = f"Progression since the last biopsy: re-biopsy {sites}; no FDG PET on record "
+        summary += "to guide it (combined 68Ga-SSA + FDG PET, C 2)"
+    else:
+        summary = f"Progression since the last biopsy: re-biopsy {sites}, targeting the most "
+        summary += "FDG-avid lesion" + (" on a fresh FDG PET" if stale_pet else "")
     return recommend(
         info,
         Indicator.WARNING,

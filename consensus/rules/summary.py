@@ -93,6 +93,13 @@ def _fit(head: str, parts: list[str]) -> str:
     return text
 
 
+def _course_text(fact: Fact) -> str:
+    """'progression', 'stable', or 'no evidence of disease' for a NED record."""
+    if fact.kind == "ned":
+        return "no evidence of disease" if fact.value is True else "disease present (NED: no)"
+    return str(fact.value)
+
+
 @rule(
     "summary",
     "pNEN summary",
@@ -112,16 +119,19 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     evidence += kind_evidence
     grade = p.overall_grade
     parts = [kind or "differentiation unknown"]
-    if grade:
+    if kind == G3_UNKNOWN:
+        parts[0] = "G3 (differentiation unknown)"  # the grade is in the class's name (CR-6)
+    elif grade:
         parts[0] += f" {grade.grade_text}"
+    if grade:
         evidence += (*grade.evidence, *grade.history_evidence)
     if grade and grade.history:
         parts.append(f"({'; '.join(grade.history)})")  # an earlier, higher grade is never hidden
     lines = [f"- pNEN status: {status}"]
-    course = p.latest_status
+    course = p.latest_course
     if course is not None:
         when = course.when.isoformat() if course.when else "undated"
-        lines.append(f"- Latest disease status: {course.value} ({when})")
+        lines.append(f"- Latest disease status: {_course_text(course)} ({when})")
         evidence.append(course)
     else:
         lines.append("- Latest disease status: none recorded")
@@ -165,7 +175,9 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     else:
         lines.append(f"- Stage: {tnm or 'TNM not recorded'} ({_NO_NET_STAGE[str(kind)]})")
     if course is not None:
-        parts.append(f"{course.value} {course.when.isoformat() if course.when else '(undated)'}")
+        parts.append(
+            f"{_course_text(course)} {course.when.isoformat() if course.when else '(undated)'}"
+        )
     if therapy_short:
         parts.append(therapy_short)
     if p.enets_type:

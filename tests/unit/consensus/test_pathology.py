@@ -380,12 +380,13 @@ def test_rebiopsy_on_progression_after_the_last_biopsy() -> None:
     rec = run(progressed())["rebiopsy-progression"]
     assert rec.indicator is Indicator.WARNING
     assert rec.summary == (
-        "Progression since the last biopsy: re-biopsy primary and metastases, targeting the most "
-        "FDG-avid lesion"
+        "Progression since the last biopsy: re-biopsy primary and metastases; no FDG PET on "
+        "record to guide it (combined 68Ga-SSA + FDG PET, C 2)"
     )
     assert set(statuses(rec).values()) == {"met"}
+
     assert {"Observation/pd", "Observation/ki", "Procedure/bx"} <= {f.ref for f in rec.evidence}
-    assert "Where FDG PET is available" in rec.advice
+    assert "No FDG PET is on record" in rec.advice
     assert "combined 68Ga-SSA and FDG PET" in rec.advice
     card = card_of(rec)
     assert card["overrideReasons"]
@@ -400,7 +401,7 @@ def test_rebiopsy_names_the_fdg_pet_on_record() -> None:
 
 def test_rebiopsy_after_resection_of_the_primary_names_the_metastases() -> None:
     rec = run([*progressed(), procedure("distal-pancreatectomy")])["rebiopsy-progression"]
-    assert rec.summary.startswith("Progression since the last biopsy: re-biopsy metastases,")
+    assert rec.summary.startswith("Progression since the last biopsy: re-biopsy metastases;")
     assert "Re-biopsy of the metastases is recommended" in rec.advice
     card_of(rec)
 
@@ -849,3 +850,9 @@ def test_planned_eus_ablation_does_not_fire_on_patient_view() -> None:
 
 def test_eus_ablation_without_pnen_gets_no_card() -> None:
     assert not fired([patient()], hook=SIGN, drafts=[draft("eus-ablation")])
+
+
+def test_rebiopsy_targets_the_most_fdg_avid_lesion_when_an_fdg_pet_is_on_record() -> None:
+    record = [*progressed(), study("pet-fdg", when=days_ago(5), result="positive")]
+    rec = run(record)["rebiopsy-progression"]
+    assert rec.summary.endswith("targeting the most FDG-avid lesion")
