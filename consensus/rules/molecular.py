@@ -250,10 +250,17 @@ def molecular_actionable(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
     if platinum:
         names = [f"{f.value[0]} {f.value[1]}" for f in platinum]
         found += names
-        lines.append(
+        line = (
             f"- {', '.join(names)}: RB1/BRCA2 alterations may predict response to "
             "platinum-based chemotherapy (C 3)."
         )
+        if ctx.patient.is_net:  # CR-13: platinum-etoposide is the scheme for NEC, not NET
+            line += (
+                " For a well-differentiated NET, platinum-etoposide is not a standard regimen "
+                "(R Chemotherapy), and an RB1 alteration is unusual (TP53/RB1 point to NEC, C 3): "
+                "review the differentiation (C 4)."
+            )
+        lines.append(line)
     if immune:
         names = [_immune_name(f) for f in immune]
         found += names

@@ -470,14 +470,23 @@ def debulking_functional(ctx: RuleContext, info: RuleInfo) -> Recommendation | E
         return silent(info, (functional, unresectable, refractory))
     cytoreduction = p.flag("cytoreduction-90-achievable", "> 90 % cytoreduction achievable")
     criteria = (functional, unresectable, refractory, cytoreduction)
+    advice = (
+        "Debulking (cytoreduction) of more than 90 % remains the threshold for symptom "
+        "control and survival; > 70 % has been studied but not adopted. TAE of the liver "
+        "metastases combined with resection of the primary may suit some patients (C 8.2)."
+    )
+    if not p.facts.all("medication:ssa"):  # CR-10: routine treatment comes first
+        advice += (
+            " No somatostatin analogue is on record: SSAs are the treatment of choice for "
+            "hormone excess when resection is not possible (R Biological therapy), so symptoms "
+            "are refractory only after an SSA has been tried."
+        )
     return recommend(
         info,
         Indicator.INFO,
         "Refractory hormone symptoms with unresectable liver metastases: consider > 90 % "
-        "debulking or TAE",
-        "Debulking (cytoreduction) of more than 90 % remains the threshold for symptom "
-        "control and survival; > 70 % has been studied but not adopted. TAE of the liver "
-        "metastases combined with resection of the primary may suit some patients (C 8.2).",
+        "debulking, or TAE with resection of the primary",
+        advice,
         criteria,
     )
 

@@ -272,13 +272,21 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         if therapy
         else "No current systemic therapy recorded."
     )
+    given_tmz = tuple(f for f in p.prior_regimens if "tmz" in f.value.classes)
+    if given_tmz:  # CR-5: a TMZ regimen already given is a re-challenge question for the MDT
+        first = min(f.value.start for f in given_tmz if f.value.start)
+        lines.append(
+            f"A temozolomide-based regimen was already given (from {first}): whether to "
+            "re-challenge it or to choose a regimen without TMZ is for the MDT to judge from the "
+            "response it gave (C 13)."
+        )
     return recommend(
         info,
         Indicator.INFO,
         summary,
         " ".join(lines),
         criteria,
-        evidence=(*pending, *therapy),
+        evidence=(*pending, *therapy, *given_tmz),
     )
 
 

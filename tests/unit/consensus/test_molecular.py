@@ -280,6 +280,12 @@ def test_rb1_or_brca2_alteration_points_to_platinum(gene: str) -> None:
     card_of(rec)
 
 
+def test_rb1_in_a_net_says_platinum_is_not_standard_and_to_review_differentiation_cr_13() -> None:
+    rec = run(net_lm(variant("RB1")))["molecular-actionable"]
+    assert "platinum-etoposide is not a standard regimen" in rec.advice
+    assert "review the differentiation" in rec.advice
+
+
 @pytest.mark.parametrize("gene", ["TP53", "DAXX", "ATRX", "MEN1"])
 def test_alterations_without_a_therapy_link_are_silent(gene: str) -> None:
     assert "molecular-actionable" not in fired(net_lm(variant(gene)))

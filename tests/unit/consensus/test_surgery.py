@@ -657,6 +657,12 @@ def test_debulking_for_refractory_hormone_symptoms() -> None:
     card_of(rec)
 
 
+def test_debulking_says_an_ssa_comes_first_when_none_is_on_record_cr_10() -> None:
+    rec = run(functional_lm(flag("hormone-symptoms-refractory", True)))["debulking-functional"]
+    assert "No somatostatin analogue is on record" in rec.advice
+    assert rec.summary.endswith("or TAE with resection of the primary")
+
+
 def test_debulking_shows_whether_90_percent_cytoreduction_is_achievable() -> None:
     record = functional_lm(
         flag("hormone-symptoms-refractory", True), flag("cytoreduction-90-achievable", True)

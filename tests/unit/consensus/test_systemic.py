@@ -352,6 +352,16 @@ def test_preop_fires_for_net_inferred_from_low_ki67_and_says_so() -> None:
     assert "inferred from grade" in card_of(rec)["detail"]
 
 
+def test_preop_names_a_temozolomide_regimen_already_given_as_a_re_challenge_question_cr_5() -> None:
+    given = medication(
+        (RXNORM, "37776"), status="completed", start=days_ago(300), end=days_ago(120)
+    )
+    record = [*base_pnen_lm(), ki67(5), enets("II"), *unresectable(), given]
+    rec = run(record)["preop-systemic-mgmt"]
+    assert "temozolomide-based regimen was already given" in rec.advice
+    assert "re-challenge" in rec.advice
+
+
 # --- adjuvant-continue-regimen --------------------------------------------------------------
 @pytest.mark.parametrize("enets_type", ["II", "III"])
 @pytest.mark.parametrize(
