@@ -65,7 +65,7 @@ def startup_banner(config: Config, knowledge: Any, issuers: Any, host: str, port
     if config.dev:
         auth = "authentication OFF" if not config.auth_enabled else "authentication on"
         cors = (
-            "CORS open to every origin"
+            "CORS open to every origin (not the dashboard)"
             if "*" in config.cors_origins
             else f"CORS origins: {', '.join(config.cors_origins) or 'none'}"
         )

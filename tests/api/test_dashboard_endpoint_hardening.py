@@ -169,3 +169,33 @@ def test_a_successful_dashboard_read_is_still_audited_once_as_200(make_app: AppF
         response = _post(app.test_client(), base)
     assert response.status_code == 200, response.get_json()
     assert [(r["status"], r["patient_ref"]) for r in _audit_rows(app)] == [(200, "Patient/p1")]
+
+
+# SP-6: no wildcard CORS on the dashboard, even in --dev
+
+
+def test_in_dev_the_dashboard_endpoint_gives_no_cross_origin_read_to_another_site(
+    make_app: AppFactory,
+) -> None:
+    client = make_app(dev=True).test_client()
+    evil = {"Origin": "https://evil.example"}
+    with serve_fhir([PATIENT, PNEN]) as (base, _):
+        response = _post(client, base, **evil)
+    preflight = client.options(
+        API, headers=evil | {"Access-Control-Request-Headers": "authorization,content-type"}
+    )
+    hook_preflight = client.options("/cds-services/pnen-patient-view", headers=evil)
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert not [h for h in preflight.headers.keys() if h.startswith("Access-Control-")]
+    # The hook endpoints keep --dev's open CORS for browser tools such as the sandbox.
+    assert hook_preflight.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_configured_origin_may_still_call_the_dashboard_endpoint(make_app: AppFactory) -> None:
+    client = make_app(dev=True, cors_origins="https://ehr.example,*").test_client()
+    allowed = client.options(API, headers={"Origin": "https://ehr.example"})
+    other = client.options(API, headers={"Origin": "https://evil.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://ehr.example"
+    assert allowed.headers["Vary"] == "Origin"
+    assert "Access-Control-Allow-Origin" not in other.headers
