@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from cards import CardOptions
 from cds_service.api import bp, error_response, json_response, read_unsized_body
 from cds_service.auth import Authenticator, TrustedIssuers
+from cds_service.browser_headers import add_browser_headers
 from cds_service.config import Config, load_config
 from cds_service.dashboard import bp as dashboard_bp
 from cds_service.errors import ServiceError, too_large
@@ -105,7 +106,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
         cid = getattr(g, "correlation_id", None)
         if isinstance(cid, str):
             response.headers[CORRELATION_HEADER] = cid
-        return _cors(response, config)
+        return add_browser_headers(_cors(response, config), config)
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> Response:

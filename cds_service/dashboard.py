@@ -114,11 +114,24 @@ def static_file(filename: str) -> Response:
 
 
 @bp.get("/app/launch")
-def launch() -> str:
-    """The SMART launch page: fhirclient sends the browser to the EHR's authorization server."""
-    return render_template(
-        "app/launch.html", client_id=runtime().config.smart_client_id, scope=READ_SCOPES
+def launch() -> tuple[str, int]:
+    """The SMART launch page: fhirclient sends the browser to the EHR's authorization server.
+
+    Only for an `iss` the data endpoint would read from: otherwise a link to this page could
+    send clinicians from the service's origin to any "authorization server" (open redirect).
+    """
+    rt = runtime()
+    iss = request.args.get("iss")
+    refused = iss is not None and not fhir_base_allowed(rt, iss)
+    if refused:
+        log.warning("SMART launch refused: iss is not an allowed FHIR server")
+    page = render_template(
+        "app/launch.html",
+        client_id=rt.config.smart_client_id,
+        scope=READ_SCOPES,
+        refused=refused,
     )
+    return page, 403 if refused else 200
 
 
 @bp.get("/app/")

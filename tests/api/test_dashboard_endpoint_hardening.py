@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -199,3 +201,84 @@ def test_a_configured_origin_may_still_call_the_dashboard_endpoint(make_app: App
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://ehr.example"
     assert allowed.headers["Vary"] == "Origin"
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+# SP-10: browser hardening headers on the HTML pages
+
+
+@pytest.mark.parametrize("path", ["/rules/", "/rules/nec-medical-first", "/app/", "/app/launch"])
+def test_html_pages_carry_a_self_only_policy_nosniff_and_no_referrer(
+    make_app: AppFactory, path: str
+) -> None:
+    response = make_app(dev=True).test_client().get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    policy = dict(
+        d.strip().split(" ", 1) for d in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["style-src"].startswith("'self'")
+    assert "unsafe" not in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_rule_pages_inline_style_is_allowed_by_its_hash(make_app: AppFactory) -> None:
+    response = make_app().test_client().get("/rules/")
+    style = response.get_data(as_text=True).split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in response.headers["Content-Security-Policy"]
+
+
+def test_json_answers_are_never_sniffed_as_html(make_app: AppFactory) -> None:
+    response = make_app().test_client().get("/rules/x%22%3E%3Csvg%20onload=alert(1)%3E")
+    assert response.status_code == 404
+    assert response.mimetype == "application/json"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# SP-3: the launch page starts a launch only for a trusted FHIR server
+
+
+def _launch(client: FlaskClient, iss: str) -> Any:
+    return client.get("/app/launch", query_string={"iss": iss, "launch": "abc"})
+
+
+@pytest.mark.parametrize(
+    "iss",
+    ["https://phish.example/R4", "http://10.0.0.5/R4", "http://[::1/R4", "javascript:alert(1)"],
+)
+def test_in_dev_a_launch_for_a_server_off_loopback_is_an_error_page_without_script(
+    make_app: AppFactory, iss: str
+) -> None:
+    response = _launch(make_app(dev=True).test_client(), iss)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "<script" not in page and "Location" not in response.headers
+    assert "not one this service trusts" in page
+
+
+def test_in_dev_a_launch_for_a_loopback_fhir_server_starts(make_app: AppFactory) -> None:
+    response = _launch(make_app(dev=True).test_client(), "http://127.0.0.1:8121/fhir")
+    assert response.status_code == 200
+    assert 'id="launch-script"' in response.get_data(as_text=True)
+
+
+def test_in_production_only_a_listed_fhir_server_may_start_a_launch(
+    make_app: AppFactory,
+) -> None:
+    listed = "https://ehr.example.org/fhir/R4"
+    client = make_app(fhir_servers=(listed,)).test_client()
+    assert _launch(client, listed).status_code == 200
+    for other in ("https://ehr.example.org/fhir/R4evil", "http://127.0.0.1:8152/R4"):
+        refused = _launch(client, other)
+        assert refused.status_code == 403
+        assert "<script" not in refused.get_data(as_text=True)
+
+
+def test_the_launch_page_without_iss_still_explains_how_to_start(make_app: AppFactory) -> None:
+    response = make_app().test_client().get("/app/launch")
+    assert response.status_code == 200
+    assert 'id="launch-script"' in response.get_data(as_text=True)
