@@ -180,9 +180,9 @@ def startup_notes(config: Config) -> list[str]:
     notes = []
     if config.dev:
         notes.append(
-            "development mode: authentication off, CORS open to any origin; fhirServer is "
-            "contacted only on loopback addresses or when listed under fhir_servers in the "
-            "trusted-issuers file"
+            "development mode: authentication off, CORS open to any origin on /cds-services; "
+            "fhirServer is contacted only on loopback addresses or when listed under "
+            "fhir_servers in the trusted-issuers file"
         )
     return notes
 
