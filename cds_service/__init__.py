@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from cards import CardOptions
 from cds_service.api import bp, error_response, json_response, read_unsized_body
 from cds_service.auth import Authenticator, TrustedIssuers
+from cds_service.browser_headers import add_browser_headers
 from cds_service.config import Config, load_config
 from cds_service.dashboard import bp as dashboard_bp
 from cds_service.errors import ServiceError, too_large
@@ -39,6 +40,10 @@ def correlation_id(incoming: str | None) -> str:
 def _cors(response: Response, config: Config) -> Response:
     origin = request.headers.get("Origin")
     allowed = config.cors_origins
+    if request.path.startswith("/app/"):
+        # The dashboard calls its endpoint same-origin; a wildcard (--dev) would let any page
+        # read records from a loopback FHIR server through it. Only named origins apply here.
+        allowed = tuple(o for o in allowed if o != "*")
     if origin and ("*" in allowed or origin in allowed):
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
@@ -101,7 +106,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
         cid = getattr(g, "correlation_id", None)
         if isinstance(cid, str):
             response.headers[CORRELATION_HEADER] = cid
-        return _cors(response, config)
+        return add_browser_headers(_cors(response, config), config)
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> Response:

@@ -235,7 +235,11 @@ class TrustedIssuers:
 
     def fhir_server_allowed(self, iss: str, url: str) -> bool:
         """True if `url` is on the issuer's fhir_servers allow-list (trailing "/" ignored)."""
-        return _normalise_url(url) in self._fhir_servers.get(iss, frozenset())
+        try:
+            normalised = _normalise_url(url)
+        except ValueError:  # a malformed host ("http://[::1/R4") is on no list
+            return False
+        return normalised in self._fhir_servers.get(iss, frozenset())
 
 
 @dataclass(frozen=True)

@@ -60,14 +60,20 @@ def startup_banner(config: Config, knowledge: Any, issuers: Any, host: str, port
     from consensus.settings import LOCAL_DEFAULTS
 
     lines = [f"pnen-cds serving on http://{host}:{port}"]
+    # Each claim is derived from what will actually run, never assumed from the mode.
+    bound = "loopback only" if is_loopback_host(host) else f"bound to {host}"
     if config.dev:
-        lines.append(
-            "  mode: DEVELOPMENT - authentication OFF, loopback only, CORS open to every origin"
+        auth = "authentication OFF" if not config.auth_enabled else "authentication on"
+        cors = (
+            "CORS open to every origin (not the dashboard)"
+            if "*" in config.cors_origins
+            else f"CORS origins: {', '.join(config.cors_origins) or 'none'}"
         )
+        lines.append(f"  mode: DEVELOPMENT - {auth}, {bound}, {cors}")
     elif config.auth_enabled:
         lines.append("  mode: production - every call needs a CDS Hooks JWT")
     else:
-        lines.append("  mode: AUTHENTICATION OFF (PNEN_CDS_AUTH=off) - do not expose this server")
+        lines.append(f"  mode: AUTHENTICATION OFF (PNEN_CDS_AUTH=off) - {bound}")
     lines.append(f"  public URL (JWT aud): {config.public_url}")
     lines.append(f"  database: {_describe_database(config.database_url)}")
     if config.auth_enabled:
@@ -95,12 +101,15 @@ def startup_banner(config: Config, knowledge: Any, issuers: Any, host: str, port
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.dev:
-        if not is_loopback_host(args.host):
-            raise UsageError(
-                f"--host {args.host}: --dev runs without authentication and binds loopback only"
-            )
         overrides = {"dev": True, "auth": "off"}
     config = load_config(overrides)
+    if (config.dev or not config.auth_enabled) and not is_loopback_host(args.host):
+        # Development mode or authentication off, however set (flag, environment, TOML file):
+        # every interface would serve patient data to anyone.
+        setting = "development mode" if config.dev else "authentication off"
+        raise UsageError(
+            f"--host {args.host}: {setting} serves loopback only (127.0.0.1, ::1 or localhost)"
+        )
     knowledge, issuers = _checked_runtime_parts(config)
     if config.public_url == Config.public_url and not args.dev:
         print(

@@ -9,27 +9,28 @@ base; the service reads the record from that base with that token, as a hook cal
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from flask import Blueprint, Response, g, render_template, request
 
-from cds_service.api import json_response, runtime
+from cds_service.api import audited, json_response, runtime
 from cds_service.errors import ServiceError, bad_request, not_found, unauthorized
 from cds_service.fhir_client import FhirClient
 from cds_service.loopback import is_loopback_url
 from cds_service.records import gather
 from cds_service.runtime import Runtime
-from cds_service.store import AuditEntry
+from cds_service.urls import split_url
 from hooks import patient_view
 from hooks.dashboard import dashboard_data
 from hooks.request import FHIR_ID, HookRequest
 
+log = logging.getLogger("pnen_cds.dashboard")
 bp = Blueprint("dashboard", __name__)
 READ_SCOPES = "launch launch/patient patient/*.rs"
 STATIC_TYPES = {
@@ -60,8 +61,8 @@ def static_files() -> dict[str, tuple[bytes, str]]:
 def fhir_base_allowed(rt: Runtime, url: str) -> bool:
     """--dev: a loopback server only; otherwise https (unless insecure FHIR is allowed) and on
     some trusted issuer's fhir_servers allow-list (no server-side request forgery)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = split_url(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         return False
     if rt.config.dev:
         return is_loopback_url(url)
@@ -87,8 +88,11 @@ def _body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object", [("", "expected an object")])
     problems = []
-    if not isinstance(body.get("fhirServer"), str):
+    server = body.get("fhirServer")
+    if not isinstance(server, str):
         problems.append(("fhirServer", "required: the FHIR base URL (the SMART iss)"))
+    elif split_url(server) is None:
+        problems.append(("fhirServer", "not a valid URL (malformed host or port)"))
     patient = body.get("patientId")
     if not isinstance(patient, str) or not FHIR_ID.match(patient):
         problems.append(("patientId", "required: a FHIR id ([A-Za-z0-9-.]{1,64})"))
@@ -110,11 +114,24 @@ def static_file(filename: str) -> Response:
 
 
 @bp.get("/app/launch")
-def launch() -> str:
-    """The SMART launch page: fhirclient sends the browser to the EHR's authorization server."""
-    return render_template(
-        "app/launch.html", client_id=runtime().config.smart_client_id, scope=READ_SCOPES
+def launch() -> tuple[str, int]:
+    """The SMART launch page: fhirclient sends the browser to the EHR's authorization server.
+
+    Only for an `iss` the data endpoint would read from: otherwise a link to this page could
+    send clinicians from the service's origin to any "authorization server" (open redirect).
+    """
+    rt = runtime()
+    iss = request.args.get("iss")
+    refused = iss is not None and not fhir_base_allowed(rt, iss)
+    if refused:
+        log.warning("SMART launch refused: iss is not an allowed FHIR server")
+    page = render_template(
+        "app/launch.html",
+        client_id=rt.config.smart_client_id,
+        scope=READ_SCOPES,
+        refused=refused,
     )
+    return page, 403 if refused else 200
 
 
 @bp.get("/app/")
@@ -133,45 +150,41 @@ def dashboard_api() -> Response:
         raise unauthorized()
     body = _body()
     server, patient_id = str(body["fhirServer"]), str(body["patientId"])
-    if not fhir_base_allowed(rt, server):
-        raise ServiceError("fhirServer is not an allowed FHIR server", 403)
-    made: list[FhirClient] = []
+    # Who read (or tried to read) which record is audited like a hook call, with the final
+    # status: 403 for a refused FHIR server, 412 when the record could not be read, 500.
+    with audited(rt, "dashboard") as audit:
+        audit.hook_instance = str(g.get("correlation_id", ""))
+        g.patient_ref = audit.patient_ref = f"Patient/{patient_id}"
+        if not fhir_base_allowed(rt, server):
+            log.warning("dashboard fhirServer refused: not an allowed FHIR server")
+            raise ServiceError("fhirServer is not an allowed FHIR server", 403)
+        made: list[FhirClient] = []
 
-    def client() -> FhirClient:
-        # One client per call: its deadline bounds all the call's fetches together.
-        if not made:
-            made.append(
-                FhirClient(
-                    rt.session, server, token, rt.config.fhir_timeout, rt.config.fhir_max_pages
+        def client() -> FhirClient:
+            # One client per call: its deadline bounds all the call's fetches together.
+            if not made:
+                made.append(
+                    FhirClient(
+                        rt.session, server, token, rt.config.fhir_timeout, rt.config.fhir_max_pages
+                    )
                 )
-            )
-        return made[0]
+            return made[0]
 
-    today = date.today()
-    core = gather({}, rt.plan.core, patient_id, client)
-    items, issues = core.items, list(core.issues)
-    if rt.knowledge.mapper.has_pnen(patient_id, items):
-        rest = gather({}, rt.plan.rest, patient_id, client)
-        items, issues = items + rest.items, issues + rest.issues
-    facts = rt.knowledge.mapper.map(patient_id, items, today)
-    hook_request = HookRequest("patient-view", "dashboard", patient_id, {}, server, token)
-    result = patient_view.handle(hook_request, facts, rt.knowledge, today)
-    data = dashboard_data(facts, result, rt.knowledge.cards, today, (i.as_json() for i in issues))
-    elapsed = (time.perf_counter() - started) * 1000
-    # Who read which record is audited like a hook call (no cards: nothing to give feedback on).
-    rt.store.record_audit(
-        AuditEntry(
-            service="dashboard",
-            hook_instance=str(g.get("correlation_id", "")),
-            patient_ref=f"Patient/{patient_id}",
-            rule_ids=list(result.rule_ids),
-            cards=[],
-            resources_used=list(facts.resources_used),
-            elapsed_ms=elapsed,
-            status=200,
+        today = date.today()
+        core = gather({}, rt.plan.core, patient_id, client)
+        items, issues = core.items, list(core.issues)
+        if rt.knowledge.mapper.has_pnen(patient_id, items):
+            rest = gather({}, rt.plan.rest, patient_id, client)
+            items, issues = items + rest.items, issues + rest.issues
+        facts = rt.knowledge.mapper.map(patient_id, items, today)
+        audit.resources_used = list(facts.resources_used)
+        hook_request = HookRequest("patient-view", "dashboard", patient_id, {}, server, token)
+        result = patient_view.handle(hook_request, facts, rt.knowledge, today)
+        audit.rule_ids = list(result.rule_ids)  # no cards: nothing to give feedback on
+        data = dashboard_data(
+            facts, result, rt.knowledge.cards, today, (i.as_json() for i in issues)
         )
-    )
-    data["elapsedMs"] = round(elapsed, 1)
+    data["elapsedMs"] = round((time.perf_counter() - started) * 1000, 1)
     response = json_response(data)
     response.headers["Cache-Control"] = "no-store"
     return response

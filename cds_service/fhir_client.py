@@ -11,12 +11,14 @@ import orjson
 import requests
 import urllib3
 
+from cds_service.urls import split_url
 from fhir_mappings.bundles import Page, read_page
 
 _CHUNK: Final[int] = 64 * 1024
 # Encoded dots and slashes could smuggle "../" past the path check; a backslash is read as "/"
-# by some servers.
-_SMUGGLED: Final[tuple[str, ...]] = ("%2e", "%2f", "%5c", "\\")
+# by some servers; Tomcat and Jetty (HAPI) strip ";" path parameters, so "..;/" is "../" there;
+# "%25" ("%" encoded) becomes "%2e" behind a proxy that decodes twice. FHIR paths need none.
+_SMUGGLED: Final[tuple[str, ...]] = ("%2e", "%2f", "%5c", "\\", ";", "%3b", "%25")
 
 
 class FetchError(Exception):
@@ -88,11 +90,22 @@ class FhirClient:
         self._resources = 0
         self._count_lock = threading.Lock()  # the keys of a request are fetched in parallel
 
+    @property
+    def shown_base(self) -> str:
+        """The FHIR base as logged: scheme, host, port and path (no userinfo, no query)."""
+        parts = split_url(self.base_url)
+        if parts is None:
+            return "(not a valid URL)"
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
     def confined(self, url: str) -> str:
         """`url` with dot segments removed, if it stays under the FHIR base path; else refused."""
-        base, target = urlsplit(self.base_url), urlsplit(url)
+        base, target = urlsplit(self.base_url), split_url(url)
+        if target is None:
+            raise FetchError("link is not a valid URL")
         if any(s in target.path.lower() for s in _SMUGGLED):
-            raise FetchError("link path has encoded dots or slashes")
+            raise FetchError("link path has encoded characters, path parameters or backslashes")
         if (target.scheme.lower(), target.netloc.lower()) != (base.scheme, base.netloc.lower()):
             raise FetchError("link points outside fhirServer")
         path = remove_dot_segments(target.path)
@@ -166,7 +179,11 @@ class FhirClient:
         while page.next_url:
             if pages >= self.max_pages:
                 raise FetchLimit(f"more than {self.max_pages} search pages for one key")
-            following = self._read(key, urljoin(self.base_url, page.next_url))
+            try:
+                url = urljoin(self.base_url, page.next_url)
+            except ValueError as exc:  # a malformed host in the link: never a 500
+                raise FetchError("link is not a valid URL") from exc
+            following = self._read(key, url)
             if following.failed:
                 raise FetchError("error outcome in a page")
             page.resources.extend(following.resources)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from fhir_mappings.bundles import Page, read_page
 from fhir_mappings.facts import DataIssue
 from fhir_mappings.record import Item
 
+log = logging.getLogger("pnen_cds.fetch")
 # Enough threads to fetch every prefetch key of a request at once.
 FETCH_THREADS = 16
 _POOL = ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="fhir-fetch")
@@ -61,21 +63,25 @@ def gather(
     elif fhir is not None:
         server = fhir
 
-        def fetch(key: str) -> tuple[str, Page | None, str | None]:
+        def fetch(key: str) -> tuple[str, Page | FetchError]:
             try:
                 if key in to_fetch:
-                    return key, server.search(key, to_fetch[key]), None
-                return key, server.follow(key, pages[key]), None
-            except FetchLimit as exc:
-                return key, None, str(exc)
-            except FetchError:
-                return key, None, None
+                    return key, server.search(key, to_fetch[key])
+                return key, server.follow(key, pages[key])
+            except FetchError as exc:
+                return key, exc
 
         outcomes = [fetch(needed[0])] if len(needed) == 1 else list(_POOL.map(fetch, needed))
-        for key, fetched, limit in outcomes:
-            if limit is not None:
-                limits.append(limit)
-            if fetched is None:
+        for key, fetched in outcomes:
+            if isinstance(fetched, FetchError):
+                # Logged here, in the request's thread (its correlation id); the reason names
+                # no URL, token or resource, the server is shown without userinfo or query.
+                log.warning(
+                    "FHIR fetch refused or failed",
+                    extra={"key": key, "reason": str(fetched), "fhir_server": server.shown_base},
+                )
+                if isinstance(fetched, FetchLimit):
+                    limits.append(str(fetched))
                 missing.append(key)
             else:
                 pages[key] = fetched

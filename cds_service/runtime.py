@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -17,6 +16,7 @@ from cds_service.errors import unauthorized
 from cds_service.fhir_client import FhirClient
 from cds_service.records import FETCH_THREADS
 from cds_service.store import Store
+from cds_service.urls import split_url
 from hooks.knowledge import Knowledge
 from hooks.prefetch import PrefetchPlan, prefetch_plan
 from hooks.registry import discovery
@@ -68,8 +68,10 @@ class Runtime:
 
     def fhir_server_allowed(self, server: str, issuer: str | None) -> bool:
         """Outside --dev: https, and on the calling issuer's fhir_servers allow-list (no SSRF)."""
+        parts = split_url(server)
         return (
-            (urlsplit(server).scheme == "https" or self.config.allow_insecure_fhir)
+            parts is not None
+            and (parts.scheme == "https" or self.config.allow_insecure_fhir)
             and self.issuers is not None
             and issuer is not None
             and self.issuers.fhir_server_allowed(issuer, server)

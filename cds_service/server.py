@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
@@ -72,6 +74,17 @@ def _without_server_header(
     return headers
 
 
+def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own error answer (bad request line or header, 414, 431) as JSON, not HTML."""
+    body = orjson.dumps({"error": f"{reason}: {mesg}" if mesg else reason})
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        "Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 class ReadTimeoutWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's threaded worker, with a deadline on reading each request and no Server banner.
 
@@ -85,6 +98,8 @@ class ReadTimeoutWorker(ThreadWorker):  # type: ignore[misc]
         """Strip the Server header in this worker process, then start as gunicorn does."""
         if not hasattr(wsgi.Response.default_headers, "__wrapped__"):
             wsgi.Response.default_headers = _without_server_header(wsgi.Response.default_headers)
+        # Errors gunicorn answers before the app sees the request follow the JSON contract too.
+        gunicorn_util.write_error = _write_json_error
         super().init_process()
 
     def accept(self, listener: Any) -> None:
@@ -165,9 +180,9 @@ def startup_notes(config: Config) -> list[str]:
     notes = []
     if config.dev:
         notes.append(
-            "development mode: authentication off, CORS open to any origin; fhirServer is "
-            "contacted only on loopback addresses or when listed under fhir_servers in the "
-            "trusted-issuers file"
+            "development mode: authentication off, CORS open to any origin on /cds-services; "
+            "fhirServer is contacted only on loopback addresses or when listed under "
+            "fhir_servers in the trusted-issuers file"
         )
     return notes
 

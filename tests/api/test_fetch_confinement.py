@@ -78,6 +78,11 @@ def _fetching(base: str, **prefetch: Any) -> dict[str, Any]:
         "{base}/Specimen/../../admin/secret",
         "{base}/%2e%2e/admin/secret",
         "{base}/%2E%2E%2Fadmin",
+        "{base}/..;/admin/secret",
+        "{base}/Specimen/..;x=1/..;/admin/secret",
+        "{base}/%252e%252e/admin/secret",
+        "{base}/%252E%252E%252Fadmin",
+        "{base}/..%3b/admin/secret",
         "{base}evil/Specimen?page=2",
         "{base}",
     ],
@@ -128,6 +133,9 @@ def test_a_link_to_a_sibling_path_sharing_the_base_prefix_is_refused() -> None:
         "http://ehr.example/fhir/R4/Condition",
         "https://ehr.example/fhir/R4/..%2fadmin",
         "https://ehr.example/fhir/R4/..\\admin",
+        "https://ehr.example/fhir/R4/..;/admin",
+        "https://ehr.example/fhir/R4/Condition;jsessionid=1",
+        "https://ehr.example/fhir/R4/%252e%252e/admin",
     ):
         with pytest.raises(FetchError):
             client.confined(url)

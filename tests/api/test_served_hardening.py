@@ -149,3 +149,39 @@ def test_store_files_created_by_serve_are_owner_only(served: Served, home: Path)
     assert {f.name: stat.S_IMODE(os.stat(f).st_mode) for f in files} == {
         f.name: 0o600 for f in files
     }
+
+
+def _raw_answer(port: int, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send raw bytes, read the whole answer (gunicorn closes after its own errors)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return status, headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "414"),
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: " + b"b" * 20000 + b"\r\n\r\n",
+            "431",
+        ),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n", "400"),
+        (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", "400"),
+    ],
+)
+def test_errors_the_http_server_answers_itself_are_json_too(
+    served: Served, request_bytes: bytes, status: str
+) -> None:
+    line, headers, body = _raw_answer(served.port, request_bytes)
+    assert line.startswith(f"HTTP/1.1 {status}")
+    assert headers["content-type"] == "application/json"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert int(headers["content-length"]) == len(body)
+    assert isinstance(json.loads(body)["error"], str)

@@ -87,6 +87,13 @@ def _ehr_launch(browser: Browser, service: str, fhir_base: str, patient: str) ->
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The pages' Content-Security-Policy must block nothing the dashboard needs.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     page.goto(f"{service}/app/launch?iss={fhir_base}&launch={launch}")
     page.wait_for_selector("body[data-ready]", timeout=30000)
     assert page.get_attribute("body", "data-ready") == "true", page.inner_text("#status")

@@ -30,6 +30,7 @@ class FhirData:
         self.trickle = 0.0  # seconds between the bytes of each body (a server that dribbles)
         self.redirect: str | None = None  # answer every GET with a 302 to this URL
         self.connections = 0  # TCP connections accepted, whatever was sent on them
+        self.next_links: dict[str, str] = {}  # type → a (hostile) next link on its first page
         self.lock = threading.Lock()
 
     def search(self, kind: str, query: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -130,6 +131,8 @@ def _handler(data: FhirData, base: list[str]) -> type[BaseHTTPRequestHandler]:
                 bundle["link"] = [
                     {"relation": "next", "url": f"{base[0]}/{kind}?{params}&_page={page + 1}"}
                 ]
+            if page == 0 and kind in data.next_links:
+                bundle["link"] = [{"relation": "next", "url": data.next_links[kind]}]
             self._send(200, bundle)
 
     return Handler

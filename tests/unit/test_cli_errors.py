@@ -409,3 +409,63 @@ def test_the_service_applies_the_configured_retention(tmp_path: Path) -> None:
     assert store._retention is not None  # the background pruner runs in this worker
     store.close()
     assert store._retention is None
+
+
+@pytest.mark.parametrize(
+    ("variables", "setting"),
+    [
+        ({"PNEN_CDS_DEV": "true", "PNEN_CDS_AUTH": "off"}, "development mode"),
+        ({"PNEN_CDS_DEV": "true"}, "development mode"),
+        ({"PNEN_CDS_AUTH": "off"}, "authentication off"),
+    ],
+)
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "127.0.0.1.nip.io"])
+def test_serve_refuses_a_non_loopback_host_in_dev_mode_or_without_authentication_however_set(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_server: list[object],
+    variables: dict[str, str],
+    setting: str,
+    host: str,
+) -> None:
+    monkeypatch.setenv("PNEN_CDS_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    _fails_with_one_line(["serve", "--host", host], capsys, f"--host {host}", setting)
+    assert not no_server
+
+
+def test_serve_refuses_a_non_loopback_host_when_the_toml_file_sets_dev(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_server: list[object],
+) -> None:
+    toml = tmp_path / "pnen-cds.toml"
+    toml.write_text(f'dev = true\ndatabase_url = "sqlite:///{tmp_path / "db.sqlite3"}"\n')
+    monkeypatch.setenv("PNEN_CDS_CONFIG", str(toml))
+    _fails_with_one_line(["serve", "--host", "0.0.0.0"], capsys, "development mode")
+    assert not no_server
+
+
+def test_serve_without_authentication_on_loopback_says_so_truthfully(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_server: list[object],
+) -> None:
+    monkeypatch.setenv("PNEN_CDS_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    monkeypatch.setenv("PNEN_CDS_AUTH", "off")
+    assert main(["serve", "--host", "::1"]) == 0
+    assert "AUTHENTICATION OFF (PNEN_CDS_AUTH=off) - loopback only" in capsys.readouterr().err
+    assert no_server
+
+
+def test_the_dev_banner_never_claims_loopback_only_for_another_host() -> None:
+    from cds_service.config import load_config
+
+    config = load_config({"dev": True, "auth": "off"}, environ={})
+    knowledge, issuers = cli._checked_runtime_parts(config)
+    banner = cli.startup_banner(config, knowledge, issuers, "0.0.0.0", 8080)
+    assert "loopback only" not in banner and "bound to 0.0.0.0" in banner
