@@ -67,8 +67,13 @@ BOOLEAN_ASSESSMENTS = (
 )
 GENES = ("RB1", "TP53", "BRCA2", "DAXX", "ATRX", "MEN1", "NTRK1", "NTRK2", "NTRK3", "RET")
 VESSELS = ("SMV", "PV", "SMA", "CT", "CHA")
+# mCODE ConditionStatusTrendVS (github.com/HL7/fhir-mCODE-ig): STU1/2 express "no evidence of
+# disease" as 260415000 "Not detected", a later draft as 281900007 "No abnormality detected";
+# both are remission (NED) here, like the SNOMED remission disorders.
 _DISEASE_STATUS = {
     "271299001": "progression",
+    "260415000": "remission",
+    "281900007": "remission",
     "359746009": "stable",
     "268910001": "improved",
     "550991000124107": "remission",
@@ -531,6 +536,12 @@ def _disease_status_value(holder: dict[str, Any], path: str, ctx: _Context) -> N
     status = next((_DISEASE_STATUS[c] for c in codes if c in _DISEASE_STATUS), None)
     if status:
         ctx.add("disease-status", status, f"disease status: {status}")
+    elif codes or concept_text(obj(holder, "valueCodeableConcept", path)):
+        # An unread status must not look like a record without one (it may be NED).
+        shown = ", ".join(sorted(codes)) or "text only"
+        ctx.issues.append(
+            f"{path}valueCodeableConcept: disease status {shown} not recognised; not used"
+        )
 
 
 _METASTASIS_TEXT = {

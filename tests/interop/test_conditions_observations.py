@@ -310,6 +310,39 @@ def test_mcode_cancer_disease_status_improved() -> None:
     assert _facts(res).latest("disease-status").value == "improved"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("code", "display"),
+    [
+        # mCODE STU1/STU2 ConditionStatusTrendVS: 260415000 expresses no evidence of disease.
+        ("260415000", "Not detected (qualifier)"),
+        # A later mCODE draft of the same ValueSet ("better than 260415000").
+        ("281900007", "No abnormality detected (finding)"),
+    ],
+)
+def test_mcode_no_evidence_of_disease_status_is_remission(code: str, display: str) -> None:
+    # Shape of the mCODE CancerDiseaseStatus profile (code LOINC 97509-4), value from the
+    # IG's ConditionStatusTrendVS (github.com/HL7/fhir-mCODE-ig, input/fsh).
+    res = _observation(
+        "cancer-disease-status-ned",
+        _coding(LNC, "97509-4"),
+        valueCodeableConcept=_coding(SCT, code, display),
+    )
+    mapped = _facts(res)
+    assert mapped.latest("disease-status").value == "remission"  # type: ignore[union-attr]
+    assert not mapped.data_issues
+
+
+def test_unrecognised_disease_status_value_is_a_data_issue_not_silence() -> None:
+    res = _observation(
+        "cds-local", _coding(LNC, "97509-4"), valueCodeableConcept={"text": "NED per tumour board"}
+    )
+    mapped = _facts(res)
+    assert not mapped.has("disease-status")
+    assert [i.problem for i in mapped.data_issues] == [
+        "valueCodeableConcept: disease status text only not recognised; not used"
+    ]
+
+
 def test_mcode_genomic_variant_shape_with_men1_under_genenames_org() -> None:
     # mCODE IG EX_ExtendedExample.fsh genomic-variant-jenny-m shape (HGNC as
     # http://www.genenames.org with 'HGNC:nnnn'); PALB2 substituted with MEN1 HGNC:7010.
