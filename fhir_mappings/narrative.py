@@ -152,6 +152,11 @@ _NEC = re.compile(
     r"(?i:(?<![\w-])small[-\s]cell\s+carcinoma(?![\w]))|(?<![\w])NEC(?![\w])|"
     r"神经内分泌癌|小细胞癌",
 )
+# WHO 2019: a NET is a well-differentiated NEN. Chinese 神经内分泌瘤 is NET; 神经内分泌肿瘤 is
+# the umbrella NEN (NET or NEC), so it alone says nothing of differentiation.
+_NET = re.compile(
+    r"(?i:(?<![\w-])neuroendocrine\s+tumou?rs?(?![\w]))|(?<![\w])p?NETs?(?![\w])|神经内分泌瘤"
+)
 _NEN = re.compile(
     r"(?i:neuroendocrine|carcinoid|islet[-\s]cell|insulinoma|gastrinoma|glucagonoma|vipoma|"
     r"somatostatinoma)|(?<![\w])(?:NET|NEC|NEN|PNET|pNET|pNEN)s?(?![\w])|"
@@ -409,6 +414,28 @@ def _differentiation(sentence: Sentence, site: str, reading: _Reading, nec: bool
         reading.add("differentiation", value, text_, site)
 
 
+def _net_differentiation(sentence: Sentence, site: str, reading: _Reading) -> None:
+    """'NET G3', 'Neuroendocrine tumour, WHO grade 3', '神经内分泌瘤 G3': well differentiated.
+
+    Only with a single WHO grade in the same sentence (the WHO classification's own wording)
+    and no differentiation word, carcinoma or NEC there (those decide instead, or leave it open).
+    """
+    text = sentence.text
+    if any(p.search(text) for p in (_WELL, _POORLY, _MODERATELY, _NEC, _OTHER_CARCINOMA)):
+        return
+    if "carcinoma" in text.casefold() or "癌" in text:
+        return
+    net = any(sentence.asserted(m.start(), m.end()) for m in _NET.finditer(text))
+    graded = any(
+        sentence.asserted(m.start(), m.end())
+        and not (m.group("span") or m.group("span2"))
+        and not _OTHER_GRADES.search(text, max(0, m.start() - 20), m.start())
+        for m in _GRADE.finditer(text)
+    )
+    if net and graded:
+        reading.add("differentiation", "well", f"well differentiated{_site_label(site)}", site)
+
+
 def _header_site(sentence: str) -> str | None:
     """The site a sentence names as a specimen header, or None when it is not a header."""
     match = _HEADER.match(sentence)
@@ -476,6 +503,12 @@ def read_text(
             or (nec and ("carcinoma" in folded or "NEC" in raw or "癌" in raw))
         ):
             _differentiation(sentence, site, reading, nec)
+        if (
+            "differentiation" in wanted
+            and ("grade" in folded or "级" in raw or _GRADE_HINT.search(raw))
+            and _NET.search(raw)
+        ):
+            _net_differentiation(sentence, site, reading)
     read = {kind for kind, *_ in reading.found}
     problems = reading.problems + [_UNREAD[k] for k in TISSUE_KINDS if k in reading.unread - read]
     unique = list(dict.fromkeys((k, v, t, s, e) for k, v, t, s, e in reading.found))

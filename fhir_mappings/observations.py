@@ -92,6 +92,8 @@ _NUMBER = re.compile(
     r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
+# A printed WHO grade ('2', 'G2', 'grade 2'), possibly after its family ('NET G2', 'NEC, G3').
+_PRINTED_GRADE = re.compile(r"(?:(net|nec)\s*[,:(]?\s*)?(?:who\s*)?(?:grade\s*|g)?([123])\)?")
 _SAME_UNITS = {
     "ug/l": "ng/mL",
     "µg/l": "ng/mL",
@@ -340,9 +342,19 @@ def _grade(holder: dict[str, Any], path: str, terms: Terminology) -> int | None:
             return grade
     codes, text = _coded_or_string(holder, path)
     for item in [*codes, text]:
-        match = re.fullmatch(r"(?:who\s*)?(?:grade\s*|g)?([123])", item.strip().lower())
+        match = _PRINTED_GRADE.fullmatch(item.strip().lower())
         if match:
-            return int(match.group(1))
+            return int(match.group(2))
+    return None
+
+
+def _grade_family(holder: dict[str, Any], path: str) -> str | None:
+    """'well' for a grade printed as 'NET G2', 'poorly' for 'NEC G3' (WHO 2019), else None."""
+    codes, text = _coded_or_string(holder, path)
+    for item in [*codes, text]:
+        match = _PRINTED_GRADE.fullmatch(item.strip().lower())
+        if match and match.group(1):
+            return "well" if match.group(1) == "net" else "poorly"
     return None
 
 
@@ -488,6 +500,10 @@ def _grade_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     grade = _grade(holder, path, ctx.terms)
     if grade:
         ctx.add("who-grade", grade, f"reported WHO grade G{grade}{ctx.site_label}")
+        # WHO 2019 names a well-differentiated NEN a NET and a poorly differentiated one NEC.
+        family = _grade_family(holder, path)
+        if family:
+            ctx.add("differentiation", family, f"{family} differentiated{ctx.site_label}")
 
 
 def _differentiation_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:

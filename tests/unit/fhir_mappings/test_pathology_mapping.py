@@ -213,6 +213,29 @@ def test_reported_who_grade(value: dict[str, Any], grade: int) -> None:
     assert fact.text == f"reported WHO grade G{grade}"
 
 
+@pytest.mark.parametrize(
+    ("value", "grade", "differentiation"),
+    [
+        ({"valueString": "NET G2"}, 2, "well"),
+        ({"valueString": "NET, G3"}, 3, "well"),
+        ({"valueCodeableConcept": {"text": "NET G3"}}, 3, "well"),
+        ({"valueString": "NEC G3"}, 3, "poorly"),
+    ],
+)
+def test_a_grade_printed_with_net_or_nec_also_gives_the_differentiation(
+    value: dict[str, Any], grade: int, differentiation: str
+) -> None:
+    # WHO 2019: a NET (G1-G3) is well differentiated, a NEC poorly.
+    mapped = facts([pnen_obs("who-grade", **value)], "who-grade")
+    assert [f.value for f in mapped] == [grade]
+    record = facts_for([pnen_obs("who-grade", **value)])
+    assert [f.value for f in record.all("differentiation")] == [differentiation]
+
+
+def test_a_plain_g3_says_nothing_of_differentiation() -> None:
+    assert not facts_for([pnen_obs("who-grade", valueString="G3")]).all("differentiation")
+
+
 @pytest.mark.parametrize("text", ["G4", "high grade", "GX"])
 def test_reported_grade_outside_g1_to_g3_gives_no_fact(text: str) -> None:
     assert facts([pnen_obs("who-grade", valueString=text)], "who-grade") == ()
