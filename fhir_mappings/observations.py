@@ -144,10 +144,26 @@ def map_specimen(specimen: dict[str, Any], terms: Terminology) -> str | None:
     return body_site(obj(collection, "bodySite", "collection."), terms)
 
 
+def _contained_specimen_site(
+    observation: dict[str, Any], ref: str | None, terms: Terminology
+) -> str | None:
+    """The site of a contained Specimen the result names as '#id', or None."""
+    if not ref or not ref.startswith("#"):
+        return None
+    for contained in objects(observation, "contained"):
+        if contained.get("resourceType") == "Specimen" and contained.get("id") == ref[1:]:
+            return map_specimen(contained, terms)
+    return None
+
+
 def _result_site(observation: dict[str, Any], sites: SiteIndex, terms: Terminology) -> str:
-    specimen = local_ref(reference(observation, "specimen"))
+    raw = reference(observation, "specimen")
+    specimen = local_ref(raw)
     if specimen and specimen in sites.specimens:
         return sites.specimens[specimen]
+    contained = _contained_specimen_site(observation, raw, terms)
+    if contained:
+        return contained
     site = body_site(obj(observation, "bodySite"), terms)
     if site:
         return site

@@ -300,6 +300,22 @@ def test_specimen_reference_may_be_absolute_or_versioned(ref: str) -> None:
     assert facts(resources, "ki67")[0].site == LIVER
 
 
+@pytest.mark.parametrize(("site", "expected"), [(LIVER_SITE, LIVER), (PANCREAS_SITE, PRIMARY)])
+def test_a_contained_specimen_referenced_as_a_fragment_gives_its_site(
+    site: dict[str, Any], expected: str
+) -> None:
+    # Held-out review h16: Observation.specimen {"reference": "#s1"} with the Specimen contained.
+    obs = ki67_obs(specimen={"reference": "#s1"})
+    obs["contained"] = [{"resourceType": "Specimen", "id": "s1", "collection": {"bodySite": site}}]
+    assert facts([obs], "ki67")[0].site == expected
+
+
+def test_a_fragment_reference_to_no_contained_specimen_leaves_the_site_unknown() -> None:
+    obs = ki67_obs(specimen={"reference": "#missing"})
+    obs["contained"] = [{"resourceType": "Specimen", "id": "s1"}]
+    assert facts([obs], "ki67")[0].site == UNKNOWN_SITE
+
+
 def test_specimen_site_comes_before_the_observation_body_site() -> None:
     resources = [
         specimen("sp-3", LIVER_SITE),
