@@ -19,6 +19,7 @@ from fhir_mappings.facts import (
 )
 from fhir_mappings.shape import (
     ShapeError,
+    all_text,
     concept_text,
     fhir_date,
     local_ref,
@@ -110,6 +111,9 @@ _CANONICAL_UNITS = frozenset(
     {"%", "ng/mL", "pg/mL", "pmol/L", "nmol/L", "U/L", "mL/min/1.73m2", ""}
 )
 _RELATED_CONDITION = "related-condition"
+# What a code's text or display calls a Ki-67 index or a mitotic count (for unrecognised codes).
+_KI67_NAME = re.compile(r"(?<![a-z])ki[-\s]?67(?!\d)|(?<![a-z])mib[-\s]?1(?!\d)", re.IGNORECASE)
+_MITOSES_NAME = re.compile(r"(?<![a-z])mitos[ie]s|(?<![a-z])mitotic|核分裂", re.IGNORECASE)
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
 _PER_AREA = re.compile(r"^/\s*(\d+(?:\.\d+)?)\s*mm(?:2|²|\^2)$")
 _RESULT_SITES = {sites.PANCREAS: PRIMARY, sites.LIVER: LIVER}
@@ -731,6 +735,16 @@ def _vessels(observation: dict[str, Any], ctx: _Context) -> None:
 _LAB_CONCEPTS = frozenset(LABS)
 
 
+def _unrecognised_tissue_code(code: dict[str, Any]) -> list[str]:
+    """A Ki-67 or mitotic count under a code no ValueSet lists: named so it is never lost."""
+    names = all_text(code)
+    if _KI67_NAME.search(names):
+        return ["Ki-67 result under an unrecognised code: add the code to a site ValueSet"]
+    if _MITOSES_NAME.search(names):
+        return ["mitotic count under an unrecognised code: add the code to a site ValueSet"]
+    return []
+
+
 def _effective_date(observation: dict[str, Any]) -> date | None:
     """effective[x] (dateTime, Period start, instant), else `issued`."""
     when = fhir_date(observation, "effectiveDateTime")
@@ -786,7 +800,7 @@ def map_observation(
     if not concepts and not any(component_concepts):
         value_concept = obj(observation, "valueCodeableConcept")
         if "morphology-poorly-differentiated" not in terms.concepts_of(value_concept):
-            return [], []
+            return [], _unrecognised_tissue_code(code)
     when = _effective_date(observation)
     if not components and len(concepts) == 1 and concepts <= _LAB_CONCEPTS:
         return _lab_result(observation, next(iter(concepts)), when, flags, terms)

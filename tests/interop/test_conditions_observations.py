@@ -408,6 +408,57 @@ def test_ki67_strings_as_labs_print_them(
     assert (q.value, q.comparator) == (value, comparator)
 
 
+KI67_UNRECOGNISED = "Ki-67 result under an unrecognised code: add the code to a site ValueSet"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # A hospital LIS code beside its display, as local lab feeds send it (held-out h23b).
+        {
+            "coding": [
+                {
+                    "system": "http://hospital.example.org/CodeSystem/lab",
+                    "code": "KI67IDX",
+                    "display": "Ki-67 proliferation index",
+                }
+            ],
+            "text": "Ki-67 index",
+        },
+        {"coding": [{"display": "Ki-67"}]},  # a display-only coding (held-out h23c)
+        {"text": "MIB-1 labelling index"},  # the Ki-67 antibody's name, text only
+        {"text": "Ki67 (hot spot)"},
+    ],
+)
+def test_ki67_under_an_unrecognised_code_is_a_data_issue_never_dropped(
+    code: dict[str, Any],
+) -> None:
+    res = _observation("ki-local", code, valueQuantity={"value": 35, "unit": "%"})
+    mapped = _facts(res)
+    assert not mapped.has("ki67")
+    assert [(i.reference, i.problem) for i in mapped.data_issues] == [
+        ("Observation/ki-local", KI67_UNRECOGNISED)
+    ]
+
+
+def test_a_mitotic_count_under_a_local_code_is_a_data_issue() -> None:
+    res = _observation(
+        "mit-local",
+        {"text": "Mitotic count per 2 mm2"},
+        valueQuantity={"value": 3, "unit": "/2 mm2"},
+    )
+    assert [i.problem for i in _facts(res).data_issues] == [
+        "mitotic count under an unrecognised code: add the code to a site ValueSet"
+    ]
+
+
+def test_an_unrecognised_observation_naming_no_tissue_result_raises_nothing() -> None:
+    res = _observation(
+        "bp", {"text": "Blood pressure"}, valueQuantity={"value": 120, "unit": "mm[Hg]"}
+    )
+    assert _facts(res).data_issues == ()
+
+
 def test_ki67_of_150_percent_from_a_transcription_error_is_reported_not_used() -> None:
     # An impossible value as a mis-keyed LIS entry produces it (decimal point lost from '1.50').
     res = _observation("ki-150", _coding(LNC, "29593-1"), valueQuantity={"value": 150, "unit": "%"})
