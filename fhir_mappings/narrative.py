@@ -24,7 +24,6 @@ from fhir_mappings.facts import (
     FROM_REPORT_TEXT,
     LIVER,
     PRIMARY,
-    RANGE_HIGH_END,
     UNKNOWN_SITE,
     Fact,
     Quantity,
@@ -247,17 +246,18 @@ def _number(text: str) -> float:
     return float(text.replace(",", "."))
 
 
-def _bound(match: re.Match[str]) -> tuple[float, str | None, tuple[str, ...]]:
-    """Value, comparator and flags of a matched number, range or bound (ranges: high end)."""
+def _bound(match: re.Match[str]) -> tuple[float, str | None, float | None]:
+    """Value, comparator and a range's low end of a matched number, range or bound."""
     cmp = (match.group("cmp") or "").lower()
     cmp = _CMP_WORDS.get(re.sub(r"\s+", " ", cmp), cmp) or None
     groups = match.groupdict()
     suffix = groups.get("sfx")
     if suffix:
         cmp = "<=" if suffix == "以下" else ">="
-    if match.group("hi"):
-        return _number(match.group("hi")), None, (RANGE_HIGH_END,)
-    return _number(match.group("lo")), cmp, ()
+    if match.group("hi"):  # a range: its high end, and its low end kept as a bound
+        low, high = sorted((_number(match.group("lo")), _number(match.group("hi"))))
+        return high, None, low
+    return _number(match.group("lo")), cmp, None
 
 
 # WHO 2019 grade definitions as synoptic reports print them beside the chosen grade ("G2,
@@ -309,12 +309,12 @@ def _ki67(sentence: Sentence, site: str, reading: _Reading) -> None:
             continue
         if _is_cut_off("ki67", match) and _defines_grades(text):
             continue
-        value, cmp, extra = _bound(match)
+        value, cmp, low = _bound(match)
         if not 0 <= value <= 100:
             reading.problems.append("report text: Ki-67 outside 0–100 %; not used")
             continue
-        q = Quantity(value, "%", cmp)
-        reading.add("ki67", q, f"Ki-67 {q.display()}{_site_label(site)}", site, extra)
+        q = Quantity(value, "%", cmp, None, low)
+        reading.add("ki67", q, f"Ki-67 {q.display()}{_site_label(site)}", site)
 
 
 def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
@@ -346,7 +346,8 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
             continue
         if _is_cut_off("mitotic-count", match) and _defines_grades(text):
             continue
-        value, cmp, extra = _bound(match)
+        value, cmp, low = _bound(match)
+        extra: tuple[str, ...] = ()
         if per_hpf:
             factor = reading.options.mitoses_per_10hpf_to_2mm2
             if factor is None:
@@ -355,8 +356,9 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
                 )
                 continue
             value *= factor
-            extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
-        q = Quantity(value, "/2 mm²", cmp)
+            low = low * factor if low is not None else None
+            extra = (f"converted from per 10 HPF ×{factor:g}",)
+        q = Quantity(value, "/2 mm²", cmp, None, low)
         reading.add("mitotic-count", q, f"mitoses {q.display()}{_site_label(site)}", site, extra)
 
 

@@ -12,7 +12,6 @@ from fhir_mappings import sites
 from fhir_mappings.facts import (
     LIVER,
     PRIMARY,
-    RANGE_HIGH_END,
     UNKNOWN_SITE,
     Fact,
     Quantity,
@@ -223,16 +222,20 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
     if rng is not None:
         high = obj(rng, "high", f"{path}valueRange.")
         low = obj(rng, "low", f"{path}valueRange.")
-        bound = high or low
-        if bound is None:
+        ends = [
+            number(end, "value", f"{path}valueRange.") if end is not None else None
+            for end in (low, high)
+        ]
+        bound = high if ends[1] is not None else low
+        if bound is None or (ends[0] is None and ends[1] is None):
             return None
-        value = number(bound, "value", f"{path}valueRange.")
-        if value is None:
-            return None
-        unit = string(bound, "unit", f"{path}valueRange.") or ""
-        return Quantity(value, _same_unit(unit), None if high else ">=", high_ref), (
-            RANGE_HIGH_END,
-        )
+        unit = _same_unit(string(bound, "unit", f"{path}valueRange.") or "")
+        if ends[0] is not None and ends[1] is not None:  # both ends: a bound of each
+            bottom, top = sorted((ends[0], ends[1]))
+            return Quantity(top, unit, None, high_ref, bottom), flags
+        if ends[1] is not None:
+            return Quantity(ends[1], unit, "<=", high_ref), flags
+        return Quantity(ends[0] or 0.0, unit, ">=", high_ref), flags
     integer = holder.get("valueInteger")
     if integer is not None:
         if isinstance(integer, bool) or not isinstance(integer, int):
@@ -249,12 +252,13 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
             if read is None:
                 return None
             q, extra = read
-            return Quantity(q.value, _same_unit(q.unit), q.comparator, high_ref), extra
+            return q._replace(unit=_same_unit(q.unit), reference_high=high_ref), extra
         comparator = _COMPARATORS.get(match.group(1) or "", match.group(1))
         low_value, high_value = float(match.group(2)), match.group(3)
         unit = (match.group(4) or "").strip()
-        if high_value is not None:
-            return Quantity(float(high_value), _same_unit(unit), None, high_ref), (RANGE_HIGH_END,)
+        if high_value is not None:  # a range: both ends kept (a bound of each)
+            low, high = sorted((low_value, float(high_value)))
+            return Quantity(high, _same_unit(unit), None, high_ref, low), flags
         return Quantity(low_value, _same_unit(unit), comparator, high_ref), flags
     return None
 
@@ -325,8 +329,9 @@ def _pnen_code(holder: dict[str, Any], path: str) -> str | None:
 
 def _ki67(q: Quantity) -> Quantity:
     if q.unit == "1" and q.value <= 1:
-        return Quantity(q.value * 100, "%", q.comparator, None)
-    return Quantity(q.value, "%", q.comparator, None)
+        low = q.low * 100 if q.low is not None else None
+        return q._replace(value=q.value * 100, unit="%", reference_high=None, low=low)
+    return q._replace(unit="%", reference_high=None)
 
 
 def _mgmt(holder: dict[str, Any], path: str) -> int | None:
@@ -489,6 +494,12 @@ def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         ctx.add("ki67", q, f"Ki-67 {q.display()}{ctx.site_label}", extra=extra)
 
 
+def _scaled(q: Quantity, factor: float) -> Quantity:
+    """A quantity (and a range's low end) times a unit conversion factor."""
+    low = q.low * factor if q.low is not None else None
+    return q._replace(value=q.value * factor, low=low)
+
+
 def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     found = ctx.quantity("mitotic-count", holder, path)
     if not found:
@@ -505,14 +516,14 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
                 f"{path}{element}: mitoses per 10 HPF need a site conversion; ignored"
             )
             return
-        q = Quantity(q.value * factor, "/2 mm²", q.comparator)
+        q = _scaled(q, factor)._replace(unit="/2 mm²")
         extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
     area = _PER_AREA.match(q.unit)
     if area and float(area.group(1)) not in (0.0, 2.0):
         # A ratio over another area ('3 per 1 mm²'): the WHO grade counts per 2 mm².
-        q = Quantity(q.value * 2 / float(area.group(1)), q.unit, q.comparator)
+        q = _scaled(q, 2 / float(area.group(1)))
         extra = (*extra, f"scaled from per {area.group(1)} mm²")
-    q = Quantity(q.value, "/2 mm²", q.comparator)
+    q = Quantity(q.value, "/2 mm²", q.comparator, None, q.low)
     ctx.add("mitotic-count", q, f"mitoses {q.display()}{ctx.site_label}", extra=extra)
 
 

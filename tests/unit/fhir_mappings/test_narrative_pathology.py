@@ -11,7 +11,6 @@ from fhir_mappings.facts import (
     LIVER,
     PRELIMINARY,
     PRIMARY,
-    RANGE_HIGH_END,
     UNKNOWN_SITE,
     Fact,
     PatientFacts,
@@ -122,10 +121,13 @@ def test_ki67_is_read_from_report_text_in_the_forms_labs_print(
     assert FROM_REPORT_TEXT in fact.flags
 
 
-def test_a_ki67_range_uses_its_high_end_like_a_coded_range() -> None:
-    fact = only(pathology_report("Neuroendocrine tumor. Ki-67 5-10%."), "ki67")
-    assert fact.value == Quantity(10, "%")
-    assert RANGE_HIGH_END in fact.flags
+@pytest.mark.parametrize(
+    "text", ["Neuroendocrine tumor. Ki-67 15-25%.", "胰腺神经内分泌瘤，Ki-67 指数 15-25%。"]
+)
+def test_a_ki67_range_in_text_keeps_both_ends_like_a_coded_range(text: str) -> None:
+    fact = only(pathology_report(text), "ki67")
+    assert fact.value == Quantity(25, "%", None, None, 15)
+    assert fact.value.compare(">", 20) is None
 
 
 @pytest.mark.parametrize("text", ["NET G2. Ki-67 150%.", "NET G2. Ki-67: -5%."])

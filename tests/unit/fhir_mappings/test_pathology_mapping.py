@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.facts import LIVER, PRELIMINARY, PRIMARY, RANGE_HIGH_END, UNKNOWN_SITE, Fact
+from fhir_mappings.facts import LIVER, PRELIMINARY, PRIMARY, UNKNOWN_SITE, Fact
 from fhir_mappings.observations import MappingOptions
 from fhir_mappings.orders import map_drafts
 from fhir_mappings.record import RecordMapper
@@ -102,7 +102,7 @@ def ki67_obs(**kw: Any) -> dict[str, Any]:
 def test_ki67_value_shapes(value: dict[str, Any], number: float, comparator: str | None) -> None:
     fact = only(observation(KI67, **value))
     assert (fact.value.value, fact.value.unit, fact.value.comparator) == (number, "%", comparator)
-    assert RANGE_HIGH_END not in fact.flags
+    assert fact.value.low is None
 
 
 def test_ki67_below_2_percent_reads_below_2_in_the_evidence() -> None:
@@ -121,11 +121,18 @@ def test_ki67_below_2_percent_reads_below_2_in_the_evidence() -> None:
     ],
     ids=["valueRange", "hyphen", "en dash", "to"],
 )
-def test_ki67_range_keeps_its_high_end_and_says_so(value: dict[str, Any]) -> None:
+def test_ki67_range_keeps_both_ends_as_reported(value: dict[str, Any]) -> None:
     fact = only(observation(KI67, **value))
-    assert fact.value.value == 25
-    assert RANGE_HIGH_END in fact.flags
-    assert "range: high end used" in fact.evidence()
+    assert (fact.value.low, fact.value.value) == (10, 25)
+    assert fact.text == "Ki-67 10–25 %"
+    # A bound of each end: a threshold between them is unknown, one outside them is known.
+    assert fact.value.compare(">", 20) is None
+    assert fact.value.compare(">", 5) is True and fact.value.compare(">", 30) is False
+
+
+def test_ki67_range_with_only_a_high_end_is_at_most_that() -> None:
+    fact = only(observation(KI67, valueRange={"high": {"value": 2, "unit": "%"}}))
+    assert (fact.value.value, fact.value.comparator) == (2, "<=")
 
 
 def test_ki67_range_with_only_a_low_end_is_at_least_that() -> None:
