@@ -257,8 +257,8 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
         low_value, high_value = float(match.group(2)), match.group(3)
         unit = (match.group(4) or "").strip()
         if high_value is not None:  # a range: both ends kept (a bound of each)
-            low, high = sorted((low_value, float(high_value)))
-            return Quantity(high, _same_unit(unit), None, high_ref, low), flags
+            bottom, top = sorted((low_value, float(high_value)))
+            return Quantity(top, _same_unit(unit), None, high_ref, bottom), flags
         return Quantity(low_value, _same_unit(unit), comparator, high_ref), flags
     return None
 
