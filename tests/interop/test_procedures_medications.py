@@ -373,6 +373,24 @@ def test_temozolomide_capsule_coded_by_its_clinical_drug_code_only_is_tmz(code: 
     assert not mapped.data_issues
 
 
+@pytest.mark.parametrize("code", ["312069", "749817", "749818"])
+def test_ssa_coded_by_a_clinical_drug_code_only_is_an_ssa(code: str) -> None:
+    # Held-out review h42 shape: an SSA MedicationStatement with one RxNorm clinical-drug coding
+    # (octreotide 0.1 MG/ML vial, lanreotide syringe generic and Somatuline Depot), as openFDA's
+    # NDC directory gives those RxCUIs.
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": f"ssa-{code}",
+        "status": "active",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
+        "subject": {"reference": PATIENT_REF},
+        "effectivePeriod": {"start": "2025-06-01"},
+    }
+    mapped = facts_for([pnen(), statement])
+    assert mapped.by_kind["medication:ssa"][0].value.active
+    assert not mapped.data_issues
+
+
 def _code_only(kind: str, code: str, rid: str) -> dict[str, Any]:
     res: dict[str, Any] = {
         "resourceType": kind,
