@@ -265,16 +265,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _request(args: argparse.Namespace) -> int:
     from hooks.knowledge import load_knowledge
     from hooks.prefetch import prefetch_plan
-    from hooks.request_builder import hook_request, prefetch_for, split_drafts
+    from hooks.request_builder import full_urls_of, hook_request, prefetch_for, split_drafts
 
     config = load_config()
-    patient_id, resources = _record(Path(args.file))
+    aliases: dict[str, str] = {}  # kept as entry fullUrls: urn:uuid references must resolve
+    patient_id, resources = _record(Path(args.file), aliases)
     record, drafts = split_drafts(resources, args.hook)
     _as_request(args.hook, patient_id, drafts, args.select or ())
     prefetch = None
     if not args.fhir_server:
         templates = prefetch_plan(load_knowledge(config.valuesets_dir).terms).templates
-        built = prefetch_for(record, templates, strict=args.strict)
+        built = prefetch_for(record, templates, strict=args.strict, full_urls=full_urls_of(aliases))
         prefetch = built.values
         if built.unmatched:
             placed = "left out" if args.strict else "placed under the first Observation key"

@@ -35,7 +35,6 @@ MEDICATION_CLASSES = (*SYSTEMIC_THERAPY_CLASSES, "ppi", "corticosteroid", "strep
 # Flags a fact may carry into the card's evidence.
 PRELIMINARY = "preliminary"
 BY_TEXT = "recognised by text"
-RANGE_HIGH_END = "range: high end used"
 FROM_REPORT_TEXT = "read from report text"
 POSSIBLY_OTHER_CANCER = "possibly another cancer's"
 
@@ -59,6 +58,8 @@ class Quantity(NamedTuple):
     unit: str = ""
     comparator: str | None = None
     reference_high: float | None = None
+    low: float | None = None
+    """A reported range's low end ('15-25 %'); `value` is then its high end."""
 
     def compare(self, test: str, threshold: float) -> bool | None:
         """Whether the value passes `test` ('<', '<=', '>', '>=') against `threshold`.
@@ -68,6 +69,10 @@ class Quantity(NamedTuple):
         unknown (None) — a reported bound is never read as the number it names.
         """
         v, c = self.value, self.comparator
+        if c is None and self.low is not None:
+            # A range behaves like the bound of its two ends: known only when both agree.
+            at_low, at_high = _TESTS[test](self.low, threshold), _TESTS[test](v, threshold)
+            return at_low if at_low == at_high else None
         if c is None:
             return _TESTS[test](v, threshold)
         if c in ("<", "<="):  # every value up to v (v itself excluded for '<')
@@ -97,7 +102,7 @@ class Quantity(NamedTuple):
 
     def display(self) -> str:
         """Human text such as '< 2 %' or '80 ng/mL'."""
-        number = f"{self.value:g}"
+        number = f"{self.value:g}" if self.low is None else f"{self.low:g}–{self.value:g}"
         prefix = f"{self.comparator} " if self.comparator else ""
         unit = self.unit
         if unit == "%":

@@ -127,6 +127,25 @@ def classify_medication(
     return frozenset(found), bool(found)
 
 
+def unrecognised_rxnorm(resource: dict[str, Any]) -> str | None:
+    """The data issue for a medication coded only by RxNorm codes, unnamed, of no listed class.
+
+    Called for a medication resource that gave no fact. Only a code-only concept counts: a drug
+    named in a display or text was read (of no class the rules use), and reporting every named
+    unrelated drug would bury the issues that matter.
+    """
+    concept = medication_concept(resource)
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    if not isinstance(codings, list) or not codings or all_text(concept):
+        return None
+    codes = [c.get("code") for c in codings if isinstance(c, dict)]
+    systems = {c.get("system") for c in codings if isinstance(c, dict)}
+    if systems != {RXNORM} or not all(isinstance(code, str) and code for code in codes):
+        return None
+    shown = ", ".join(sorted(set(map(str, codes))))
+    return f"medication RxNorm {shown} not recognised: a site may add it to a ValueSet"
+
+
 def _end_date(resource: dict[str, Any]) -> date | None:
     ends: list[date] = []
     dispense = obj(resource, "dispenseRequest")

@@ -24,7 +24,6 @@ from fhir_mappings.facts import (
     FROM_REPORT_TEXT,
     LIVER,
     PRIMARY,
-    RANGE_HIGH_END,
     UNKNOWN_SITE,
     Fact,
     Quantity,
@@ -152,6 +151,11 @@ _NEC = re.compile(
     r"(?i:(?<![\w-])small[-\s]cell\s+carcinoma(?![\w]))|(?<![\w])NEC(?![\w])|"
     r"神经内分泌癌|小细胞癌",
 )
+# WHO 2019: a NET is a well-differentiated NEN. Chinese 神经内分泌瘤 is NET; 神经内分泌肿瘤 is
+# the umbrella NEN (NET or NEC), so it alone says nothing of differentiation.
+_NET = re.compile(
+    r"(?i:(?<![\w-])neuroendocrine\s+tumou?rs?(?![\w]))|(?<![\w])p?NETs?(?![\w])|神经内分泌瘤"
+)
 _NEN = re.compile(
     r"(?i:neuroendocrine|carcinoid|islet[-\s]cell|insulinoma|gastrinoma|glucagonoma|vipoma|"
     r"somatostatinoma)|(?<![\w])(?:NET|NEC|NEN|PNET|pNET|pNEN)s?(?![\w])|"
@@ -242,17 +246,18 @@ def _number(text: str) -> float:
     return float(text.replace(",", "."))
 
 
-def _bound(match: re.Match[str]) -> tuple[float, str | None, tuple[str, ...]]:
-    """Value, comparator and flags of a matched number, range or bound (ranges: high end)."""
+def _bound(match: re.Match[str]) -> tuple[float, str | None, float | None]:
+    """Value, comparator and a range's low end of a matched number, range or bound."""
     cmp = (match.group("cmp") or "").lower()
     cmp = _CMP_WORDS.get(re.sub(r"\s+", " ", cmp), cmp) or None
     groups = match.groupdict()
     suffix = groups.get("sfx")
     if suffix:
         cmp = "<=" if suffix == "以下" else ">="
-    if match.group("hi"):
-        return _number(match.group("hi")), None, (RANGE_HIGH_END,)
-    return _number(match.group("lo")), cmp, ()
+    if match.group("hi"):  # a range: its high end, and its low end kept as a bound
+        low, high = sorted((_number(match.group("lo")), _number(match.group("hi"))))
+        return high, None, low
+    return _number(match.group("lo")), cmp, None
 
 
 # WHO 2019 grade definitions as synoptic reports print them beside the chosen grade ("G2,
@@ -304,12 +309,12 @@ def _ki67(sentence: Sentence, site: str, reading: _Reading) -> None:
             continue
         if _is_cut_off("ki67", match) and _defines_grades(text):
             continue
-        value, cmp, extra = _bound(match)
+        value, cmp, low = _bound(match)
         if not 0 <= value <= 100:
             reading.problems.append("report text: Ki-67 outside 0–100 %; not used")
             continue
-        q = Quantity(value, "%", cmp)
-        reading.add("ki67", q, f"Ki-67 {q.display()}{_site_label(site)}", site, extra)
+        q = Quantity(value, "%", cmp, None, low)
+        reading.add("ki67", q, f"Ki-67 {q.display()}{_site_label(site)}", site)
 
 
 def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
@@ -341,7 +346,8 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
             continue
         if _is_cut_off("mitotic-count", match) and _defines_grades(text):
             continue
-        value, cmp, extra = _bound(match)
+        value, cmp, low = _bound(match)
+        extra: tuple[str, ...] = ()
         if per_hpf:
             factor = reading.options.mitoses_per_10hpf_to_2mm2
             if factor is None:
@@ -350,8 +356,9 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
                 )
                 continue
             value *= factor
-            extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
-        q = Quantity(value, "/2 mm²", cmp)
+            low = low * factor if low is not None else None
+            extra = (f"converted from per 10 HPF ×{factor:g}",)
+        q = Quantity(value, "/2 mm²", cmp, None, low)
         reading.add("mitotic-count", q, f"mitoses {q.display()}{_site_label(site)}", site, extra)
 
 
@@ -407,6 +414,28 @@ def _differentiation(sentence: Sentence, site: str, reading: _Reading, nec: bool
     for value in sorted(found):
         text_ = f"{value} differentiated{_site_label(site)}"
         reading.add("differentiation", value, text_, site)
+
+
+def _net_differentiation(sentence: Sentence, site: str, reading: _Reading) -> None:
+    """'NET G3', 'Neuroendocrine tumour, WHO grade 3', '神经内分泌瘤 G3': well differentiated.
+
+    Only with a single WHO grade in the same sentence (the WHO classification's own wording)
+    and no differentiation word, carcinoma or NEC there (those decide instead, or leave it open).
+    """
+    text = sentence.text
+    if any(p.search(text) for p in (_WELL, _POORLY, _MODERATELY, _NEC, _OTHER_CARCINOMA)):
+        return
+    if "carcinoma" in text.casefold() or "癌" in text:
+        return
+    net = any(sentence.asserted(m.start(), m.end()) for m in _NET.finditer(text))
+    graded = any(
+        sentence.asserted(m.start(), m.end())
+        and not (m.group("span") or m.group("span2"))
+        and not _OTHER_GRADES.search(text, max(0, m.start() - 20), m.start())
+        for m in _GRADE.finditer(text)
+    )
+    if net and graded:
+        reading.add("differentiation", "well", f"well differentiated{_site_label(site)}", site)
 
 
 def _header_site(sentence: str) -> str | None:
@@ -476,6 +505,12 @@ def read_text(
             or (nec and ("carcinoma" in folded or "NEC" in raw or "癌" in raw))
         ):
             _differentiation(sentence, site, reading, nec)
+        if (
+            "differentiation" in wanted
+            and ("grade" in folded or "级" in raw or _GRADE_HINT.search(raw))
+            and _NET.search(raw)
+        ):
+            _net_differentiation(sentence, site, reading)
     read = {kind for kind, *_ in reading.found}
     problems = reading.problems + [_UNREAD[k] for k in TISSUE_KINDS if k in reading.unread - read]
     unique = list(dict.fromkeys((k, v, t, s, e) for k, v, t, s, e in reading.found))

@@ -12,13 +12,13 @@ from fhir_mappings import sites
 from fhir_mappings.facts import (
     LIVER,
     PRIMARY,
-    RANGE_HIGH_END,
     UNKNOWN_SITE,
     Fact,
     Quantity,
 )
 from fhir_mappings.shape import (
     ShapeError,
+    all_text,
     concept_text,
     fhir_date,
     local_ref,
@@ -67,8 +67,13 @@ BOOLEAN_ASSESSMENTS = (
 )
 GENES = ("RB1", "TP53", "BRCA2", "DAXX", "ATRX", "MEN1", "NTRK1", "NTRK2", "NTRK3", "RET")
 VESSELS = ("SMV", "PV", "SMA", "CT", "CHA")
+# mCODE ConditionStatusTrendVS (github.com/HL7/fhir-mCODE-ig): STU1/2 express "no evidence of
+# disease" as 260415000 "Not detected", a later draft as 281900007 "No abnormality detected";
+# both are remission (NED) here, like the SNOMED remission disorders.
 _DISEASE_STATUS = {
     "271299001": "progression",
+    "260415000": "remission",
+    "281900007": "remission",
     "359746009": "stable",
     "268910001": "improved",
     "550991000124107": "remission",
@@ -87,6 +92,8 @@ _NUMBER = re.compile(
     r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
+# A printed WHO grade ('2', 'G2', 'grade 2'), possibly after its family ('NET G2', 'NEC, G3').
+_PRINTED_GRADE = re.compile(r"(?:(net|nec)\s*[,:(]?\s*)?(?:who\s*)?(?:grade\s*|g)?([123])\)?")
 _SAME_UNITS = {
     "ug/l": "ng/mL",
     "µg/l": "ng/mL",
@@ -103,6 +110,9 @@ _CANONICAL_UNITS = frozenset(
     {"%", "ng/mL", "pg/mL", "pmol/L", "nmol/L", "U/L", "mL/min/1.73m2", ""}
 )
 _RELATED_CONDITION = "related-condition"
+# What a code's text or display calls a Ki-67 index or a mitotic count (for unrecognised codes).
+_KI67_NAME = re.compile(r"(?<![a-z])ki[-\s]?67(?!\d)|(?<![a-z])mib[-\s]?1(?!\d)", re.IGNORECASE)
+_MITOSES_NAME = re.compile(r"(?<![a-z])mitos[ie]s|(?<![a-z])mitotic|核分裂", re.IGNORECASE)
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
 _PER_AREA = re.compile(r"^/\s*(\d+(?:\.\d+)?)\s*mm(?:2|²|\^2)$")
 _RESULT_SITES = {sites.PANCREAS: PRIMARY, sites.LIVER: LIVER}
@@ -137,10 +147,26 @@ def map_specimen(specimen: dict[str, Any], terms: Terminology) -> str | None:
     return body_site(obj(collection, "bodySite", "collection."), terms)
 
 
+def _contained_specimen_site(
+    observation: dict[str, Any], ref: str | None, terms: Terminology
+) -> str | None:
+    """The site of a contained Specimen the result names as '#id', or None."""
+    if not ref or not ref.startswith("#"):
+        return None
+    for contained in objects(observation, "contained"):
+        if contained.get("resourceType") == "Specimen" and contained.get("id") == ref[1:]:
+            return map_specimen(contained, terms)
+    return None
+
+
 def _result_site(observation: dict[str, Any], sites: SiteIndex, terms: Terminology) -> str:
-    specimen = local_ref(reference(observation, "specimen"))
+    raw = reference(observation, "specimen")
+    specimen = local_ref(raw)
     if specimen and specimen in sites.specimens:
         return sites.specimens[specimen]
+    contained = _contained_specimen_site(observation, raw, terms)
+    if contained:
+        return contained
     site = body_site(obj(observation, "bodySite"), terms)
     if site:
         return site
@@ -196,16 +222,20 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
     if rng is not None:
         high = obj(rng, "high", f"{path}valueRange.")
         low = obj(rng, "low", f"{path}valueRange.")
-        bound = high or low
-        if bound is None:
+        ends = [
+            number(end, "value", f"{path}valueRange.") if end is not None else None
+            for end in (low, high)
+        ]
+        bound = high if ends[1] is not None else low
+        if bound is None or (ends[0] is None and ends[1] is None):
             return None
-        value = number(bound, "value", f"{path}valueRange.")
-        if value is None:
-            return None
-        unit = string(bound, "unit", f"{path}valueRange.") or ""
-        return Quantity(value, _same_unit(unit), None if high else ">=", high_ref), (
-            RANGE_HIGH_END,
-        )
+        unit = _same_unit(string(bound, "unit", f"{path}valueRange.") or "")
+        if ends[0] is not None and ends[1] is not None:  # both ends: a bound of each
+            bottom, top = sorted((ends[0], ends[1]))
+            return Quantity(top, unit, None, high_ref, bottom), flags
+        if ends[1] is not None:
+            return Quantity(ends[1], unit, "<=", high_ref), flags
+        return Quantity(ends[0] or 0.0, unit, ">=", high_ref), flags
     integer = holder.get("valueInteger")
     if integer is not None:
         if isinstance(integer, bool) or not isinstance(integer, int):
@@ -222,12 +252,13 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
             if read is None:
                 return None
             q, extra = read
-            return Quantity(q.value, _same_unit(q.unit), q.comparator, high_ref), extra
+            return q._replace(unit=_same_unit(q.unit), reference_high=high_ref), extra
         comparator = _COMPARATORS.get(match.group(1) or "", match.group(1))
         low_value, high_value = float(match.group(2)), match.group(3)
         unit = (match.group(4) or "").strip()
-        if high_value is not None:
-            return Quantity(float(high_value), _same_unit(unit), None, high_ref), (RANGE_HIGH_END,)
+        if high_value is not None:  # a range: both ends kept (a bound of each)
+            bottom, top = sorted((low_value, float(high_value)))
+            return Quantity(top, _same_unit(unit), None, high_ref, bottom), flags
         return Quantity(low_value, _same_unit(unit), comparator, high_ref), flags
     return None
 
@@ -298,8 +329,9 @@ def _pnen_code(holder: dict[str, Any], path: str) -> str | None:
 
 def _ki67(q: Quantity) -> Quantity:
     if q.unit == "1" and q.value <= 1:
-        return Quantity(q.value * 100, "%", q.comparator, None)
-    return Quantity(q.value, "%", q.comparator, None)
+        low = q.low * 100 if q.low is not None else None
+        return q._replace(value=q.value * 100, unit="%", reference_high=None, low=low)
+    return q._replace(unit="%", reference_high=None)
 
 
 def _mgmt(holder: dict[str, Any], path: str) -> int | None:
@@ -335,9 +367,19 @@ def _grade(holder: dict[str, Any], path: str, terms: Terminology) -> int | None:
             return grade
     codes, text = _coded_or_string(holder, path)
     for item in [*codes, text]:
-        match = re.fullmatch(r"(?:who\s*)?(?:grade\s*|g)?([123])", item.strip().lower())
+        match = _PRINTED_GRADE.fullmatch(item.strip().lower())
         if match:
-            return int(match.group(1))
+            return int(match.group(2))
+    return None
+
+
+def _grade_family(holder: dict[str, Any], path: str) -> str | None:
+    """'well' for a grade printed as 'NET G2', 'poorly' for 'NEC G3' (WHO 2019), else None."""
+    codes, text = _coded_or_string(holder, path)
+    for item in [*codes, text]:
+        match = _PRINTED_GRADE.fullmatch(item.strip().lower())
+        if match and match.group(1):
+            return "well" if match.group(1) == "net" else "poorly"
     return None
 
 
@@ -452,6 +494,12 @@ def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         ctx.add("ki67", q, f"Ki-67 {q.display()}{ctx.site_label}", extra=extra)
 
 
+def _scaled(q: Quantity, factor: float) -> Quantity:
+    """A quantity (and a range's low end) times a unit conversion factor."""
+    low = q.low * factor if q.low is not None else None
+    return q._replace(value=q.value * factor, low=low)
+
+
 def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     found = ctx.quantity("mitotic-count", holder, path)
     if not found:
@@ -468,14 +516,14 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
                 f"{path}{element}: mitoses per 10 HPF need a site conversion; ignored"
             )
             return
-        q = Quantity(q.value * factor, "/2 mm²", q.comparator)
+        q = _scaled(q, factor)._replace(unit="/2 mm²")
         extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
     area = _PER_AREA.match(q.unit)
     if area and float(area.group(1)) not in (0.0, 2.0):
         # A ratio over another area ('3 per 1 mm²'): the WHO grade counts per 2 mm².
-        q = Quantity(q.value * 2 / float(area.group(1)), q.unit, q.comparator)
+        q = _scaled(q, 2 / float(area.group(1)))
         extra = (*extra, f"scaled from per {area.group(1)} mm²")
-    q = Quantity(q.value, "/2 mm²", q.comparator)
+    q = Quantity(q.value, "/2 mm²", q.comparator, None, q.low)
     ctx.add("mitotic-count", q, f"mitoses {q.display()}{ctx.site_label}", extra=extra)
 
 
@@ -483,6 +531,10 @@ def _grade_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     grade = _grade(holder, path, ctx.terms)
     if grade:
         ctx.add("who-grade", grade, f"reported WHO grade G{grade}{ctx.site_label}")
+        # WHO 2019 names a well-differentiated NEN a NET and a poorly differentiated one NEC.
+        family = _grade_family(holder, path)
+        if family:
+            ctx.add("differentiation", family, f"{family} differentiated{ctx.site_label}")
 
 
 def _differentiation_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
@@ -531,6 +583,12 @@ def _disease_status_value(holder: dict[str, Any], path: str, ctx: _Context) -> N
     status = next((_DISEASE_STATUS[c] for c in codes if c in _DISEASE_STATUS), None)
     if status:
         ctx.add("disease-status", status, f"disease status: {status}")
+    elif codes or concept_text(obj(holder, "valueCodeableConcept", path)):
+        # An unread status must not look like a record without one (it may be NED).
+        shown = ", ".join(sorted(codes)) or "text only"
+        ctx.issues.append(
+            f"{path}valueCodeableConcept: disease status {shown} not recognised; not used"
+        )
 
 
 _METASTASIS_TEXT = {
@@ -688,6 +746,16 @@ def _vessels(observation: dict[str, Any], ctx: _Context) -> None:
 _LAB_CONCEPTS = frozenset(LABS)
 
 
+def _unrecognised_tissue_code(code: dict[str, Any]) -> list[str]:
+    """A Ki-67 or mitotic count under a code no ValueSet lists: named so it is never lost."""
+    names = all_text(code)
+    if _KI67_NAME.search(names):
+        return ["Ki-67 result under an unrecognised code: add the code to a site ValueSet"]
+    if _MITOSES_NAME.search(names):
+        return ["mitotic count under an unrecognised code: add the code to a site ValueSet"]
+    return []
+
+
 def _effective_date(observation: dict[str, Any]) -> date | None:
     """effective[x] (dateTime, Period start, instant), else `issued`."""
     when = fhir_date(observation, "effectiveDateTime")
@@ -743,7 +811,7 @@ def map_observation(
     if not concepts and not any(component_concepts):
         value_concept = obj(observation, "valueCodeableConcept")
         if "morphology-poorly-differentiated" not in terms.concepts_of(value_concept):
-            return [], []
+            return [], _unrecognised_tissue_code(code)
     when = _effective_date(observation)
     if not components and len(concepts) == 1 and concepts <= _LAB_CONCEPTS:
         return _lab_result(observation, next(iter(concepts)), when, flags, terms)

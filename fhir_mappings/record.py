@@ -12,7 +12,7 @@ from fhir_mappings.administrations import Dose, map_administrations, read_admini
 from fhir_mappings.attribution import attribute
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
-from fhir_mappings.medications import map_medication
+from fhir_mappings.medications import map_medication, unrecognised_rxnorm
 from fhir_mappings.narrative import CodedTissue, is_pathology_report, read_pathology_report
 from fhir_mappings.observations import (
     MappingOptions,
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # What a mapper may raise on a resource of an unexpected shape: reported, never a 500.
 _UNREADABLE = (ShapeError, TypeError, ValueError, AttributeError, KeyError, IndexError)
+_MEDICATIONS = frozenset({"MedicationRequest", "MedicationStatement"})
 
 
 def _issue(key: str, resource: dict[str, Any], exc: Exception) -> DataIssue:
@@ -193,6 +194,8 @@ class RecordMapper:
             primary_conditions=frozenset(primary),
             liver_conditions=frozenset(liver),
         )
+        # An unknown RxNorm-coded drug matters only for a pNEN (it may be its treatment).
+        pnen_known = any(f.kind in ("pnen", "pnen-remission") for f in facts)
         doses: list[Dose] = []  # administrations are read together: cycles form courses
         pathology: list[tuple[str, dict[str, Any]]] = []
         for key, resource in rest:
@@ -202,6 +205,8 @@ class RecordMapper:
                     if dose:
                         doses.append(dose)
                         used.append(versioned_ref(resource))
+                    elif pnen_known:
+                        self._unknown_drug(key, resource, issues)
                     continue
                 if resource["resourceType"] == "DiagnosticReport" and is_pathology_report(
                     resource, self.terms
@@ -215,6 +220,8 @@ class RecordMapper:
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource))
+            elif pnen_known and resource["resourceType"] in _MEDICATIONS:
+                self._unknown_drug(key, resource, issues)
         if pathology:
             self._read_pathology(pathology, sites, facts, issues, used)
         facts.extend(map_administrations(doses, today))
@@ -230,6 +237,16 @@ class RecordMapper:
             resources_used=tuple(used),
             ignored_after_as_of=len(later),
         )
+
+    @staticmethod
+    def _unknown_drug(key: str, resource: dict[str, Any], issues: list[DataIssue]) -> None:
+        """Report a code-only RxNorm medication nothing here recognises (never silence)."""
+        try:
+            problem = unrecognised_rxnorm(resource)
+        except _UNREADABLE:
+            return  # the medication's own reading has already reported its shape
+        if problem:
+            issues.append(DataIssue(key, ref_of(resource), problem))
 
     def _read_pathology(
         self,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from fhir_mappings.facts import RANGE_HIGH_END, Quantity
+from fhir_mappings.facts import Quantity
 
 APPROXIMATE = "reported as approximate"
 
@@ -46,7 +46,7 @@ def value_from_text(text: str) -> tuple[Quantity, tuple[str, ...]] | None:
     """A number as a lab prints it, with its comparator and unit, or None when it is not one.
 
     Reads '15%', '15 %', 'Ki-67: 15%', 'approximately 12% (hot spot)', 'less than 1%', '<2%',
-    '5-10%' (the high end, flagged) and '20,5 %' (a decimal comma is 20.5, never 20).
+    '5-10%' (both ends: a bound of each) and '20,5 %' (a decimal comma is 20.5, never 20).
     """
     rest = _NOTE.sub("", text.strip())
     rest = _LABEL.sub("", rest, count=1)
@@ -71,8 +71,8 @@ def value_from_text(text: str) -> tuple[Quantity, tuple[str, ...]] | None:
     unit = match.group(2) or match.group(4).strip()
     if low is None or (match.group(3) and high is None) or _looks_numeric(unit):
         return None
-    if high is not None:
-        return Quantity(high, unit), (*flags, RANGE_HIGH_END)
+    if high is not None:  # a range: both ends kept (its high end ranks it)
+        return Quantity(high, unit, None, None, min(low, high)), flags
     return Quantity(low, unit, comparator), flags
 
 

@@ -16,13 +16,27 @@ HOOKS = ("patient-view", *ORDER_HOOKS)
 DRAFT_TYPES = ("MedicationRequest", "ServiceRequest")
 
 
-def searchset(resources: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """A searchset Bundle of the resources."""
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "entry": [{"resource": r} for r in resources],
-    }
+def searchset(
+    resources: Iterable[dict[str, Any]], full_urls: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A searchset Bundle of the resources, each entry with its `fullUrl` from `full_urls`.
+
+    `full_urls` maps 'Type/id' to the fullUrl the resource had in its source Bundle, so that
+    references written as that URL (`urn:uuid:…`) still resolve in the request.
+    """
+    entries: list[dict[str, Any]] = []
+    for resource in resources:
+        url = (full_urls or {}).get(f"{resource.get('resourceType')}/{resource.get('id')}")
+        entries.append({"fullUrl": url, "resource": resource} if url else {"resource": resource})
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+def full_urls_of(aliases: Mapping[str, str]) -> dict[str, str]:
+    """'Type/id' → fullUrl, from a Bundle's fullUrl → 'Type/id' aliases (the first URL wins)."""
+    urls: dict[str, str] = {}
+    for url, target in aliases.items():
+        urls.setdefault(target, url)
+    return urls
 
 
 def bundle_resources(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -74,14 +88,19 @@ class Prefetch:
 
 
 def prefetch_for(
-    resources: Sequence[dict[str, Any]], templates: Mapping[str, str], *, strict: bool = False
+    resources: Sequence[dict[str, Any]],
+    templates: Mapping[str, str],
+    *,
+    strict: bool = False,
+    full_urls: Mapping[str, str] | None = None,
 ) -> Prefetch:
     """Every template key filled from the resources: the Patient, then one searchset per key.
 
     Observations go to the key whose `code=` list names one of their codes. One no template
     names (a local code) is placed in the first Observation key when `strict` is False — the
     service reads it, though an EHR using these templates would not send it — and listed in
-    `unmatched`; with `strict` it is left out, as the EHR would.
+    `unmatched`; with `strict` it is left out, as the EHR would. `full_urls` ('Type/id' →
+    fullUrl) keeps each entry's fullUrl, as `searchset` says.
     """
     grouped: dict[str, list[dict[str, Any]]] = {k: [] for k in templates if k != "patient"}
     by_type: dict[str, list[str]] = {}
@@ -108,7 +127,7 @@ def prefetch_for(
             grouped[target].append(resource)
         else:
             unmatched.append(f"{kind}/{resource.get('id')}")
-    values.update({k: searchset(v) for k, v in grouped.items()})
+    values.update({k: searchset(v, full_urls) for k, v in grouped.items()})
     return Prefetch(values, tuple(unmatched))
 
 

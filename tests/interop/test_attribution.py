@@ -488,6 +488,37 @@ def test_search_page_remembers_each_entrys_full_url() -> None:
     assert page.aliases[bundle["entry"][1]["fullUrl"]] == "Condition/pnen-1"
 
 
+def test_urn_uuid_bundle_gives_the_same_cards_through_request_over_http_as_evaluate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], client: FlaskClient
+) -> None:
+    # Held-out review h08: `pnen-cds request` dropped the entries' fullUrls, so over HTTP the
+    # urn:uuid specimen references lost their sites and grade-discordant went quiet.
+    bundle = _urn_uuid_bundle()
+    path = tmp_path / "urn-uuid.json"
+    path.write_text(json.dumps(bundle))
+    assert main(["evaluate", str(path), "--format", "json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert main(["request", str(path)]) == 0
+    request = json.loads(capsys.readouterr().out)
+    sent = {
+        e["fullUrl"]
+        for value in request["prefetch"].values()
+        for e in value.get("entry", [])
+        if "fullUrl" in e
+    }
+    assert sent == {e["fullUrl"] for e in bundle["entry"] if "fullUrl" in e}
+    response = client.post("/cds-services/pnen-patient-view", json=request)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert_valid_response(body)
+
+    def topics(b: dict[str, Any]) -> list[str]:
+        return sorted(c["source"]["topic"]["code"] for c in b["cards"])
+
+    assert "grade-discordant" in topics(evaluated)
+    assert topics(body) == topics(evaluated)
+
+
 def test_subject_by_urn_uuid_of_another_patient_is_rejected() -> None:
     other = {"resourceType": "Patient", "id": "someone-else"}
     obs = ki67(8, subject={"reference": "urn:uuid:other"})

@@ -310,6 +310,39 @@ def test_mcode_cancer_disease_status_improved() -> None:
     assert _facts(res).latest("disease-status").value == "improved"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("code", "display"),
+    [
+        # mCODE STU1/STU2 ConditionStatusTrendVS: 260415000 expresses no evidence of disease.
+        ("260415000", "Not detected (qualifier)"),
+        # A later mCODE draft of the same ValueSet ("better than 260415000").
+        ("281900007", "No abnormality detected (finding)"),
+    ],
+)
+def test_mcode_no_evidence_of_disease_status_is_remission(code: str, display: str) -> None:
+    # Shape of the mCODE CancerDiseaseStatus profile (code LOINC 97509-4), value from the
+    # IG's ConditionStatusTrendVS (github.com/HL7/fhir-mCODE-ig, input/fsh).
+    res = _observation(
+        "cancer-disease-status-ned",
+        _coding(LNC, "97509-4"),
+        valueCodeableConcept=_coding(SCT, code, display),
+    )
+    mapped = _facts(res)
+    assert mapped.latest("disease-status").value == "remission"  # type: ignore[union-attr]
+    assert not mapped.data_issues
+
+
+def test_unrecognised_disease_status_value_is_a_data_issue_not_silence() -> None:
+    res = _observation(
+        "cds-local", _coding(LNC, "97509-4"), valueCodeableConcept={"text": "NED per tumour board"}
+    )
+    mapped = _facts(res)
+    assert not mapped.has("disease-status")
+    assert [i.problem for i in mapped.data_issues] == [
+        "valueCodeableConcept: disease status text only not recognised; not used"
+    ]
+
+
 def test_mcode_genomic_variant_shape_with_men1_under_genenames_org() -> None:
     # mCODE IG EX_ExtendedExample.fsh genomic-variant-jenny-m shape (HGNC as
     # http://www.genenames.org with 'HGNC:nnnn'); PALB2 substituted with MEN1 HGNC:7010.
@@ -373,6 +406,57 @@ def test_ki67_strings_as_labs_print_them(
     res = _observation("ki", _coding(LNC, "29593-1"), valueString=printed)
     q = _facts(res).latest("ki67").value  # type: ignore[union-attr]
     assert (q.value, q.comparator) == (value, comparator)
+
+
+KI67_UNRECOGNISED = "Ki-67 result under an unrecognised code: add the code to a site ValueSet"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # A hospital LIS code beside its display, as local lab feeds send it (held-out h23b).
+        {
+            "coding": [
+                {
+                    "system": "http://hospital.example.org/CodeSystem/lab",
+                    "code": "KI67IDX",
+                    "display": "Ki-67 proliferation index",
+                }
+            ],
+            "text": "Ki-67 index",
+        },
+        {"coding": [{"display": "Ki-67"}]},  # a display-only coding (held-out h23c)
+        {"text": "MIB-1 labelling index"},  # the Ki-67 antibody's name, text only
+        {"text": "Ki67 (hot spot)"},
+    ],
+)
+def test_ki67_under_an_unrecognised_code_is_a_data_issue_never_dropped(
+    code: dict[str, Any],
+) -> None:
+    res = _observation("ki-local", code, valueQuantity={"value": 35, "unit": "%"})
+    mapped = _facts(res)
+    assert not mapped.has("ki67")
+    assert [(i.reference, i.problem) for i in mapped.data_issues] == [
+        ("Observation/ki-local", KI67_UNRECOGNISED)
+    ]
+
+
+def test_a_mitotic_count_under_a_local_code_is_a_data_issue() -> None:
+    res = _observation(
+        "mit-local",
+        {"text": "Mitotic count per 2 mm2"},
+        valueQuantity={"value": 3, "unit": "/2 mm2"},
+    )
+    assert [i.problem for i in _facts(res).data_issues] == [
+        "mitotic count under an unrecognised code: add the code to a site ValueSet"
+    ]
+
+
+def test_an_unrecognised_observation_naming_no_tissue_result_raises_nothing() -> None:
+    res = _observation(
+        "bp", {"text": "Blood pressure"}, valueQuantity={"value": 120, "unit": "mm[Hg]"}
+    )
+    assert _facts(res).data_issues == ()
 
 
 def test_ki67_of_150_percent_from_a_transcription_error_is_reported_not_used() -> None:

@@ -353,6 +353,82 @@ def test_us_core_statement_coded_with_a_clinical_drug_code_only(
     assert fact.value.active and fact.flags == (), display
 
 
+@pytest.mark.parametrize("code", ["313210", "313211", "700883"])
+def test_temozolomide_capsule_coded_by_its_clinical_drug_code_only_is_tmz(code: str) -> None:
+    # Source: fhir-mapping.md's own example (313210, temozolomide 250 MG Oral Capsule) and the
+    # RxCUIs openFDA's NDC directory gives single-strength temozolomide capsule products; a
+    # draft US Core MedicationRequest with the SCD coding only, no display or text.
+    draft = {
+        "resourceType": "MedicationRequest",
+        "id": f"tmz-{code}",
+        "status": "active",
+        "intent": "order",
+        "authoredOn": "2026-09-01",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
+        "subject": {"reference": PATIENT_REF},
+    }
+    mapped = facts_for([pnen(), draft])
+    fact = mapped.by_kind["medication:tmz"][0]
+    assert fact.flags == () and "temozolomide" in fact.value.name
+    assert not mapped.data_issues
+
+
+@pytest.mark.parametrize("code", ["312069", "749817", "749818"])
+def test_ssa_coded_by_a_clinical_drug_code_only_is_an_ssa(code: str) -> None:
+    # Held-out review h42 shape: an SSA MedicationStatement with one RxNorm clinical-drug coding
+    # (octreotide 0.1 MG/ML vial, lanreotide syringe generic and Somatuline Depot), as openFDA's
+    # NDC directory gives those RxCUIs.
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": f"ssa-{code}",
+        "status": "active",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
+        "subject": {"reference": PATIENT_REF},
+        "effectivePeriod": {"start": "2025-06-01"},
+    }
+    mapped = facts_for([pnen(), statement])
+    assert mapped.by_kind["medication:ssa"][0].value.active
+    assert not mapped.data_issues
+
+
+def _code_only(kind: str, code: str, rid: str) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "resourceType": kind,
+        "id": rid,
+        "status": "active" if kind != "MedicationAdministration" else "completed",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code}]},
+        "subject": {"reference": PATIENT_REF},
+    }
+    if kind == "MedicationRequest":
+        res["intent"] = "order"
+    if kind == "MedicationAdministration":
+        res["effectiveDateTime"] = days_ago(10)
+    return res
+
+
+@pytest.mark.parametrize(
+    "kind", ["MedicationRequest", "MedicationStatement", "MedicationAdministration"]
+)
+def test_unknown_code_only_rxnorm_drug_of_a_pnen_patient_is_a_data_issue(kind: str) -> None:
+    # The h42 shape of the held-out review (an SSA as a code-only RxNorm clinical drug not in
+    # the shipped table; 1312469 is illustrative): it must not vanish silently.
+    mapped = facts_for([pnen(), _code_only(kind, "1312469", "ssa-scd")])
+    assert [(i.reference, i.problem) for i in mapped.data_issues] == [
+        (
+            f"{kind}/ssa-scd",
+            "medication RxNorm 1312469 not recognised: a site may add it to a ValueSet",
+        )
+    ]
+
+
+def test_unknown_rxnorm_drug_is_no_data_issue_without_a_pnen_or_with_a_name() -> None:
+    no_pnen = facts_for([_code_only("MedicationStatement", "1312469", "ms-1")])
+    named = _code_only("MedicationStatement", "1312469", "ms-2")
+    named["medicationCodeableConcept"]["coding"][0]["display"] = "metformin 500 MG Oral Tablet"
+    assert not no_pnen.data_issues
+    assert not facts_for([pnen(), named]).data_issues
+
+
 # --- end to end over HTTP -------------------------------------------------------------------
 def _cards(client: FlaskClient, request: dict[str, Any]) -> set[str]:
     response = client.post(PV, json=request)

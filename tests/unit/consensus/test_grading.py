@@ -14,7 +14,7 @@ from consensus.patient import (
     ki67_grade,
     mitotic_grade,
 )
-from fhir_mappings.facts import LIVER, PRIMARY, RANGE_HIGH_END, UNKNOWN_SITE, Quantity
+from fhir_mappings.facts import LIVER, PRIMARY, UNKNOWN_SITE, Quantity
 from fhir_mappings.terminology import LOINC, PNEN, SNOMED
 from tests.fhir_builders import (
     base_pnen_lm,
@@ -170,12 +170,20 @@ def test_ki67_below_2_percent_is_below_2() -> None:
     ],
     ids=["string range", "valueRange"],
 )
-def test_ki67_range_grades_by_its_high_end_and_says_so(resource: dict[str, Any]) -> None:
+def test_ki67_range_straddling_20_percent_leaves_the_grade_g2_to_g3(
+    resource: dict[str, Any],
+) -> None:
+    # consensus-rules.md: a range behaves like the bound of its two ends.
     p = patient_view([*base_pnen_lm(), resource])
-    fact = p.site_grades[LIVER].evidence[0]
-    assert p.site_grades[LIVER].grade == 3
-    assert fact.value.value == 25
-    assert RANGE_HIGH_END in fact.flags and RANGE_HIGH_END in fact.evidence()
+    grade = p.site_grades[LIVER]
+    assert (grade.low, grade.high, grade.grade) == (2, 3, None)
+    assert grade.evidence[0].value.display() == "10–25 %"
+
+
+@pytest.mark.parametrize(("printed", "grade"), [("5-10%", 2), ("21-30%", 3), ("1-2%", 1)])
+def test_ki67_range_within_one_grade_sets_it(printed: str, grade: int) -> None:
+    p = patient_view([*base_pnen_lm(), ki67_string(printed)])
+    assert p.site_grades[LIVER].grade == grade
 
 
 # --- NET / NEC / G3 differentiation unknown -----------------------------------------------------

@@ -69,8 +69,12 @@ def test_ned_after_the_active_condition_puts_the_pnen_in_remission() -> None:
     assert p.pnen_status_evidence[1].ref == "Observation/ned"
 
 
-def test_remission_disease_status_after_the_active_condition_puts_it_in_remission() -> None:
-    record = [patient(), pnen(onset=on(40)), disease_status(REMISSION_CODE, when=on(3))]
+@pytest.mark.parametrize("code", [REMISSION_CODE, "260415000"])
+def test_remission_disease_status_after_the_active_condition_puts_it_in_remission(
+    code: str,
+) -> None:
+    # 260415000 'Not detected': mCODE ConditionStatusTrendVS's no-evidence-of-disease value.
+    record = [patient(), pnen(onset=on(40)), disease_status(code, when=on(3))]
     assert patient_on(record).pnen_status == REMISSION
 
 

@@ -11,7 +11,6 @@ from fhir_mappings.facts import (
     LIVER,
     PRELIMINARY,
     PRIMARY,
-    RANGE_HIGH_END,
     UNKNOWN_SITE,
     Fact,
     PatientFacts,
@@ -122,10 +121,13 @@ def test_ki67_is_read_from_report_text_in_the_forms_labs_print(
     assert FROM_REPORT_TEXT in fact.flags
 
 
-def test_a_ki67_range_uses_its_high_end_like_a_coded_range() -> None:
-    fact = only(pathology_report("Neuroendocrine tumor. Ki-67 5-10%."), "ki67")
-    assert fact.value == Quantity(10, "%")
-    assert RANGE_HIGH_END in fact.flags
+@pytest.mark.parametrize(
+    "text", ["Neuroendocrine tumor. Ki-67 15-25%.", "胰腺神经内分泌瘤，Ki-67 指数 15-25%。"]
+)
+def test_a_ki67_range_in_text_keeps_both_ends_like_a_coded_range(text: str) -> None:
+    fact = only(pathology_report(text), "ki67")
+    assert fact.value == Quantity(25, "%", None, None, 15)
+    assert fact.value.compare(">", 20) is None
 
 
 @pytest.mark.parametrize("text", ["NET G2. Ki-67 150%.", "NET G2. Ki-67: -5%."])
@@ -195,8 +197,32 @@ def test_a_well_differentiated_neuroendocrine_carcinoma_of_old_terminology_stays
     assert only(report, "differentiation").value == "well"
 
 
-def test_a_neuroendocrine_tumour_without_differentiation_words_sets_none() -> None:
-    assert not read(pathology_report("Neuroendocrine tumor, G2.")).all("differentiation")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Neuroendocrine tumor, G2.",
+        "Neuroendocrine tumour (NET), WHO grade 3. Ki-67 index 25%",
+        "NET G3, Ki-67 25%.",
+        "胰腺神经内分泌肿瘤（NET，G3），Ki-67（+，约２５％）。",
+        "胰腺神经内分泌瘤 G3，Ki-67 约 25%。",
+    ],
+)
+def test_a_net_given_a_who_grade_is_well_differentiated(text: str) -> None:
+    # WHO 2019: NET names the well-differentiated NENs (G1-G3); NEC the poorly differentiated.
+    assert only(pathology_report(text), "differentiation").value == "well"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Neuroendocrine tumor.",  # no grade: the umbrella use of the words is common
+        "胰腺神经内分泌肿瘤 G3。",  # 神经内分泌肿瘤 is the Chinese umbrella term NEN
+        "Neuroendocrine tumor with nuclear grade 2 atypia.",
+        "Neuroendocrine tumour G3 versus neuroendocrine carcinoma.",
+    ],
+)
+def test_a_neoplasm_not_named_a_net_with_a_who_grade_sets_no_differentiation(text: str) -> None:
+    assert not read(pathology_report(text)).all("differentiation")
 
 
 def test_nuclear_or_gleason_grades_are_not_who_grades() -> None:
@@ -218,7 +244,9 @@ def test_nuclear_or_gleason_grades_are_not_who_grades() -> None:
     ],
 )
 def test_negated_or_advisory_differentiation_creates_no_fact(text: str) -> None:
-    assert not read(pathology_report(text)).all("differentiation")
+    # The NET G2 itself is well differentiated; the negated 'poorly' adds nothing.
+    values = {f.value for f in read(pathology_report(text)).all("differentiation")}
+    assert "poorly" not in values
 
 
 @pytest.mark.parametrize(

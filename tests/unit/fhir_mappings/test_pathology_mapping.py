@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.facts import LIVER, PRELIMINARY, PRIMARY, RANGE_HIGH_END, UNKNOWN_SITE, Fact
+from fhir_mappings.facts import LIVER, PRELIMINARY, PRIMARY, UNKNOWN_SITE, Fact
 from fhir_mappings.observations import MappingOptions
 from fhir_mappings.orders import map_drafts
 from fhir_mappings.record import RecordMapper
@@ -102,7 +102,7 @@ def ki67_obs(**kw: Any) -> dict[str, Any]:
 def test_ki67_value_shapes(value: dict[str, Any], number: float, comparator: str | None) -> None:
     fact = only(observation(KI67, **value))
     assert (fact.value.value, fact.value.unit, fact.value.comparator) == (number, "%", comparator)
-    assert RANGE_HIGH_END not in fact.flags
+    assert fact.value.low is None
 
 
 def test_ki67_below_2_percent_reads_below_2_in_the_evidence() -> None:
@@ -121,11 +121,18 @@ def test_ki67_below_2_percent_reads_below_2_in_the_evidence() -> None:
     ],
     ids=["valueRange", "hyphen", "en dash", "to"],
 )
-def test_ki67_range_keeps_its_high_end_and_says_so(value: dict[str, Any]) -> None:
+def test_ki67_range_keeps_both_ends_as_reported(value: dict[str, Any]) -> None:
     fact = only(observation(KI67, **value))
-    assert fact.value.value == 25
-    assert RANGE_HIGH_END in fact.flags
-    assert "range: high end used" in fact.evidence()
+    assert (fact.value.low, fact.value.value) == (10, 25)
+    assert fact.text == "Ki-67 10–25 %"
+    # A bound of each end: a threshold between them is unknown, one outside them is known.
+    assert fact.value.compare(">", 20) is None
+    assert fact.value.compare(">", 5) is True and fact.value.compare(">", 30) is False
+
+
+def test_ki67_range_with_only_a_high_end_is_at_most_that() -> None:
+    fact = only(observation(KI67, valueRange={"high": {"value": 2, "unit": "%"}}))
+    assert (fact.value.value, fact.value.comparator) == (2, "<=")
 
 
 def test_ki67_range_with_only_a_low_end_is_at_least_that() -> None:
@@ -213,6 +220,29 @@ def test_reported_who_grade(value: dict[str, Any], grade: int) -> None:
     assert fact.text == f"reported WHO grade G{grade}"
 
 
+@pytest.mark.parametrize(
+    ("value", "grade", "differentiation"),
+    [
+        ({"valueString": "NET G2"}, 2, "well"),
+        ({"valueString": "NET, G3"}, 3, "well"),
+        ({"valueCodeableConcept": {"text": "NET G3"}}, 3, "well"),
+        ({"valueString": "NEC G3"}, 3, "poorly"),
+    ],
+)
+def test_a_grade_printed_with_net_or_nec_also_gives_the_differentiation(
+    value: dict[str, Any], grade: int, differentiation: str
+) -> None:
+    # WHO 2019: a NET (G1-G3) is well differentiated, a NEC poorly.
+    mapped = facts([pnen_obs("who-grade", **value)], "who-grade")
+    assert [f.value for f in mapped] == [grade]
+    record = facts_for([pnen_obs("who-grade", **value)])
+    assert [f.value for f in record.all("differentiation")] == [differentiation]
+
+
+def test_a_plain_g3_says_nothing_of_differentiation() -> None:
+    assert not facts_for([pnen_obs("who-grade", valueString="G3")]).all("differentiation")
+
+
 @pytest.mark.parametrize("text", ["G4", "high grade", "GX"])
 def test_reported_grade_outside_g1_to_g3_gives_no_fact(text: str) -> None:
     assert facts([pnen_obs("who-grade", valueString=text)], "who-grade") == ()
@@ -275,6 +305,22 @@ def test_site_from_the_specimen_body_site(site: dict[str, Any], expected: str) -
 def test_specimen_reference_may_be_absolute_or_versioned(ref: str) -> None:
     resources = [specimen("sp-2", LIVER_SITE), ki67_obs(specimen={"reference": ref})]
     assert facts(resources, "ki67")[0].site == LIVER
+
+
+@pytest.mark.parametrize(("site", "expected"), [(LIVER_SITE, LIVER), (PANCREAS_SITE, PRIMARY)])
+def test_a_contained_specimen_referenced_as_a_fragment_gives_its_site(
+    site: dict[str, Any], expected: str
+) -> None:
+    # Held-out review h16: Observation.specimen {"reference": "#s1"} with the Specimen contained.
+    obs = ki67_obs(specimen={"reference": "#s1"})
+    obs["contained"] = [{"resourceType": "Specimen", "id": "s1", "collection": {"bodySite": site}}]
+    assert facts([obs], "ki67")[0].site == expected
+
+
+def test_a_fragment_reference_to_no_contained_specimen_leaves_the_site_unknown() -> None:
+    obs = ki67_obs(specimen={"reference": "#missing"})
+    obs["contained"] = [{"resourceType": "Specimen", "id": "s1"}]
+    assert facts([obs], "ki67")[0].site == UNKNOWN_SITE
 
 
 def test_specimen_site_comes_before_the_observation_body_site() -> None:

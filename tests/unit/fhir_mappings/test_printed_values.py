@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.facts import RANGE_HIGH_END
 from fhir_mappings.values import APPROXIMATE, decimal, value_from_text
 from tests.fhir_builders import (
     LOINC,
@@ -48,9 +47,9 @@ def test_decimal_comma_ki67_20_5_is_g3_side_not_20() -> None:
     assert _ki67_of(valueString="20,5 %").compare(">", 20) is True
 
 
-def test_range_5_to_10_percent_uses_the_high_end_flagged() -> None:
+def test_range_5_to_10_percent_keeps_both_ends() -> None:
     fact = facts_for([observation(KI67, valueString="5-10%")]).latest("ki67")
-    assert fact is not None and fact.value.value == 10 and RANGE_HIGH_END in fact.flags
+    assert fact is not None and (fact.value.low, fact.value.value) == (5, 10)
 
 
 def test_approximate_value_is_flagged() -> None:
