@@ -4,6 +4,7 @@ demo, fixtures."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -32,6 +33,23 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print `pnen-cds <cmd>: <message> (see --help)` and exit 2."""
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse; an unknown argument is named by the command it was given to (with a guess)."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            guesses = [
+                close[0]
+                for extra in extras
+                if extra.startswith("--")
+                for close in [difflib.get_close_matches(extra, self._option_string_actions, 1)]
+                if close
+            ]
+            hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+            self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed, extras
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -140,8 +158,16 @@ def _checked_runtime_parts(config: Config) -> tuple[Any, Any]:
     from cds_service.auth import TrustedIssuers
 
     knowledge = _knowledge(config)
-    if _database_url(config).get_backend_name() == "postgresql":
+    database = _database_url(config)
+    if database.get_backend_name() == "postgresql":
         _open_store(config).close()  # a server that cannot be reached: say so before gunicorn
+    elif database.database and database.database != ":memory:":
+        folder = Path(database.database).parent
+        if not folder.is_dir():
+            raise UsageError(
+                f"PNEN_CDS_DATABASE_URL={config.database_url}: no folder {folder} for the "
+                "SQLite file"
+            )
     try:
         issuers = TrustedIssuers.load(config.trusted_issuers_file)
     except OSError as exc:

@@ -91,6 +91,16 @@ def test_the_database_error_hides_its_password(
     assert "s3cret" not in line
 
 
+def test_serve_refuses_a_sqlite_file_in_a_folder_that_does_not_exist(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_server: list[object]
+) -> None:
+    monkeypatch.setenv("PNEN_CDS_DATABASE_URL", "sqlite:////nonexistent/pnen.sqlite3")
+    _fails_with_one_line(
+        ["serve", "--dev"], capsys, "PNEN_CDS_DATABASE_URL=", "no folder /nonexistent"
+    )
+    assert not no_server
+
+
 @pytest.mark.parametrize(
     "argv", [["evaluate", str(PNEN)], ["request", str(PNEN)], ["discovery"], ["serve", "--dev"]]
 )
@@ -207,7 +217,11 @@ def test_a_file_of_several_patients_is_refused_naming_them(
         (["evaluate", str(PNEN), "--hook", "order-sing"], "pnen-cds evaluate: argument --hook"),
         (["evaluate", str(PNEN), "--format", "xml"], "invalid choice: 'xml'"),
         (["evalute", str(PNEN)], "pnen-cds: argument COMMAND: invalid choice: 'evalute'"),
-        (["evaluate", str(PNEN), "--hok", "order-sign"], "unrecognized arguments: --hok"),
+        (
+            ["evaluate", str(PNEN), "--hok", "order-sign"],
+            "pnen-cds evaluate: unrecognized arguments: --hok order-sign (did you mean --hook?)",
+        ),
+        (["discovery", "--format", "json"], "pnen-cds discovery: unrecognized arguments"),
         (["evaluate"], "pnen-cds evaluate: the following arguments are required: file"),
         ([], "pnen-cds: the following arguments are required: COMMAND"),
         (["audit", "prune", "--older-than-days", "abc"], "pnen-cds audit prune: argument"),
