@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,9 +43,9 @@ def _usage_fails_with_one_line(
 
 
 @pytest.fixture
-def no_server(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+def no_server(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """`serve` must fail before gunicorn starts: record any attempt to run it."""
-    started: list[object] = []
+    started: list[Any] = []
     monkeypatch.setattr("cds_service.server.run_server", lambda *a: started.append(a))
     return started
 
@@ -51,7 +54,7 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 def _own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No stray database in the checkout; no PNEN_CDS_* variable of the caller's shell."""
     monkeypatch.chdir(tmp_path)
-    for variable in list(__import__("os").environ):
+    for variable in list(os.environ):
         if variable.startswith("PNEN_CDS_") and not variable.startswith("PNEN_CDS_TEST_"):
             monkeypatch.delenv(variable)
 
@@ -73,7 +76,7 @@ def _own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_database_url_that_cannot_be_used_is_one_line_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    no_server: list[object],
+    no_server: list[Any],
     url: str,
     expected: str,
     argv: list[str],
@@ -92,7 +95,7 @@ def test_the_database_error_hides_its_password(
 
 
 def test_serve_refuses_a_sqlite_file_in_a_folder_that_does_not_exist(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_server: list[object]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_server: list[Any]
 ) -> None:
     monkeypatch.setenv("PNEN_CDS_DATABASE_URL", "sqlite:////nonexistent/pnen.sqlite3")
     _fails_with_one_line(
@@ -107,7 +110,7 @@ def test_serve_refuses_a_sqlite_file_in_a_folder_that_does_not_exist(
 def test_a_missing_site_valueset_folder_is_one_line_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    no_server: list[object],
+    no_server: list[Any],
     argv: list[str],
 ) -> None:
     monkeypatch.setenv("PNEN_CDS_VALUESETS_DIR", "/nonexistent")
@@ -138,7 +141,7 @@ def test_fixtures_name_a_date_that_is_not_iso(
 )
 def test_a_server_option_out_of_range_is_refused_before_starting(
     capsys: pytest.CaptureFixture[str],
-    no_server: list[object],
+    no_server: list[Any],
     argv: list[str],
     expected: str,
 ) -> None:
@@ -147,20 +150,20 @@ def test_a_server_option_out_of_range_is_refused_before_starting(
 
 
 def test_the_highest_port_is_accepted(
-    capsys: pytest.CaptureFixture[str], no_server: list[object]
+    capsys: pytest.CaptureFixture[str], no_server: list[Any]
 ) -> None:
     assert main(["serve", "--dev", "--port", "65535"]) == 0
-    assert no_server[0][2] == 65535  # type: ignore[index]
+    assert no_server[0][2] == 65535
 
 
 # 2. In development, links follow the address served.
 
 
 def test_serve_dev_on_another_port_links_to_that_port(
-    capsys: pytest.CaptureFixture[str], no_server: list[object]
+    capsys: pytest.CaptureFixture[str], no_server: list[Any]
 ) -> None:
     assert main(["serve", "--dev", "--port", "8099"]) == 0
-    config = no_server[0][0]  # type: ignore[index]
+    config = no_server[0][0]
     assert config.public_url == "http://127.0.0.1:8099"
     assert config.rule_url_base == "http://127.0.0.1:8099/rules"
     assert config.smart_app_url == "http://127.0.0.1:8099/app/launch"
@@ -168,18 +171,18 @@ def test_serve_dev_on_another_port_links_to_that_port(
 
 
 def test_serve_dev_keeps_a_public_url_that_is_set(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_server: list[object]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_server: list[Any]
 ) -> None:
     monkeypatch.setenv("PNEN_CDS_PUBLIC_URL", "http://localhost:9000")
     assert main(["serve", "--dev", "--port", "8099"]) == 0
-    assert no_server[0][0].public_url == "http://localhost:9000"  # type: ignore[index]
+    assert no_server[0][0].public_url == "http://localhost:9000"
 
 
 def test_production_keeps_the_default_public_url_and_warns(
-    capsys: pytest.CaptureFixture[str], no_server: list[object]
+    capsys: pytest.CaptureFixture[str], no_server: list[Any]
 ) -> None:
     assert main(["serve", "--port", "8099"]) == 0
-    assert no_server[0][0].public_url == "http://127.0.0.1:8080"  # type: ignore[index]
+    assert no_server[0][0].public_url == "http://127.0.0.1:8080"
     assert "PNEN_CDS_PUBLIC_URL is the default" in capsys.readouterr().err
 
 
@@ -275,7 +278,7 @@ def test_an_unknown_pnen_cds_variable_is_named_with_the_closest_setting(
 
 
 def test_serve_names_an_unknown_variable_at_start(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_server: list[object]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_server: list[Any]
 ) -> None:
     monkeypatch.setenv("PNEN_CDS_FOO", "1")
     assert main(["serve", "--dev"]) == 0
@@ -293,11 +296,11 @@ def test_a_public_url_must_be_http(
 # 7. Help: every option explained, its default shown once.
 
 
-def _parsers(top: object) -> list[object]:
+def _parsers(top: object) -> list[Any]:
     import argparse
 
     found = [top]
-    for action in top._actions:  # type: ignore[attr-defined]
+    for action in top._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 found += _parsers(sub)
@@ -305,28 +308,23 @@ def _parsers(top: object) -> list[object]:
 
 
 def test_every_option_of_every_command_has_help_with_its_default_once() -> None:
-    import argparse
-
     for command in _parsers(parser()):
-        text = command.format_help()  # type: ignore[attr-defined]
-        assert "(default: None)" not in text, command.prog  # type: ignore[attr-defined]
-        assert "(default: False)" not in text, command.prog  # type: ignore[attr-defined]
-        for action in command._actions:  # type: ignore[attr-defined]
+        text = command.format_help()
+        assert "(default: None)" not in text, command.prog
+        assert "(default: False)" not in text, command.prog
+        for action in command._actions:
             if isinstance(action, argparse._SubParsersAction) or not action.option_strings:
                 continue
-            assert action.help, (command.prog, action.option_strings)  # type: ignore[attr-defined]
+            assert action.help, (command.prog, action.option_strings)
         for line in text.splitlines():
             assert line.count("default") <= 1, line
 
 
 def test_demo_help_shows_its_ports() -> None:
-    import argparse
-
-    demo = next(p for p in _parsers(parser()) if p.prog == "pnen-cds demo")  # type: ignore[attr-defined]
-    text = " ".join(demo.format_help().split())  # type: ignore[attr-defined]
+    demo = next(p for p in _parsers(parser()) if p.prog == "pnen-cds demo")
+    text = " ".join(demo.format_help().split())
     assert "port of the CDS service (default: 8080)" in text
     assert "(default: 8081)" in text
-    assert isinstance(demo, argparse.ArgumentParser)
 
 
 # 8. Network errors in plain words.
