@@ -664,7 +664,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=_in_range(0, None),
-        default=int(os.environ.get("WEB_CONCURRENCY", 0)),
+        default=os.environ.get("WEB_CONCURRENCY", "0"),  # a string default goes through type
         help="worker processes (0: cores + 1; env WEB_CONCURRENCY)",
     )
     serve.add_argument(

@@ -304,8 +304,8 @@ def load_config(
         config = replace(config, cors_origins=("*",))
     if not 1 <= config.max_feedback_entries <= MAX_FEEDBACK_ENTRIES_LIMIT:
         raise ConfigError(
-            f"max_feedback_entries={config.max_feedback_entries}: "
-            f"expected 1 to {MAX_FEEDBACK_ENTRIES_LIMIT}"
+            f"{ENV_PREFIX}MAX_FEEDBACK_ENTRIES (max_feedback_entries)="
+            f"{config.max_feedback_entries}: expected 1 to {MAX_FEEDBACK_ENTRIES_LIMIT}"
         )
     _check_public_url(config.public_url)
     _check_local_defaults(local_defaults, origins)

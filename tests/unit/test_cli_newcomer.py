@@ -352,3 +352,22 @@ def test_fixtures_load_to_a_dead_server_says_connection_refused(
     _one_line(
         capsys.readouterr().out, "--fhir-server http://127.0.0.1:1/fhir", "connection refused"
     )
+
+
+def test_feedback_entries_over_the_limit_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PNEN_CDS_MAX_FEEDBACK_ENTRIES", "5000")
+    _fails_with_one_line(
+        ["evaluate", str(PNEN)], capsys, "PNEN_CDS_MAX_FEEDBACK_ENTRIES", "expected 1 to 1000"
+    )
+
+
+def test_a_worker_count_from_the_environment_is_checked_like_the_flag(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_server: list[Any]
+) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", "many")
+    _usage_fails_with_one_line(["serve", "--dev"], capsys, "--workers", "'many'")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert main(["serve", "--dev"]) == 0
+    assert no_server[0][3] == 3
