@@ -225,7 +225,8 @@ def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]
         if (
             not variable.startswith(ENV_PREFIX)
             or variable in known
-            or variable.startswith((DEFAULT_PREFIX, ENV_PREFIX + "TEST_"))
+            # the test suite's and the PostgreSQL helper's (.ci/postgres.sh) own variables
+            or variable.startswith((DEFAULT_PREFIX, ENV_PREFIX + "TEST_", ENV_PREFIX + "PG_"))
         ):
             continue
         closest = difflib.get_close_matches(variable, sorted(known), n=1, cutoff=0.6)
