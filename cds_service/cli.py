@@ -8,6 +8,7 @@ import difflib
 import json
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -90,6 +91,15 @@ def _iso_date(text: str) -> str:
         date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a date as YYYY-MM-DD") from None
+    return text
+
+
+def _uuid(text: str) -> str:
+    """An argparse type: a UUID (CDS Hooks' hookInstance), kept as written."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a UUID") from None
     return text
 
 
@@ -537,6 +547,11 @@ def _feedback_report(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from pnen_demo.cli import demo  # the demo is a development tool, imported only here
 
+    if args.port == args.fhir_port:
+        raise UsageError(
+            f"--port {args.port} --fhir-port {args.fhir_port}: the service and the demo FHIR "
+            "server need two different ports"
+        )
     return demo(args)
 
 
@@ -712,7 +727,9 @@ def parser() -> argparse.ArgumentParser:
     rq.add_argument(
         "--fhir-server", metavar="URL", help="send fhirServer instead of prefetch (no token)"
     )
-    rq.add_argument("--hook-instance", metavar="UUID", help="hookInstance (default: random)")
+    rq.add_argument(
+        "--hook-instance", metavar="UUID", type=_uuid, help="hookInstance (default: random)"
+    )
     rq.add_argument(
         "--strict",
         action="store_true",

@@ -371,3 +371,18 @@ def test_a_worker_count_from_the_environment_is_checked_like_the_flag(
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     assert main(["serve", "--dev"]) == 0
     assert no_server[0][3] == 3
+
+
+def test_demo_refuses_one_port_for_both_servers(capsys: pytest.CaptureFixture[str]) -> None:
+    _fails_with_one_line(
+        ["demo", "--port", "8094", "--fhir-port", "8094"], capsys, "--fhir-port 8094", "two"
+    )
+
+
+def test_a_hook_instance_must_be_a_uuid(capsys: pytest.CaptureFixture[str]) -> None:
+    _usage_fails_with_one_line(
+        ["request", str(PNEN), "--hook-instance", "xyz"], capsys, "--hook-instance", "UUID"
+    )
+    given = "8d0d4c5e-6a5e-4d7b-9a55-0f1d6c1a00ff"
+    assert main(["request", str(PNEN), "--hook-instance", given]) == 0
+    assert json.loads(capsys.readouterr().out)["hookInstance"] == given
