@@ -4,17 +4,19 @@ demo, fixtures."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from cards.report import ReportHeader, text_report
-from cds_service.config import Config, ConfigError, load_config
+from cds_service.config import Config, ConfigError, load_config, unknown_variables
 from cds_service.loopback import is_loopback_host
 from fhir_mappings.bundles import bundle_aliases
 from hooks.evaluation import HookResult
@@ -26,6 +28,84 @@ class UsageError(Exception):
     """A mistake in the command line or its input: one line for the user, exit status 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line (no usage block) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `pnen-cds <cmd>: <message> (see --help)` and exit 2."""
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse; an unknown argument is named by the command it was given to (with a guess)."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            guesses = [
+                close[0]
+                for extra in extras
+                if extra.startswith("--")
+                for close in [difflib.get_close_matches(extra, self._option_string_actions, 1)]
+                if close
+            ]
+            hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+            self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed, extras
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown once: not for unset options, switches, or help that states its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or action.default is None
+            or action.default is False
+            or action.default == argparse.SUPPRESS
+        ):
+            return text
+        return super()._get_help_string(action) or text
+
+
+def _in_range(low: int, high: int | None) -> Any:
+    """An argparse type: a whole number from `low` to `high` (no upper limit when None)."""
+
+    def whole(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or number < low or (high is not None and number > high):
+            limit = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number {limit}")
+        return number
+
+    whole.__name__ = "whole number"
+    return whole
+
+
+def _iso_date(text: str) -> str:
+    """An argparse type: a YYYY-MM-DD date (kept as text)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a date as YYYY-MM-DD") from None
+    return text
+
+
+def _uuid(text: str) -> str:
+    """An argparse type: a UUID (CDS Hooks' hookInstance), kept as written."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a UUID") from None
+    return text
+
+
+PORT = _in_range(1, 65535)
+
+
 def _describe_database(url: str) -> str:
     """The database URL without its password."""
     parts = urlsplit(url)
@@ -35,15 +115,69 @@ def _describe_database(url: str) -> str:
     return url
 
 
-def _checked_runtime_parts(config: Config) -> tuple[Any, Any]:
-    """Knowledge and trusted issuers as the workers will load them; UsageError when unusable."""
-    from cds_service.auth import TrustedIssuers
+def _knowledge(config: Config, cards: Any = None) -> Any:
+    """The service's knowledge; UsageError naming PNEN_CDS_VALUESETS_DIR when it cannot load."""
     from hooks.knowledge import load_knowledge
 
     try:
-        knowledge = load_knowledge(config.valuesets_dir, config.local_defaults)
+        return load_knowledge(config.valuesets_dir, config.local_defaults, cards)
     except (OSError, ValueError) as exc:
         raise UsageError(f"PNEN_CDS_VALUESETS_DIR={config.valuesets_dir}: {exc}") from None
+
+
+def _database_url(config: Config) -> Any:
+    """The parsed PNEN_CDS_DATABASE_URL; UsageError when it is not a SQLite or PostgreSQL URL."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    shown = _describe_database(config.database_url)
+    try:
+        parsed = make_url(config.database_url)
+    except ArgumentError:
+        raise UsageError(
+            f"PNEN_CDS_DATABASE_URL={shown}: not a database URL "
+            "(expected sqlite:///FILE or postgresql+psycopg://USER@HOST/DB)"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise UsageError(
+            f"PNEN_CDS_DATABASE_URL={shown}: unsupported database "
+            f"{parsed.get_backend_name()!r} (use sqlite or postgresql)"
+        )
+    return parsed
+
+
+def _open_store(config: Config) -> Any:
+    """Store.open, with a database that cannot be reached as one line naming the variable."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service.store import Store
+
+    _database_url(config)
+    try:
+        return Store.open(config.database_url)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise UsageError(
+            f"PNEN_CDS_DATABASE_URL={_describe_database(config.database_url)}: cannot be "
+            f"opened ({reason[0] if reason else type(exc).__name__})"
+        ) from None
+
+
+def _checked_runtime_parts(config: Config) -> tuple[Any, Any]:
+    """Knowledge and trusted issuers as the workers will load them; UsageError when unusable."""
+    from cds_service.auth import TrustedIssuers
+
+    knowledge = _knowledge(config)
+    database = _database_url(config)
+    if database.get_backend_name() == "postgresql":
+        _open_store(config).close()  # a server that cannot be reached: say so before gunicorn
+    elif database.database and database.database != ":memory:":
+        folder = Path(database.database).parent
+        if not folder.is_dir():
+            raise UsageError(
+                f"PNEN_CDS_DATABASE_URL={config.database_url}: no folder {folder} for the "
+                "SQLite file"
+            )
     try:
         issuers = TrustedIssuers.load(config.trusted_issuers_file)
     except OSError as exc:
@@ -98,6 +232,11 @@ def startup_banner(config: Config, knowledge: Any, issuers: Any, host: str, port
     return "\n".join(lines)
 
 
+def served_url(host: str, port: int) -> str:
+    """http://host:port of a bound address (an IPv6 literal in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.dev:
@@ -110,6 +249,9 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--host {args.host}: {setting} serves loopback only (127.0.0.1, ::1 or localhost)"
         )
+    if args.dev and config.public_url == Config.public_url:
+        # Unset in development: links on cards and pages point at the address actually served.
+        config = load_config({**overrides, "public_url": served_url(args.host, args.port)})
     knowledge, issuers = _checked_runtime_parts(config)
     if config.public_url == Config.public_url and not args.dev:
         print(
@@ -170,6 +312,18 @@ def _record(path: Path, aliases: dict[str, str] | None = None) -> tuple[str, lis
     from hooks.request_builder import patient_id_of
 
     resources = read_resources(path, aliases)
+    patients = sorted(
+        {
+            str(r["id"])
+            for r in resources
+            if r.get("resourceType") == "Patient" and isinstance(r.get("id"), str) and r["id"]
+        }
+    )
+    if len(patients) > 1:
+        raise UsageError(
+            f"{path}: {len(patients)} patients ({', '.join(patients)}); expected the file of one "
+            "patient"
+        )
     try:
         return patient_id_of(resources), resources
     except ValueError as exc:
@@ -188,17 +342,28 @@ def _as_request(
     body = hook_request(
         hook, patient_id, drafts=drafts, selections=list(selections) or None, hook_instance="cli"
     )
-    if hook == "order-select" and not drafts:
+    if hook != "patient-view" and not drafts:
+        verb = "select" if hook == "order-select" else "sign"
         raise UsageError(
-            "--hook order-select: the file has no draft order (a MedicationRequest or "
-            "ServiceRequest with status draft) to select"
+            f"--hook {hook}: the file has no draft order (a MedicationRequest or "
+            f"ServiceRequest with status draft) to {verb}"
         )
     try:
         return parse_request(hook, body)
     except RequestError as exc:
-        problems = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
+        problems = "; ".join(_as_flag(p.path, selections) + p.message for p in exc.problems)
         drafted = ", ".join(f"{d['resourceType']}/{d.get('id')}" for d in drafts)
         raise UsageError(f"{problems} (--select takes Type/id of a draft: {drafted})") from None
+
+
+def _as_flag(path: str, selections: Sequence[str]) -> str:
+    """'--select VALUE: ' for the API's `context.selections[i]` path, else 'path: '."""
+    prefix = "context.selections["
+    if path.startswith(prefix) and path.endswith("]") and path[len(prefix) : -1].isdigit():
+        index = int(path[len(prefix) : -1])
+        if index < len(selections):
+            return f"--select {selections[index]}: "
+    return f"{path}: "
 
 
 def evaluate_file(
@@ -212,14 +377,11 @@ def evaluate_file(
 ) -> tuple[str, HookResult, int]:
     """Evaluate a patient file offline: patient reference, result, resources ignored as of today."""
     from cards import CardOptions
-    from hooks.knowledge import load_knowledge
     from hooks.registry import SERVICES, evaluate_record
     from hooks.request_builder import split_drafts
 
-    knowledge = load_knowledge(
-        config.valuesets_dir,
-        config.local_defaults,
-        CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url),
+    knowledge = _knowledge(
+        config, CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url)
     )
     aliases: dict[str, str] = {}
     patient_id, resources = _record(path, aliases)
@@ -263,7 +425,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _request(args: argparse.Namespace) -> int:
-    from hooks.knowledge import load_knowledge
     from hooks.prefetch import prefetch_plan
     from hooks.request_builder import full_urls_of, hook_request, prefetch_for, split_drafts
 
@@ -274,7 +435,7 @@ def _request(args: argparse.Namespace) -> int:
     _as_request(args.hook, patient_id, drafts, args.select or ())
     prefetch = None
     if not args.fhir_server:
-        templates = prefetch_plan(load_knowledge(config.valuesets_dir).terms).templates
+        templates = prefetch_plan(_knowledge(config).terms).templates
         built = prefetch_for(record, templates, strict=args.strict, full_urls=full_urls_of(aliases))
         prefetch = built.values
         if built.unmatched:
@@ -300,13 +461,35 @@ def _request(args: argparse.Namespace) -> int:
     return _post(args.post, body)
 
 
+def network_reason(exc: Exception) -> str:
+    """A readable reason for a failed HTTP call (what requests' exception class means)."""
+    import requests
+
+    if isinstance(exc, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return "not an http(s) URL"
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.URLRequired)):
+        return "invalid URL"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "no answer in time (timed out)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error (certificate or protocol)"
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "Connection refused" in text:
+            return "connection refused (is the server running on that port?)"
+        if "Name or service not known" in text or "getaddrinfo" in text:
+            return "host name not found"
+        return "could not connect"
+    return type(exc).__name__
+
+
 def _post(url: str, body: dict[str, Any]) -> int:
     import requests
 
     try:
         response = requests.post(url, json=body, timeout=30)
     except requests.RequestException as exc:
-        raise UsageError(f"--post {url}: {type(exc).__name__}") from None
+        raise UsageError(f"--post {url}: {network_reason(exc)}") from None
     print(f"HTTP {response.status_code}", file=sys.stderr)
     try:
         print(json.dumps(response.json(), indent=2, ensure_ascii=False))
@@ -316,11 +499,10 @@ def _post(url: str, body: dict[str, Any]) -> int:
 
 
 def _discovery(_: argparse.Namespace) -> int:
-    from hooks.knowledge import load_knowledge
     from hooks.registry import discovery
 
     config = load_config()
-    print(json.dumps(discovery(load_knowledge(config.valuesets_dir)), indent=2))
+    print(json.dumps(discovery(_knowledge(config)), indent=2))
     return 0
 
 
@@ -375,6 +557,11 @@ def _feedback_report(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from pnen_demo.cli import demo  # the demo is a development tool, imported only here
 
+    if args.port == args.fhir_port:
+        raise UsageError(
+            f"--port {args.port} --fhir-port {args.fhir_port}: the service and the demo FHIR "
+            "server need two different ports"
+        )
     return demo(args)
 
 
@@ -386,44 +573,75 @@ def _fixtures(args: argparse.Namespace) -> int:
 
 def _demo_commands(sub: Any) -> None:
     """`demo` and `fixtures`: the demo patients, a demo FHIR server, the sandbox URLs."""
-    run = sub.add_parser("demo", help="run the service and a demo FHIR server for the sandbox")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8080)
-    run.add_argument("--fhir-port", type=int, default=8081)
-    run.add_argument("--database-url", help="store for feedback and audit (default: the usual)")
+    helpful = HelpFormatter
+    run = sub.add_parser(
+        "demo",
+        help="run the service and a demo FHIR server for the sandbox",
+        formatter_class=helpful,
+    )
+    run.add_argument("--host", default="127.0.0.1", help="loopback address to bind both servers")
+    run.add_argument("--port", type=PORT, default=8080, help="port of the CDS service")
+    run.add_argument(
+        "--fhir-port", type=PORT, default=8081, help="port of the demo FHIR server (/fhir)"
+    )
+    run.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="store for feedback and audit (default: PNEN_CDS_DATABASE_URL, else "
+        "sqlite:///pnen-cds.sqlite3)",
+    )
     run.add_argument(
         "--sandbox", default="https://sandbox.cds-hooks.org/", help="CDS Hooks sandbox base URL"
     )
     run.set_defaults(func=_demo)
-    fx = sub.add_parser("fixtures", help="export or load the demo patients")
-    actions = fx.add_subparsers(dest="action", required=True)
-    ex = actions.add_parser("export", help="write one FHIR Bundle per demo patient")
-    ex.add_argument("--format", default="transaction", choices=["transaction", "collection"])
+    fx = sub.add_parser(
+        "fixtures", help="export or load the demo patients", formatter_class=helpful
+    )
+    actions = fx.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ex = actions.add_parser(
+        "export", help="write one FHIR Bundle per demo patient", formatter_class=helpful
+    )
+    ex.add_argument(
+        "--format",
+        default="transaction",
+        choices=["transaction", "collection"],
+        help="Bundle type (transaction: ready to POST to a FHIR server)",
+    )
     ex.add_argument("--out", default="demo-patients", help="folder to write into")
-    ex.add_argument("--today", help="the day the dates are written for (YYYY-MM-DD)")
+    ex.add_argument(
+        "--today",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="the day the dates are written for (default: today)",
+    )
     ex.set_defaults(func=_fixtures)
-    ld = actions.add_parser("load", help="POST each patient's transaction Bundle to a FHIR server")
-    ld.add_argument("--fhir-server", required=True, help="FHIR base URL")
-    ld.add_argument("--token", help="bearer token for the FHIR server")
-    ld.add_argument("--today", help="the day the dates are written for (YYYY-MM-DD)")
+    ld = actions.add_parser(
+        "load",
+        help="POST each patient's transaction Bundle to a FHIR server",
+        formatter_class=helpful,
+    )
+    ld.add_argument("--fhir-server", required=True, metavar="URL", help="FHIR base URL")
+    ld.add_argument("--token", help="bearer token for the FHIR server (default: none)")
+    ld.add_argument(
+        "--today",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="the day the dates are written for (default: today)",
+    )
     ld.set_defaults(func=_fixtures)
 
 
 def _open_existing_store(config: Config) -> Any:
     """The configured store; UsageError when its SQLite file does not exist (never create it)."""
-    from sqlalchemy.engine import make_url
-
-    from cds_service.store import Store
-
     url = config.database_url
-    parsed = make_url(url)
+    parsed = _database_url(config)
     database = parsed.database if parsed.get_backend_name() == "sqlite" else None
     if database and database != ":memory:" and not Path(database).is_file():
         raise UsageError(
             f"database {url}: no such file in {Path.cwd()} (run where `pnen-cds serve` runs, "
             "or set PNEN_CDS_DATABASE_URL)"
         )
-    return Store.open(url)
+    return _open_store(config)
 
 
 def _audit_prune(args: argparse.Namespace) -> int:
@@ -455,8 +673,8 @@ def _audit_prune(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the pnen-cds command."""
-    helpful = argparse.ArgumentDefaultsHelpFormatter
-    top = argparse.ArgumentParser(
+    helpful = HelpFormatter
+    top = OneLineParser(
         prog="pnen-cds",
         description="pNEN liver-metastasis CDS Hooks service: serve it, evaluate or build "
         "requests offline, list its rules and discovery document, report feedback.",
@@ -467,14 +685,16 @@ def parser() -> argparse.ArgumentParser:
         "serve", help="run the production WSGI server (gunicorn)", formatter_class=helpful
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind")
-    serve.add_argument("--port", type=int, default=8080, help="port to bind")
+    serve.add_argument("--port", type=PORT, default=8080, help="port to bind (1-65535)")
     serve.add_argument(
         "--workers",
-        type=int,
-        default=int(os.environ.get("WEB_CONCURRENCY", 0)),
+        type=_in_range(0, None),
+        default=os.environ.get("WEB_CONCURRENCY", "0"),  # a string default goes through type
         help="worker processes (0: cores + 1; env WEB_CONCURRENCY)",
     )
-    serve.add_argument("--timeout", type=int, default=30, help="seconds before a stuck worker")
+    serve.add_argument(
+        "--timeout", type=_in_range(1, None), default=30, help="seconds before a stuck worker"
+    )
     serve.add_argument(
         "--dev", action="store_true", help="development: loopback only, no authentication"
     )
@@ -517,7 +737,9 @@ def parser() -> argparse.ArgumentParser:
     rq.add_argument(
         "--fhir-server", metavar="URL", help="send fhirServer instead of prefetch (no token)"
     )
-    rq.add_argument("--hook-instance", metavar="UUID", help="hookInstance (default: random)")
+    rq.add_argument(
+        "--hook-instance", metavar="UUID", type=_uuid, help="hookInstance (default: random)"
+    )
     rq.add_argument(
         "--strict",
         action="store_true",
@@ -525,7 +747,7 @@ def parser() -> argparse.ArgumentParser:
     )
     rq.add_argument("--post", metavar="URL", help="POST the request to this service URL")
     rq.set_defaults(func=_request)
-    disc = sub.add_parser("discovery", help="print the discovery document")
+    disc = sub.add_parser("discovery", help="print the discovery document", formatter_class=helpful)
     disc.set_defaults(func=_discovery)
     rules = sub.add_parser(
         "rules",
@@ -539,6 +761,9 @@ def parser() -> argparse.ArgumentParser:
     fb = sub.add_parser(
         "feedback-report",
         help="acceptance and override rates per rule (from PNEN_CDS_DATABASE_URL)",
+        description="Acceptance and override rates per rule, read from PNEN_CDS_DATABASE_URL "
+        "(default sqlite:///pnen-cds.sqlite3, relative to the current folder: run it where "
+        "`pnen-cds serve` runs).",
         formatter_class=helpful,
     )
     fb.add_argument("--format", default="text", choices=["text", "json"], help="output format")
@@ -564,6 +789,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script: mistakes give one line and exit status 2."""
     args = parser().parse_args(argv)
+    for variable, closest in unknown_variables(os.environ):
+        hint = f" (did you mean {closest}?)" if closest else ""
+        print(
+            f"pnen-cds {args.command}: warning: {variable} is not a pnen-cds setting and is "
+            f"ignored{hint}",
+            file=sys.stderr,
+        )
     try:
         code: int = args.func(args)
     except (UsageError, ConfigError) as exc:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from consensus.settings import SettingValueError, UnknownSettingError, check_local_defaults
+from consensus.settings import (
+    LOCAL_DEFAULTS,
+    SettingValueError,
+    UnknownSettingError,
+    check_local_defaults,
+)
 
 ENV_PREFIX = "PNEN_CDS_"
 DEFAULT_PREFIX = ENV_PREFIX + "DEFAULT_"
@@ -190,14 +197,41 @@ def _coerce(key: str, raw: Any, where: str) -> Any:
     return raw
 
 
-def _local_default(where: str, raw: Any) -> float:
-    """A local default's number; ConfigError naming `where` when it is not one."""
+def _local_default(where: str, raw: Any, name: str = "") -> float:
+    """A local default's number ('2+' read as 2); ConfigError naming `where` and the range."""
+    expected = "expected a number"
+    allowed = LOCAL_DEFAULTS.get(name)
+    if allowed is not None:
+        top = f"{allowed.maximum:g}" if allowed.maximum is not None else "any"
+        kind = "whole number" if allowed.whole else "number"
+        expected = f"expected a {kind} between {allowed.minimum:g} and {top}"
     if isinstance(raw, bool):
-        raise ConfigError(f"{where}={raw!r}: expected a number")
+        raise ConfigError(f"{where}={raw!r}: {expected}")
+    text = raw.strip() if isinstance(raw, str) else raw
+    if isinstance(text, str) and text.endswith("+") and allowed is not None and allowed.unit == "+":
+        text = text[:-1]  # a score written as the README shows it: '2+' is 2
     try:
-        return float(raw)
+        return float(text)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}={raw!r}: expected a number") from None
+        raise ConfigError(f"{where}={raw!r}: {expected}") from None
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """PNEN_CDS_* variables that are no setting, each with the closest known name (or None)."""
+    known = {ENV_PREFIX + f.name.upper() for f in fields(Config) if f.name != "local_defaults"}
+    known.add(ENV_PREFIX + "CONFIG")
+    out = []
+    for variable in sorted(environ):
+        if (
+            not variable.startswith(ENV_PREFIX)
+            or variable in known
+            # the test suite's and the PostgreSQL helper's (.ci/postgres.sh) own variables
+            or variable.startswith((DEFAULT_PREFIX, ENV_PREFIX + "TEST_", ENV_PREFIX + "PG_"))
+        ):
+            continue
+        closest = difflib.get_close_matches(variable, sorted(known), n=1, cutoff=0.6)
+        out.append((variable, closest[0] if closest else None))
+    return out
 
 
 def _read_toml(
@@ -223,10 +257,16 @@ def _read_toml(
                 raise ConfigError(f"{path_text}: [local_defaults] must be a table")
             for item, number in raw.items():
                 where = f"{path_text}: local_defaults.{item}"
-                local[item.replace("_", "-")] = _local_default(where, number)
+                local[item.replace("_", "-")] = _local_default(
+                    where, number, item.replace("_", "-")
+                )
                 origins[item.replace("_", "-")] = where
         elif name in names:
             values[name] = _coerce(name, raw, f"{path_text}: {key}")
+        elif key.replace("_", "-") in LOCAL_DEFAULTS:
+            raise ConfigError(
+                f"{path_text}: {key!r} is a local default: move it under [local_defaults]"
+            )
         else:
             known = ", ".join(sorted(names | {"local_defaults"}))
             raise ConfigError(f"{path_text}: unknown setting {key!r} (known: {known})")
@@ -254,7 +294,7 @@ def load_config(
     for key, raw_env in env.items():
         if key.startswith(DEFAULT_PREFIX):
             name = key[len(DEFAULT_PREFIX) :].lower().replace("_", "-")
-            local_defaults[name] = _local_default(key, raw_env)
+            local_defaults[name] = _local_default(key, raw_env, name)
             origins[name] = key
     config = replace(Config(), **values)
     if overrides:
@@ -265,9 +305,10 @@ def load_config(
         config = replace(config, cors_origins=("*",))
     if not 1 <= config.max_feedback_entries <= MAX_FEEDBACK_ENTRIES_LIMIT:
         raise ConfigError(
-            f"max_feedback_entries={config.max_feedback_entries}: "
-            f"expected 1 to {MAX_FEEDBACK_ENTRIES_LIMIT}"
+            f"{ENV_PREFIX}MAX_FEEDBACK_ENTRIES (max_feedback_entries)="
+            f"{config.max_feedback_entries}: expected 1 to {MAX_FEEDBACK_ENTRIES_LIMIT}"
         )
+    _check_public_url(config.public_url)
     _check_local_defaults(local_defaults, origins)
     return _served_defaults(replace(config, local_defaults=local_defaults))
 
@@ -280,6 +321,16 @@ def _check_local_defaults(local_defaults: Mapping[str, float], origins: Mapping[
         except (UnknownSettingError, SettingValueError) as exc:
             message = str(exc.args[0] if exc.args else exc)
             raise ConfigError(f"{origins.get(name, name)}: {message}") from None
+
+
+def _check_public_url(url: str) -> None:
+    """ConfigError unless the public URL is an absolute http(s) URL (it is the JWT audience)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{ENV_PREFIX}PUBLIC_URL={url!r}: expected an http(s) URL such as "
+            "https://cds.example.org"
+        )
 
 
 def _served_defaults(config: Config) -> Config:

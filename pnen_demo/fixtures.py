@@ -82,9 +82,11 @@ def load(
                     fhir_server.rstrip("/"), data=body, headers=headers, timeout=timeout
                 )
             except requests.RequestException as exc:
-                report(f"{patient.id}: {type(exc).__name__}")
-                ok = False
-                continue
+                from cds_service.cli import network_reason
+
+                # The server cannot be reached: the same for every patient, so said once.
+                report(f"--fhir-server {fhir_server}: {network_reason(exc)}")
+                return False
             good = response.status_code in (200, 201)
             report(f"{patient.id}: HTTP {response.status_code}")
             ok = ok and good

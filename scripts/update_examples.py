@@ -1,4 +1,5 @@
-"""Write the ready-made CDS Hooks requests of examples/ from the benchmark patient and drafts.
+"""Write the ready-made CDS Hooks requests of examples/ from the benchmark patient and drafts,
+and an example feedback request.
 
 Usage: python scripts/update_examples.py [--check]   (--check: exit 1 if examples/ is stale)
 
@@ -16,6 +17,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cards.build import OVERRIDE_SYSTEM  # noqa: E402
 from hooks.knowledge import load_knowledge  # noqa: E402
 from hooks.prefetch import prefetch_plan  # noqa: E402
 from hooks.request_builder import (  # noqa: E402
@@ -28,7 +30,10 @@ from hooks.request_builder import (  # noqa: E402
 EXAMPLES = ROOT / "examples"
 PATIENT = ROOT / "tests" / "fixtures" / "benchmark-pnen-patient.json"
 DRAFTS = EXAMPLES / "draft-orders.json"
-FHIR_SERVER = "http://127.0.0.1:8090/fhir"  # where the README's FHIR server example listens
+# `pnen-cds demo`'s FHIR server on its default port: it holds the benchmark patient (bench-pnen).
+FHIR_SERVER = "http://127.0.0.1:8081/fhir"
+# A card uuid for the feedback example; the README's commands put a real card's uuid in its place.
+FEEDBACK_CARD = "8d0d4c5e-6a5e-4d7b-9a55-0f1d6c1a0f01"
 SELECTED = ["MedicationRequest/draft-cisplatin", "MedicationRequest/draft-etoposide"]
 
 
@@ -67,6 +72,19 @@ def requests() -> dict[str, dict[str, Any]]:
             fhir_server=FHIR_SERVER,
             hook_instance="8d0d4c5e-6a5e-4d7b-9a55-0f1d6c1a0004",
         ),
+        "feedback.json": {
+            "feedback": [
+                {
+                    "card": FEEDBACK_CARD,
+                    "outcome": "overridden",
+                    "overrideReason": {
+                        "reason": {"system": OVERRIDE_SYSTEM, "code": "discussed-at-mdt"},
+                        "userComment": "discussed at the tumour board",
+                    },
+                    "outcomeTimestamp": "2026-06-01T10:00:00Z",
+                }
+            ]
+        },
     }
 
 

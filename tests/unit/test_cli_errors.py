@@ -91,7 +91,7 @@ def _with_draft(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_selection_without_its_type_is_refused_with_the_api_s_path(
+def test_a_selection_without_its_type_is_refused_naming_the_flag_and_its_value(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     line = _fails_with_one_line(
@@ -104,10 +104,10 @@ def test_a_selection_without_its_type_is_refused_with_the_api_s_path(
             "d-etoposide",
         ],
         capsys,
-        "context.selections[0]: does not match a draft order",
+        "--select d-etoposide: does not match a draft order",
         "MedicationRequest/d-etoposide",
     )
-    assert "No recommendations" not in line
+    assert "No recommendations" not in line and "context.selections" not in line
 
 
 def test_a_selection_on_order_sign_is_refused(
@@ -135,7 +135,10 @@ def test_a_non_numeric_local_default_names_the_variable(
 ) -> None:
     monkeypatch.setenv("PNEN_CDS_DEFAULT_TMB_HIGH", "ten")
     _fails_with_one_line(
-        ["evaluate", str(PNEN)], capsys, "PNEN_CDS_DEFAULT_TMB_HIGH='ten'", "expected a number"
+        ["evaluate", str(PNEN)],
+        capsys,
+        "PNEN_CDS_DEFAULT_TMB_HIGH='ten'",
+        "expected a number between 1 and 100",
     )
 
 
@@ -181,10 +184,21 @@ def test_an_unknown_toml_setting_is_named_with_the_known_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     toml = tmp_path / "pnen.toml"
-    toml.write_text("recent_marker_days = 60\n")  # a local default outside [local_defaults]
+    toml.write_text("fhir_timeuot = 3\n")
     monkeypatch.setenv("PNEN_CDS_CONFIG", str(toml))
     _fails_with_one_line(
-        ["evaluate", str(PNEN)], capsys, "unknown setting 'recent_marker_days'", "local_defaults"
+        ["evaluate", str(PNEN)], capsys, "unknown setting 'fhir_timeuot'", "fhir_timeout"
+    )
+
+
+def test_a_local_default_at_the_toml_top_level_is_to_be_moved_under_local_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = tmp_path / "pnen.toml"
+    toml.write_text("recent_marker_days = 60\n")
+    monkeypatch.setenv("PNEN_CDS_CONFIG", str(toml))
+    _fails_with_one_line(
+        ["evaluate", str(PNEN)], capsys, "'recent_marker_days'", "move it under [local_defaults]"
     )
 
 
