@@ -609,6 +609,11 @@ def _demo_commands(sub: Any) -> None:
     )
     ex.add_argument("--out", default="demo-patients", help="folder to write into")
     ex.add_argument(
+        "--with-drafts",
+        action="store_true",
+        help="add each patient's draft orders (collection only), for evaluate --hook order-*",
+    )
+    ex.add_argument(
         "--today",
         type=_iso_date,
         metavar="YYYY-MM-DD",

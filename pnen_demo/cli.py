@@ -101,7 +101,14 @@ def fixtures(args: argparse.Namespace) -> int:
     """Export the demo patients as Bundles, or load them into a FHIR server."""
     today = date.fromisoformat(args.today) if args.today else date.today()
     if args.action == "export":
-        for path in export(Path(args.out), today, args.format):
+        if args.with_drafts and args.format != "collection":
+            print(
+                "pnen-cds fixtures: --with-drafts needs --format collection (a FHIR server gets "
+                "the record only; the EHR drafts orders itself)",
+                file=sys.stderr,
+            )
+            return 2
+        for path in export(Path(args.out), today, args.format, with_drafts=args.with_drafts):
             print(path)
         return 0
     return 0 if load(args.fhir_server, today, args.token) else 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from pnen_demo.patients import DemoPatient, demo_patients, record_of
+from pnen_demo.patients import DemoPatient, demo_patients, drafts_of, record_of
 
 Resource = dict[str, Any]
 FORMATS = ("transaction", "collection")
@@ -44,19 +44,31 @@ def collection(resources: list[Resource], today: date) -> Resource:
     }
 
 
-def bundle_for(patient: DemoPatient, today: date, form: str) -> Resource:
-    """The patient's record with dates as of `today`, as a transaction or collection Bundle."""
+def bundle_for(
+    patient: DemoPatient, today: date, form: str, *, with_drafts: bool = False
+) -> Resource:
+    """The patient's record with dates as of `today`, as a transaction or collection Bundle.
+
+    `with_drafts` adds the patient's draft orders (status draft), for `pnen-cds evaluate
+    --hook order-select/order-sign` on the file; a FHIR server gets the record only, since the
+    EHR (or the CDS Hooks sandbox) drafts orders itself.
+    """
     resources = record_of(patient, today)
+    if with_drafts:
+        resources += drafts_of(patient, today)
     return transaction(resources) if form == "transaction" else collection(resources, today)
 
 
-def export(folder: Path, today: date, form: str = "transaction") -> list[Path]:
+def export(
+    folder: Path, today: date, form: str = "transaction", *, with_drafts: bool = False
+) -> list[Path]:
     """Write one Bundle file per demo patient into `folder`; the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for patient in demo_patients():
         path = folder / f"{patient.id}.json"
-        text = json.dumps(bundle_for(patient, today, form), indent=1, ensure_ascii=False)
+        bundle = bundle_for(patient, today, form, with_drafts=with_drafts)
+        text = json.dumps(bundle, indent=1, ensure_ascii=False)
         path.write_text(text + "\n", encoding="utf-8")
         written.append(path)
     return written

@@ -154,3 +154,40 @@ def test_pnen_cds_demo_serves_the_service_and_the_fhir_server(tmp_path: Path) ->
     out = log.read_text()
     assert "development tool" in out
     assert f"fhirServiceUrl=http%3A%2F%2F127.0.0.1%3A{fhir_port}%2Ffhir" in out
+
+
+def test_exported_demo_patients_with_drafts_give_their_order_hook_cards_offline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pnen_demo.patients import demo_patients
+
+    argv = ["fixtures", "export", "--format", "collection", "--with-drafts", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    for patient in demo_patients():
+        for hook in patient.order_hooks:
+            assert (
+                main(
+                    [
+                        "evaluate",
+                        str(tmp_path / f"{patient.id}.json"),
+                        "--hook",
+                        hook,
+                        "--format",
+                        "json",
+                    ]
+                )
+                == 0
+            )
+            cards = json.loads(capsys.readouterr().out)["cards"]
+            assert [c["source"]["topic"]["code"] for c in cards] == patient.cards[hook], (
+                patient.id,
+                hook,
+            )
+
+
+def test_drafts_are_only_exported_in_a_collection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fixtures", "export", "--with-drafts", "--out", str(tmp_path)]) == 2
+    assert "--format collection" in capsys.readouterr().err
