@@ -129,7 +129,7 @@ def map_condition(
     recorded = fhir_date(condition, "recordedDate")
     when = onset or recorded
     ref = ref_of(condition)
-    label = concept_text(code) or "condition"
+    label = terms.readable(code) or "condition"
     facts: list[Fact] = []
 
     def add(kind: str, value: object, text: str, day: date | None = when) -> None:
