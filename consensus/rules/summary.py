@@ -93,6 +93,34 @@ def _fit(head: str, parts: list[str]) -> str:
     return text
 
 
+def _extrahepatic_sites(p: Patient) -> list[str]:
+    """Named sites of extrahepatic metastases; 'site not recorded' only when none is named."""
+    sites = list(dict.fromkeys(str(f.value) for f in p.extrahepatic))
+    named = [s for s in sites if s != "extrahepatic site not recorded"]
+    return named or sites
+
+
+def _m1_spread(p: Patient) -> str | None:
+    """'M1a: liver', 'M1b: lung' or 'M1c: liver + lung' from the metastases on record."""
+    sites = " + ".join(_extrahepatic_sites(p))
+    if p.has_liver_mets and sites:
+        return f"M1c: liver + {sites}"
+    if sites:
+        return f"M1b: {sites}"
+    return "M1a: liver" if p.has_liver_mets else None
+
+
+def _extrahepatic_text(p: Patient) -> str:
+    """Each extrahepatic metastasis with its date, or why none is shown."""
+    if p.extrahepatic:
+        return "; ".join(
+            dict.fromkeys(f"{f.value} ({f.when or 'undated'})" for f in p.extrahepatic)
+        )
+    if p.extrahepatic_unknown:
+        return "unknown (a metastasis is recorded without its site)"
+    return "none recorded"
+
+
 def _course_text(fact: Fact) -> str:
     """'progression', 'stable', or 'no evidence of disease' for a NED record."""
     if fact.kind == "ned":
@@ -163,17 +191,24 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     tnm = " ".join(x for x in (t, n, m) if x)
     if kind not in _NO_NET_STAGE:
         stage = ajcc_stage(t, n, m)
-        if stage is None and p.has_liver_mets:
-            stage = "IV"  # liver metastases are M1a or M1c
+        if stage is None and (p.has_liver_mets or p.extrahepatic):
+            stage = "IV"  # distant metastases are M1 (liver M1a, extrahepatic M1b, both M1c)
         recorded = p.facts.latest("tnm-stage")
         if recorded:
             evidence.append(recorded)
+        spread = _m1_spread(p) if stage == "IV" else None
         stage_text = f"AJCC 8th stage {stage}" if stage else "stage unknown"
+        stage_text += f" ({spread})" if spread else ""
         lines.append(f"- Stage: {stage_text}{f' ({tnm})' if tnm else ''}")
         if stage:
-            parts.append(f"stage {stage}")
+            # Extrahepatic disease changes the options (C 6.2, C 12): never left out (CR-8).
+            parts.append(
+                f"stage {stage} ({spread})" if spread and p.extrahepatic else f"stage {stage}"
+            )
     else:
         lines.append(f"- Stage: {tnm or 'TNM not recorded'} ({_NO_NET_STAGE[str(kind)]})")
+    evidence += p.extrahepatic
+    lines.append(f"- Extrahepatic metastases: {_extrahepatic_text(p)}")
     if course is not None:
         parts.append(
             f"{_course_text(course)} {course.when.isoformat() if course.when else '(undated)'}"
