@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from consensus.patient import ACTIVE, CONFLICT, G3_UNKNOWN, NEC, REMISSION, Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
-from consensus.record_notes import record_notes
+from consensus.record_notes import enets_reassess_note, record_notes
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, Fact
 
@@ -215,10 +215,18 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         )
     if therapy_short:
         parts.append(therapy_short)
-    if p.enets_type:
-        parts.append(f"ENETS type {p.enets_type.value}")
-        evidence.append(p.enets_type)
-    lines.append(f"- ENETS liver type: {p.enets_type.value if p.enets_type else 'unknown'}")
+    enets = p.enets_type
+    outdated = p.enets_outdated_by
+    if enets and outdated:
+        parts.append(f"ENETS type {enets.value} ({enets.when}, re-assess)")
+        evidence += (enets, outdated)
+        lines.append(f"- ENETS liver type: {enets.value} ({enets.when}) — {enets_reassess_note(p)}")
+    elif enets:
+        parts.append(f"ENETS type {enets.value}")
+        evidence.append(enets)
+        lines.append(f"- ENETS liver type: {enets.value}")
+    else:
+        lines.append("- ENETS liver type: unknown")
     sstr = p.sstr_status
     sstr_text = "positive" if sstr.met else "negative" if sstr.not_met else "unknown"
     evidence += sstr.evidence
