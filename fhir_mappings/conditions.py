@@ -184,10 +184,10 @@ def map_condition(
         for comorbidity in COMORBIDITIES:
             if comorbidity in concepts:
                 add("comorbidity", comorbidity, label)
-    site = ", ".join(terms.readable(s) for s in body_sites if terms.readable(s))
-    if body_sites and not site:
-        site = "site not named"
-    facts += _metastasis_facts(concepts, sites, site, label, when, ref)
+    site_name = ", ".join(terms.readable(s) for s in body_sites if terms.readable(s))
+    if body_sites and not site_name:
+        site_name = "site not named"
+    facts += _metastasis_facts(concepts, sites, site_name, label, when, ref)
     return facts
 
 
