@@ -41,7 +41,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from consensus.criteria import Criterion, evidence_of, known, missing_of, unknown
+from consensus.criteria import (
+    Criterion,
+    alternatives,
+    evidence_of,
+    known,
+    missing_of,
+    unknown,
+)
 from consensus.patient import CONFLICT, G3_UNKNOWN, HEPATECTOMIES, NET, Patient
 from consensus.recommendation import (
     OS,
@@ -256,7 +263,7 @@ def _liver_mri_trigger(ctx: RuleContext) -> tuple[Criterion, ...]:
         note="" if assessed else "no resectability assessment recorded",
     )
     # Silent unless one is met: with the type unknown and nothing assessed, nothing to plan yet.
-    return (enets, assessment) if enets.met or assessment.met else ()
+    return alternatives(enets, assessment) if enets.met or assessment.met else ()
 
 
 @rule(
