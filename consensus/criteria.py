@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from fhir_mappings.facts import Fact
@@ -30,6 +30,7 @@ class Criterion:
     missing: tuple[str, ...] = ()
     note: str = ""
     datum: str = ""  # the open fact that would settle it, as "decisions waiting on data" name it
+    needed: bool = True  # False: an alternative of its OR group is met, so it decides nothing
 
     @property
     def met(self) -> bool:
@@ -48,12 +49,12 @@ class Criterion:
 
     def named(self, name: str) -> Criterion:
         """The same criterion under another name."""
-        return Criterion(name, self.status, self.evidence, self.missing, self.note, self.datum)
+        return replace(self, name=name)
 
     @property
     def data_wanted(self) -> tuple[str, ...]:
         """The open facts that would settle it: its datum, else each missing item, else its name."""
-        if not self.unknown:
+        if not self.unknown or not self.needed:
             return ()
         if self.datum:
             return (self.datum,)
@@ -78,7 +79,7 @@ def evidence_of(criteria: Iterable[Criterion]) -> tuple[Fact, ...]:
 
 def missing_of(criteria: Iterable[Criterion]) -> tuple[str, ...]:
     """Every piece of data the criteria lack, once each, in order (a card's *missing data*)."""
-    return tuple(dict.fromkeys(m for c in criteria for m in c.missing))
+    return tuple(dict.fromkeys(m for c in criteria if c.needed for m in c.missing))
 
 
 def _merge(criteria: Iterable[Criterion]) -> tuple[tuple[Fact, ...], tuple[str, ...]]:
@@ -110,12 +111,22 @@ def any_of(name: str, *criteria: Criterion) -> Criterion:
     return Criterion(name, UNKNOWN, evidence, missing)
 
 
+def alternatives(*criteria: Criterion) -> tuple[Criterion, ...]:
+    """Rows of an OR group: once one is met, its unknown alternatives wait on nothing (CR-7)."""
+    if not any(c.met for c in criteria):
+        return criteria
+    return tuple(
+        replace(c, needed=False, note=c.note or "not needed: an alternative is met")
+        if c.unknown
+        else c
+        for c in criteria
+    )
+
+
 def negate(name: str, criterion: Criterion) -> Criterion:
     """The opposite criterion; unknown stays unknown."""
     flipped = {MET: NOT_MET, NOT_MET: MET, UNKNOWN: UNKNOWN}[criterion.status]
-    return Criterion(
-        name, flipped, criterion.evidence, criterion.missing, criterion.note, criterion.datum
-    )
+    return replace(criterion, name=name, status=flipped)
 
 
 def waiting_on(criteria: Iterable[Criterion]) -> tuple[str, ...]:

@@ -1092,6 +1092,18 @@ class Patient:
         """The most recent ENETS liver-metastasis type."""
         return self.facts.latest("enets-liver-type")
 
+    @cached_property
+    def enets_outdated_by(self) -> Fact | None:
+        """The latest progression dated after the ENETS type: the type may no longer hold.
+
+        C 11.1 types liver metastases by their current distribution; progression can change it.
+        """
+        typed = self.enets_type
+        if typed is None or typed.when is None:
+            return None
+        later = [f for f in self.progressions if f.when is not None and f.when > typed.when]
+        return max(later, key=lambda f: (f.when or date.min, f.ref)) if later else None
+
     def enets_is(self, *types: str) -> bool:
         """The ENETS liver type is one of these (False when unknown)."""
         return self.enets_type is not None and self.enets_type.value in types

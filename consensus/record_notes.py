@@ -79,6 +79,18 @@ def attribution_lines(p: Patient) -> list[str]:
     return lines
 
 
+def enets_reassess_note(p: Patient) -> str:
+    """'' when the ENETS type is current; else its date and that it needs re-assessment (CR-16)."""
+    typed, progression = p.enets_type, p.enets_outdated_by
+    if typed is None or progression is None:
+        return ""
+    return (
+        f"The ENETS type {typed.value} was recorded on {typed.when}, before the progression of "
+        f"{progression.when}: re-assess the type on current imaging before relying on it "
+        "(C 11.1)."
+    )
+
+
 def record_notes(p: Patient) -> list[str]:
     """The summary card's lines about the record: unreadable resources and attribution."""
     return [*unreadable_lines(p), *attribution_lines(p)]

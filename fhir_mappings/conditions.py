@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -129,7 +130,7 @@ def map_condition(
     recorded = fhir_date(condition, "recordedDate")
     when = onset or recorded
     ref = ref_of(condition)
-    label = concept_text(code) or "condition"
+    label = terms.readable(code) or "condition"
     facts: list[Fact] = []
 
     def add(kind: str, value: object, text: str, day: date | None = when) -> None:
@@ -183,14 +184,31 @@ def map_condition(
         for comorbidity in COMORBIDITIES:
             if comorbidity in concepts:
                 add("comorbidity", comorbidity, label)
-    facts += _metastasis_facts(concepts, sites, bool(body_sites), label, when, ref)
+    site_name = ", ".join(terms.readable(s) for s in body_sites if terms.readable(s))
+    if body_sites and not site_name:
+        site_name = "site not named"
+    facts += _metastasis_facts(concepts, sites, site_name, label, when, ref)
     return facts
+
+
+# Prefixes of metastasis names (ICD-10-CM C77-C79, C7B; SNOMED) before the site they name.
+_SECONDARY_PREFIX = re.compile(
+    r"^(?:secondary (?:malignant neoplasm|carcinoid tumou?rs?)|metastatic malignant neoplasm|"
+    r"metastas[ie]s)\s+(?:of|to|in)\s+(?:the\s+)?",
+    re.IGNORECASE,
+)
+
+
+def metastasis_site(label: str, body_site: str) -> str:
+    """The site a metastasis Condition names: its bodySite, else its name without the prefix."""
+    site = body_site or _SECONDARY_PREFIX.sub("", label)
+    return site[:1].lower() + site[1:] if site[1:2].islower() else site
 
 
 def _metastasis_facts(
     concepts: frozenset[str],
     sites: frozenset[str],
-    has_site: bool,
+    site: str,
     label: str,
     when: date | None,
     ref: str,
@@ -199,8 +217,9 @@ def _metastasis_facts(
     secondary = "secondary-malignancy" in concepts
     if "liver-metastasis" in concepts or (secondary and "site-liver" in sites):
         return [Fact("liver-metastasis", label, when, ref, label)]
-    if "extrahepatic-metastasis" in concepts or (secondary and has_site):
-        return [Fact("extrahepatic-metastasis", label, when, ref, label)]
+    if "extrahepatic-metastasis" in concepts or (secondary and site):
+        # The value is the site, for the summary's M1b/M1c sites (CR-8).
+        return [Fact("extrahepatic-metastasis", metastasis_site(label, site), when, ref, label)]
     if "regional-nodes" in concepts:
         # Intra-abdominal nodes are regional for the pancreas: N1, never distant disease.
         return [Fact("tnm-n", "N1", when, ref, f"{label} (regional nodes: N1)")]

@@ -596,6 +596,9 @@ _METASTASIS_TEXT = {
     "extrahepatic-metastasis": "extrahepatic metastases",
 }
 
+# An M1b/M1c category says disease is outside the liver, not where (the summary lists sites).
+_METASTASIS_VALUE = {"extrahepatic-metastasis": "extrahepatic site not recorded"}
+
 
 def staging_fact_texts(kind: str, value: str) -> list[tuple[str, str, str]]:
     """(kind, value, text) of a TNM or stage fact and the metastasis facts an M category implies."""
@@ -603,7 +606,10 @@ def staging_fact_texts(kind: str, value: str) -> list[tuple[str, str, str]]:
         return [(kind, value, f"stage {value}")]
     found = [(kind, value, value)]
     if kind == "tnm-m":
-        found += [(k, value, f"{value} ({_METASTASIS_TEXT[k]})") for k in metastasis_kinds(value)]
+        found += [
+            (k, _METASTASIS_VALUE.get(k, value), f"{value} ({_METASTASIS_TEXT[k]})")
+            for k in metastasis_kinds(value)
+        ]
     return found
 
 

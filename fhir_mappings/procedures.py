@@ -20,7 +20,7 @@ from typing import Any
 
 from fhir_mappings.facts import LIVER, Fact
 from fhir_mappings.observations import LABS, body_site
-from fhir_mappings.shape import all_text, concept_text, fhir_date, obj, objects, ref_of, string
+from fhir_mappings.shape import all_text, fhir_date, obj, objects, ref_of, string
 from fhir_mappings.terminology import Terminology
 
 PROCEDURE_KINDS = (
@@ -86,7 +86,7 @@ def map_procedure(procedure: dict[str, Any], terms: Terminology) -> list[Fact]:
     when = fhir_date(procedure, "performedDateTime") or (
         fhir_date(period, "start", "performedPeriod.") if period else None
     )
-    name = concept_text(obj(procedure, "code")) or "procedure"
+    name = terms.readable(obj(procedure, "code")) or "procedure"
     return [
         Fact(f"procedure:{kind}", "completed", when, ref_of(procedure), f"{name} (completed)")
         for kind in sorted(kinds)

@@ -15,7 +15,6 @@ from fhir_mappings.context import asserted_text
 from fhir_mappings.facts import BY_TEXT, Fact
 from fhir_mappings.shape import (
     all_text,
-    concept_text,
     fhir_date,
     obj,
     objects,
@@ -255,7 +254,7 @@ def _result(report: dict[str, Any]) -> str | None:
 
 
 _RESULT_TEXT = {
-    "positive": "positive (tracer-avid)",
+    "positive": "positive (disease present)",
     "negative": "negative",
     "progression": "progressive disease (RECIST PD)",
     None: "performed, result not coded",
@@ -279,14 +278,17 @@ def map_report(report: dict[str, Any], terms: Terminology, use_text: bool = True
     )
     result = _result(report)
     ref = ref_of(report)
-    name = concept_text(code) or "imaging study"
+    name = terms.readable(code) or "imaging study"
+    # "Tracer-avid" describes nuclear imaging only; a positive CT or MRI shows disease.
+    nuclear = result == "positive" and not _NUCLEAR_KINDS.isdisjoint(kinds)
+    result_text = "positive (tracer-avid)" if nuclear else _RESULT_TEXT[result]
     facts = [
         Fact(
             f"imaging:{kind}",
             result,
             when,
             ref,
-            f"{name}: {_RESULT_TEXT[result]}",
+            f"{name}: {result_text}",
             flags=flags + ((BY_TEXT,) if by_text else ()),
         )
         for kind, by_text in sorted(kinds.items())

@@ -130,6 +130,32 @@ class Terminology:
         """The display a ValueSet gives this code (after alias and notation), or None."""
         return self.displays.get(self.canonical(system, code))
 
+    def readable(self, codeable: Any) -> str:
+        """A code's name for people: its text or display, else the ValueSet's display or title."""
+        if not isinstance(codeable, dict):
+            return ""
+        text = codeable.get("text")
+        if isinstance(text, str) and text:
+            return text
+        codings = [c for c in codeable.get("coding") or [] if isinstance(c, dict)]
+        for coding in codings:
+            if isinstance(coding.get("display"), str) and coding["display"]:
+                return str(coding["display"])
+        for coding in codings:
+            system, code = coding.get("system"), coding.get("code")
+            if isinstance(system, str) and isinstance(code, str):
+                display = self.display(system, code)
+                if display:
+                    return display
+        # A site's own code: the title of the one concept it belongs to says what it is.
+        titles = {self.titles[c] for c in self.concepts_of(codeable) if c in self.titles}
+        if len(titles) == 1:
+            return titles.pop()
+        for coding in codings:
+            if isinstance(coding.get("code"), str) and coding["code"]:
+                return str(coding["code"])
+        return ""
+
     def concepts_of(self, codeable: Any) -> frozenset[str]:
         """Concepts matched by any coding of a CodeableConcept (a JSON dict); empty if none."""
         if not isinstance(codeable, dict):

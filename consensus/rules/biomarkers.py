@@ -34,7 +34,17 @@ from decimal import Decimal
 
 from consensus.criteria import Criterion, known
 from consensus.patient import Patient
-from consensus.recommendation import OS, PV, SIGN, Indicator, Recommendation, RuleInfo, recommend
+from consensus.recommendation import (
+    OS,
+    PV,
+    SIGN,
+    Indicator,
+    Recommendation,
+    RuleInfo,
+    Suggestion,
+    create,
+    recommend,
+)
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact, Quantity
 
@@ -242,19 +252,41 @@ def pp_rise(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "tumour progression on imaging; PP also rises with exercise, hypoglycaemia and food "
         "intake, so correlate with imaging (R Pancreatic polypeptide)."
     )
+    summary = f"Pancreatic polypeptide up {percent} % since {earlier.when}: correlate with "
+    summary += "imaging for progression"
+    stale = last_imaging is None or (
+        last_imaging.when is not None
+        and latest.when is not None
+        and last_imaging.when < latest.when
+    )
     if last_imaging is None:
         advice += " No abdominal CT or MRI is on record."
-    elif last_imaging.when and latest.when and last_imaging.when < latest.when:
-        advice += f" The last abdominal CT/MRI ({last_imaging.when}) predates the rise."
+    elif stale:
+        advice += f" The last abdominal CT/MRI ({last_imaging.text}, {last_imaging.when}) "
+        advice += "predates the rise."
+    pending = p.planned("ct-abdomen-multiphase", "abdominal-imaging") if stale else ()
+    suggestions: tuple[Suggestion, ...] = ()
+    if stale and pending:
+        advice += f" Restaging imaging is already ordered: {', '.join(f.ref for f in pending)}."
+    elif stale:
+        # CR-11: imaging is essential for follow-up (C 1); the PP rise asks for a current study.
+        advice += (
+            " Consider restaging with multiphasic contrast CT of the abdomen/pelvis (or MRI) "
+            "to look for progression (C 1)."
+        )
+        summary = f"Pancreatic polypeptide up {percent} % since {earlier.when}, no CT/MRI since "
+        summary += "the rise: consider restaging CT"
+        title = "Order multiphasic contrast CT abdomen/pelvis"
+        suggestions = (Suggestion(title, (create("ct-abdomen-pelvis-multiphase", title),)),)
     criteria = (known(f"PP rise > 50 % ({how})", True, (earlier, latest)),)
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary=f"Pancreatic polypeptide up {percent} % since {earlier.when}: correlate with "
-        "imaging for progression",
+        summary=summary,
         advice=advice,
-        evidence=(earlier, latest, *((last_imaging,) if last_imaging else ())),
+        evidence=(earlier, latest, *((last_imaging,) if last_imaging else ()), *pending),
         criteria=criteria,
+        suggestions=suggestions,
     )
 
 

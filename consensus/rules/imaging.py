@@ -41,7 +41,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from consensus.criteria import Criterion, evidence_of, known, missing_of, unknown
+from consensus.criteria import (
+    Criterion,
+    alternatives,
+    evidence_of,
+    known,
+    missing_of,
+    unknown,
+)
 from consensus.patient import CONFLICT, G3_UNKNOWN, HEPATECTOMIES, NET, Patient
 from consensus.recommendation import (
     OS,
@@ -58,6 +65,7 @@ from consensus.recommendation import (
     recommend,
     silent,
 )
+from consensus.record_notes import enets_reassess_note
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact
 
@@ -255,7 +263,7 @@ def _liver_mri_trigger(ctx: RuleContext) -> tuple[Criterion, ...]:
         note="" if assessed else "no resectability assessment recorded",
     )
     # Silent unless one is met: with the type unknown and nothing assessed, nothing to plan yet.
-    return (enets, assessment) if enets.met or assessment.met else ()
+    return alternatives(enets, assessment) if enets.met or assessment.met else ()
 
 
 @rule(
@@ -290,6 +298,9 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
             " Contrast is contraindicated here: diffusion-weighted MRI (DWI) detects primary and "
             "metastatic lesions without contrast (C 1.2)."
         )
+    reassess = enets_reassess_note(p) if not ctx.on_orders else ""
+    if reassess:
+        advice += f" {reassess}"
     suggestions: tuple[Suggestion, ...] = ()
     if pending:
         advice += f" A liver MRI with hepatobiliary contrast is already ordered: {_refs(pending)}."
@@ -313,6 +324,8 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
             suggestions = (hepatobiliary,)
         if ctx.on_orders:
             what = "Liver resection drafted"
+        elif trigger[0].met and p.enets_type is not None and p.enets_outdated_by is not None:
+            what = f"ENETS type {p.enets_type.value} of {p.enets_type.when} predates progression"
         elif trigger[0].met and p.enets_type is not None:
             what = f"ENETS type {p.enets_type.value} liver metastases"
         else:
@@ -328,7 +341,7 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
         summary,
         advice,
         criteria,
-        evidence=(*pending,),
+        evidence=(*pending, *((p.enets_outdated_by,) if reassess and p.enets_outdated_by else ())),
         local_policy=policy,
         suggestions=suggestions,
     )

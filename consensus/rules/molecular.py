@@ -14,7 +14,7 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from consensus.criteria import any_of, known, unknown
+from consensus.criteria import alternatives, any_of, known, unknown
 from consensus.recommendation import (
     OS,
     PV,
@@ -76,7 +76,7 @@ def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation |
         either = any_of("ENETS type II or III, or progression", enets, progressed)
         none_yet = known("no MGMT IHC on record", True, note="none recorded")
         return silent(info, (net_lm, either, none_yet)) if either.unknown else None
-    criteria = [net_lm, enets, progressed, no_mgmt]
+    criteria = [net_lm, *alternatives(enets, progressed), no_mgmt]
     pending = p.planned("mgmt-ihc")
     advice = (
         "MGMT immunohistochemistry guides the choice between temozolomide (TMZ)-based regimens "

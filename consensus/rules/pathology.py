@@ -229,7 +229,23 @@ def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
         "FNA/B is the preferred technique to sample both in one procedure (C 5.3); use a biopsy "
         "(FNB) needle to obtain enough tissue for grading and molecular pathology (C 5.4)."
     )
-    if resectability.unknown:
+    # CR-14: a NEC diagnosed on liver tissue is treated medically first (C 7.2); the metastases
+    # already give the pathology, so re-biopsy of the primary is generally not needed (C 2).
+    nec_on_liver = p.is_nec and graded[LIVER] is not None
+    summary = (
+        f"Biopsy both primary and liver metastases: no Ki-67 or grade of the {where} on record"
+    )
+    if nec_on_liver:
+        summary = "NEC diagnosed on liver tissue: biopsy the primary only if it would change "
+        summary += "management; do not delay chemotherapy"
+        advice += (
+            " Here a NEC is already diagnosed on liver tissue: re-biopsy of the primary is "
+            "generally not recommended when the metastases provide adequate pathology (C 2), "
+            "and medical therapy comes first (C 7.2). Sample the primary only if it would change "
+            "management (e.g. a suspected mixed or discordant tumour), and never at the cost of "
+            "delaying first-line chemotherapy."
+        )
+    elif resectability.unknown:
         advice += " Liver resectability is not recorded; if resection is an option, its "
         advice += "specimen can provide the pathology instead."
     elsewhere = p.site_grades.get(UNKNOWN_SITE)
@@ -245,20 +261,20 @@ def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
     if pending:
         advice += " A biopsy is already planned; make sure it samples both sites."
         evidence += pending
-    else:
+    elif not nec_on_liver:
         suggestions = (
             Suggestion(
                 "Order EUS-guided FNB of the primary and the liver metastases",
                 (create("eus-fnb", "Order EUS-guided fine-needle biopsy (FNB needle)"),),
             ),
         )
-    stale, fresh, policy, stale_facts = _stale_guide(
-        ctx, p.stale_study(*GUIDING_IMAGING), "choosing the lesions to sample"
-    )
+    # No biopsy is advised for the NEC: no study is needed to choose the lesions to sample.
+    guide = None if nec_on_liver else p.stale_study(*GUIDING_IMAGING)
+    stale, fresh, policy, stale_facts = _stale_guide(ctx, guide, "choosing the lesions to sample")
     return recommend(
         info,
         Indicator.INFO,
-        f"Biopsy both primary and liver metastases: no Ki-67 or grade of the {where} on record",
+        summary,
         advice + stale,
         criteria,
         evidence=(*evidence, *stale_facts),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from consensus.patient import ACTIVE, CONFLICT, G3_UNKNOWN, NEC, REMISSION, Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
-from consensus.record_notes import record_notes
+from consensus.record_notes import enets_reassess_note, record_notes
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, Fact
 
@@ -91,6 +91,34 @@ def _fit(head: str, parts: list[str]) -> str:
         if len(candidate) < 140:  # CDS Hooks: summary under 140 characters
             text = candidate
     return text
+
+
+def _extrahepatic_sites(p: Patient) -> list[str]:
+    """Named sites of extrahepatic metastases; 'site not recorded' only when none is named."""
+    sites = list(dict.fromkeys(str(f.value) for f in p.extrahepatic))
+    named = [s for s in sites if s != "extrahepatic site not recorded"]
+    return named or sites
+
+
+def _m1_spread(p: Patient) -> str | None:
+    """'M1a: liver', 'M1b: lung' or 'M1c: liver + lung' from the metastases on record."""
+    sites = " + ".join(_extrahepatic_sites(p))
+    if p.has_liver_mets and sites:
+        return f"M1c: liver + {sites}"
+    if sites:
+        return f"M1b: {sites}"
+    return "M1a: liver" if p.has_liver_mets else None
+
+
+def _extrahepatic_text(p: Patient) -> str:
+    """Each extrahepatic metastasis with its date, or why none is shown."""
+    if p.extrahepatic:
+        return "; ".join(
+            dict.fromkeys(f"{f.value} ({f.when or 'undated'})" for f in p.extrahepatic)
+        )
+    if p.extrahepatic_unknown:
+        return "unknown (a metastasis is recorded without its site)"
+    return "none recorded"
 
 
 def _course_text(fact: Fact) -> str:
@@ -163,27 +191,42 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     tnm = " ".join(x for x in (t, n, m) if x)
     if kind not in _NO_NET_STAGE:
         stage = ajcc_stage(t, n, m)
-        if stage is None and p.has_liver_mets:
-            stage = "IV"  # liver metastases are M1a or M1c
+        if stage is None and (p.has_liver_mets or p.extrahepatic):
+            stage = "IV"  # distant metastases are M1 (liver M1a, extrahepatic M1b, both M1c)
         recorded = p.facts.latest("tnm-stage")
         if recorded:
             evidence.append(recorded)
+        spread = _m1_spread(p) if stage == "IV" else None
         stage_text = f"AJCC 8th stage {stage}" if stage else "stage unknown"
+        stage_text += f" ({spread})" if spread else ""
         lines.append(f"- Stage: {stage_text}{f' ({tnm})' if tnm else ''}")
         if stage:
-            parts.append(f"stage {stage}")
+            # Extrahepatic disease changes the options (C 6.2, C 12): never left out (CR-8).
+            parts.append(
+                f"stage {stage} ({spread})" if spread and p.extrahepatic else f"stage {stage}"
+            )
     else:
         lines.append(f"- Stage: {tnm or 'TNM not recorded'} ({_NO_NET_STAGE[str(kind)]})")
+    evidence += p.extrahepatic
+    lines.append(f"- Extrahepatic metastases: {_extrahepatic_text(p)}")
     if course is not None:
         parts.append(
             f"{_course_text(course)} {course.when.isoformat() if course.when else '(undated)'}"
         )
     if therapy_short:
         parts.append(therapy_short)
-    if p.enets_type:
-        parts.append(f"ENETS type {p.enets_type.value}")
-        evidence.append(p.enets_type)
-    lines.append(f"- ENETS liver type: {p.enets_type.value if p.enets_type else 'unknown'}")
+    enets = p.enets_type
+    outdated = p.enets_outdated_by
+    if enets and outdated:
+        parts.append(f"ENETS type {enets.value} ({enets.when}, re-assess)")
+        evidence += (enets, outdated)
+        lines.append(f"- ENETS liver type: {enets.value} ({enets.when}) — {enets_reassess_note(p)}")
+    elif enets:
+        parts.append(f"ENETS type {enets.value}")
+        evidence.append(enets)
+        lines.append(f"- ENETS liver type: {enets.value}")
+    else:
+        lines.append("- ENETS liver type: unknown")
     sstr = p.sstr_status
     sstr_text = "positive" if sstr.met else "negative" if sstr.not_met else "unknown"
     evidence += sstr.evidence

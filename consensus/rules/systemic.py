@@ -77,6 +77,7 @@ from consensus.recommendation import (
     recommend,
     silent,
 )
+from consensus.record_notes import enets_reassess_note
 from consensus.registry import RuleContext, rule
 from consensus.rules.molecular import PLATINUM_GENES, mgmt_label
 from fhir_mappings.facts import SYSTEMIC_THERAPY_CLASSES, Draft, Fact
@@ -266,6 +267,12 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
                 "These type III metastases are potentially resectable (C 11): after conversion, "
                 "reassess R0/R1 feasibility and remnant liver volume for resection + ablation."
             )
+    outdated = p.enets_outdated_by
+    if outdated is not None:
+        # CR-16: a type recorded before the latest progression is not headlined as current.
+        lines.insert(0, enets_reassess_note(p))
+        summary = f"ENETS type {label} of {p.enets_type.when if p.enets_type else ''} predates "
+        summary += f"progression: re-assess it on current imaging; {choice}"
     therapy, _ = p.current_systemic
     lines.append(
         f"Current systemic therapy: {_therapies(therapy)}."
@@ -286,7 +293,7 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         summary,
         " ".join(lines),
         criteria,
-        evidence=(*pending, *therapy, *given_tmz),
+        evidence=(*pending, *therapy, *given_tmz, *((outdated,) if outdated else ())),
     )
 
 

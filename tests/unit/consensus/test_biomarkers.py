@@ -415,7 +415,10 @@ def test_pp_rise_card_names_both_results_and_asks_for_imaging() -> None:
     assert "80 %" in rec.summary and days_ago(120) in rec.summary
     assert "predates the rise" in rec.advice
     card = card_of(rec)
-    assert "correlate with imaging" in card["detail"] and "suggestions" not in card
+    assert "correlate with imaging" in card["detail"]
+    assert [x["label"] for x in card["suggestions"]] == [
+        "Order multiphasic contrast CT abdomen/pelvis"
+    ]  # CR-11: the CT predates the rise
 
 
 def test_pp_rise_exactly_50_percent_with_awkward_decimals_does_not_fire() -> None:
