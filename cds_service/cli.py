@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from cards.report import ReportHeader, text_report
 from cds_service.config import Config, ConfigError, load_config, unknown_variables
@@ -107,12 +106,10 @@ PORT = _in_range(1, 65535)
 
 
 def _describe_database(url: str) -> str:
-    """The database URL without its password."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    """The database URL without its password (the store's own rendering)."""
+    from cds_service.store import shown_url
+
+    return shown_url(url)
 
 
 def _knowledge(config: Config, cards: Any = None) -> Any:

@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ __all__ = [
     "RuleFeedbackStats",
     "Store",
     "compact_references",
+    "shown_url",
     "expand_references",
     "metadata",
 ]
@@ -145,6 +146,14 @@ def _json(value: Any) -> str:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def shown_url(database_url: str) -> str:
+    """A database URL as logs and messages may show it: the password hidden (as given if bad)."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return database_url
 
 
 def compact_references(refs: Sequence[str]) -> dict[str, list[str]]:
