@@ -555,13 +555,23 @@ class Patient:
         }
 
     @cached_property
+    def _own_overall(self) -> SiteGrade | None:
+        """The overall grade from the pNEN's own results (possibly another cancer's left out)."""
+        return _overall(self.site_grades)
+
+    @cached_property
+    def _overall_with_possibly_other(self) -> SiteGrade | None:
+        """The overall grade if the results possibly another cancer's were the pNEN's."""
+        return _overall(_site_grades(self.record))
+
+    @cached_property
     def grade_contested(self) -> tuple[Fact, ...]:
         """Results possibly another cancer's that would change the overall grade (else empty)."""
         flagged = self.possibly_other_of(*GRADING_KINDS)
         if not flagged:
             return ()
-        own = _overall(self.site_grades)
-        alternative = _overall(_site_grades(self.record))
+        own = self._own_overall
+        alternative = self._overall_with_possibly_other
         if own is None and alternative is None:
             return ()
         if own is not None and alternative is not None:
@@ -577,9 +587,9 @@ class Patient:
         its evidence is then every site that could. Results possibly another cancer's that would
         change it leave it open between the grades with and without them.
         """
-        own = _overall(self.site_grades)
+        own = self._own_overall
         contested = self.grade_contested
-        alternative = _overall(_site_grades(self.record)) if contested else None
+        alternative = self._overall_with_possibly_other if contested else None
         if own is None or alternative is None:
             return own
         return replace(
