@@ -673,6 +673,18 @@ def _audit_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _patient_file_arguments(command: argparse.ArgumentParser) -> None:
+    """The patient file, hook and selected drafts that `evaluate` and `request` both take."""
+    command.add_argument("file", help="FHIR Bundle (JSON) or NDJSON file of one patient")
+    command.add_argument("--hook", default="patient-view", choices=HOOK_CHOICES, help="hook to run")
+    command.add_argument(
+        "--select",
+        action="append",
+        metavar="Type/id",
+        help="a selected draft (order-select; repeatable; default: every draft)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the pnen-cds command."""
     helpful = HelpFormatter
@@ -706,14 +718,7 @@ def parser() -> argparse.ArgumentParser:
         help="evaluate a FHIR Bundle or NDJSON file offline (a report for the MDT)",
         formatter_class=helpful,
     )
-    ev.add_argument("file", help="FHIR Bundle (JSON) or NDJSON file of one patient")
-    ev.add_argument("--hook", default="patient-view", choices=HOOK_CHOICES, help="hook to run")
-    ev.add_argument(
-        "--select",
-        action="append",
-        metavar="Type/id",
-        help="a selected draft (order-select; repeatable; default: every draft)",
-    )
+    _patient_file_arguments(ev)
     ev.add_argument("--format", default="text", choices=["text", "json"], help="output format")
     ev.add_argument(
         "--as-of",
@@ -728,14 +733,7 @@ def parser() -> argparse.ArgumentParser:
         help="build a CDS Hooks request from a FHIR Bundle or NDJSON file",
         formatter_class=helpful,
     )
-    rq.add_argument("file", help="FHIR Bundle (JSON) or NDJSON file of one patient")
-    rq.add_argument("--hook", default="patient-view", choices=HOOK_CHOICES, help="hook")
-    rq.add_argument(
-        "--select",
-        action="append",
-        metavar="Type/id",
-        help="a selected draft (order-select; repeatable; default: every draft)",
-    )
+    _patient_file_arguments(rq)
     rq.add_argument(
         "--fhir-server", metavar="URL", help="send fhirServer instead of prefetch (no token)"
     )
