@@ -32,6 +32,7 @@ from fhir_mappings.terminology import (  # noqa: E402
     VALUESET_BASE,
     load_terminology,
 )
+from scripts.generated_files import sync  # noqa: E402
 
 PAGE = ROOT / "docs" / "terminology.md"
 VALUESETS = ROOT / "fhir_mappings" / "valuesets"
@@ -255,15 +256,7 @@ def render(valueset_dir: Path = VALUESETS, table_dir: Path = TABLES) -> str:
 
 def main() -> int:
     """Write docs/terminology.md, or with --check report whether it is current."""
-    wanted = render()
-    if "--check" in sys.argv[1:]:
-        current = PAGE.read_text(encoding="utf-8") if PAGE.exists() else ""
-        if wanted != current:
-            print("docs/terminology.md is stale: run `make terminology`", file=sys.stderr)
-            return 1
-        return 0
-    PAGE.write_text(wanted, encoding="utf-8")
-    return 0
+    return sync({PAGE: render()}, ROOT, "terminology", "--check" in sys.argv[1:])
 
 
 if __name__ == "__main__":

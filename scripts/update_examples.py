@@ -26,6 +26,7 @@ from hooks.request_builder import (  # noqa: E402
     patient_id_of,
     prefetch_for,
 )
+from scripts.generated_files import sync  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 PATIENT = ROOT / "tests" / "fixtures" / "benchmark-pnen-patient.json"
@@ -95,19 +96,8 @@ def render(body: dict[str, Any]) -> str:
 
 def main() -> int:
     """Write examples/, or with --check report whether it is up to date."""
-    stale = []
-    for name, body in requests().items():
-        path = EXAMPLES / name
-        text = render(body)
-        if "--check" in sys.argv[1:]:
-            if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                stale.append(name)
-        else:
-            path.write_text(text, encoding="utf-8")
-    if stale:
-        print(f"examples/ is stale ({', '.join(stale)}): run `make examples`", file=sys.stderr)
-        return 1
-    return 0
+    files = {EXAMPLES / name: render(body) for name, body in requests().items()}
+    return sync(files, ROOT, "examples", "--check" in sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from consensus.registry import rule_table  # noqa: E402
 from consensus.rules import all_rules  # noqa: E402
 from consensus.settings import defaults_table  # noqa: E402
 from pnen_demo.patients import demo_patients  # noqa: E402
+from scripts.generated_files import sync  # noqa: E402
 
 README = ROOT / "README.md"
 CATALOGUE = ROOT / "docs" / "rules.md"
@@ -79,19 +80,7 @@ def generated() -> dict[Path, str]:
 
 def main() -> int:
     """Update the generated files, or with --check report whether they are up to date."""
-    stale = []
-    for path, wanted in generated().items():
-        current = path.read_text(encoding="utf-8") if path.is_file() else ""
-        if wanted == current:
-            continue
-        if "--check" in sys.argv[1:]:
-            stale.append(path.relative_to(ROOT).as_posix())
-        else:
-            path.write_text(wanted, encoding="utf-8")
-    if stale:
-        print(f"stale: {', '.join(stale)}: run `make readme`", file=sys.stderr)
-        return 1
-    return 0
+    return sync(generated(), ROOT, "readme", "--check" in sys.argv[1:])
 
 
 if __name__ == "__main__":
