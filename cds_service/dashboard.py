@@ -68,9 +68,7 @@ def fhir_base_allowed(rt: Runtime, url: str) -> bool:
         return is_loopback_url(url)
     if parts.scheme != "https" and not rt.config.allow_insecure_fhir:
         return False
-    return rt.issuers is not None and any(
-        rt.issuers.fhir_server_allowed(issuer.iss, url) for issuer in rt.issuers
-    )
+    return rt.on_any_allow_list(url)
 
 
 def _bearer(header: str | None) -> str | None:

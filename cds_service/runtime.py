@@ -82,9 +82,12 @@ class Runtime:
 
         Without authentication any web page could otherwise make the service probe any URL.
         """
-        return is_loopback_url(server) or (
-            self.issuers is not None
-            and any(self.issuers.fhir_server_allowed(i.iss, server) for i in self.issuers)
+        return is_loopback_url(server) or self.on_any_allow_list(server)
+
+    def on_any_allow_list(self, server: str) -> bool:
+        """The server is on some trusted issuer's fhir_servers allow-list."""
+        return self.issuers is not None and any(
+            self.issuers.fhir_server_allowed(i.iss, server) for i in self.issuers
         )
 
     def client_factory(
