@@ -11,7 +11,7 @@ PIP := PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip
 # Exact versions with hashes of every dependency, test tools included (`make lock` regenerates it).
 LOCK := requirements/lock.txt
 
-.PHONY: serve check test lint types contracts bench bench-short readme terminology examples lock clean
+.PHONY: serve check test lint types contracts bench bench-short readme terminology examples messages lock clean
 
 # Reproducible installs: the locked, hash-checked dependencies, then this package without any.
 # One lock for serving and testing: `make serve` installs the test tools too (never imported).
@@ -56,6 +56,18 @@ readme: $(STAMP) terminology
 
 terminology: $(STAMP)
 	$(BIN)/python scripts/terminology_page.py
+
+# Message catalogues (pnen_i18n/locale): extract every `_()`/`N_()`/`ngettext()` message into the
+# template, merge it into each language's catalogue (new messages arrive untranslated: the
+# catalogue tests then fail until they are translated), and compile the catalogues the service reads.
+I18N := pnen_i18n
+messages: $(STAMP)
+	$(BIN)/pybabel --quiet extract --mapping-file babel.cfg --no-location --sort-output \
+		--no-wrap --output-file $(I18N)/messages.pot \
+		--project pnen-cds --copyright-holder "pnen-cds" --msgid-bugs-address "" .
+	$(BIN)/pybabel --quiet update --input-file $(I18N)/messages.pot --output-dir $(I18N)/locale \
+		--domain messages --no-fuzzy-matching --ignore-obsolete --no-wrap
+	$(BIN)/pybabel --quiet compile --directory $(I18N)/locale --domain messages
 
 examples: $(STAMP)
 	$(BIN)/python scripts/update_examples.py

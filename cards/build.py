@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.orders import order_resource
-from cards.text import LOCALES, REVIEW_SECTIONS
+from cards.text import review_section, status_text, wording
 from consensus.criteria import Criterion
 from consensus.recommendation import Action, Indicator, Recommendation, Suggestion
+from pnen_i18n import _
 
 RULE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/pnen-rule"
 OVERRIDE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/override-reason"
@@ -25,11 +26,10 @@ MAX_SUMMARY = 139
 
 @dataclass(frozen=True)
 class CardOptions:
-    """Deployment choices that shape cards: links, locale."""
+    """Deployment choices that shape cards: links (the locale is the request's, `pnen_i18n`)."""
 
     rule_url_base: str | None = None
     smart_app_url: str | None = None
-    locale: str = "en"
 
 
 def _new_id() -> str:
@@ -61,12 +61,18 @@ def citation_text(citation: str, text: Mapping[str, str]) -> str:
     groups = _cited(citation)
     out = []
     if groups["C"]:
-        out.append(f"{text['source_C']}, {_counted(('question', 'questions'), groups['C'], text)}")
+        places = _counted(("question", "questions"), groups["C"], text)
+        out.append(_("{document}, {places}", document=text["source_C"], places=places))
     if groups["R"]:
-        tables = [r for r in groups["R"] if r.startswith("Table ")]
-        sections = [REVIEW_SECTIONS.get(r, r) for r in groups["R"] if r not in tables]
+        tables = [
+            _("Table {number}", number=r.removeprefix("Table "))
+            for r in groups["R"]
+            if r.startswith("Table ")
+        ]
+        sections = [review_section(r) for r in groups["R"] if not r.startswith("Table ")]
         parts = [_counted(("section", "sections"), sections, text)] if sections else []
-        out.append(f"{text['source_R']}, {', '.join([*parts, *tables])}")
+        places = ", ".join([*parts, *tables])
+        out.append(_("{document}, {places}", document=text["source_R"], places=places))
     out.extend(groups[""])
     return "; ".join(out)
 
@@ -79,18 +85,24 @@ def source_label(citation: str, text: Mapping[str, str]) -> str:
     return text["label_R"] if groups["R"] else text["label_C"]
 
 
+def basis(criterion: Criterion) -> str:
+    """What a criterion rests on: its facts, then what is missing, then its note."""
+    text = wording()
+    parts = [f.evidence() for f in criterion.evidence]
+    if criterion.missing:
+        parts.append(f"{text['missing_short']}: " + ", ".join(criterion.missing))
+    if criterion.note:
+        parts.append(criterion.note)
+    return "; ".join(parts)
+
+
 def _criteria_table(criteria: Iterable[Criterion], text: Mapping[str, str]) -> list[str]:
     lines = [
         f"| {text['criterion']} | {text['status']} | {text['based_on']} |",
         "| --- | --- | --- |",
     ]
     for c in criteria:
-        basis = "; ".join(f.evidence() for f in c.evidence)
-        if c.missing:
-            basis = (basis + "; " if basis else "") + "missing: " + ", ".join(c.missing)
-        if c.note:
-            basis = (basis + "; " if basis else "") + c.note
-        lines.append(f"| {c.name} | **{c.status.value}** | {_cell(basis) or '—'} |")
+        lines.append(f"| {c.name} | **{status_text(c.status)}** | {_cell(basis(c)) or '—'} |")
     return lines
 
 
@@ -141,10 +153,10 @@ def _summary(summary: str) -> str:
 
 def build_card(rec: Recommendation, patient_ref: str, options: CardOptions) -> dict[str, Any]:
     """One CDS Hooks card for one fired rule."""
-    text = LOCALES.get(options.locale, LOCALES["en"])
+    text = wording()
     source: dict[str, Any] = {
         "label": source_label(rec.rule.citation, text),
-        "topic": {"system": RULE_SYSTEM, "code": rec.rule.id, "display": rec.rule.title},
+        "topic": {"system": RULE_SYSTEM, "code": rec.rule.id, "display": _(rec.rule.title)},
     }
     if options.rule_url_base:
         source["url"] = f"{options.rule_url_base.rstrip('/')}/{rec.rule.id}"

@@ -7,12 +7,13 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from cards.build import citation_text
+from cards.build import basis, citation_text
 from cards.orders import ORDERS
-from cards.text import LOCALES
-from consensus.criteria import Criterion
+from cards.text import status_text, wording
+from consensus.criteria import Criterion, Status
 from consensus.recommendation import Recommendation
 from fhir_mappings.facts import DataIssue
+from pnen_i18n import _
 
 WIDTH = 100
 INDENT = "   "
@@ -56,19 +57,10 @@ def _wrap(text: str, indent: str, width: int = WIDTH) -> list[str]:
     return lines
 
 
-def _basis(criterion: Criterion, text: Mapping[str, str]) -> str:
-    parts = [f.evidence() for f in criterion.evidence]
-    if criterion.missing:
-        parts.append(f"{text['missing_short']}: " + ", ".join(criterion.missing))
-    if criterion.note:
-        parts.append(criterion.note)
-    return "; ".join(parts) or "—"
-
-
 def criteria_table(criteria: Sequence[Criterion], text: Mapping[str, str]) -> list[str]:
     """Criterion, status and basis in fixed-width columns (the basis wraps in its column)."""
     name_width = min(max(len(text["criterion"]), *(len(c.name) for c in criteria)), 44)
-    status_width = len("not met")
+    status_width = max(len(status_text(s)) for s in Status)
     basis_width = max(WIDTH - len(INDENT * 2) - name_width - status_width - 4, 30)
     head = (
         f"{text['criterion']:<{name_width}}  {text['status']:<{status_width}}  {text['based_on']}"
@@ -77,12 +69,12 @@ def criteria_table(criteria: Sequence[Criterion], text: Mapping[str, str]) -> li
     lines = [INDENT * 2 + head, INDENT * 2 + rule]
     for c in criteria:
         names = textwrap.wrap(c.name, name_width) or [""]
-        basis = textwrap.wrap(_plain(_basis(c, text)), basis_width, break_on_hyphens=False)
-        status = [c.status.value]
-        for i in range(max(len(names), len(basis))):
+        based = textwrap.wrap(_plain(basis(c) or "—"), basis_width, break_on_hyphens=False)
+        status = [status_text(c.status)]
+        for i in range(max(len(names), len(based))):
             name = names[i] if i < len(names) else ""
             state = status[i] if i < len(status) else ""
-            more = basis[i] if i < len(basis) else ""
+            more = based[i] if i < len(based) else ""
             lines.append(
                 (INDENT * 2 + f"{name:<{name_width}}  {state:<{status_width}}  {more}").rstrip()
             )
@@ -108,13 +100,13 @@ def _section(title: str, body: Iterable[str]) -> list[str]:
     return [f"{INDENT}{title}:", *lines] if lines else []
 
 
-def recommendation_text(number: int, rec: Recommendation, locale: str = "en") -> list[str]:
+def recommendation_text(number: int, rec: Recommendation) -> list[str]:
     """One fired rule: summary, rule and source, advice, criteria table, evidence, gaps, orders."""
-    text = LOCALES.get(locale, LOCALES["en"])
+    text = wording()
     title = f"{number}. [{rec.indicator.value.upper()}] {rec.summary}"
     lines = [
         *textwrap.wrap(title, WIDTH, subsequent_indent=INDENT, break_on_hyphens=False),
-        f"{INDENT}{text['rule']}: {rec.rule.id} — {rec.rule.title}",
+        f"{INDENT}{text['rule']}: {rec.rule.id} — {_(rec.rule.title)}",
         *_wrap(f"{text['source']}: {citation_text(rec.rule.citation, text)}", INDENT),
         "",
         *_section(text["recommendation"], _wrap(rec.advice, INDENT * 2)),
@@ -144,17 +136,16 @@ def text_report(
     header: ReportHeader,
     recs: Sequence[Recommendation],
     issues: Sequence[DataIssue] = (),
-    locale: str = "en",
 ) -> str:
     """The whole report: a header, then each recommendation, then the data issues."""
-    text = LOCALES.get(locale, LOCALES["en"])
+    text = wording()
     lines = [
         f"pnen-cds — {header.title} — {header.hook} — {header.today}",
         f"{header.patient_ref}: {len(recs)} {text['recommendations']}",
         "=" * WIDTH,
     ]
     for i, rec in enumerate(recs, 1):
-        lines += ["", *recommendation_text(i, rec, locale), "", "-" * WIDTH]
+        lines += ["", *recommendation_text(i, rec), "", "-" * WIDTH]
     if not recs:
         lines += ["", text["no_recommendations"]]
     if issues:

@@ -11,9 +11,8 @@ from datetime import date
 from typing import Any
 
 from cards import CardOptions
-from cards.build import citation_text
-from cards.text import LOCALES
-from consensus.criteria import Criterion
+from cards.build import basis, citation_text
+from cards.text import status_text, wording
 from consensus.recommendation import Recommendation
 from fhir_mappings.facts import (
     LIVER,
@@ -27,6 +26,7 @@ from fhir_mappings.facts import (
 )
 from fhir_mappings.observations import LABS
 from hooks.evaluation import HookResult
+from pnen_i18n import _
 
 # WHO 2019 grade boundaries on Ki-67 (consensus-rules.md, "WHO grade": G1 < 3 %, G3 > 20 %).
 KI67_BANDS = (
@@ -196,26 +196,23 @@ def markers(facts: PatientFacts) -> list[dict[str, Any]]:
     return out
 
 
-def _basis(criterion: Criterion) -> str:
-    parts = [f.evidence() for f in criterion.evidence]
-    if criterion.missing:
-        parts.append("missing: " + ", ".join(criterion.missing))
-    if criterion.note:
-        parts.append(criterion.note)
-    return "; ".join(parts)
-
-
 def recommendation(rec: Recommendation, options: CardOptions) -> dict[str, Any]:
     """One fired rule as the dashboard shows it: the card's content, structured."""
-    text = LOCALES.get(options.locale, LOCALES["en"])
+    text = wording()
     out: dict[str, Any] = {
         "rule": rec.rule.id,
-        "title": rec.rule.title,
+        "title": _(rec.rule.title),
         "indicator": rec.indicator.value,
         "summary": rec.summary,
         "advice": rec.advice,
         "criteria": [
-            {"name": c.name, "status": c.status.value, "basis": _basis(c)} for c in rec.criteria
+            {
+                "name": c.name,
+                "status": c.status.value,
+                "statusText": status_text(c.status),
+                "basis": basis(c),
+            }
+            for c in rec.criteria
         ],
         "evidence": [f.evidence() for f in dict.fromkeys(rec.evidence)],
         "missing": list(dict.fromkeys(rec.missing)),

@@ -1,0 +1,100 @@
+"""The message catalogues: complete, consistent, compiled, and current with the code."""
+
+from __future__ import annotations
+
+import io
+import string
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from pnen_i18n import LOCALE_DIR, SUPPORTED_LOCALES
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "pnen_i18n" / "messages.pot"
+TRANSLATED = [loc for loc in SUPPORTED_LOCALES if loc != "en"]
+
+
+def _po(locale: str) -> Path:
+    return LOCALE_DIR / locale.replace("-", "_") / "LC_MESSAGES" / "messages.po"
+
+
+def _read(path: Path, locale: str | None = None) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def _ids(message: Message) -> tuple[str, ...]:
+    return (message.id,) if isinstance(message.id, str) else tuple(message.id)
+
+
+def _strings(message: Message) -> tuple[str, ...]:
+    return (message.string,) if isinstance(message.string, str) else tuple(message.string)
+
+
+def _messages(catalog: Catalog) -> Iterator[Message]:
+    return (m for m in catalog if m.id)
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None}
+
+
+def _extracted() -> set[str]:
+    """Every message id the code and templates hold now, extracted as `make messages` does."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_the_template_holds_exactly_the_messages_in_the_code() -> None:
+    template = {_ids(m)[0] for m in _messages(_read(TEMPLATE))}
+    extracted = _extracted()
+    assert not extracted - template, "run `make messages`: new messages not in the template"
+    assert not template - extracted, "run `make messages`: the template has stale messages"
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_every_message_is_translated(locale: str) -> None:
+    template = {_ids(m)[0] for m in _messages(_read(TEMPLATE))}
+    catalog = _read(_po(locale), locale.replace("-", "_"))
+    translated = {_ids(m)[0]: m for m in _messages(catalog)}
+    assert sorted(template - set(translated)) == [], f"{locale}: messages missing"
+    assert sorted(set(translated) - template) == [], f"{locale}: obsolete messages"
+    untranslated = [i for i, m in translated.items() if not all(_strings(m))]
+    assert untranslated == [], f"{locale}: messages without a translation"
+    fuzzy = [i for i, m in translated.items() if m.fuzzy]
+    assert fuzzy == [], f"{locale}: fuzzy (unreviewed) translations"
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_translations_keep_the_placeholders_of_their_message(locale: str) -> None:
+    """Same `{names}` as the English message (a plural form may leave out the count `{n}`)."""
+    wrong = []
+    for message in _messages(_read(_po(locale), locale.replace("-", "_"))):
+        wanted = set().union(*(_placeholders(i) for i in _ids(message)))
+        optional = {"n"} if len(_ids(message)) > 1 else set()
+        for text in _strings(message):
+            if not wanted - optional <= _placeholders(text) <= wanted:
+                wrong.append((_ids(message)[0], text))
+    assert wrong == []
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_the_compiled_catalogue_is_the_compilation_of_its_source(locale: str) -> None:
+    """The .mo the service reads matches its .po (content, not file times: a clone has none)."""
+    po = _po(locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, _read(po, locale.replace("-", "_")))
+    assert po.with_suffix(".mo").read_bytes() == compiled.getvalue(), "run `make messages`"
