@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from cards.build import basis, citation_text
 from cards.orders import ORDERS
-from cards.text import status_text, wording
+from cards.text import indicator_text, status_text, wording
 from consensus.criteria import Criterion, Status
 from consensus.recommendation import Recommendation
 from fhir_mappings.facts import DataIssue
@@ -103,7 +103,7 @@ def _section(title: str, body: Iterable[str]) -> list[str]:
 def recommendation_text(number: int, rec: Recommendation) -> list[str]:
     """One fired rule: summary, rule and source, advice, criteria table, evidence, gaps, orders."""
     text = wording()
-    title = f"{number}. [{rec.indicator.value.upper()}] {rec.summary}"
+    title = f"{number}. [{indicator_text(rec.indicator).upper()}] {rec.summary}"
     lines = [
         *textwrap.wrap(title, WIDTH, subsequent_indent=INDENT, break_on_hyphens=False),
         f"{INDENT}{text['rule']}: {rec.rule.id} — {_(rec.rule.title)}",

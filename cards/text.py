@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from consensus.criteria import Status
+from consensus.recommendation import Indicator
 from pnen_i18n import N_, _, current_locale
 
 EN: Mapping[str, str] = {
@@ -53,6 +54,11 @@ STATUS: Mapping[Status, str] = {
     Status.NOT_MET: N_("not met"),
     Status.UNKNOWN: N_("unknown"),
 }
+INDICATORS: Mapping[Indicator, str] = {
+    Indicator.INFO: N_("info"),
+    Indicator.WARNING: N_("warning"),
+    Indicator.CRITICAL: N_("critical"),
+}
 _WORDING: dict[str, Mapping[str, str]] = {}
 
 
@@ -63,6 +69,11 @@ def wording() -> Mapping[str, str]:
     if text is None:
         text = _WORDING[locale] = {key: _(value) for key, value in EN.items()}
     return text
+
+
+def indicator_text(indicator: Indicator) -> str:
+    """'info', 'warning' or 'critical' in the current locale."""
+    return _(INDICATORS[indicator])
 
 
 def status_text(status: Status) -> str:

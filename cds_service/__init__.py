@@ -23,6 +23,7 @@ from cds_service.rule_pages import bp as rule_pages_bp
 from cds_service.runtime import Runtime
 from cds_service.store import Store
 from hooks.knowledge import load_knowledge
+from pnen_i18n import _
 
 log = logging.getLogger("pnen_cds.app")
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -82,6 +83,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
         config = load_config(config)
     configure_logging()
     app = Flask(__name__)
+    app.jinja_env.globals["_"] = _  # page templates speak the request's locale
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.extensions["pnen_cds"] = build_runtime(config)
     app.register_blueprint(bp)

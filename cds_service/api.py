@@ -29,6 +29,7 @@ from cds_service.schemas import errors as schema_errors
 from cds_service.store import AuditEntry, FeedbackItem
 from hooks.registry import SERVICES
 from hooks.request import RequestError, parse_request
+from pnen_i18n import DEFAULT_LOCALE, use_locale
 
 log = logging.getLogger("pnen_cds.api")
 bp = Blueprint("cds", __name__)
@@ -46,6 +47,13 @@ def runtime() -> Runtime:
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response serialised with orjson."""
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
+
+
+def localized(response: Response, locale: str) -> Response:
+    """Say which language the body speaks, and that Accept-Language chose it (for caches)."""
+    response.headers["Content-Language"] = locale
+    response.vary.add("Accept-Language")
+    return response
 
 
 def _authenticate(*audiences: str) -> str | None:
@@ -102,6 +110,7 @@ class AuditDraft:
     rule_ids: list[str] = field(default_factory=list)
     cards: list[tuple[str, str]] = field(default_factory=list)
     resources_used: list[str] = field(default_factory=list)
+    locale: str = DEFAULT_LOCALE
 
 
 @contextmanager
@@ -124,6 +133,7 @@ def audited(rt: Runtime, service_id: str) -> Iterator[AuditDraft]:
             resources_used=draft.resources_used,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             status=status,
+            locale=draft.locale,
         )
 
     try:
@@ -147,7 +157,8 @@ def discovery_view() -> Response:
     """CDS Hooks discovery."""
     rt = runtime()
     _authenticate(f"{rt.public_url}/cds-services")
-    return Response(rt.discovery_bytes, mimetype="application/json")
+    locale = rt.locale_for(request.headers.get("Accept-Language"))
+    return localized(Response(rt.discovery_bytes(locale), mimetype="application/json"), locale)
 
 
 @bp.post("/cds-services/<service_id>")
@@ -155,7 +166,9 @@ def service_view(service_id: str) -> Response:
     """Evaluate a hook call and answer with cards; every authenticated call is audited."""
     rt = runtime()
     issuer = _authenticate(f"{rt.public_url}/cds-services/{service_id}")
-    with audited(rt, service_id) as audit:
+    locale = rt.locale_for(request.headers.get("Accept-Language"))
+    with audited(rt, service_id) as audit, use_locale(locale):
+        audit.locale = locale
         service = SERVICES.get(service_id)
         if service is None:
             raise not_found(f"no CDS service {service_id!r}")
@@ -187,7 +200,7 @@ def service_view(service_id: str) -> Response:
         response = result.response(issues)
         audit.rule_ids = list(result.rule_ids)
         audit.cards = [(c["uuid"], c["source"]["topic"]["code"]) for c in result.cards]
-    return json_response(response)
+    return localized(json_response(response), locale)
 
 
 @bp.post("/cds-services/<service_id>/feedback")

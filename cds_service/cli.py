@@ -19,6 +19,7 @@ from cds_service.config import Config, ConfigError, load_config, unknown_variabl
 from cds_service.loopback import is_loopback_host
 from fhir_mappings.bundles import bundle_aliases
 from hooks.evaluation import HookResult
+from pnen_i18n import SUPPORTED_LOCALES, _, canonical, use_locale
 
 HOOK_CHOICES = ["patient-view", "order-select", "order-sign"]
 
@@ -402,22 +403,39 @@ def _day(flag: str, text: str | None) -> date:
         raise UsageError(f"{flag} {text}: expected a date as YYYY-MM-DD") from None
 
 
+def _language(args: argparse.Namespace, config: Config) -> str:
+    """--language, else PNEN_CDS_LANGUAGE (config), as a supported locale."""
+    if args.language is None:
+        return config.language
+    locale = canonical(args.language)
+    if locale is None:
+        raise UsageError(
+            f"--language {args.language}: expected one of {', '.join(SUPPORTED_LOCALES)}"
+        )
+    return locale
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     config = load_config()
     path = Path(args.file)
     as_of = args.as_of is not None
     today = _day("--as-of/--today", args.as_of)
-    patient_ref, result, ignored = evaluate_file(
-        path, args.hook, args.select or (), config, today, as_of=as_of
-    )
-    if args.format == "json":
-        print(json.dumps(result.response(), indent=2, ensure_ascii=False))
-    else:
-        when = today.isoformat()
-        if as_of:
-            when = f"as of {when}; {ignored} results dated after {when} ignored"
-        header = ReportHeader(path.name, patient_ref, args.hook, when)
-        print(text_report(header, result.recommendations, result.data_issues), end="")
+    with use_locale(_language(args, config)):
+        patient_ref, result, ignored = evaluate_file(
+            path, args.hook, args.select or (), config, today, as_of=as_of
+        )
+        if args.format == "json":
+            print(json.dumps(result.response(), indent=2, ensure_ascii=False))
+        else:
+            when = today.isoformat()
+            if as_of:
+                when = _(
+                    "as of {date}; {ignored} results dated after {date} ignored",
+                    date=when,
+                    ignored=ignored,
+                )
+            header = ReportHeader(path.name, patient_ref, args.hook, when)
+            print(text_report(header, result.recommendations, result.data_issues), end="")
     return 0
 
 
@@ -726,6 +744,12 @@ def parser() -> argparse.ArgumentParser:
         dest="as_of",
         metavar="YYYY-MM-DD",
         help="evaluate the record as it stood on this date: later entries ignored",
+    )
+    ev.add_argument(
+        "--language",
+        metavar="LANG",
+        help=f"language of the report ({', '.join(SUPPORTED_LOCALES)}; default: "
+        "PNEN_CDS_LANGUAGE, else en)",
     )
     ev.set_defaults(func=_evaluate)
     rq = sub.add_parser(

@@ -17,6 +17,7 @@ from consensus.settings import (
     UnknownSettingError,
     check_local_defaults,
 )
+from pnen_i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, canonical
 
 ENV_PREFIX = "PNEN_CDS_"
 DEFAULT_PREFIX = ENV_PREFIX + "DEFAULT_"
@@ -58,6 +59,9 @@ class Config:
     allow_insecure_fhir: bool = False
     # Audit rows older than this many days are pruned in the background (None: kept forever).
     audit_retention_days: int | None = None
+    # Language of cards, reports and the dashboard when a request's Accept-Language names none
+    # the service speaks (BCP 47: `en`, `zh-CN`).
+    language: str = DEFAULT_LOCALE
     # Local clinical defaults (consensus-rules.md, "Local defaults"); cards that use one say so.
     local_defaults: Mapping[str, float] = field(default_factory=dict)
 
@@ -116,6 +120,11 @@ SETTING_DOCS: Mapping[str, tuple[str, str]] = {
         "allow an `http://` `fhirServer` or dashboard FHIR base (still allow-listed): loopback "
         "tests and demos only",
         "off",
+    ),
+    "language": (
+        "default language of cards, reports and the dashboard (`en`, `zh-CN`); a request's "
+        "`Accept-Language` chooses first",
+        "`en`",
     ),
     "audit_retention_days": (
         "audit rows older than this many days are pruned in the background "
@@ -190,6 +199,11 @@ def _coerce(key: str, raw: Any, where: str) -> Any:
         if text not in _TRUE | _FALSE:
             raise ConfigError(f"{where}={raw!r}: expected true or false")
         return text in _TRUE
+    if key == "language":
+        locale = canonical(str(raw))
+        if locale is None:
+            raise ConfigError(f"{where}={raw!r}: expected one of {', '.join(SUPPORTED_LOCALES)}")
+        return locale
     if key == "auth" and raw not in _AUTH_MODES:
         raise ConfigError(f"{where}={raw!r}: expected one of {', '.join(_AUTH_MODES)}")
     if not isinstance(raw, str):

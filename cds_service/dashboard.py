@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, g, render_template, request
 
-from cds_service.api import audited, json_response, runtime
+from cds_service.api import audited, json_response, localized, runtime
 from cds_service.errors import ServiceError, bad_request, not_found, unauthorized
 from cds_service.fhir_client import FhirClient
 from cds_service.loopback import is_loopback_url
@@ -27,8 +27,9 @@ from cds_service.records import gather
 from cds_service.runtime import Runtime
 from cds_service.urls import split_url
 from hooks import patient_view
-from hooks.dashboard import dashboard_data
+from hooks.dashboard import dashboard_data, ui_text
 from hooks.request import FHIR_ID, HookRequest
+from pnen_i18n import use_locale
 
 log = logging.getLogger("pnen_cds.dashboard")
 bp = Blueprint("dashboard", __name__)
@@ -112,7 +113,7 @@ def static_file(filename: str) -> Response:
 
 
 @bp.get("/app/launch")
-def launch() -> tuple[str, int]:
+def launch() -> tuple[Response, int]:
     """The SMART launch page: fhirclient sends the browser to the EHR's authorization server.
 
     Only for an `iss` the data endpoint would read from: otherwise a link to this page could
@@ -123,19 +124,28 @@ def launch() -> tuple[str, int]:
     refused = iss is not None and not fhir_base_allowed(rt, iss)
     if refused:
         log.warning("SMART launch refused: iss is not an allowed FHIR server")
-    page = render_template(
-        "app/launch.html",
-        client_id=rt.config.smart_client_id,
-        scope=READ_SCOPES,
-        refused=refused,
-    )
-    return page, 403 if refused else 200
+    locale = rt.locale_for(request.headers.get("Accept-Language"))
+    with use_locale(locale):
+        page = render_template(
+            "app/launch.html",
+            client_id=rt.config.smart_client_id,
+            scope=READ_SCOPES,
+            refused=refused,
+            lang=locale,
+        )
+    return localized(Response(page), locale), 403 if refused else 200
 
 
 @bp.get("/app/")
-def index() -> str:
-    """The dashboard page (fhirclient completes the launch, then the page asks for its data)."""
-    return render_template("app/index.html")
+def index() -> Response:
+    """The dashboard page (fhirclient completes the launch, then the page asks for its data).
+
+    Rendered in the browser's language (Accept-Language), its script's wording included.
+    """
+    locale = runtime().locale_for(request.headers.get("Accept-Language"))
+    with use_locale(locale):
+        page = render_template("app/index.html", lang=locale, ui=ui_text())
+    return localized(Response(page), locale)
 
 
 @bp.post("/app/api/dashboard")
@@ -150,7 +160,9 @@ def dashboard_api() -> Response:
     server, patient_id = str(body["fhirServer"]), str(body["patientId"])
     # Who read (or tried to read) which record is audited like a hook call, with the final
     # status: 403 for a refused FHIR server, 412 when the record could not be read, 500.
-    with audited(rt, "dashboard") as audit:
+    locale = rt.locale_for(request.headers.get("Accept-Language"))
+    with audited(rt, "dashboard") as audit, use_locale(locale):
+        audit.locale = locale
         audit.hook_instance = str(g.get("correlation_id", ""))
         g.patient_ref = audit.patient_ref = f"Patient/{patient_id}"
         if not fhir_base_allowed(rt, server):
@@ -183,6 +195,6 @@ def dashboard_api() -> Response:
             facts, result, rt.knowledge.cards, today, (i.as_json() for i in issues)
         )
     data["elapsedMs"] = round((time.perf_counter() - started) * 1000, 1)
-    response = json_response(data)
+    response = localized(json_response(data), locale)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -21,6 +21,7 @@ from hooks.knowledge import Knowledge
 from hooks.prefetch import PrefetchPlan, prefetch_plan
 from hooks.registry import discovery
 from hooks.request import HookRequest
+from pnen_i18n import SUPPORTED_LOCALES, negotiate, use_locale
 
 log = logging.getLogger("pnen_cds.auth")
 
@@ -43,12 +44,22 @@ class Runtime:
     authenticator: Authenticator | None
     issuers: TrustedIssuers | None
     plan: PrefetchPlan = field(init=False)
-    discovery_bytes: bytes = field(init=False)
+    _discovery: dict[str, bytes] = field(init=False, default_factory=dict)
     session: requests.Session = field(init=False, default_factory=_fhir_session)
 
     def __post_init__(self) -> None:
         self.plan = prefetch_plan(self.knowledge.terms)
-        self.discovery_bytes = orjson.dumps(discovery(self.knowledge))
+        for locale in SUPPORTED_LOCALES:
+            with use_locale(locale):
+                self._discovery[locale] = orjson.dumps(discovery(self.knowledge))
+
+    def discovery_bytes(self, locale: str) -> bytes:
+        """The discovery document in a supported locale (built once at start)."""
+        return self._discovery[locale]
+
+    def locale_for(self, accept_language: str | None) -> str:
+        """The locale of a request: its Accept-Language if supported, else the configured one."""
+        return negotiate(accept_language, self.config.language)
 
     @property
     def public_url(self) -> str:

@@ -91,6 +91,7 @@ audit = Table(
     Column("resources_used", Text(), nullable=False),
     Column("elapsed_ms", Float(), nullable=False),
     Column("status", Integer(), nullable=False),
+    Column("locale", String(16), nullable=False, server_default="en"),
     Index("ix_audit_at", "at"),
 )
 card_issued = Table(
@@ -197,6 +198,7 @@ class AuditEntry:
     resources_used: Sequence[str]  # "Type/id" or "Type/id/_history/version"
     elapsed_ms: float
     status: int = 200
+    locale: str = "en"  # the language of the cards (Accept-Language or the configured default)
     at: datetime = field(default_factory=_utc_now)
 
 
@@ -460,6 +462,7 @@ class Store:
                     "resources_used": _json(compact_references(entry.resources_used)),
                     "elapsed_ms": entry.elapsed_ms,
                     "status": entry.status,
+                    "locale": entry.locale,
                 },
             )
             if entry.cards:

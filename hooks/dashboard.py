@@ -26,26 +26,87 @@ from fhir_mappings.facts import (
 )
 from fhir_mappings.observations import LABS
 from hooks.evaluation import HookResult
-from pnen_i18n import _
+from pnen_i18n import N_, _
 
 # WHO 2019 grade boundaries on Ki-67 (consensus-rules.md, "WHO grade": G1 < 3 %, G3 > 20 %).
 KI67_BANDS = (
-    {"value": 3.0, "label": "WHO G1/G2 boundary (Ki-67 3 %)"},
-    {"value": 20.0, "label": "WHO G2/G3 boundary (Ki-67 20 %)"},
+    (3.0, N_("WHO G1/G2 boundary (Ki-67 3 %)")),
+    (20.0, N_("WHO G2/G3 boundary (Ki-67 20 %)")),
 )
-SITE_NAMES = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site not stated"}
+SITE_NAMES = {
+    PRIMARY: N_("primary"),
+    LIVER: N_("liver metastasis"),
+    UNKNOWN_SITE: N_("site not stated"),
+}
 MARKER_NAMES = {
-    "cga": "Chromogranin A",
-    "nse": "Neuron-specific enolase",
-    "gastrin": "Gastrin",
-    "insulin": "Insulin",
-    "glucagon": "Glucagon",
-    "vip": "VIP",
-    "somatostatin": "Somatostatin",
-    "pancreatic-polypeptide": "Pancreatic polypeptide",
+    "cga": N_("Chromogranin A"),
+    "nse": N_("Neuron-specific enolase"),
+    "gastrin": N_("Gastrin"),
+    "insulin": N_("Insulin"),
+    "glucagon": N_("Glucagon"),
+    "vip": N_("VIP"),
+    "somatostatin": N_("Somatostatin"),
+    "pancreatic-polypeptide": N_("Pancreatic polypeptide"),
+}
+# The page's own wording (headings, table columns, notes), sent to the browser in the request's
+# language; dashboard.js fills the `{placeholders}`.
+UI_TEXT = {
+    "lane_diagnosis": N_("Diagnoses"),
+    "lane_biopsy": N_("Biopsies and Ki-67"),
+    "lane_imaging": N_("Imaging"),
+    "lane_procedure": N_("Procedures"),
+    "lane_therapy": N_("Systemic therapy"),
+    "end_not_recorded": N_("{name} (end not recorded)"),
+    "undated": N_("undated"),
+    "until": N_("until {date}"),
+    "timeline_events": N_("Timeline events"),
+    "col_date": N_("date"),
+    "col_end": N_("end"),
+    "col_kind": N_("kind"),
+    "col_event": N_("event"),
+    "col_source": N_("source"),
+    "col_site": N_("site"),
+    "col_result": N_("result"),
+    "col_criterion": N_("criterion"),
+    "col_status": N_("status"),
+    "col_based_on": N_("based on"),
+    "ki67_site": N_("Ki-67, {site}"),
+    "ki67_axis": N_("Ki-67 (%)"),
+    "ki67_results": N_("Ki-67 results ({bands})"),
+    "no_markers": N_("No tumour marker results on record."),
+    "marker_title": N_("{name} ({unit})"),
+    "marker_chart": N_("{title} over time, therapy periods shaded; values in the table below."),
+    "as_table": N_("{title} as a table"),
+    "no_recommendations": N_("No recommendations: no active pNEN on record, or nothing applies."),
+    "criteria": N_("Criteria"),
+    "criteria_of": N_("Criteria of {title}"),
+    "source_rule": N_("Source: {citation}. Rule: "),
+    "why": N_("Why (evidence)"),
+    "missing": N_("Missing data"),
+    "waiting": N_("Decisions waiting on data"),
+    "local_policy": N_("Local policy"),
+    "suggestions": N_("Suggested orders"),
+    "details": N_("{title} — details"),
+    "no_issues": N_("None: every resource read was usable."),
+    "as_of": N_("{patient} · as of {date}"),
+    "recommendations": N_("{n} recommendation(s)."),
+    "load_failed": N_("The dashboard could not load: {reason}"),
+    "loading": N_("Loading the record…"),
+    "indicator_info": N_("info"),
+    "indicator_warning": N_("warning"),
+    "indicator_critical": N_("critical"),
 }
 DIAGNOSIS_KINDS = ("pnen", "pnen-remission", "liver-metastasis", "extrahepatic-metastasis")
 BIOPSY_PROCEDURES = ("eus-fnb", "liver-biopsy-percutaneous")
+
+
+def ui_text() -> dict[str, str]:
+    """The page's own wording in the current locale."""
+    return {key: _(text) for key, text in UI_TEXT.items()}
+
+
+def _site(site: str) -> str:
+    return _(SITE_NAMES[site]) if site in SITE_NAMES else site
 
 
 def _day(when: date | None) -> str | None:
@@ -113,10 +174,7 @@ def timeline(facts: PatientFacts, today: date) -> list[dict[str, Any]]:
     for kind in _kinds(facts, "procedure:"):
         lane = "biopsy" if kind.split(":", 1)[1] in BIOPSY_PROCEDURES else "procedure"
         events += [_event(lane, f) for f in facts.all(kind)]
-    events += [
-        _event("biopsy", f, f"{f.text}", site=SITE_NAMES.get(f.site, f.site))
-        for f in facts.all("ki67")
-    ]
+    events += [_event("biopsy", f, f"{f.text}", site=_site(f.site)) for f in facts.all("ki67")]
     imaging = _once(f for kind in _kinds(facts, "imaging:") for f in facts.all(kind))
     events += [
         _event("imaging", f, **({"result": f.value} if isinstance(f.value, str) else {}))
@@ -152,10 +210,11 @@ def ki67_by_site(facts: PatientFacts) -> dict[str, Any]:
         if value.comparator:
             point["comparator"] = value.comparator
         if fact.when is None:
-            undated.append({**point, "site": SITE_NAMES.get(fact.site, fact.site)})
+            undated.append({**point, "site": _site(fact.site)})
         else:
-            series.setdefault(SITE_NAMES.get(fact.site, fact.site), []).append(point)
-    return {"series": series, "bands": list(KI67_BANDS), "undated": undated}
+            series.setdefault(_site(fact.site), []).append(point)
+    bands = [{"value": value, "label": _(label)} for value, label in KI67_BANDS]
+    return {"series": series, "bands": bands, "undated": undated}
 
 
 def markers(facts: PatientFacts) -> list[dict[str, Any]]:
@@ -174,21 +233,25 @@ def markers(facts: PatientFacts) -> list[dict[str, Any]]:
                 "display": value.display(),
                 "ref": fact.ref,
             }
-            by_scale.setdefault(value.unit or "no unit", []).append(point)
+            by_scale.setdefault(value.unit or _("no unit"), []).append(point)
             if value.reference_high:
                 multiple = round(value.value / value.reference_high, 3)
-                by_scale.setdefault("× upper reference limit", []).append(
+                by_scale.setdefault(_("× upper reference limit"), []).append(
                     {
                         **point,
                         "value": multiple,
-                        "display": f"{multiple:g} × ULN ({point['display']})",
+                        "display": _(
+                            "{multiple:g} × ULN ({result})",
+                            multiple=multiple,
+                            result=point["display"],
+                        ),
                     }
                 )
         for scale, points in by_scale.items():
             out.append(
                 {
                     "marker": kind,
-                    "name": MARKER_NAMES.get(kind, kind),
+                    "name": _(MARKER_NAMES[kind]) if kind in MARKER_NAMES else kind,
                     "unit": scale,
                     "points": points,
                 }

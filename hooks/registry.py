@@ -14,9 +14,10 @@ from hooks.evaluation import HookResult
 from hooks.knowledge import Knowledge
 from hooks.prefetch import prefetch_plan
 from hooks.request import HookRequest
+from pnen_i18n import N_, _
 
 Handler = Callable[[HookRequest, PatientFacts, Knowledge, date], HookResult]
-USAGE = (
+USAGE = N_(
     "Needs the prefetch keys of this service (or fhirServer access to fetch them): Patient, "
     "Conditions, "
     "Observations (pathology, tumour markers, molecular, staging, surgical assessment), "
@@ -43,27 +44,33 @@ SERVICES: dict[str, Service] = {
         Service(
             "pnen-patient-view",
             patient_view.HOOK,
-            "pNEN liver metastases: consensus recommendations",
-            "Imaging, PET tracer, biopsy and grading, molecular testing, surgery, transplant and "
-            "systemic-therapy recommendations for pancreatic neuroendocrine neoplasms with liver "
-            "metastases (2023 Chinese expert consensus; pNET management review).",
+            N_("pNEN liver metastases: consensus recommendations"),
+            N_(
+                "Imaging, PET tracer, biopsy and grading, molecular testing, surgery, transplant "
+                "and systemic-therapy recommendations for pancreatic neuroendocrine neoplasms "
+                "with liver metastases (2023 Chinese expert consensus; pNET management review)."
+            ),
             patient_view.handle,
         ),
         Service(
             "pnen-order-select",
             order_select.HOOK,
-            "pNEN liver metastases: order check on selection",
-            "Checks a selected pNEN order (PET tracer, liver MRI, biopsy, resection, ablation, "
-            "embolisation, chemotherapy, tumour markers) against the consensus and proposes the "
-            "indicated alternative.",
+            N_("pNEN liver metastases: order check on selection"),
+            N_(
+                "Checks a selected pNEN order (PET tracer, liver MRI, biopsy, resection, "
+                "ablation, embolisation, chemotherapy, tumour markers) against the consensus and "
+                "proposes the indicated alternative."
+            ),
             order_select.handle,
         ),
         Service(
             "pnen-order-sign",
             order_sign.HOOK,
-            "pNEN liver metastases: order check before signing",
-            "Checks every pNEN order about to be signed against the consensus and proposes the "
-            "indicated alternative.",
+            N_("pNEN liver metastases: order check before signing"),
+            N_(
+                "Checks every pNEN order about to be signed against the consensus and proposes "
+                "the indicated alternative."
+            ),
             order_sign.handle,
         ),
     )
@@ -89,17 +96,17 @@ def evaluate_record(
 
 
 def discovery(knowledge: Knowledge) -> dict[str, Any]:
-    """The discovery document: the three services with their prefetch templates."""
+    """The discovery document (in the current locale): the services and their prefetch templates."""
     templates = prefetch_plan(knowledge.terms).templates
     return {
         "services": [
             {
                 "hook": s.hook,
                 "id": s.id,
-                "title": s.title,
-                "description": s.description,
+                "title": _(s.title),
+                "description": _(s.description),
                 "prefetch": dict(templates),
-                "usageRequirements": USAGE,
+                "usageRequirements": _(USAGE),
             }
             for s in SERVICES.values()
         ]

@@ -3,11 +3,18 @@
    (grades, bands, marker scales, recommendations) comes computed from POST api/dashboard. */
 (function () {
   "use strict";
+  // The page's wording, in the language the service chose for this browser (Accept-Language).
+  var TEXT = JSON.parse(document.getElementById("ui-text").textContent);
+  function t(key, values) {
+    return TEXT[key].replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && values[name] !== undefined ? String(values[name]) : whole;
+    });
+  }
   var LANES = [
-    ["diagnosis", "Diagnoses"],
-    ["biopsy", "Biopsies and Ki-67"],
-    ["imaging", "Imaging"],
-    ["procedure", "Procedures"],
+    ["diagnosis", t("lane_diagnosis")],
+    ["biopsy", t("lane_biopsy")],
+    ["imaging", t("lane_imaging")],
+    ["procedure", t("lane_procedure")],
   ];
   var COLOURS = ["#1a5fb4", "#c64600", "#26a269", "#813d9c", "#986a44", "#e01b24"];
   var DAY = 86400000;
@@ -41,8 +48,8 @@
   }
 
   function drawTimeline(data) {
-    var therapies = data.therapies.filter(function (t) { return t.start; });
-    var labels = LANES.map(function (l) { return l[1]; }).concat(therapies.map(function (t) { return t.name; }));
+    var therapies = data.therapies.filter(function (th) { return th.start; });
+    var labels = LANES.map(function (l) { return l[1]; }).concat(therapies.map(function (th) { return th.name; }));
     var datasets = LANES.map(function (lane, i) {
       return {
         type: "scatter", label: lane[1], backgroundColor: COLOURS[i], pointRadius: 5,
@@ -50,14 +57,14 @@
           .map(function (e) { return { x: ms(e.date), y: i, text: e.label, ref: e.ref }; }),
       };
     });
-    therapies.forEach(function (t, j) {
+    therapies.forEach(function (therapy, j) {
       var row = LANES.length + j, colour = COLOURS[(j + 4) % COLOURS.length];
-      var known = t.end !== null && t.end !== undefined;
+      var known = therapy.end !== null && therapy.end !== undefined;
       // A therapy whose end is not recorded is drawn at its start only, never as a guessed bar.
-      var points = [{ x: ms(t.start), y: row, text: t.label }];
-      if (known) { points.push({ x: ms(t.end), y: row, text: t.label }); }
+      var points = [{ x: ms(therapy.start), y: row, text: therapy.label }];
+      if (known) { points.push({ x: ms(therapy.end), y: row, text: therapy.label }); }
       datasets.push({
-        type: "line", label: t.name + (t.endKnown ? "" : " (end not recorded)"), borderColor: colour,
+        type: "line", label: therapy.endKnown ? therapy.name : t("end_not_recorded", { name: therapy.name }), borderColor: colour,
         backgroundColor: colour, borderWidth: 10, pointRadius: known ? 0 : 7, pointStyle: "rectRot",
         showLine: known, data: points,
       });
@@ -79,11 +86,11 @@
       },
     });
     var rows = data.timeline.map(function (e) {
-      var what = LANES.filter(function (l) { return l[0] === e.lane; }).map(function (l) { return l[1]; })[0] || "Systemic therapy";
-      return [e.date || "undated", e.end ? "until " + e.end : "", what, e.label, e.ref];
+      var what = LANES.filter(function (l) { return l[0] === e.lane; }).map(function (l) { return l[1]; })[0] || t("lane_therapy");
+      return [e.date || t("undated"), e.end ? t("until", { date: e.end }) : "", what, e.label, e.ref];
     });
     document.getElementById("timeline-table").appendChild(
-      table("Timeline events", ["date", "end", "kind", "event", "source"], rows));
+      table(t("timeline_events"), [t("col_date"), t("col_end"), t("col_kind"), t("col_event"), t("col_source")], rows));
   }
 
   function drawKi67(ki67) {
@@ -92,7 +99,7 @@
     sites.forEach(function (s) { ki67.series[s].forEach(function (p) { xs.push(ms(p.date)); }); });
     var datasets = sites.map(function (site, i) {
       return {
-        type: "line", label: "Ki-67, " + site, borderColor: COLOURS[i], backgroundColor: COLOURS[i], pointRadius: 5,
+        type: "line", label: t("ki67_site", { site: site }), borderColor: COLOURS[i], backgroundColor: COLOURS[i], pointRadius: 5,
         data: ki67.series[site].map(function (p) { return { x: ms(p.date), y: p.value, text: p.display, ref: p.ref }; }),
       };
     });
@@ -109,15 +116,15 @@
       data: { datasets: datasets },
       options: {
         maintainAspectRatio: false, animation: false,
-        scales: { x: dateAxis(), y: { type: "linear", min: 0, suggestedMax: 25, title: { display: true, text: "Ki-67 (%)" } } },
+        scales: { x: dateAxis(), y: { type: "linear", min: 0, suggestedMax: 25, title: { display: true, text: t("ki67_axis") } } },
         plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + (c.raw.text || c.raw.y + " %"); } } } },
       },
     });
     var rows = [];
     sites.forEach(function (s) { ki67.series[s].forEach(function (p) { rows.push([p.date, s, p.display, p.ref]); }); });
-    ki67.undated.forEach(function (p) { rows.push(["undated", p.site, p.display, p.ref]); });
+    ki67.undated.forEach(function (p) { rows.push([t("undated"), p.site, p.display, p.ref]); });
     var bands = ki67.bands.map(function (b) { return b.label; }).join("; ");
-    document.getElementById("ki67-table").appendChild(table("Ki-67 results (" + bands + ")", ["date", "site", "Ki-67", "source"], rows));
+    document.getElementById("ki67-table").appendChild(table(t("ki67_results", { bands: bands }), [t("col_date"), t("col_site"), "Ki-67", t("col_source")], rows));
   }
 
   var therapyShading = {
@@ -141,19 +148,19 @@
 
   function drawMarkers(data) {
     var holder = document.getElementById("marker-charts");
-    var periods = data.therapies.filter(function (t) { return t.start; }).map(function (t) {
-      return { name: t.name, start: ms(t.start), end: t.end ? ms(t.end) : ms(t.start) + DAY };
+    var periods = data.therapies.filter(function (th) { return th.start; }).map(function (th) {
+      return { name: th.name, start: ms(th.start), end: th.end ? ms(th.end) : ms(th.start) + DAY };
     });
-    if (!data.markers.length) { holder.appendChild(el("p", { text: "No tumour marker results on record." })); }
+    if (!data.markers.length) { holder.appendChild(el("p", { text: t("no_markers") })); }
     data.markers.forEach(function (series, i) {
-      var title = series.name + " (" + series.unit + ")";
+      var title = t("marker_title", { name: series.name, unit: series.unit });
       var id = "marker-chart-" + i;
-      var canvas = el("canvas", { id: id, role: "img", "aria-label": title + " over time, therapy periods shaded; values in the table below." });
+      var canvas = el("canvas", { id: id, role: "img", "aria-label": t("marker_chart", { title: title }) });
       var rows = series.points.map(function (p) { return [p.date, p.display, p.ref]; });
       holder.appendChild(el("figure", {}, [
         el("figcaption", { text: title }),
         el("div", { "class": "chart" }, [canvas]),
-        el("details", {}, [el("summary", { text: title + " as a table" }), table(title, ["date", "result", "source"], rows)]),
+        el("details", {}, [el("summary", { text: t("as_table", { title: title }) }), table(title, [t("col_date"), t("col_result"), t("col_source")], rows)]),
       ]));
       state.charts.markers.push(new Chart(canvas, {
         type: "line",
@@ -176,43 +183,43 @@
 
   function list(title, items) {
     if (!items || !items.length) { return null; }
-    return el("div", {}, [el("h4", { text: title }), el("ul", {}, items.map(function (t) { return el("li", { text: t }); }))]);
+    return el("div", {}, [el("h4", { text: title }), el("ul", {}, items.map(function (item) { return el("li", { text: item }); }))]);
   }
 
   function drawRecommendations(recs) {
     var holder = document.getElementById("recommendation-list");
     if (!recs.length) {
-      holder.appendChild(el("p", { text: "No recommendations: no active pNEN on record, or nothing applies." }));
+      holder.appendChild(el("p", { text: t("no_recommendations") }));
       return;
     }
     recs.forEach(function (rec, i) {
-      var head = el("h3", { id: "rec-" + i }, [el("span", { "class": "badge", text: rec.indicator }), document.createTextNode(" " + rec.summary)]);
+      var head = el("h3", { id: "rec-" + i }, [el("span", { "class": "badge", text: t("indicator_" + rec.indicator) }), document.createTextNode(" " + rec.summary)]);
       var criteria = rec.criteria.length ? el("div", {}, [
-        el("h4", { text: "Criteria" }),
-        table("Criteria of " + rec.title, ["criterion", "status", "based on"], rec.criteria.map(function (c) {
-          return [c.name, el("span", { "class": "status-" + c.status.replace(" ", "-"), text: c.status }), c.basis || "—"];
+        el("h4", { text: t("criteria") }),
+        table(t("criteria_of", { title: rec.title }), [t("col_criterion"), t("col_status"), t("col_based_on")], rec.criteria.map(function (c) {
+          return [c.name, el("span", { "class": "status-" + c.status.replace(" ", "-"), text: c.statusText }), c.basis || "—"];
         })),
       ]) : null;
-      var source = el("p", { "class": "note" }, [document.createTextNode("Source: " + rec.citation + ". Rule: ")]);
+      var source = el("p", { "class": "note" }, [document.createTextNode(t("source_rule", { citation: rec.citation }))]);
       source.appendChild(rec.url ? el("a", { href: rec.url, text: rec.rule }) : el("code", { text: rec.rule }));
       var body = el("div", {}, [
         el("p", { text: rec.advice }),
         criteria,
-        list("Why (evidence)", rec.evidence),
-        list("Missing data", rec.missing),
-        list("Decisions waiting on data", rec.waiting),
-        list("Local policy", rec.localPolicy),
-        list("Suggested orders", rec.suggestions),
+        list(t("why"), rec.evidence),
+        list(t("missing"), rec.missing),
+        list(t("waiting"), rec.waiting),
+        list(t("local_policy"), rec.localPolicy),
+        list(t("suggestions"), rec.suggestions),
         source,
       ]);
-      var details = el("details", { open: "" }, [el("summary", { text: rec.title + " — details" }), body]);
+      var details = el("details", { open: "" }, [el("summary", { text: t("details", { title: rec.title }) }), body]);
       holder.appendChild(el("article", { "class": "rec " + rec.indicator, "aria-labelledby": "rec-" + i, "data-rule": rec.rule }, [head, details]));
     });
   }
 
   function drawIssues(issues) {
     var holder = document.getElementById("issue-list");
-    if (!issues.length) { holder.appendChild(el("p", { text: "None: every resource read was usable." })); return; }
+    if (!issues.length) { holder.appendChild(el("p", { text: t("no_issues") })); return; }
     holder.appendChild(el("ul", {}, issues.map(function (i) {
       return el("li", { text: i.reference + " (" + i.prefetchKey + "): " + i.problem });
     })));
@@ -220,13 +227,13 @@
 
   function render(data) {
     state.data = data;
-    document.getElementById("patient").textContent = data.patient + " · as of " + data.today;
+    document.getElementById("patient").textContent = t("as_of", { patient: data.patient, date: data.today });
     drawTimeline(data);
     drawKi67(data.ki67);
     drawMarkers(data);
     drawRecommendations(data.recommendations);
     drawIssues(data.dataIssues);
-    status(data.recommendations.length + " recommendation(s).", false);
+    status(t("recommendations", { n: data.recommendations.length }), false);
     document.body.setAttribute("data-ready", "true");
   }
 
@@ -251,7 +258,7 @@
     })
     .then(render)
     .catch(function (error) {
-      status("The dashboard could not load: " + error.message, true);
+      status(t("load_failed", { reason: error.message }), true);
       document.body.setAttribute("data-ready", "error");
     });
 })();
