@@ -22,6 +22,8 @@ function init(args)
   index = id
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  local language = os.getenv("BENCH_LANGUAGE") or ""
+  if #language > 0 then wrk.headers["Accept-Language"] = language end
 end
 
 function request()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,27 @@ def test_the_compiled_catalogue_is_the_compilation_of_its_source(locale: str) ->
     compiled = io.BytesIO()
     write_mo(compiled, _read(po, locale.replace("-", "_")))
     assert po.with_suffix(".mo").read_bytes() == compiled.getvalue(), "run `make messages`"
+
+
+def _glossary() -> list[tuple[str, str]]:
+    """(English, 中文) rows of docs/glossary-zh-CN.md."""
+    rows = []
+    for line in (ROOT / "docs" / "glossary-zh-CN.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0] not in ("English", "---"):
+            rows.append((cells[0], cells[1]))
+    return rows
+
+
+def test_every_glossary_term_is_used_by_the_catalogue() -> None:
+    """The glossary lists the terms the cards use: each Chinese term occurs in a translation."""
+    catalog = _read(_po("zh-CN"), "zh_CN")
+    translated = "\n".join(s for m in _messages(catalog) for s in _strings(m))
+    unused = []
+    for english, chinese in _glossary():
+        for term in re.split(r"；|/", chinese):
+            core = term.split("（")[0].strip()
+            if core and core not in translated:
+                unused.append(f"{english}: {core}")
+    assert len(_glossary()) > 40
+    assert unused == []
