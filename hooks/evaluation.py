@@ -16,6 +16,7 @@ from fhir_mappings.facts import DataIssue, PatientFacts
 from fhir_mappings.orders import map_drafts
 from hooks.knowledge import Knowledge
 from hooks.request import HookRequest
+from pnen_i18n import _
 
 DATA_ISSUES = "org.pnen-cds.data-issues"
 """The response extension that lists resources skipped or partly ignored."""
@@ -59,7 +60,9 @@ def _isolated(rules: Sequence[Rule], failed: list[DataIssue]) -> tuple[Rule, ...
                 # The log adds the request's correlation id; the trace withholds messages.
                 log.error("rule could not be evaluated", exc_info=exc, extra={"rule": info.id})
                 failed.append(
-                    DataIssue(RULES_KEY, info.id, f"rule {info.id} could not be evaluated")
+                    DataIssue(
+                        RULES_KEY, info.id, _("rule {rule} could not be evaluated", rule=info.id)
+                    )
                 )
                 return None
 
