@@ -77,14 +77,19 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-def _ehr_launch(browser: Browser, service: str, fhir_base: str, patient: str) -> Page:
-    """What the sandbox does for a card's SMART link: get a launch id, open the app with it."""
+def _ehr_launch(
+    browser: Browser, service: str, fhir_base: str, patient: str, locale: str = "en-US"
+) -> Page:
+    """What the sandbox does for a card's SMART link: get a launch id, open the app with it.
+
+    `locale` is the browser's language (Playwright sends it as Accept-Language).
+    """
     launch = requests.post(
         f"{fhir_base}/_services/smart/Launch",
         json={"launchUrl": f"{service}/app/launch", "parameters": {"patient": patient}},
         timeout=10,
     ).json()["launch_id"]
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale=locale)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # The pages' Content-Security-Policy must block nothing the dashboard needs.
@@ -165,6 +170,31 @@ def test_ehr_launch_draws_the_patients_charts_and_the_hooks_recommendations(
             name, status, _ = row.split("\t", 2)
             assert f"| {name} | **{status}** |" in card["detail"]
         assert len(rows) == card["detail"].count("| **")
+    page.close()
+
+
+def test_a_chinese_browser_gets_the_dashboard_and_its_recommendations_in_chinese(
+    browser: Browser, servers: tuple[str, str]
+) -> None:
+    service, fhir_base = servers
+    page = _ehr_launch(browser, service, fhir_base, "bench-pnen", locale="zh-CN")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-zh-CN.png"), full_page=True)
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    assert page.inner_text("#timeline-title") == "时间线"
+    assert "条建议" in page.inner_text("#status")
+    cards = requests.post(
+        f"{service}/cds-services/pnen-patient-view",
+        json=hook_request("patient-view", "bench-pnen", fhir_server=fhir_base),
+        headers={"Accept-Language": "zh-CN"},
+        timeout=30,
+    ).json()["cards"]
+    for card in cards:
+        article = page.locator(f"article[data-rule='{card['source']['topic']['code']}']")
+        assert card["summary"] in article.locator("h3").inner_text()
+        for row in article.locator("table tbody tr").all_inner_texts():
+            name, status, _ = row.split("\t", 2)
+            assert status in ("满足", "不满足", "未知")
+            assert f"| {name} | **{status}** |" in card["detail"]
     page.close()
 
 
