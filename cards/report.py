@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cards.build import basis, citation_text
+from cards.columns import pad, wrap
+from cards.columns import width as columns
 from cards.orders import ORDERS
 from cards.text import indicator_text, status_text, wording
 from consensus.criteria import Criterion, Status
@@ -45,9 +46,9 @@ def _wrap(text: str, indent: str, width: int = WIDTH) -> list[str]:
                 lines.append("")
             continue
         bullet = raw.startswith("- ")
-        lines += textwrap.wrap(
+        lines += wrap(
             raw,
-            width=width,
+            width,
             initial_indent=indent,
             subsequent_indent=indent + ("  " if bullet else ""),
             break_on_hyphens=False,
@@ -59,24 +60,27 @@ def _wrap(text: str, indent: str, width: int = WIDTH) -> list[str]:
 
 def criteria_table(criteria: Sequence[Criterion], text: Mapping[str, str]) -> list[str]:
     """Criterion, status and basis in fixed-width columns (the basis wraps in its column)."""
-    name_width = min(max(len(text["criterion"]), *(len(c.name) for c in criteria)), 44)
-    status_width = max(len(status_text(s)) for s in Status)
+    name_width = min(max(columns(text["criterion"]), *(columns(c.name) for c in criteria)), 44)
+    status_width = max(columns(status_text(s)) for s in Status)
     basis_width = max(WIDTH - len(INDENT * 2) - name_width - status_width - 4, 30)
     head = (
-        f"{text['criterion']:<{name_width}}  {text['status']:<{status_width}}  {text['based_on']}"
+        f"{pad(text['criterion'], name_width)}  {pad(text['status'], status_width)}  "
+        f"{text['based_on']}"
     )
     rule = f"{'-' * name_width}  {'-' * status_width}  {'-' * min(basis_width, 40)}"
     lines = [INDENT * 2 + head, INDENT * 2 + rule]
     for c in criteria:
-        names = textwrap.wrap(c.name, name_width) or [""]
-        based = textwrap.wrap(_plain(basis(c) or "—"), basis_width, break_on_hyphens=False)
+        names = wrap(c.name, name_width) or [""]
+        based = wrap(_plain(basis(c) or "—"), basis_width, break_on_hyphens=False)
         status = [status_text(c.status)]
         for i in range(max(len(names), len(based))):
             name = names[i] if i < len(names) else ""
             state = status[i] if i < len(status) else ""
             more = based[i] if i < len(based) else ""
             lines.append(
-                (INDENT * 2 + f"{name:<{name_width}}  {state:<{status_width}}  {more}").rstrip()
+                (
+                    INDENT * 2 + f"{pad(name, name_width)}  {pad(state, status_width)}  {more}"
+                ).rstrip()
             )
     return lines
 
@@ -105,7 +109,7 @@ def recommendation_text(number: int, rec: Recommendation) -> list[str]:
     text = wording()
     title = f"{number}. [{indicator_text(rec.indicator).upper()}] {rec.summary}"
     lines = [
-        *textwrap.wrap(title, WIDTH, subsequent_indent=INDENT, break_on_hyphens=False),
+        *wrap(title, WIDTH, subsequent_indent=INDENT, break_on_hyphens=False),
         f"{INDENT}{text['rule']}: {rec.rule.id} — {_(rec.rule.title)}",
         *_wrap(f"{text['source']}: {citation_text(rec.rule.citation, text)}", INDENT),
         "",
