@@ -92,7 +92,7 @@ def _suggestion_lines(rec: Recommendation) -> list[str]:
         for action in suggestion.actions:
             if action.order is not None:
                 order = ORDERS[action.order]
-                what = f"{order.resource_type} {order.text} [{order.code}]"
+                what = f"{order.resource_type} {_(order.text)} [{order.code}]"
             else:
                 what = str(action.resource_id)
             lines.append(f"{INDENT * 3}{action.type}: {what}")
