@@ -67,7 +67,7 @@ messages: $(STAMP)
 		--project pnen-cds --copyright-holder "pnen-cds" --msgid-bugs-address "" .
 	$(BIN)/pybabel --quiet update --input-file $(I18N)/messages.pot --output-dir $(I18N)/locale \
 		--domain messages --no-fuzzy-matching --ignore-obsolete --no-wrap
-	$(BIN)/pybabel --quiet compile --directory $(I18N)/locale --domain messages
+	$(BIN)/python scripts/compile_messages.py
 
 examples: $(STAMP)
 	$(BIN)/python scripts/update_examples.py

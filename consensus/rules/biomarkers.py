@@ -47,15 +47,20 @@ from consensus.recommendation import (
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact, Quantity
+from pnen_i18n import N_, _
 
 AREA = "G. Serum biomarkers"
-CGA_DRUGS = (("ppi", "PPI"), ("ssa", "SSA"), ("corticosteroid", "systemic corticosteroid"))
+CGA_DRUGS = (
+    ("ppi", N_("PPI")),
+    ("ssa", N_("SSA")),
+    ("corticosteroid", N_("systemic corticosteroid")),
+)
 COMORBIDITY_NAMES = {
-    "renal-failure": "renal failure",
-    "liver-failure": "liver failure/cirrhosis",
-    "ibd": "IBD",
-    "chronic-gastritis": "chronic gastritis",
-    "pancreatitis": "pancreatitis",
+    "renal-failure": N_("renal failure"),
+    "liver-failure": N_("liver failure/cirrhosis"),
+    "ibd": N_("IBD"),
+    "chronic-gastritis": N_("chronic gastritis"),
+    "pancreatitis": N_("pancreatitis"),
 }
 PPI_WASHOUT_DAYS = 7  # R Gastrin: stop PPIs "for at least 7 d" before measuring
 PP_RISE_PERCENT = Decimal(50)  # R Pancreatic polypeptide: "an increase > 50%"
@@ -72,33 +77,44 @@ def _short_list(names: list[str]) -> str:
     """'PPI, SSA, renal failure and 2 more' for a summary line."""
     if len(names) <= MAX_NAMED:
         return ", ".join(names)
-    return f"{', '.join(names[:MAX_NAMED])} and {len(names) - MAX_NAMED} more"
+    # "and 2 more": the English never varied with the count, so one message serves every count.
+    return _(
+        "{names} and {count} more",
+        names=", ".join(names[:MAX_NAMED]),
+        count=len(names) - MAX_NAMED,
+    )
 
 
 def _cga_check(
     p: Patient, day: date, on_orders: bool
 ) -> tuple[list[Criterion], list[str], list[str]]:
     """CgA confounders on a day: the criteria, the names found, the names possibly present."""
-    when = "active today" if on_orders else f"taken on {day.isoformat()}"
-    drugs = [(label, p.taking(f"{label} {when}", day, day, cls)) for cls, label in CGA_DRUGS]
+    drugs = []
+    for cls, label in CGA_DRUGS:
+        drug = _(label)
+        if on_orders:
+            name = _("{drug} active today", drug=drug)
+        else:
+            name = _("{drug} taken on {date}", drug=drug, date=day.isoformat())
+        drugs.append((drug, p.taking(name, day, day, cls)))
     comorbid = p.facts.all("comorbidity")
     comorbidity = known(
-        "renal or liver failure, IBD, chronic gastritis or pancreatitis recorded",
+        _("renal or liver failure, IBD, chronic gastritis or pancreatitis recorded"),
         bool(comorbid),
         comorbid,
-        note="" if comorbid else "none recorded",
+        note="" if comorbid else _("none recorded"),
     )
-    found = [label for label, c in drugs if c.met]
-    found += list(dict.fromkeys(COMORBIDITY_NAMES[str(f.value)] for f in comorbid))
-    possible = [label for label, c in drugs if c.unknown]
-    return [c for _, c in drugs] + [comorbidity], found, possible
+    found = [drug for drug, c in drugs if c.met]
+    found += list(dict.fromkeys(_(COMORBIDITY_NAMES[str(f.value)]) for f in comorbid))
+    possible = [drug for drug, c in drugs if c.unknown]
+    return [c for _drug, c in drugs] + [comorbidity], found, possible
 
 
 def _what(found: list[str], possible: list[str]) -> str:
     """The confounders for a summary line: found ones, else the possible ones."""
     if found:
         return _short_list(found)
-    return f"possibly {_short_list(possible)} (dates not recorded)"
+    return _("possibly {names} (dates not recorded)", names=_short_list(possible))
 
 
 def _newest_confounded(
@@ -119,7 +135,7 @@ def _newest_confounded(
 
 @rule(
     "cga-confounded",
-    "Chromogranin A unreliable with confounders",
+    N_("Chromogranin A unreliable with confounders"),
     [PV, OS, SIGN],
     "R Chromogranin A",
     AREA,
@@ -134,23 +150,30 @@ def cga_confounded(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         drafts = ctx.drafted("cga")
         if not drafts:
             return None
-        trigger = known("chromogranin A drafted", True, [d.as_fact() for d in drafts])
+        trigger = known(_("chromogranin A drafted"), True, [d.as_fact() for d in drafts])
         checked, found, possible = _cga_check(p, ctx.today, on_orders=True)
         if not (found or possible):
             return None
-        summary = f"CgA ordered with {_what(found, possible)}: the result will be unreliable"
-        on = "today"
+        summary = _(
+            "CgA ordered with {confounders}: the result will be unreliable",
+            confounders=_what(found, possible),
+        )
+        taken_when: str | None = None
     else:
         chosen = _newest_confounded(p, _recent(ctx, "cga"))
         if chosen is None:
             return None
         result, checked, found, possible = chosen
-        trigger = known("CgA result within the recent window", True, (result,))
-        on = f"on {result.when}"
-        summary = f"CgA of {result.when} is unreliable with {_what(found, possible)}"
+        trigger = known(_("CgA result within the recent window"), True, (result,))
+        taken_when = str(result.when)
+        summary = _(
+            "CgA of {date} is unreliable with {confounders}",
+            date=taken_when,
+            confounders=_what(found, possible),
+        )
         policy = (ctx.settings.describe("recent-marker-days"),)
     criteria = (trigger, *checked)
-    advice = (
+    advice = _(
         "Chromogranin A is unreliable with these: proton pump inhibitors and steroids raise it, "
         "somatostatin analogues alter it, and renal or liver failure, chronic gastritis, "
         "inflammatory bowel disease and pancreatitis raise it falsely. CgA is a marker for "
@@ -158,11 +181,18 @@ def cga_confounded(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "assay only (nmol/L, U/L and ng/mL come from different assays; local policy)."
     )
     if found:
-        advice += f" Found: {', '.join(found)}."
-    if possible:
-        advice += (
-            f" Whether {', '.join(possible)} was being taken {on} is not recorded "
-            "(start or end date missing)."
+        advice += _(" Found: {confounders}.", confounders=", ".join(found))
+    if possible and taken_when is None:
+        advice += _(
+            " Whether {drugs} was being taken today is not recorded (start or end date missing).",
+            drugs=", ".join(possible),
+        )
+    elif possible:
+        advice += _(
+            " Whether {drugs} was being taken on {date} is not recorded (start or end date "
+            "missing).",
+            drugs=", ".join(possible),
+            date=taken_when,
         )
     return recommend(
         info,
@@ -217,13 +247,15 @@ def _rise_percent(earlier: Quantity, latest: Quantity, by_range: bool) -> Decima
 def _shown(q: Quantity, by_range: bool) -> str:
     """'80 pg/mL' or '80 pg/mL (1.6× ULN)'."""
     if by_range and q.reference_high:
-        return f"{q.display()} ({float(_scaled(q, True)):.3g}× ULN)"
+        return _(
+            "{value} ({multiple:.3g}× ULN)", value=q.display(), multiple=float(_scaled(q, True))
+        )
     return q.display()
 
 
 @rule(
     "pp-rise",
-    "Pancreatic polypeptide rise > 50 %",
+    N_("Pancreatic polypeptide rise > 50 %"),
     [PV],
     "R Pancreatic polypeptide",
     AREA,
@@ -241,44 +273,64 @@ def pp_rise(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     if rise is None or rise <= PP_RISE_PERCENT:  # R Pancreatic polypeptide: rise > 50 %
         return None
     percent = f"{round(float(rise), 1):g}"
-    how = "as multiples of the upper reference limit" if by_range else "in the same unit"
+    how = _("as multiples of the upper reference limit") if by_range else _("in the same unit")
     before, after = _shown(earlier.value, by_range), _shown(latest.value, by_range)
     imaging = p.imaging("abdominal-imaging")
     dated_imaging = [f for f in imaging if f.when]
     last_imaging = dated_imaging[-1] if dated_imaging else None
-    advice = (
-        f"Pancreatic polypeptide rose {percent} % ({before} on {earlier.when} → {after} on "
-        f"{latest.when}, compared {how}). During follow-up, a PP rise > 50 % correlated with "
+    advice = _(
+        "Pancreatic polypeptide rose {percent} % ({before} on {before_date} → {after} on "
+        "{after_date}, compared {how}). During follow-up, a PP rise > 50 % correlated with "
         "tumour progression on imaging; PP also rises with exercise, hypoglycaemia and food "
-        "intake, so correlate with imaging (R Pancreatic polypeptide)."
+        "intake, so correlate with imaging (R Pancreatic polypeptide).",
+        percent=percent,
+        before=before,
+        before_date=str(earlier.when),
+        after=after,
+        after_date=str(latest.when),
+        how=how,
     )
-    summary = f"Pancreatic polypeptide up {percent} % since {earlier.when}: correlate with "
-    summary += "imaging for progression"
+    summary = _(
+        "Pancreatic polypeptide up {percent} % since {date}: correlate with imaging for "
+        "progression",
+        percent=percent,
+        date=str(earlier.when),
+    )
     stale = last_imaging is None or (
         last_imaging.when is not None
         and latest.when is not None
         and last_imaging.when < latest.when
     )
     if last_imaging is None:
-        advice += " No abdominal CT or MRI is on record."
+        advice += _(" No abdominal CT or MRI is on record.")
     elif stale:
-        advice += f" The last abdominal CT/MRI ({last_imaging.text}, {last_imaging.when}) "
-        advice += "predates the rise."
+        advice += _(
+            " The last abdominal CT/MRI ({study}, {date}) predates the rise.",
+            study=last_imaging.text,
+            date=str(last_imaging.when),
+        )
     pending = p.planned("ct-abdomen-multiphase", "abdominal-imaging") if stale else ()
     suggestions: tuple[Suggestion, ...] = ()
     if stale and pending:
-        advice += f" Restaging imaging is already ordered: {', '.join(f.ref for f in pending)}."
+        advice += _(
+            " Restaging imaging is already ordered: {orders}.",
+            orders=", ".join(f.ref for f in pending),
+        )
     elif stale:
         # CR-11: imaging is essential for follow-up (C 1); the PP rise asks for a current study.
-        advice += (
+        advice += _(
             " Consider restaging with multiphasic contrast CT of the abdomen/pelvis (or MRI) "
             "to look for progression (C 1)."
         )
-        summary = f"Pancreatic polypeptide up {percent} % since {earlier.when}, no CT/MRI since "
-        summary += "the rise: consider restaging CT"
-        title = "Order multiphasic contrast CT abdomen/pelvis"
+        summary = _(
+            "Pancreatic polypeptide up {percent} % since {date}, no CT/MRI since the rise: "
+            "consider restaging CT",
+            percent=percent,
+            date=str(earlier.when),
+        )
+        title = _("Order multiphasic contrast CT abdomen/pelvis")
         suggestions = (Suggestion(title, (create("ct-abdomen-pelvis-multiphase", title),)),)
-    criteria = (known(f"PP rise > 50 % ({how})", True, (earlier, latest)),)
+    criteria = (known(_("PP rise > 50 % ({how})", how=how), True, (earlier, latest)),)
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
@@ -292,7 +344,7 @@ def pp_rise(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 @rule(
     "gastrin-on-ppi",
-    "Gastrin measured or ordered on a proton pump inhibitor",
+    N_("Gastrin measured or ordered on a proton pump inhibitor"),
     [PV, OS, SIGN],
     "R Gastrin",
     AREA,
@@ -309,8 +361,13 @@ def gastrin_on_ppi(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         drafts = ctx.drafted("gastrin")
         if not drafts:
             return None
-        trigger = known("gastrin drafted", True, [d.as_fact() for d in drafts])
-        ppi = p.taking("PPI taken in the last 7 days", ctx.today - washout, ctx.today, "ppi")
+        trigger = known(_("gastrin drafted"), True, [d.as_fact() for d in drafts])
+        ppi = p.taking(
+            _("PPI taken in the last {days} days", days=PPI_WASHOUT_DAYS),
+            ctx.today - washout,
+            ctx.today,
+            "ppi",
+        )
         if not (ppi.met or ppi.unknown):
             return None
     else:
@@ -318,23 +375,14 @@ def gastrin_on_ppi(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         if chosen is None:
             return None
         result, ppi = chosen
-        trigger = known("gastrin result within the recent window", True, (result,))
+        trigger = known(_("gastrin result within the recent window"), True, (result,))
         policy = (ctx.settings.describe("recent-marker-days"),)
     criteria = (trigger, ppi)
-    possibly = "" if ppi.met else "possibly "
+    possibly = not ppi.met
     if "gastrinoma" in p.syndromes:
         return _gastrin_in_known_gastrinoma(info, criteria, result, possibly, policy)
-    if result is None:
-        summary = (
-            f"Gastrin ordered {possibly}on a PPI: stop the PPI ≥ 7 days before measuring "
-            "(bridge with an H2 blocker)"
-        )
-    else:
-        summary = (
-            f"Gastrin of {result.when} {possibly}measured on a PPI: stop the PPI ≥ 7 days "
-            "(H2-blocker bridge) and repeat"
-        )
-    advice = (
+    summary = _gastrin_summary(result, possibly)
+    advice = _(
         "PPIs raise serum gastrin: stop the PPI, bridging with a histamine H2-receptor blocker, "
         "for at least 7 days before measuring gastrin. A fasting gastrin above 10 times the upper "
         'reference limit supports a gastrinoma (R writes "1000-fold", an evident error for '
@@ -344,12 +392,13 @@ def gastrin_on_ppi(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     )
     if result is not None and result.value.reference_high:
         multiple = float(_scaled(result.value, True))
-        advice += (
-            f" This result is {multiple:.3g}× the upper reference limit but cannot be interpreted "
-            "while on a PPI."
+        advice += _(
+            " This result is {multiple:.3g}× the upper reference limit but cannot be interpreted "
+            "while on a PPI.",
+            multiple=multiple,
         )
     if ppi.unknown:
-        advice += " Whether the PPI was being taken then is not recorded."
+        advice += _(" Whether the PPI was being taken then is not recorded.")
     return recommend(
         info,
         Indicator.WARNING,
@@ -360,11 +409,35 @@ def gastrin_on_ppi(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     )
 
 
+def _gastrin_summary(result: Fact | None, possibly: bool) -> str:
+    """The summary for gastrin ordered or measured (possibly) on a PPI: stop it, then measure."""
+    if result is None and possibly:
+        return _(
+            "Gastrin ordered possibly on a PPI: stop the PPI ≥ 7 days before measuring (bridge "
+            "with an H2 blocker)"
+        )
+    if result is None:
+        return _(
+            "Gastrin ordered on a PPI: stop the PPI ≥ 7 days before measuring (bridge with an H2 "
+            "blocker)"
+        )
+    if possibly:
+        return _(
+            "Gastrin of {date} possibly measured on a PPI: stop the PPI ≥ 7 days (H2-blocker "
+            "bridge) and repeat",
+            date=str(result.when),
+        )
+    return _(
+        "Gastrin of {date} measured on a PPI: stop the PPI ≥ 7 days (H2-blocker bridge) and repeat",
+        date=str(result.when),
+    )
+
+
 def _gastrin_in_known_gastrinoma(
     info: RuleInfo,
     criteria: tuple[Criterion, ...],
     result: Fact | None,
-    possibly: str,
+    possibly: bool,
     policy: tuple[str, ...],
 ) -> Recommendation:
     """Gastrin on a PPI when the gastrinoma is already diagnosed: never advise stopping the PPI.
@@ -373,17 +446,39 @@ def _gastrin_in_known_gastrinoma(
     record the PPI controls acid hypersecretion (R Biological therapy: PPIs for gastrinoma), and
     stopping it risks ulcer bleeding or perforation (clinical review CR-3; not in the sources).
     """
-    what = f"Gastrin of {result.when}" if result is not None else "Gastrin ordered"
+    if result is None and possibly:
+        summary = _(
+            "Gastrin ordered possibly on a PPI in a known gastrinoma: keep the PPI; read gastrin "
+            "trends with care"
+        )
+    elif result is None:
+        summary = _(
+            "Gastrin ordered on a PPI in a known gastrinoma: keep the PPI; read gastrin trends "
+            "with care"
+        )
+    elif possibly:
+        summary = _(
+            "Gastrin of {date} possibly on a PPI in a known gastrinoma: keep the PPI; read "
+            "gastrin trends with care",
+            date=str(result.when),
+        )
+    else:
+        summary = _(
+            "Gastrin of {date} on a PPI in a known gastrinoma: keep the PPI; read gastrin trends "
+            "with care",
+            date=str(result.when),
+        )
     return recommend(
         info,
         Indicator.INFO,
-        f"{what} {possibly}on a PPI in a known gastrinoma: keep the PPI; read gastrin trends with "
-        "care",
-        "PPIs raise serum gastrin, so values measured on a PPI overstate the tumour's secretion "
-        "and are hard to compare (R Gastrin). The gastrinoma is already diagnosed: the PPI "
-        "withdrawal the review describes is a diagnostic step and is not advised here, since the "
-        "PPI controls acid hypersecretion (R Biological therapy); compare gastrin only between "
-        "results taken on the same PPI dose, and follow the disease by imaging.",
+        summary,
+        _(
+            "PPIs raise serum gastrin, so values measured on a PPI overstate the tumour's "
+            "secretion and are hard to compare (R Gastrin). The gastrinoma is already diagnosed: "
+            "the PPI withdrawal the review describes is a diagnostic step and is not advised here, "
+            "since the PPI controls acid hypersecretion (R Biological therapy); compare gastrin "
+            "only between results taken on the same PPI dose, and follow the disease by imaging."
+        ),
         criteria,
         local_policy=policy,
     )
@@ -397,7 +492,11 @@ def _newest_on_ppi(
     for result in results:
         if result.when is None:
             continue
-        name = f"PPI taken in the 7 days up to {result.when}"
+        name = _(
+            "PPI taken in the {days} days up to {date}",
+            days=PPI_WASHOUT_DAYS,
+            date=str(result.when),
+        )
         ppi = p.taking(name, result.when - washout, result.when, "ppi")
         if ppi.met:
             return result, ppi

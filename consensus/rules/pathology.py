@@ -44,6 +44,7 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from consensus.criteria import MET, Criterion, evidence_of, known, unknown
@@ -76,26 +77,47 @@ from consensus.recommendation import (
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, UNKNOWN_SITE, Draft, Fact
+from pnen_i18n import N_, _
 
 AREA = "C. Pathology and biopsy"
 RESECTIONS = (*PANCREATECTOMIES, *HEPATECTOMIES)
-SITE_NAMES = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site not recorded"}
+SITE_NAMES = {
+    PRIMARY: N_("primary"),
+    LIVER: N_("liver metastasis"),
+    UNKNOWN_SITE: N_("site not recorded"),
+}
 NET_GENES = ("DAXX", "ATRX", "MEN1")  # C 4: G3 NETs may have ATRX/DAXX or MEN1 mutations
 NEC_GENES = ("TP53", "RB1")  # C 3: TP53/RB1 mutations tend to be poorly differentiated NECs
 
 
+def _site(site: str) -> str:
+    """The name of a grade's site ('primary', 'liver metastasis') in the current locale."""
+    return _(SITE_NAMES[site])
+
+
 def _dated(fact: Fact) -> str:
     """'Ki-67 25 % (liver metastasis), 2026-01-10' for a sentence."""
-    return f"{fact.text}, {fact.when.isoformat() if fact.when else 'undated'}"
+    when = fact.when.isoformat() if fact.when else _("undated")
+    return _("{fact}, {date}", fact=fact.text, date=when)
+
+
+def _dated_list(facts: Iterable[Fact]) -> str:
+    """The facts with their dates, separated by '; '."""
+    return "; ".join(map(_dated, facts))
 
 
 def _grade_line(grade: SiteGrade) -> str:
     """'primary: G1 (Ki-67 2 % (primary), 2026-01-10)', with any earlier, higher grade."""
-    history = f" ({grade.history_note})" if grade.history else ""
-    return (
-        f"{SITE_NAMES[grade.site]}: {grade.grade_text} ({'; '.join(map(_dated, grade.evidence))})"
-        f"{history}"
-    )
+    site, results = _site(grade.site), _dated_list(grade.evidence)
+    if grade.history:
+        return _(
+            "{site}: {grade} ({results}) ({history})",
+            site=site,
+            grade=grade.grade_text,
+            results=results,
+            history=grade.history_note,
+        )
+    return _("{site}: {grade} ({results})", site=site, grade=grade.grade_text, results=results)
 
 
 # The catalogue order that repeats a stale study of each kind ("a fresh study of the same kind").
@@ -117,25 +139,41 @@ FRESH_PLANNED = {
 }
 
 
+# What a stale study guides, for "The <study>, is stale for <this>" (translated where shown).
+CHOOSING_LESIONS = N_("choosing the lesions to sample")
+TARGETING_LIVER_BIOPSY = N_("targeting the liver biopsy")
+PICKING_FDG_AVID = N_("picking the most FDG-avid lesion after this progression")
+
+
 def _stale_guide(
     ctx: RuleContext, stale: StaleStudy | None, guides: str
 ) -> tuple[str, tuple[Suggestion, ...], tuple[str, ...], tuple[Fact, ...]]:
     """For a stale guiding study: a sentence, a fresh-study suggestion, the local default, facts.
 
     Nothing when the study is fresh or none is on record; no suggestion when one is planned.
+    `guides` is one of the N_() purposes above. The sentence starts with its separating space.
     """
     if stale is None:
         return "", (), (), ()
     p = ctx.patient
     planned = p.planned(*FRESH_PLANNED.get(stale.kind, (stale.kind,)))
-    sentence = (
-        f" The {stale.text}, is stale for {guides}: repeat it before the procedure"
-        f"{' (a new one is planned)' if planned else ''}."
-    )
+    if planned:
+        sentence = _(
+            " The {study}, is stale for {purpose}: repeat it before the procedure "
+            "(a new one is planned).",
+            study=stale.text,
+            purpose=_(guides),
+        )
+    else:
+        sentence = _(
+            " The {study}, is stale for {purpose}: repeat it before the procedure.",
+            study=stale.text,
+            purpose=_(guides),
+        )
     order = FRESH_ORDERS.get(stale.kind)
     suggestions: tuple[Suggestion, ...] = ()
     if order is not None and not planned:
-        label = f"Order a fresh {STUDY_NAMES[stale.kind]}"
+        label = _("Order a fresh {study}", study=_(STUDY_NAMES[stale.kind]))
         suggestions = (Suggestion(label, (create(order, label),)),)
     policy = (ctx.settings.describe("stale-study-months"),)
     return sentence, suggestions, policy, (stale.fact, *planned)
@@ -144,12 +182,12 @@ def _stale_guide(
 def _pnen_lm_criterion(p: Patient) -> Criterion:
     """pNEN with liver metastases, with the Conditions behind it."""
     facts = (*p.facts.all("pnen")[:1], *p.facts.all("liver-metastasis")[:1])
-    return known("pNEN with liver metastases", True, facts)
+    return known(_("pNEN with liver metastases"), True, facts)
 
 
 @rule(
     "grade-discordant",
-    "Primary and liver-metastasis grades differ",
+    N_("Primary and liver-metastasis grades differ"),
     [PV],
     "C 2",
     AREA,
@@ -165,24 +203,35 @@ def grade_discordant(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     if primary.high >= liver.low and liver.high >= primary.low:
         return None
     higher = max(primary, liver, key=lambda g: g.low)
-    advice = (
-        f"The grades differ — {_grade_line(primary)}; {_grade_line(liver)}. When the grades of "
-        f"the primary and the metastases are inconsistent, clinical treatment should follow the "
-        f"higher grade: {higher.grade_text}, set by the {SITE_NAMES[higher.site]} (C 2)."
+    advice = _(
+        "The grades differ — {primary}; {liver}. When the grades of the primary and the "
+        "metastases are inconsistent, clinical treatment should follow the higher grade: "
+        "{higher}, set by the {site} (C 2).",
+        primary=_grade_line(primary),
+        liver=_grade_line(liver),
+        higher=higher.grade_text,
+        site=_site(higher.site),
     )
     overall = p.overall_grade
     evidence = (*primary.evidence, *liver.evidence)
     if overall is not None and overall.site == UNKNOWN_SITE and overall.low > higher.high:
-        advice += (
-            f" A result whose site is not recorded grades higher still ({overall.grade_text}: "
-            f"{'; '.join(map(_dated, overall.evidence))}) and sets the overall grade."
+        advice += _(
+            " A result whose site is not recorded grades higher still ({grade}: {results}) and "
+            "sets the overall grade.",
+            grade=overall.grade_text,
+            results=_dated_list(overall.evidence),
         )
         evidence += overall.evidence
     return recommend(
         info,
         Indicator.WARNING,
-        f"Grade differs: primary {primary.grade_text}, liver metastasis "
-        f"{liver.grade_text}; treat by the higher grade ({higher.grade_text})",
+        _(
+            "Grade differs: primary {primary}, liver metastasis {liver}; treat by the higher "
+            "grade ({higher})",
+            primary=primary.grade_text,
+            liver=liver.grade_text,
+            higher=higher.grade_text,
+        ),
         advice,
         evidence=evidence,
     )
@@ -190,7 +239,7 @@ def grade_discordant(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 @rule(
     "biopsy-both-sites",
-    "Biopsy both primary and liver metastases",
+    N_("Biopsy both primary and liver metastases"),
     [PV],
     "C 5.2; C 5.3; C 5.4",
     AREA,
@@ -203,42 +252,48 @@ def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
     if p.done(*RESECTIONS) or p.planned(*RESECTIONS):
         return None
     graded = {site: p.site_grades.get(site) for site in (PRIMARY, LIVER)}
-    lacking = [SITE_NAMES[site] for site, grade in graded.items() if grade is None]
+    lacking = [_site(site) for site, grade in graded.items() if grade is None]
     if not lacking:
         return None
     resectability = p.resectability
     not_resectable = Criterion(
-        "liver metastases not known to be resectable",
+        _("liver metastases not known to be resectable"),
         MET,
         resectability.evidence,
         resectability.missing,
-        "resectability unknown" if resectability.unknown else "unresectable",
+        _("resectability unknown") if resectability.unknown else _("unresectable"),
     )
     criteria = [
         _pnen_lm_criterion(p),
         not_resectable,
-        known("no resection done or planned", True, note="none recorded"),
+        known(_("no resection done or planned"), True, note=_("none recorded")),
     ]
     for site, grade in graded.items():
-        name = f"Ki-67 or grade of the {SITE_NAMES[site]} on record"
+        name = _("Ki-67 or grade of the {site} on record", site=_site(site))
         criteria.append(known(name, grade is not None, grade.evidence if grade else ()))
-    where = " or ".join(lacking)
-    advice = (
-        f"No Ki-67 or grade of the {where} is on record. Biopsy of both the primary and the "
-        "liver metastases is advised for patients unsuitable for surgery (C 5.2). EUS-guided "
-        "FNA/B is the preferred technique to sample both in one procedure (C 5.3); use a biopsy "
-        "(FNB) needle to obtain enough tissue for grading and molecular pathology (C 5.4)."
+    where = (
+        _("{first} or {second}", first=lacking[0], second=lacking[1]) if lacking[1:] else lacking[0]
+    )
+    advice = _(
+        "No Ki-67 or grade of the {site} is on record. Biopsy of both the primary and the liver "
+        "metastases is advised for patients unsuitable for surgery (C 5.2). EUS-guided FNA/B is "
+        "the preferred technique to sample both in one procedure (C 5.3); use a biopsy (FNB) "
+        "needle to obtain enough tissue for grading and molecular pathology (C 5.4).",
+        site=where,
     )
     # CR-14: a NEC diagnosed on liver tissue is treated medically first (C 7.2); the metastases
     # already give the pathology, so re-biopsy of the primary is generally not needed (C 2).
     nec_on_liver = p.is_nec and graded[LIVER] is not None
-    summary = (
-        f"Biopsy both primary and liver metastases: no Ki-67 or grade of the {where} on record"
+    summary = _(
+        "Biopsy both primary and liver metastases: no Ki-67 or grade of the {site} on record",
+        site=where,
     )
     if nec_on_liver:
-        summary = "NEC diagnosed on liver tissue: biopsy the primary only if it would change "
-        summary += "management; do not delay chemotherapy"
-        advice += (
+        summary = _(
+            "NEC diagnosed on liver tissue: biopsy the primary only if it would change "
+            "management; do not delay chemotherapy"
+        )
+        advice += _(
             " Here a NEC is already diagnosed on liver tissue: re-biopsy of the primary is "
             "generally not recommended when the metastases provide adequate pathology (C 2), "
             "and medical therapy comes first (C 7.2). Sample the primary only if it would change "
@@ -246,31 +301,34 @@ def biopsy_both_sites(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
             "delaying first-line chemotherapy."
         )
     elif resectability.unknown:
-        advice += " Liver resectability is not recorded; if resection is an option, its "
-        advice += "specimen can provide the pathology instead."
+        advice += _(
+            " Liver resectability is not recorded; if resection is an option, its specimen can "
+            "provide the pathology instead."
+        )
     elsewhere = p.site_grades.get(UNKNOWN_SITE)
     evidence = evidence_of(criteria)
     if elsewhere is not None:
-        advice += (
-            f" A result whose site is not recorded ({'; '.join(map(_dated, elsewhere.evidence))})"
-            " cannot show which lesion was sampled."
+        advice += _(
+            " A result whose site is not recorded ({results}) cannot show which lesion was "
+            "sampled.",
+            results=_dated_list(elsewhere.evidence),
         )
         evidence += elsewhere.evidence
     pending = p.planned(*BIOPSIES)
     suggestions: tuple[Suggestion, ...] = ()
     if pending:
-        advice += " A biopsy is already planned; make sure it samples both sites."
+        advice += _(" A biopsy is already planned; make sure it samples both sites.")
         evidence += pending
     elif not nec_on_liver:
         suggestions = (
             Suggestion(
-                "Order EUS-guided FNB of the primary and the liver metastases",
-                (create("eus-fnb", "Order EUS-guided fine-needle biopsy (FNB needle)"),),
+                _("Order EUS-guided FNB of the primary and the liver metastases"),
+                (create("eus-fnb", _("Order EUS-guided fine-needle biopsy (FNB needle)")),),
             ),
         )
     # No biopsy is advised for the NEC: no study is needed to choose the lesions to sample.
     guide = None if nec_on_liver else p.stale_study(*GUIDING_IMAGING)
-    stale, fresh, policy, stale_facts = _stale_guide(ctx, guide, "choosing the lesions to sample")
+    stale, fresh, policy, stale_facts = _stale_guide(ctx, guide, CHOOSING_LESIONS)
     return recommend(
         info,
         Indicator.INFO,
@@ -292,7 +350,7 @@ def _liver_biopsy_drafts(ctx: RuleContext) -> tuple[Draft, ...]:
 
 @rule(
     "liver-biopsy-approach",
-    "Approach to liver biopsy",
+    N_("Approach to liver biopsy"),
     [PV, OS, SIGN],
     "C 5.1; C 5.4",
     AREA,
@@ -302,7 +360,7 @@ def liver_biopsy_approach(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
     p = ctx.patient
     if not p.has_pnen:
         return None
-    advice = (
+    advice = _(
         "Ultrasound-guided percutaneous liver biopsy is the preferred method; EUS-guided "
         "liver biopsy (EUS-FNA/B) is favoured when the ultrasound-guided biopsy is "
         "unsatisfactory or when the primary must be sampled at the same time (C 5.1)."
@@ -315,13 +373,17 @@ def liver_biopsy_approach(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
         evidence = tuple(d.as_fact() for d in drafts)
         eus = [d for d in drafts if d.order and d.order.kinds & {"eus-fnb", "eus-fna"}]
         if eus:
-            summary = "EUS-guided liver biopsy drafted: percutaneous ultrasound-guided biopsy is "
-            summary += "preferred unless it fails or the primary is sampled too"
+            summary = _(
+                "EUS-guided liver biopsy drafted: percutaneous ultrasound-guided biopsy is "
+                "preferred unless it fails or the primary is sampled too"
+            )
         else:
-            summary = "Liver biopsy drafted: percutaneous ultrasound-guided is preferred; EUS if "
-            summary += "the primary must be sampled too"
+            summary = _(
+                "Liver biopsy drafted: percutaneous ultrasound-guided is preferred; EUS if the "
+                "primary must be sampled too"
+            )
         if any(d.order and "eus-fna" in d.order.kinds for d in eus):
-            advice += (
+            advice += _(
                 " An EUS-FNA (cytology needle) is drafted: a biopsy (FNB) needle obtains more "
                 "tissue for grading and molecular pathology (C 5.4)."
             )
@@ -331,19 +393,23 @@ def liver_biopsy_approach(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
         if not p.pnen_lm or tissue_sites & {LIVER, UNKNOWN_SITE}:
             return None
         evidence = _pnen_lm_criterion(p).evidence
-        summary = "No liver-metastasis pathology on record: ultrasound-guided percutaneous "
-        summary += "liver biopsy is preferred"
+        summary = _(
+            "No liver-metastasis pathology on record: ultrasound-guided percutaneous liver "
+            "biopsy is preferred"
+        )
         earlier = (*p.done("liver-biopsy-percutaneous"), *p.planned("liver-biopsy-percutaneous"))
         if earlier:
-            advice += " A liver biopsy is on record or planned, but no liver pathology result yet."
+            advice += _(
+                " A liver biopsy is on record or planned, but no liver pathology result yet."
+            )
             evidence += earlier
     if not primary_graded:
-        advice += (
+        advice += _(
             " No Ki-67 or grade of the primary is on record: an EUS-guided procedure can sample "
             "the primary and the liver metastases together."
         )
     stale, fresh, policy, stale_facts = _stale_guide(
-        ctx, p.stale_study(*GUIDING_IMAGING), "targeting the liver biopsy"
+        ctx, p.stale_study(*GUIDING_IMAGING), TARGETING_LIVER_BIOPSY
     )
     return recommend(
         info,
@@ -357,11 +423,14 @@ def liver_biopsy_approach(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
 
 
 def _progression_after(
-    progression: date, facts: tuple[Fact, ...], name: str, what: str
+    progression: date, facts: tuple[Fact, ...], name: str, date_of: str
 ) -> Criterion:
-    """Progression dated after every fact given: met, not met, or unknown (an undated fact)."""
+    """Progression dated after every fact given: met, not met, or unknown (an undated fact).
+
+    `date_of` is an N_() message naming what an undated fact lacks, with a `{refs}` placeholder.
+    """
     if not facts:
-        return known(name, True, note="none recorded")
+        return known(name, True, note=_("none recorded"))
     dated = [f for f in facts if f.when]
     latest = max(dated, key=lambda f: f.when or date.min) if dated else None
     if latest is not None and latest.when is not None and latest.when >= progression:
@@ -369,13 +438,18 @@ def _progression_after(
     undated = [f for f in facts if f.when is None]
     if undated:
         shown = (*undated, *((latest,) if latest else ()))
-        return unknown(name, f"date of the {what} ({', '.join(f.ref for f in undated)})", shown)
+        return unknown(name, _(date_of, refs=", ".join(f.ref for f in undated)), shown)
     return known(name, True, (latest,) if latest else ())
+
+
+# What an undated tissue result or biopsy lacks, for `_progression_after`.
+TISSUE_DATE = N_("date of the tissue result ({refs})")
+BIOPSY_DATE = N_("date of the biopsy ({refs})")
 
 
 @rule(
     "rebiopsy-progression",
-    "Re-biopsy on progression",
+    N_("Re-biopsy on progression"),
     [PV],
     "C 2",
     AREA,
@@ -388,12 +462,12 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | E
         return None
     tissue = tuple(f for k in TISSUE_KINDS for f in p.facts.all(k))
     criteria = (
-        known("latest disease status is progression", True, (status,)),
+        known(_("latest disease status is progression"), True, (status,)),
         _progression_after(
-            status.when, tissue, "progression after the latest tissue result", "tissue result"
+            status.when, tissue, _("progression after the latest tissue result"), TISSUE_DATE
         ),
         _progression_after(
-            status.when, p.done(*BIOPSIES), "progression after the latest biopsy", "biopsy"
+            status.when, p.done(*BIOPSIES), _("progression after the latest biopsy"), BIOPSY_DATE
         ),
     )
     if any(c.not_met for c in criteria):
@@ -402,37 +476,52 @@ def rebiopsy_progression(ctx: RuleContext, info: RuleInfo) -> Recommendation | E
         return silent(info, criteria)  # an undated result may be the re-biopsy: its date decides
     fdg = p.facts.latest("imaging:pet-fdg")
     ssa = p.facts.latest("imaging:pet-ssa")
-    sites = "primary and metastases" if p.primary_in_place else "metastases"
-    advice = (
-        f"Disease has progressed since the last tissue diagnosis. Re-biopsy of the {sites} is "
+    sites = _("primary and metastases") if p.primary_in_place else _("metastases")
+    advice = _(
+        "Disease has progressed since the last tissue diagnosis. Re-biopsy of the {sites} is "
         "recommended on progression: it confirms the diagnosis and shows whether the grade has "
-        "risen (C 2)."
+        "risen (C 2).",
+        sites=sites,
     )
     evidence = evidence_of(criteria)
     stale_pet = p.stale_study("pet-fdg")
     if fdg is not None:
-        advice += " An FDG PET is on record: sample the most FDG-avid lesion, which best "
-        advice += "reflects the most proliferative disease."
+        advice += _(
+            " An FDG PET is on record: sample the most FDG-avid lesion, which best reflects the "
+            "most proliferative disease."
+        )
         evidence += (fdg,)
     else:
-        advice += (
+        advice += _(
             " No FDG PET is on record: where one can be done, sample the most FDG-avid lesion "
             "(C 2)."
         )
-    stale, fresh, policy, stale_facts = _stale_guide(
-        ctx, stale_pet, "picking the most FDG-avid lesion after this progression"
-    )
+    stale, fresh, policy, stale_facts = _stale_guide(ctx, stale_pet, PICKING_FDG_AVID)
     advice += stale
-    advice += " For multiple liver metastases, guide multi-site biopsy by combined 68Ga-SSA and "
-    advice += "FDG PET when possible."
+    advice += _(
+        " For multiple liver metastases, guide multi-site biopsy by combined 68Ga-SSA and FDG "
+        "PET when possible."
+    )
     if ssa is not None:
         evidence += (ssa,)
     if fdg is None:  # no FDG PET to point at (CR-9): the card must not presuppose one
-        summary = f"Progression since the last biopsy: re-biopsy {sites}; no FDG PET on record "
-        summary += "to guide it (combined 68Ga-SSA + FDG PET, C 2)"
+        summary = _(
+            "Progression since the last biopsy: re-biopsy {sites}; no FDG PET on record to guide "
+            "it (combined 68Ga-SSA + FDG PET, C 2)",
+            sites=sites,
+        )
+    elif stale_pet:
+        summary = _(
+            "Progression since the last biopsy: re-biopsy {sites}, targeting the most FDG-avid "
+            "lesion on a fresh FDG PET",
+            sites=sites,
+        )
     else:
-        summary = f"Progression since the last biopsy: re-biopsy {sites}, targeting the most "
-        summary += "FDG-avid lesion" + (" on a fresh FDG PET" if stale_pet else "")
+        summary = _(
+            "Progression since the last biopsy: re-biopsy {sites}, targeting the most FDG-avid "
+            "lesion",
+            sites=sites,
+        )
     return recommend(
         info,
         Indicator.WARNING,
@@ -453,9 +542,21 @@ def _after_change(regimen: Regimen, when: date) -> str:
         dict.fromkeys(f.value.name for f in regimen.drugs if f not in regimen.changed_by)
     )
     days = (when - changed).days
+    # One form for every count: the English has always said "days", even for one.
     if kept:
-        return f"progression {days} days after adding {added} to {kept} (added {changed})"
-    return f"progression {days} days after starting {added} (started {changed})"
+        return _(
+            "progression {days} days after adding {added} to {kept} (added {changed})",
+            days=days,
+            added=added,
+            kept=kept,
+            changed=changed.isoformat(),
+        )
+    return _(
+        "progression {days} days after starting {added} (started {changed})",
+        days=days,
+        added=added,
+        changed=changed.isoformat(),
+    )
 
 
 def _rebiopsied(p: Patient, since: date | None) -> bool | None:
@@ -470,7 +571,7 @@ def _rebiopsied(p: Patient, since: date | None) -> bool | None:
 
 @rule(
     "rebiopsy-inconsistent",
-    "Re-biopsy: clinical picture inconsistent with grade",
+    N_("Re-biopsy: clinical picture inconsistent with grade"),
     [PV],
     "C 2",
     AREA,
@@ -489,7 +590,7 @@ def rebiopsy_inconsistent(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
     # Silent once re-biopsied after the PET, and while that cannot be told (undated).
     if fdg is not None and fdg.value == "positive" and overall.grade == 1:
         if _rebiopsied(p, fdg.when) is False:
-            found.append("FDG-avid disease with grade G1")
+            found.append(_("FDG-avid disease with grade G1"))
             evidence.append(fdg)
     regimen = p.regimen
     changed = regimen.latest_change
@@ -507,24 +608,44 @@ def rebiopsy_inconsistent(ctx: RuleContext, info: RuleInfo) -> Recommendation | 
         ]
         if rapid:
             first, when = rapid[0]
-            found.append(f"{_after_change(regimen, when)} with grade G{overall.grade}")
+            found.append(
+                _(
+                    "{progression} with grade G{grade}",
+                    progression=_after_change(regimen, when),
+                    grade=overall.grade,
+                )
+            )
             evidence += [*regimen.drugs, first]
             policy = (ctx.settings.describe("rapid-progression-months"),)
             rapid_found = True
     if not found:
         return None
+    if rapid_found:
+        summary = _(
+            "Rapid progression on therapy with grade G{grade}: re-biopsy to re-grade (C 2)",
+            grade=overall.grade,
+        )
+    else:
+        summary = _(
+            "FDG-avid disease with grade G{grade}: re-biopsy to re-grade (C 2)",
+            grade=overall.grade,
+        )
+    findings = (
+        _("{first}; and {second}", first=found[0], second=found[1]) if found[1:] else found[0]
+    )
     return Recommendation(
         rule=info,
         indicator=Indicator.WARNING,
-        summary=("Rapid progression on therapy" if rapid_found else "FDG-avid disease")
-        + f" with grade G{overall.grade}: re-biopsy to re-grade (C 2)",
-        advice=(
-            f"The clinical picture disagrees with the grade (G{overall.grade}, "
-            f"{SITE_NAMES[overall.site]}): {'; and '.join(found)}; no tissue result or biopsy is "
-            "recorded since. When disease progresses "
-            "rapidly on treatment or the clinical presentation is inconsistent with the "
-            "pathological grade, re-biopsy to determine the pathological changes and guide "
-            "treatment (C 2); FDG-avid lesions best reflect the most proliferative disease."
+        summary=summary,
+        advice=_(
+            "The clinical picture disagrees with the grade (G{grade}, {site}): {findings}; no "
+            "tissue result or biopsy is recorded since. When disease progresses rapidly on "
+            "treatment or the clinical presentation is inconsistent with the pathological grade, "
+            "re-biopsy to determine the pathological changes and guide treatment (C 2); FDG-avid "
+            "lesions best reflect the most proliferative disease.",
+            grade=overall.grade,
+            site=_site(overall.site),
+            findings=findings,
         ),
         evidence=(*overall.evidence, *evidence),
         local_policy=policy,
@@ -548,7 +669,7 @@ def _weak_sstr2(p: Patient) -> list[Fact]:
 
 @rule(
     "g3-net-vs-nec",
-    "G3 NET or NEC: unresolved or conflicting evidence",
+    N_("G3 NET or NEC: unresolved or conflicting evidence"),
     [PV],
     "C 3; C 4",
     AREA,
@@ -558,19 +679,24 @@ def g3_net_vs_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     p = ctx.patient
     if not p.has_pnen:
         return None
-    kind, _ = p.differentiation
+    kind, _basis = p.differentiation
     recorded = p.differentiation_recorded
     net_genes, nec_genes = _altered(p, NET_GENES), _altered(p, NEC_GENES)
     strong, weak = list(p.sstr2_strong), _weak_sstr2(p)
     reasons: list[str] = []
     if p.is_g3_unknown:
-        reasons.append("G3 with differentiation not recorded")
+        reasons.append(_("G3 with differentiation not recorded"))
     if kind == CONFLICT:
-        reasons.append("well differentiated recorded but an NEC diagnosis is coded")
+        reasons.append(_("well differentiated recorded but an NEC diagnosis is coded"))
     if p.is_nec and (net_genes or strong):
-        reasons.append("NEC recorded but " + " and ".join(_net_markers(net_genes, strong)))
+        reasons.append(_net_conflict(net_genes, strong))
     if p.is_net_g3 and nec_genes:
-        reasons.append(f"NET G3 recorded but {'/'.join(f.value[0] for f in nec_genes)} altered")
+        reasons.append(
+            _(
+                "NET G3 recorded but {genes} altered",
+                genes="/".join(f.value[0] for f in nec_genes),
+            )
+        )
     if not reasons:
         return None
     morphology_net = [recorded] if recorded is not None and recorded.value == "well" else []
@@ -582,52 +708,65 @@ def g3_net_vs_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     grade_facts = grade.evidence if grade is not None else ()
     missing = []
     if recorded is None:
-        missing.append("morphology (well or poorly differentiated)")
+        missing.append(_("morphology (well or poorly differentiated)"))
     if not p.facts.all("sstr2-ihc") and not p.sstr_pet:
-        missing.append("SSTR2 expression (SSTR2 IHC or 68Ga-SSA PET)")
+        missing.append(_("SSTR2 expression (SSTR2 IHC or 68Ga-SSA PET)"))
     if not (net_genes or nec_genes):
-        missing.append("DAXX/ATRX/MEN1 and TP53/RB1 status")
-    missing.append("CgA immunostaining intensity (stronger in G3 NET)")
+        missing.append(_("DAXX/ATRX/MEN1 and TP53/RB1 status"))
+    missing.append(_("CgA immunostaining intensity (stronger in G3 NET)"))
 
     def listed(facts: list[Fact]) -> str:
-        return "; ".join(map(_dated, facts)) if facts else "none on record"
+        return _dated_list(facts) if facts else _("none on record")
 
-    advice = (
-        f"G3 NET and NEC differ in treatment and prognosis; here: {'; '.join(reasons)}.\n\n"
-        f"- Grade: {listed(list(grade_facts))}\n"
-        f"- Favours G3 NET: {listed(for_net)}\n"
-        f"- Favours NEC: {listed(for_nec)}\n\n"
+    advice = _(
+        "G3 NET and NEC differ in treatment and prognosis; here: {reasons}.\n\n"
+        "- Grade: {grade}\n"
+        "- Favours G3 NET: {for_net}\n"
+        "- Favours NEC: {for_nec}\n\n"
         "G3 NETs are well differentiated (areas of G1/G2 morphology, no or only focal necrosis), "
         "express CK, Syn, CgA, CD56 and SSTR2 strongly (CgA more than NECs) and may carry "
         "ATRX/DAXX or MEN1 mutations; TP53/RB1 mutations point to poorly differentiated NEC, "
         "which expresses SSTR2 weakly or not at all (C 3, C 4). Where pathology cannot separate "
         "them, an MDT review of clinical history, serology, imaging, IHC and genetic findings "
-        "should settle the diagnosis before treatment is decided (C 4)."
+        "should settle the diagnosis before treatment is decided (C 4).",
+        reasons="; ".join(reasons),
+        grade=listed(list(grade_facts)),
+        for_net=listed(for_net),
+        for_nec=listed(for_nec),
     )
-    summary = (
-        "G3, differentiation unknown"
-        if p.is_g3_unknown
-        else "Conflicting evidence for G3 NET vs NEC"
-    )
+    if p.is_g3_unknown:
+        summary = _(
+            "G3, differentiation unknown: NET or NEC changes treatment; review morphology, SSTR2 "
+            "and genetics at MDT"
+        )
+    else:
+        summary = _(
+            "Conflicting evidence for G3 NET vs NEC: NET or NEC changes treatment; review "
+            "morphology, SSTR2 and genetics at MDT"
+        )
     return recommend(
         info,
         Indicator.WARNING,
-        f"{summary}: NET or NEC changes treatment; review morphology, SSTR2 and genetics at MDT",
+        summary,
         advice,
         evidence=tuple(dict.fromkeys((*grade_facts, *for_net, *for_nec))),
         missing=missing,
     )
 
 
-def _net_markers(genes: list[Fact], strong: list[Fact]) -> list[str]:
-    """'DAXX altered', 'SSTR2 strongly positive' for the NET side of a conflict."""
-    out = [f"{'/'.join(f.value[0] for f in genes)} altered"] if genes else []
-    return out + (["SSTR2 strongly positive"] if strong else [])
+def _net_conflict(genes: list[Fact], strong: list[Fact]) -> str:
+    """'NEC recorded but DAXX altered and SSTR2 strongly positive': the NET side of a conflict."""
+    altered = "/".join(f.value[0] for f in genes)
+    if genes and strong:
+        return _("NEC recorded but {genes} altered and SSTR2 strongly positive", genes=altered)
+    if genes:
+        return _("NEC recorded but {genes} altered", genes=altered)
+    return _("NEC recorded but SSTR2 strongly positive")
 
 
 @rule(
     "eus-ablation-not-first-line",
-    "EUS-guided ablation is not first-line",
+    N_("EUS-guided ablation is not first-line"),
     [OS, SIGN],
     "C 5.5",
     AREA,
@@ -640,11 +779,15 @@ def eus_ablation_not_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendat
     return recommend(
         info,
         Indicator.INFO,
-        "EUS-guided ablation drafted: it can reduce tumour load but is not a first-line "
-        "treatment (C 5.5)",
-        "EUS-guided puncture ablation (ethanol or radiofrequency) can be an alternative to "
-        "reduce tumour load, relieve symptoms or control the primary locally in patients not "
-        "eligible for surgery, but it is not recommended as a first-line treatment: the "
-        "evidence is mostly case reports and series, without randomised trials (C 5.5).",
+        _(
+            "EUS-guided ablation drafted: it can reduce tumour load but is not a first-line "
+            "treatment (C 5.5)"
+        ),
+        _(
+            "EUS-guided puncture ablation (ethanol or radiofrequency) can be an alternative to "
+            "reduce tumour load, relieve symptoms or control the primary locally in patients not "
+            "eligible for surgery, but it is not recommended as a first-line treatment: the "
+            "evidence is mostly case reports and series, without randomised trials (C 5.5)."
+        ),
         evidence=tuple(d.as_fact() for d in drafts),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import string
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from pnen_i18n import LOCALE_DIR, SUPPORTED_LOCALES
+from pnen_i18n.placeholders import mismatched
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "pnen_i18n" / "messages.pot"
@@ -41,10 +41,6 @@ def _strings(message: Message) -> tuple[str, ...]:
 
 def _messages(catalog: Catalog) -> Iterator[Message]:
     return (m for m in catalog if m.id)
-
-
-def _placeholders(text: str) -> set[str]:
-    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None}
 
 
 def _extracted() -> set[str]:
@@ -82,14 +78,19 @@ def test_every_message_is_translated(locale: str) -> None:
 @pytest.mark.parametrize("locale", TRANSLATED)
 def test_translations_keep_the_placeholders_of_their_message(locale: str) -> None:
     """Same `{names}` as the English message (a plural form may leave out the count `{n}`)."""
-    wrong = []
-    for message in _messages(_read(_po(locale), locale.replace("-", "_"))):
-        wanted = set().union(*(_placeholders(i) for i in _ids(message)))
-        optional = {"n"} if len(_ids(message)) > 1 else set()
-        for text in _strings(message):
-            if not wanted - optional <= _placeholders(text) <= wanted:
-                wrong.append((_ids(message)[0], text))
+    wrong = [
+        (_ids(message)[0], text)
+        for message in _messages(_read(_po(locale), locale.replace("-", "_")))
+        for text in mismatched(_ids(message), _strings(message))
+    ]
     assert wrong == []
+
+
+def test_a_changed_placeholder_is_caught() -> None:
+    assert mismatched(["{value:g} % at {site}"], ["{site}：{value:g} %"]) == []
+    assert mismatched(["{value} %"], ["{valeur} %"]) == ["{valeur} %"]
+    assert mismatched(["{value} %"], ["%"]) == ["%"]
+    assert mismatched(["{n} month", "{n} months"], ["个月"]) == []
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
