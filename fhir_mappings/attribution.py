@@ -232,10 +232,11 @@ def _other_cancer(ref: str, condition: dict[str, Any], terms: Terminology) -> Ot
     )
     if organ is None and not primary:
         return None
+    # An organ the service names (translated), else the site the record names (as recorded).
     label = (
         _(organ)
         if organ
-        else next(  # an organ the service names, else the record's site
+        else next(
             (concept_text(site) for site in _concepts(condition, "bodySite") if concept_text(site)),
             "",
         )
