@@ -20,6 +20,7 @@ from fhir_mappings.facts import BY_TEXT, SYSTEMIC_THERAPY_CLASSES, Fact, Medicat
 from fhir_mappings.medications import classified, medication_name
 from fhir_mappings.shape import fhir_date, obj, ref_of, string
 from fhir_mappings.terminology import Terminology
+from pnen_i18n import _, ngettext
 
 COURSE_GAP = timedelta(days=60)
 # MedicationAdministration status → the MedicationStatement status it reads as.
@@ -86,8 +87,12 @@ def _single_fact(cls: str, dose: Dose, today: date) -> Fact:
     active = _running(dose, today)
     end = dose.end if dose.status == "active" else dose.last_day
     medication = Medication(frozenset({cls}), dose.name, active, dose.start, end, dose.status)
-    state = "in progress" if active else f"given {dose.start or 'on a date not recorded'}"
-    evidence = f"{dose.name} ({state})"
+    if active:
+        evidence = _("{name} (in progress)", name=dose.name)
+    elif dose.start is None:
+        evidence = _("{name} (given on a date not recorded)", name=dose.name)
+    else:
+        evidence = _("{name} (given {date})", name=dose.name, date=dose.start.isoformat())
     return Fact(
         f"medication:{cls}", medication, dose.start, dose.ref, evidence, flags=_flags(cls, [dose])
     )
@@ -123,9 +128,22 @@ def _course_fact(cls: str, course: list[Dose], today: date) -> Fact:
         None if running else until,
         "active" if active else "completed",
     )
-    count = "1 administration" if len(course) == 1 else f"{len(course)} administrations"
-    state = "in progress" if running else f"counts as running until {until}"
-    evidence = f"{name} ({count}, {first} to {last}; {state})"
+    dates = {"name": name, "first": first.isoformat(), "last": last.isoformat()}
+    if running:
+        evidence = ngettext(
+            "{name} ({n} administration, {first} to {last}; in progress)",
+            "{name} ({n} administrations, {first} to {last}; in progress)",
+            len(course),
+            **dates,
+        )
+    else:
+        evidence = ngettext(
+            "{name} ({n} administration, {first} to {last}; counts as running until {until})",
+            "{name} ({n} administrations, {first} to {last}; counts as running until {until})",
+            len(course),
+            until=until.isoformat(),
+            **dates,
+        )
     return Fact(
         f"medication:{cls}", medication, first, course[-1].ref, evidence, flags=_flags(cls, course)
     )

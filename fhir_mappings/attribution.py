@@ -34,6 +34,7 @@ from fhir_mappings.sites import (
     site_class,
 )
 from fhir_mappings.terminology import ICD10CM, Terminology
+from pnen_i18n import N_, _
 
 MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
 PRIMARY_CANCER_PROFILE = f"{MCODE}mcode-primary-cancer-condition"
@@ -68,22 +69,22 @@ _ICD10_MALIGNANT = re.compile(r"^C(\d{2})", re.IGNORECASE)
 # C7A/C7B neuroendocrine tumours and their metastases, C77–C80 secondary or unspecified.
 _NOT_OTHER_PRIMARY = re.compile(r"^C(25|7A|7B|77|78|79|80)", re.IGNORECASE)
 _ORGANS = {
-    "50": "breast",
-    "34": "lung",
-    "61": "prostate",
-    "18": "colon",
-    "19": "rectum",
-    "20": "rectum",
-    "43": "melanoma",
-    "56": "ovary",
-    "53": "cervix",
-    "54": "uterus",
-    "64": "kidney",
-    "67": "bladder",
-    "73": "thyroid",
-    "16": "stomach",
-    "15": "oesophagus",
-    "22": "liver (primary liver cancer)",
+    "50": N_("breast"),
+    "34": N_("lung"),
+    "61": N_("prostate"),
+    "18": N_("colon"),
+    "19": N_("rectum"),
+    "20": N_("rectum"),
+    "43": N_("melanoma"),
+    "56": N_("ovary"),
+    "53": N_("cervix"),
+    "54": N_("uterus"),
+    "64": N_("kidney"),
+    "67": N_("bladder"),
+    "73": N_("thyroid"),
+    "16": N_("stomach"),
+    "15": N_("oesophagus"),
+    "22": N_("liver (primary liver cancer)"),
 }
 _NEN_WORDS = re.compile(
     r"neuro-?endocrine|carcinoid|islet[\s-]cell|insulinoma|gastrinoma|glucagonoma|vipoma|"
@@ -94,16 +95,44 @@ _NEN_ACRONYMS = re.compile(r"\bp?NE[TCN]s?\b")  # upper case only: "net" is an E
 _NEN_MORPHOLOGY = re.compile(r"^8(24\d|013|041|15[0-6])/?3$")
 # ICD-10-CM codes of a neuroendocrine tumour whose site the code names (not the pancreas).
 _NEN_ELSEWHERE = re.compile(r"^C7A\.?0[1-9]", re.IGNORECASE)
-_TYPE_NAMES = {
-    "Observation": "result",
-    "DiagnosticReport": "report",
-    "Condition": "diagnosis",
-    "ServiceRequest": "order",
-    "Procedure": "procedure",
-    "MedicationRequest": "medication",
-    "MedicationStatement": "medication",
-    "MedicationAdministration": "medication",
+# How a result set aside reads in evidence, by its resource type: (linked to a cancer on record,
+# linked by a reference or reason code only).
+_SET_ASIDE = {
+    "Observation": (
+        N_("result of another cancer ({cancer}, {ref})"),
+        N_("result linked to another cancer ({why})"),
+    ),
+    "DiagnosticReport": (
+        N_("report of another cancer ({cancer}, {ref})"),
+        N_("report linked to another cancer ({why})"),
+    ),
+    "Condition": (
+        N_("diagnosis of another cancer ({cancer}, {ref})"),
+        N_("diagnosis linked to another cancer ({why})"),
+    ),
+    "ServiceRequest": (
+        N_("order of another cancer ({cancer}, {ref})"),
+        N_("order linked to another cancer ({why})"),
+    ),
+    "Procedure": (
+        N_("procedure of another cancer ({cancer}, {ref})"),
+        N_("procedure linked to another cancer ({why})"),
+    ),
 }
+_MEDICATION_SET_ASIDE = (
+    N_("medication of another cancer ({cancer}, {ref})"),
+    N_("medication linked to another cancer ({why})"),
+)
+_SET_ASIDE.update(
+    dict.fromkeys(
+        ("MedicationRequest", "MedicationStatement", "MedicationAdministration"),
+        _MEDICATION_SET_ASIDE,
+    )
+)
+_OTHER_SET_ASIDE = (
+    N_("resource of another cancer ({cancer}, {ref})"),
+    N_("resource linked to another cancer ({why})"),
+)
 
 
 class Link(NamedTuple):
@@ -203,11 +232,16 @@ def _other_cancer(ref: str, condition: dict[str, Any], terms: Terminology) -> Ot
     )
     if organ is None and not primary:
         return None
-    label = organ or next(
-        (concept_text(site) for site in _concepts(condition, "bodySite") if concept_text(site)),
-        "",
+    # An organ the service names (translated), else the site the record names (as recorded).
+    label = (
+        _(organ)
+        if organ
+        else next(
+            (concept_text(site) for site in _concepts(condition, "bodySite") if concept_text(site)),
+            "",
+        )
     )
-    label = label or concept_text(code if isinstance(code, dict) else None) or "another cancer"
+    label = label or concept_text(code if isinstance(code, dict) else None) or _("another cancer")
     active = status_code(condition, "clinicalStatus") in {None, "active", "recurrence", "relapse"}
     return OtherCancer(ref, label, active)
 
@@ -337,7 +371,7 @@ class _Graph:
 
     def _reason_code(self, concept: Any) -> Link | None:
         if cancer_code_organ(concept, self.terms) is not None:
-            return Link(False, concept_text(concept) or "another cancer (reason code)")
+            return Link(False, concept_text(concept) or _("another cancer (reason code)"))
         if "pnen" in self.terms.concepts_of(concept):
             return _PNEN
         return None
@@ -426,11 +460,9 @@ def attribute(
             fact = fact._replace(flags=(*fact.flags, POSSIBLY_OTHER_CANCER))
         out.append(fact)
     for ref, why in excluded.items():
-        what = _TYPE_NAMES.get(ref.split("/", 1)[0], "resource")
+        of_cancer, linked = _SET_ASIDE.get(ref.split("/", 1)[0], _OTHER_SET_ASIDE)
         text = (
-            f"{what} of another cancer ({others[why].label}, {why})"
-            if why in others
-            else f"{what} linked to another cancer ({why})"
+            _(of_cancer, cancer=others[why].label, ref=why) if why in others else _(linked, why=why)
         )
         out.append(Fact("other-cancer-result", why, None, ref, text))
     return Attributed(out, issues)
@@ -449,9 +481,11 @@ def _classify(
                 DataIssue(
                     key,
                     ref,
-                    "looks like a neuroendocrine neoplasm but was not recognised as a "
-                    "pancreatic NEN or a metastasis (code, morphology or body site unknown "
-                    "to the service)",
+                    _(
+                        "looks like a neuroendocrine neoplasm but was not recognised as a "
+                        "pancreatic NEN or a metastasis (code, morphology or body site unknown "
+                        "to the service)"
+                    ),
                 )
             )
         return None

@@ -7,6 +7,7 @@ from typing import Any
 
 from fhir_mappings.facts import DataIssue
 from fhir_mappings.shape import FHIR_ID
+from pnen_i18n import _
 
 _ERROR_SEVERITIES = {"error", "fatal"}
 
@@ -37,7 +38,7 @@ def read_page(key: str, value: Any) -> Page:
     if value is None:
         return page
     if not isinstance(value, dict):
-        page.issues.append(DataIssue(key, "?", "prefetch value: expected an object or null"))
+        page.issues.append(DataIssue(key, "?", _("prefetch value: expected an object or null")))
         page.failed = True
         return page
     kind = value.get("resourceType")
@@ -58,11 +59,12 @@ def read_page(key: str, value: Any) -> Page:
     if entries is None:
         return page
     if not isinstance(entries, list):
-        page.issues.append(DataIssue(key, "Bundle", "entry: expected an array"))
+        page.issues.append(DataIssue(key, "Bundle", _("entry: expected an array")))
         return page
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            page.issues.append(DataIssue(key, f"Bundle.entry[{i}]", "entry: expected an object"))
+            problem = _("entry: expected an object")
+            page.issues.append(DataIssue(key, f"Bundle.entry[{i}]", problem))
             continue
         resource = entry.get("resource")
         search = entry.get("search")

@@ -18,6 +18,7 @@ from fhir_mappings.shape import (
 )
 from fhir_mappings.terminology import Terminology
 from fhir_mappings.values import staging_facts
+from pnen_i18n import N_, _
 
 MCODE_HISTOLOGY = (
     "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
@@ -38,12 +39,32 @@ FUNCTIONAL_SYNDROMES = (
     "carcinoid-syndrome",
 )
 COMORBIDITIES = ("renal-failure", "liver-failure", "ibd", "chronic-gastritis", "pancreatitis")
+# (concept, location value the rules read, how the evidence reads)
 _LOCATIONS = (
-    ("site-pancreas-head", "head"),
-    ("site-pancreas-body", "body"),
-    ("site-pancreas-tail", "tail"),
-    ("site-pancreas", "pancreas (location unknown)"),
+    ("site-pancreas-head", "head", N_("primary in the head")),
+    ("site-pancreas-body", "body", N_("primary in the body")),
+    ("site-pancreas-tail", "tail", N_("primary in the tail")),
+    (
+        "site-pancreas",
+        "pancreas (location unknown)",
+        N_("primary in the pancreas (location unknown)"),
+    ),
 )
+# How a clinical status or a functional syndrome (fact values, canonical) reads in evidence.
+_STATUS_NAMES = {
+    "remission": N_("remission"),
+    "inactive": N_("inactive"),
+    "resolved": N_("resolved"),
+}
+_SYNDROME_NAMES = {
+    "insulinoma": N_("insulinoma"),
+    "gastrinoma": N_("gastrinoma"),
+    "glucagonoma": N_("glucagonoma"),
+    "vipoma": N_("vipoma"),
+    "somatostatinoma": N_("somatostatinoma"),
+    "acthoma": N_("acthoma"),
+    "carcinoid-syndrome": N_("carcinoid-syndrome"),
+}
 
 
 def is_current(resource: dict[str, Any]) -> bool:
@@ -130,7 +151,7 @@ def map_condition(
     recorded = fhir_date(condition, "recordedDate")
     when = onset or recorded
     ref = ref_of(condition)
-    label = terms.readable(code) or "condition"
+    label = terms.readable(code) or _("condition")
     facts: list[Fact] = []
 
     def add(kind: str, value: object, text: str, day: date | None = when) -> None:
@@ -148,18 +169,25 @@ def map_condition(
     if is_pnen and active:
         add("pnen", label, label)
     elif in_remission:
-        add("pnen-remission", clinical, f"{label} ({clinical})", abated or recorded or onset)
+        status = _(_STATUS_NAMES[str(clinical)])
+        text = _("{label} ({status})", label=label, status=status)
+        add("pnen-remission", clinical, text, abated or recorded or onset)
     elif is_pnen and problems is not None:
-        problems.append(f"clinicalStatus: {clinical!r} is not a status the service reads")
+        problems.append(
+            _(
+                "clinicalStatus: {status} is not a status the service reads",
+                status=repr(clinical),
+            )
+        )
     elif neuroendocrine and not body_sites and not pancreatic and problems is not None:
         problems.append(
-            "a neuroendocrine neoplasm without a body site: not recognised as pancreatic"
+            _("a neuroendocrine neoplasm without a body site: not recognised as pancreatic")
         )
     tumour = (is_pnen and active) or in_remission
     if tumour:
-        for concept, location in _LOCATIONS:
+        for concept, location, shown in _LOCATIONS:
             if concept in sites:
-                add("primary-location", location, f"primary in the {location}")
+                add("primary-location", location, _(shown))
                 break
         for kind, value, text in _stage_facts(condition, terms):
             add(kind, value, text)
@@ -174,11 +202,12 @@ def map_condition(
             if "nec-large-cell" in concepts
             else "nec"
         )
-        add("nec-coded", subtype, f"{label} (neuroendocrine carcinoma code)")
+        add("nec-coded", subtype, _("{label} (neuroendocrine carcinoma code)", label=label))
     if active:
         for syndrome in FUNCTIONAL_SYNDROMES:
             if syndrome in concepts:
-                add("functional", syndrome, f"{label} ({syndrome})")
+                name = _(_SYNDROME_NAMES[syndrome])
+                add("functional", syndrome, _("{label} ({syndrome})", label=label, syndrome=name))
         if "non-functional" in concepts:
             add("non-functional", True, label)
         for comorbidity in COMORBIDITIES:
@@ -186,7 +215,7 @@ def map_condition(
                 add("comorbidity", comorbidity, label)
     site_name = ", ".join(terms.readable(s) for s in body_sites if terms.readable(s))
     if body_sites and not site_name:
-        site_name = "site not named"
+        site_name = _("site not named")
     facts += _metastasis_facts(concepts, sites, site_name, label, when, ref)
     return facts
 
@@ -222,9 +251,9 @@ def _metastasis_facts(
         return [Fact("extrahepatic-metastasis", metastasis_site(label, site), when, ref, label)]
     if "regional-nodes" in concepts:
         # Intra-abdominal nodes are regional for the pancreas: N1, never distant disease.
-        return [Fact("tnm-n", "N1", when, ref, f"{label} (regional nodes: N1)")]
+        return [Fact("tnm-n", "N1", when, ref, _("{label} (regional nodes: N1)", label=label))]
     if "metastasis-site-unknown" in concepts or secondary:
-        text = f"{label} (site not recorded: extrahepatic disease unknown)"
+        text = _("{label} (site not recorded: extrahepatic disease unknown)", label=label)
         return [Fact(UNKNOWN_EXTRAHEPATIC, label, when, ref, text)]
     return []
 
@@ -237,5 +266,5 @@ def map_allergy(allergy: dict[str, Any], terms: Terminology) -> list[Fact]:
     if not terms.is_a(code, "contrast-allergy"):
         return []
     when = fhir_date(allergy, "recordedDate") or fhir_date(allergy, "onsetDateTime")
-    text = concept_text(code) or "contrast allergy"
+    text = concept_text(code) or _("contrast allergy")
     return [Fact(kind="contrast-allergy", value=True, when=when, ref=ref_of(allergy), text=text)]

@@ -40,9 +40,11 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import RXNORM, Terminology
+from pnen_i18n import N_, _
 
-ROUTE_NOT_RECORDED = "route not recorded"
-ROUTE_NOT_RECOGNISED = "route not recognised"
+# Evidence flags (canonical; `Fact.evidence()` translates them where they are shown).
+ROUTE_NOT_RECORDED = N_("route not recorded")
+ROUTE_NOT_RECOGNISED = N_("route not recognised")
 SYSTEMIC, LOCAL = "route-systemic", "route-local"
 _ROUTE_CONCEPTS = frozenset({SYSTEMIC, LOCAL})
 _CLASSES = frozenset(MEDICATION_CLASSES)
@@ -61,7 +63,7 @@ def medication_concept(resource: dict[str, Any]) -> dict[str, Any] | None:
         for contained in objects(resource, "contained"):
             if contained.get("id") == ref[1:] and contained.get("resourceType") == "Medication":
                 return obj(contained, "code", "contained.")
-        raise ShapeError("medicationReference: contained Medication not found")
+        raise ShapeError(_("medicationReference: contained Medication not found"))
     if target is not None:
         display = string(target, "display", "medicationReference.")
         return {"text": display} if display else None
@@ -100,7 +102,7 @@ def medication_name(concept: dict[str, Any] | None) -> str:
             drug = table.get(str(coding.get("code"))) if coding.get("system") == RXNORM else None
             if drug is not None:
                 return drug.name
-    return concept_text(concept) or "medication"
+    return concept_text(concept) or _("medication")
 
 
 def _prrt_by_parts(text: str, terms: Terminology) -> bool:
@@ -143,7 +145,9 @@ def unrecognised_rxnorm(resource: dict[str, Any]) -> str | None:
     if systems != {RXNORM} or not all(isinstance(code, str) and code for code in codes):
         return None
     shown = ", ".join(sorted(set(map(str, codes))))
-    return f"medication RxNorm {shown} not recognised: a site may add it to a ValueSet"
+    return _(
+        "medication RxNorm {codes} not recognised: a site may add it to a ValueSet", codes=shown
+    )
 
 
 def _end_date(resource: dict[str, Any]) -> date | None:
@@ -265,16 +269,28 @@ def map_medication(resource: dict[str, Any], terms: Terminology, today: date) ->
     if found is None:
         return []
     medication, by_text, route_flag = found
-    state = "active" if medication.active else "not active"
     flags = (BY_TEXT,) if by_text else ()
+    text = _medication_text(medication)
     return [
         Fact(
             f"medication:{cls}",
             medication,
             medication.start,
             ref_of(resource),
-            f"{medication.name} ({state}, started {medication.start or 'date unknown'})",
+            text,
             flags=(*flags, route_flag) if route_flag and cls == "corticosteroid" else flags,
         )
         for cls in sorted(medication.classes)
     ]
+
+
+def _medication_text(medication: Medication) -> str:
+    """How a medication order or statement reads in evidence: its state and start date."""
+    name, start = medication.name, medication.start
+    if start is None:
+        if medication.active:
+            return _("{name} (active, started date unknown)", name=name)
+        return _("{name} (not active, started date unknown)", name=name)
+    if medication.active:
+        return _("{name} (active, started {start})", name=name, start=start.isoformat())
+    return _("{name} (not active, started {start})", name=name, start=start.isoformat())

@@ -21,8 +21,15 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import Terminology
+from pnen_i18n import N_, _
 
 PLANNED_STATUSES = frozenset({"draft", "active", "on-hold"})
+# How a planned order reads in evidence, by its status (one of PLANNED_STATUSES).
+_PLANNED_TEXTS = {
+    "draft": N_("{name} (draft)"),
+    "active": N_("{name} (active)"),
+    "on-hold": N_("{name} (on-hold)"),
+}
 
 
 def classify_order(
@@ -50,7 +57,8 @@ def classify_order(
     by_text = all(kinds.values())
     found = (body_site(concept, terms) for concept in objects(resource, "bodySite"))
     sites = frozenset(site for site in found if site)
-    return Order(frozenset(kinds), status, kind, concept_text(code) or "order", sites), by_text
+    name = concept_text(code) or _("order")
+    return Order(frozenset(kinds), status, kind, name, sites), by_text
 
 
 def map_service_request(request: dict[str, Any], terms: Terminology) -> list[Fact]:
@@ -63,13 +71,14 @@ def map_service_request(request: dict[str, Any], terms: Terminology) -> list[Fac
     order, by_text = found
     when = fhir_date(request, "authoredOn")
     flags = (BY_TEXT,) if by_text else ()
+    text = _(_PLANNED_TEXTS[order.status], name=order.name)
     return [
         Fact(
             f"planned:{kind}",
             order,
             when,
             ref_of(request),
-            f"{order.name} ({order.status})",
+            text,
             flags=flags,
         )
         for kind in sorted(order.kinds)
@@ -85,14 +94,14 @@ def map_drafts(
     for i, resource in enumerate(resources):
         key = f"context.draftOrders.entry[{i}]"
         if not isinstance(resource, dict):
-            issues.append(DataIssue(key, "?", "resource: expected an object"))
+            issues.append(DataIssue(key, "?", _("resource: expected an object")))
             continue
         kind = resource.get("resourceType")
         if kind not in ("ServiceRequest", "MedicationRequest"):
             continue
         rid = resource.get("id")
         if not isinstance(rid, str) or not FHIR_ID.match(rid):
-            issues.append(DataIssue(key, f"{kind}/?", "id: missing or not a FHIR id"))
+            issues.append(DataIssue(key, f"{kind}/?", _("id: missing or not a FHIR id")))
             continue
         try:
             found = classify_order(resource, terms)

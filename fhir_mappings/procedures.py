@@ -22,6 +22,7 @@ from fhir_mappings.facts import LIVER, Fact
 from fhir_mappings.observations import LABS, body_site
 from fhir_mappings.shape import all_text, fhir_date, obj, objects, ref_of, string
 from fhir_mappings.terminology import Terminology
+from pnen_i18n import _
 
 PROCEDURE_KINDS = (
     "pancreatoduodenectomy",
@@ -86,8 +87,9 @@ def map_procedure(procedure: dict[str, Any], terms: Terminology) -> list[Fact]:
     when = fhir_date(procedure, "performedDateTime") or (
         fhir_date(period, "start", "performedPeriod.") if period else None
     )
-    name = terms.readable(obj(procedure, "code")) or "procedure"
+    name = terms.readable(obj(procedure, "code")) or _("procedure")
+    text = _("{name} (completed)", name=name)
     return [
-        Fact(f"procedure:{kind}", "completed", when, ref_of(procedure), f"{name} (completed)")
+        Fact(f"procedure:{kind}", "completed", when, ref_of(procedure), text)
         for kind in sorted(kinds)
     ]

@@ -33,6 +33,7 @@ from fhir_mappings.shape import (
     versioned_ref,
 )
 from fhir_mappings.terminology import Terminology
+from pnen_i18n import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,18 @@ def _issue(key: str, resource: dict[str, Any], exc: Exception) -> DataIssue:
     if isinstance(exc, ShapeError):
         return DataIssue(key, ref_of(resource), str(exc))
     log.warning("unreadable resource %s: %s", ref_of(resource), type(exc).__name__)
-    return DataIssue(key, ref_of(resource), "unreadable resource")
+    return DataIssue(key, ref_of(resource), _("unreadable resource"))
 
 
 _EARLIEST = date(1900, 1, 1)
 _TOLERANCE = timedelta(days=1)  # time zones: a result from "tomorrow" may be today elsewhere
+# A fact's impossible date: (after the latest allowed day, a diagnosis kept undated) → problem.
+_DATE_PROBLEMS = {
+    (True, True): N_("date in the future: date not used"),
+    (True, False): N_("date in the future: not used"),
+    (False, True): N_("date before 1900: date not used"),
+    (False, False): N_("date before 1900: not used"),
+}
 # Kinds whose date is a plan, not an event (orders, drafts): never checked against today.
 _PLANNED = ("planned", "draft")
 # Where each resource type says when it was recorded (for as-of: not yet known on that day).
@@ -107,8 +115,7 @@ def _dated_events(
                 # it as undated); a result or treatment with an impossible date is not used.
                 kept.append(fact._replace(when=None))
             if fact.ref not in reported:
-                problem = "date in the future" if when > latest else "date before 1900"
-                reported[fact.ref] = f"{problem}: {'date not used' if diagnosis else 'not used'}"
+                reported[fact.ref] = _(_DATE_PROBLEMS[(when > latest, diagnosis)])
     if reported:  # rare: the prefetch keys are looked up only then
         keys = {ref_of(r): k for k, r in resources if ref_of(r) in reported}
         issues.extend(DataIssue(keys.get(ref, ""), ref, p) for ref, p in reported.items())
@@ -303,7 +310,7 @@ class RecordMapper:
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
         valid = self._valid_resources(patient_id, conditions, [], set(), aliases or {})
-        for _, resource in valid:
+        for _key, resource in valid:
             try:
                 found = map_condition(resource, self.terms)
                 if any(f.kind in ("pnen", "pnen-remission") for f in found):
@@ -325,15 +332,15 @@ class RecordMapper:
         patient_ref = f"Patient/{patient_id}"
         for key, resource in items:
             if not isinstance(resource, dict):
-                issues.append(DataIssue(key, "?", "resource: expected an object"))
+                issues.append(DataIssue(key, "?", _("resource: expected an object")))
                 continue
             kind = resource.get("resourceType")
             rid = resource.get("id")
             if not isinstance(kind, str) or not kind:
-                issues.append(DataIssue(key, "?", "resourceType: missing"))
+                issues.append(DataIssue(key, "?", _("resourceType: missing")))
                 continue
             if not isinstance(rid, str) or not FHIR_ID.match(rid):
-                issues.append(DataIssue(key, f"{kind}/?", "id: missing or not a FHIR id"))
+                issues.append(DataIssue(key, f"{kind}/?", _("id: missing or not a FHIR id")))
                 continue
             ref = f"{kind}/{rid}"
             if ref in seen:
@@ -341,7 +348,8 @@ class RecordMapper:
             seen.add(ref)
             if kind == "Patient":
                 if rid != patient_id:
-                    issues.append(DataIssue(key, ref, "another patient than context.patientId"))
+                    problem = _("another patient than context.patientId")
+                    issues.append(DataIssue(key, ref, problem))
                     continue
             else:
                 try:
@@ -353,7 +361,7 @@ class RecordMapper:
                     subject if subject == patient_ref else aliases.get(subject or "")
                 ) or local_ref(subject)
                 if target and target.startswith("Patient/") and target != patient_ref:
-                    issues.append(DataIssue(key, ref, "subject is another patient"))
+                    issues.append(DataIssue(key, ref, _("subject is another patient")))
                     continue
             valid.append((key, resource))
         return valid
