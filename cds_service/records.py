@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -71,7 +72,14 @@ def gather(
             except FetchError as exc:
                 return key, exc
 
-        outcomes = [fetch(needed[0])] if len(needed) == 1 else list(_POOL.map(fetch, needed))
+        # Each fetch runs in the request's context (copied per task: a Context runs in one thread
+        # at a time), so what it reports speaks the request's language.
+        context = contextvars.copy_context()
+        outcomes = (
+            [fetch(needed[0])]
+            if len(needed) == 1
+            else list(_POOL.map(lambda key: context.copy().run(fetch, key), needed))
+        )
         for key, fetched in outcomes:
             if isinstance(fetched, FetchError):
                 # Logged here, in the request's thread (its correlation id); the reason names
