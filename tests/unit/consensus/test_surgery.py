@@ -10,6 +10,7 @@ from cards import CardOptions, build_card
 from consensus import Recommendation
 from consensus.recommendation import OS, PV, SIGN, Indicator
 from fhir_mappings.terminology import ICD10CM, ICDO3, LOINC, PNEN, RXNORM, SNOMED
+from pnen_i18n import use_locale
 from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     PATIENT_REF,
@@ -1322,3 +1323,70 @@ def test_milan_summary_with_many_failures_names_criteria_by_number_under_140_cha
     )
     rec = run(record, hook=OS, drafts=[draft("liver-transplant-referral")])["transplant-milan"]
     assert rec.summary == "Liver transplant referral: Milan-NET criteria (1), (2), (4), (6) not met"
+
+
+# --- zh-CN: the same rules speak Chinese without their logic reading the text ---------------
+@pytest.mark.parametrize("hook", [OS, SIGN])
+def test_milan_referral_in_chinese_names_the_failed_criteria_from_the_catalogue(hook: str) -> None:
+    record = milan(age=birth_date_for_age(65), ki=12)
+    with use_locale("zh-CN"):
+        rec = run(record, hook=hook, drafts=[draft("liver-transplant-referral", "ltx")])[
+            "transplant-milan"
+        ]
+        card = card_of(rec)
+    assert rec.indicator is Indicator.WARNING
+    assert rec.summary == (
+        "肝移植转诊：不满足肝移植 Milan 标准（Milan-NET）"
+        "（高分化 G1–G2 神经内分泌瘤（NET），Ki-67 指数 < 10 %, 年龄 < 60 岁）"
+    )
+    assert len(rec.summary) < 140
+    assert "（6）年龄 < 60 岁 | **不满足** | 年龄 65 岁" in card["detail"]
+
+
+def test_milan_referral_in_chinese_with_four_failures_names_them_under_140_chars() -> None:
+    record = milan(
+        age=birth_date_for_age(65),
+        ki=12,
+        burden=60,
+        extra=(condition(ICD10CM, "C78.0", rid="lung"),),
+    )
+    with use_locale("zh-CN"):
+        rec = run(record, hook=OS, drafts=[draft("liver-transplant-referral")])["transplant-milan"]
+    assert rec.summary == (
+        "肝移植转诊：不满足肝移植 Milan 标准（Milan-NET）（无肝外转移, "
+        "高分化 G1–G2 神经内分泌瘤（NET），Ki-67 指数 < 10 %, 肝脏肿瘤负荷 < 50 %, 年龄 < 60 岁）"
+    )
+    assert len(rec.summary) < 140
+
+
+def test_remnant_liver_card_in_chinese_keeps_the_30_percent_threshold_and_operator() -> None:
+    record = net_lm(
+        number("remnant-liver-volume", 25), service_request("hepatectomy-anatomic", status="active")
+    )
+    with use_locale("zh-CN"):
+        rec = run(record)["liver-remnant-insufficient"]
+        card = card_of(rec)
+    assert rec.summary == "剩余肝体积 25 %（< 30 %）：按原计划无法进行肝切除"
+    assert "剩余肝体积 ≥ 30 % 时肝转移才可切除（共识问题 6.2）" in card["detail"]
+
+
+def test_primary_tier_in_chinese_names_vessels_contact_and_the_open_ones() -> None:
+    record = net_lm(vessel_contact(SMA="abutment", SMV="none"))
+    with use_locale("zh-CN"):
+        rec = run(record)["primary-resectability"]
+    assert rec.summary == (
+        "按目前已记录的血管，原发肿瘤为交界可切除（共识问题 6.1）；未记录 PV, CT"
+    )
+    assert "- 肠系膜上动脉（SMA）：接触" in rec.advice
+    assert "- 肠系膜上静脉（SMV）：无" in rec.advice
+    assert "- 门静脉（PV）：未记录" in rec.advice
+    assert rec.missing == ("原发灶与 PV, CT 的关系（可能改变可切除性分类）",)
+
+
+def test_surgery_cards_outside_a_locale_are_the_english_message_ids() -> None:
+    record = net_lm(vessel_contact(SMA="abutment", SMV="none"))
+    rec = run(record)["primary-resectability"]
+    assert rec.summary == (
+        "Primary tumour borderline by the vessels recorded so far (C 6.1); PV, CT not recorded"
+    )
+    assert "- superior mesenteric vein (SMV): none" in rec.advice
