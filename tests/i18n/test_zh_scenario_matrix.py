@@ -133,7 +133,7 @@ def test_every_card_of_the_matrix_decides_the_same_and_reads_chinese(app: Flask)
 def test_a_request_without_accept_language_stays_english(app: Flask) -> None:
     client = app.test_client()
     patient = {"resourceType": "Patient", "id": "p1"}
-    body = hook_request("patient-view", "p1", prefetch={"patient": patient})
+    body = hook_request("patient-view", "p1", prefetch={"patient": patient, "conditions": None})
     response = client.post("/cds-services/pnen-patient-view", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.headers["Content-Language"] == "en"
