@@ -32,12 +32,13 @@ from consensus.recommendation import (
 )
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Draft, Fact
+from pnen_i18n import N_, _
 
 FLUOROPYRIMIDINES = ("capecitabine", "s1", "fluorouracil")
 FLUOROPYRIMIDINE_NAMES = {
-    "capecitabine": "capecitabine",
-    "s1": "S-1",
-    "fluorouracil": "fluorouracil",
+    "capecitabine": N_("capecitabine"),
+    "s1": N_("S-1"),
+    "fluorouracil": N_("fluorouracil"),
 }
 PLATINUM_GENES = ("RB1", "BRCA2")
 TARGETED_GENES = ("NTRK1", "NTRK2", "NTRK3", "RET")
@@ -49,7 +50,7 @@ def mgmt_label(score: int) -> str:
     return f"{score}+" if score else "0"
 
 
-@rule("mgmt-test", "MGMT immunohistochemistry indicated", [PV], "C 3; C 13", AREA)
+@rule("mgmt-test", N_("MGMT immunohistochemistry indicated"), [PV], "C 3; C 13", AREA)
 def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """MGMT IHC for NET with type II/III liver metastases or progression and no MGMT result."""
     p = ctx.patient
@@ -57,40 +58,46 @@ def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation |
         return None
     progressions = p.progressions
     if p.enets_type is None:
-        enets = unknown("ENETS type II or III", "ENETS liver-metastasis type")
+        enets = unknown(_("ENETS type II or III"), _("ENETS liver-metastasis type"))
     else:
-        enets = known("ENETS type II or III", p.enets_is("II", "III"), (p.enets_type,))
+        enets = known(_("ENETS type II or III"), p.enets_is("II", "III"), (p.enets_type,))
     progressed = known(
-        "progression recorded",
+        _("progression recorded"),
         bool(progressions),
         progressions[-1:],
-        note="" if progressions else "none recorded",
+        note="" if progressions else _("none recorded"),
     )
     kind_evidence = p.differentiation[1]
     net_lm = known(
-        "NET with liver metastases", True, (*kind_evidence, *p.facts.all("liver-metastasis")[:1])
+        _("NET with liver metastases"),
+        True,
+        (*kind_evidence, *p.facts.all("liver-metastasis")[:1]),
     )
-    no_mgmt = known("MGMT IHC on record", False, note="none recorded")
+    no_mgmt = known(_("MGMT IHC on record"), False, note=_("none recorded"))
     if not (enets.met or progressed.met):
         # Either indication would do: silent, but waiting on the ENETS type when it is unknown.
-        either = any_of("ENETS type II or III, or progression", enets, progressed)
-        none_yet = known("no MGMT IHC on record", True, note="none recorded")
+        either = any_of(_("ENETS type II or III, or progression"), enets, progressed)
+        none_yet = known(_("no MGMT IHC on record"), True, note=_("none recorded"))
         return silent(info, (net_lm, either, none_yet)) if either.unknown else None
     criteria = [net_lm, *alternatives(enets, progressed), no_mgmt]
     pending = p.planned("mgmt-ihc")
-    advice = (
+    advice = _(
         "MGMT immunohistochemistry guides the choice between temozolomide (TMZ)-based regimens "
         "and others: TMZ regimens work well in MGMT 0/1+ tumours and have limited efficacy in "
         "MGMT 2+/3+ tumours (C 3, C 13)."
     )
     suggestions: tuple[Suggestion, ...] = ()
     if pending:
-        advice += " An MGMT IHC order is already pending; its result will settle the choice."
-        summary = "MGMT IHC ordered, no result yet: it guides the choice of TMZ-based therapy"
+        advice += " " + _(
+            "An MGMT IHC order is already pending; its result will settle the choice."
+        )
+        summary = _("MGMT IHC ordered, no result yet: it guides the choice of TMZ-based therapy")
     else:
-        summary = "Test MGMT by IHC (no result on record): it guides the choice of TMZ therapy"
+        summary = _("Test MGMT by IHC (no result on record): it guides the choice of TMZ therapy")
         suggestions = (
-            Suggestion("Order MGMT immunohistochemistry", (create("mgmt-ihc", "Order MGMT IHC"),)),
+            Suggestion(
+                _("Order MGMT immunohistochemistry"), (create("mgmt-ihc", _("Order MGMT IHC")),)
+            ),
         )
     return Recommendation(
         rule=info,
@@ -105,23 +112,30 @@ def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation |
 
 def _swap_suggestions(tmz: tuple[Draft, ...], partners: tuple[Draft, ...]) -> list[Suggestion]:
     """Replace the drafted TMZ with oxaliplatin + fluoropyrimidine, or with surufatinib alone."""
-    removed = [delete(d.ref, f"Remove the drafted temozolomide ({d.ref})") for d in tmz]
-    oxaliplatin: list[Action] = [*removed, create("oxaliplatin", "Order oxaliplatin")]
+    removed = [delete(d.ref, _("Remove the drafted temozolomide ({ref})", ref=d.ref)) for d in tmz]
+    oxaliplatin: list[Action] = [*removed, create("oxaliplatin", _("Order oxaliplatin"))]
     if partners:
         partner = ", ".join(_name(d) for d in partners)
-        label = f"Replace temozolomide with oxaliplatin (keep the drafted {partner})"
+        label = _(
+            "Replace temozolomide with oxaliplatin (keep the drafted {partner})", partner=partner
+        )
     else:
-        oxaliplatin.append(create("fluorouracil", "Order fluorouracil"))
-        label = "Replace temozolomide with oxaliplatin + fluorouracil (FOLFOX-type)"
+        oxaliplatin.append(create("fluorouracil", _("Order fluorouracil")))
+        label = _("Replace temozolomide with oxaliplatin + fluorouracil (FOLFOX-type)")
     surufatinib: list[Action] = [
         *removed,
-        *(delete(d.ref, f"Remove the drafted {_name(d)} ({d.ref})") for d in partners),
-        create("surufatinib", "Order surufatinib"),
+        *(
+            delete(d.ref, _("Remove the drafted {name} ({ref})", name=_name(d), ref=d.ref))
+            for d in partners
+        ),
+        create("surufatinib", _("Order surufatinib")),
     ]
     return [
         Suggestion(label, tuple(oxaliplatin), is_recommended=False),
         Suggestion(
-            "Replace temozolomide with surufatinib alone", tuple(surufatinib), is_recommended=False
+            _("Replace temozolomide with surufatinib alone"),
+            tuple(surufatinib),
+            is_recommended=False,
         ),
     ]
 
@@ -129,12 +143,12 @@ def _swap_suggestions(tmz: tuple[Draft, ...], partners: tuple[Draft, ...]) -> li
 def _name(draft: Draft) -> str:
     """The fluoropyrimidine a drafted partner order contains."""
     kinds = draft.order.kinds if draft.order else frozenset()
-    return " + ".join(FLUOROPYRIMIDINE_NAMES[k] for k in FLUOROPYRIMIDINES if k in kinds)
+    return " + ".join(_(FLUOROPYRIMIDINE_NAMES[k]) for k in FLUOROPYRIMIDINES if k in kinds)
 
 
 @rule(
     "mgmt-tmz-mismatch",
-    "Temozolomide drafted without MGMT 0/1+",
+    N_("Temozolomide drafted without MGMT 0/1+"),
     [OS, SIGN],
     "C 3; C 13",
     AREA,
@@ -145,27 +159,28 @@ def mgmt_tmz_mismatch(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
     tmz = ctx.drafted("tmz")
     if not p.has_pnen or not tmz or p.mgmt_high is False:
         return None
-    drafted = known("temozolomide drafted", True, [d.as_fact() for d in tmz])
+    drafted = known(_("temozolomide drafted"), True, [d.as_fact() for d in tmz])
     if p.mgmt is None:
         pending = (*p.planned("mgmt-ihc"), *(d.as_fact() for d in ctx.drafted("mgmt-ihc")))
-        criteria = (drafted, unknown("MGMT 0/1+", "MGMT IHC score (0, 1+, 2+ or 3+)"))
-        advice = (
+        criteria = (drafted, unknown(_("MGMT 0/1+"), _("MGMT IHC score (0, 1+, 2+ or 3+)")))
+        advice = _(
             "Test MGMT first: TMZ-based regimens reach an ORR of ~36–57 % in MGMT 0/1+ tumours "
             "but only ~8–19 % in MGMT 2+/3+ tumours (C 13); MGMT IHC guides the choice (C 3)."
         )
         suggestions: tuple[Suggestion, ...] = ()
         if pending:
-            advice += " An MGMT IHC order is already on record or drafted."
+            advice += " " + _("An MGMT IHC order is already on record or drafted.")
         else:
             suggestions = (
                 Suggestion(
-                    "Order MGMT immunohistochemistry", (create("mgmt-ihc", "Order MGMT IHC"),)
+                    _("Order MGMT immunohistochemistry"),
+                    (create("mgmt-ihc", _("Order MGMT IHC")),),
                 ),
             )
         return Recommendation(
             rule=info,
             indicator=Indicator.INFO,
-            summary="Temozolomide drafted with MGMT status unknown: test MGMT IHC first",
+            summary=_("Temozolomide drafted with MGMT status unknown: test MGMT IHC first"),
             advice=advice,
             evidence=(*drafted.evidence, *pending),
             criteria=criteria,
@@ -176,19 +191,23 @@ def mgmt_tmz_mismatch(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
     partners = tuple(
         d for d in ctx.drafted(*FLUOROPYRIMIDINES) if d.order and "tmz" not in d.order.kinds
     )
-    criteria = (drafted, known("MGMT 2+/3+", True, (p.mgmt,)))  # C 13: MGMT-positive = 2/3+
+    criteria = (drafted, known(_("MGMT 2+/3+"), True, (p.mgmt,)))  # C 13: MGMT-positive = 2/3+
     return Recommendation(
         rule=info,
         indicator=Indicator.WARNING,
-        summary=f"MGMT {score}: TMZ regimens reach ORR ~8–19 % (vs 36–57 % in MGMT 0/1+); "
-        "consider a non-TMZ regimen",
-        advice=(
-            f"MGMT is {score}. TMZ-based regimens reach an ORR of only ~8–19 % in MGMT 2+/3+ "
+        summary=_(
+            "MGMT {score}: TMZ regimens reach ORR ~8–19 % (vs 36–57 % in MGMT 0/1+); "
+            "consider a non-TMZ regimen",
+            score=score,
+        ),
+        advice=_(
+            "MGMT is {score}. TMZ-based regimens reach an ORR of only ~8–19 % in MGMT 2+/3+ "
             "pNETs, against 36–57 % in MGMT 0/1+ (STEM, E2211; C 13). The consensus suggests "
             "regimens without TMZ for MGMT 2+/3+: surufatinib alone, or oxaliplatin with a "
             "fluoropyrimidine such as FOLFOX — noting that the evidence for these alternatives "
             "is limited (retrospective FOLFOX series, ORR 30–53 %; surufatinib ORR 19.2 % in "
-            "SNET-p)."
+            "SNET-p).",
+            score=score,
         ),
         evidence=tuple(f for c in criteria for f in c.evidence)
         + tuple(d.as_fact() for d in partners),
@@ -209,15 +228,15 @@ def _latest_genes(facts: tuple[Fact, ...], genes: tuple[str, ...]) -> list[Fact]
 def _immune_name(fact: Fact) -> str:
     """'MSI-H', 'TMB-high (12 mutations/Mb)', 'PD-L1 CPS 5'."""
     if fact.kind == "tmb":
-        return f"TMB-high ({fact.value.display()})"
+        return _("TMB-high ({value})", value=fact.value.display())
     if fact.kind == "pdl1-cps":
-        return f"PD-L1 CPS {fact.value.display()}"
+        return _("PD-L1 CPS {value}", value=fact.value.display())
     return "MSI-H"
 
 
 @rule(
     "molecular-actionable",
-    "Actionable molecular findings",
+    N_("Actionable molecular findings"),
     [PV],
     "C 3; R Immunotherapy",
     AREA,
@@ -250,13 +269,14 @@ def molecular_actionable(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
     if platinum:
         names = [f"{f.value[0]} {f.value[1]}" for f in platinum]
         found += names
-        line = (
-            f"- {', '.join(names)}: RB1/BRCA2 alterations may predict response to "
-            "platinum-based chemotherapy (C 3)."
+        line = "- " + _(
+            "{names}: RB1/BRCA2 alterations may predict response to "
+            "platinum-based chemotherapy (C 3).",
+            names=", ".join(names),
         )
         if ctx.patient.is_net:  # CR-13: platinum-etoposide is the scheme for NEC, not NET
-            line += (
-                " For a well-differentiated NET, platinum-etoposide is not a standard regimen "
+            line += " " + _(
+                "For a well-differentiated NET, platinum-etoposide is not a standard regimen "
                 "(R Chemotherapy), and an RB1 alteration is unusual (TP53/RB1 point to NEC, C 3): "
                 "review the differentiation (C 4)."
             )
@@ -265,23 +285,30 @@ def molecular_actionable(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
         names = [_immune_name(f) for f in immune]
         found += names
         lines.append(
-            f"- {', '.join(names)}: may suggest immunotherapy (C 3). Anti-PD-1 therapy has an "
-            "ORR < 10 % in GEP-NETs overall; PD-L1 expression, high TMB and MSI are more "
-            "frequent in poorly differentiated NENs (R Immunotherapy)."
+            "- "
+            + _(
+                "{names}: may suggest immunotherapy (C 3). Anti-PD-1 therapy has an "
+                "ORR < 10 % in GEP-NETs overall; PD-L1 expression, high TMB and MSI are more "
+                "frequent in poorly differentiated NENs (R Immunotherapy).",
+                names=", ".join(names),
+            )
         )
     if targeted:
         names = [f"{f.value[0]} {f.value[1]}" for f in targeted]
         found += names
         lines.append(
-            f"- {', '.join(names)}: NTRK and RET alterations point to specific targeted "
-            "therapy (C 3)."
+            "- "
+            + _(
+                "{names}: NTRK and RET alterations point to specific targeted therapy (C 3).",
+                names=", ".join(names),
+            )
         )
     evidence = (*platinum, *immune, *targeted)
     return recommend(
         info,
         Indicator.INFO,
-        f"Actionable molecular findings: {', '.join(found)}",
-        "Molecular findings that bear on the choice of therapy:\n\n" + "\n".join(lines),
+        _("Actionable molecular findings: {findings}", findings=", ".join(found)),
+        _("Molecular findings that bear on the choice of therapy:") + "\n\n" + "\n".join(lines),
         evidence=evidence,
         local_policy=tuple(policy),
     )

@@ -81,27 +81,28 @@ from consensus.record_notes import enets_reassess_note
 from consensus.registry import RuleContext, rule
 from consensus.rules.molecular import PLATINUM_GENES, mgmt_label
 from fhir_mappings.facts import SYSTEMIC_THERAPY_CLASSES, Draft, Fact
+from pnen_i18n import N_, _, ngettext
 
 AREA = "F. Systemic therapy"
 LOCAL_THERAPIES = ("liver-ablation", "tae", "tace")
 TARGETED = ("everolimus", "sunitinib", "surufatinib")
 SYNDROME_NAMES = {
-    "insulinoma": "insulinoma",
-    "gastrinoma": "gastrinoma",
-    "glucagonoma": "glucagonoma",
-    "vipoma": "VIPoma",
-    "somatostatinoma": "somatostatinoma",
-    "acthoma": "ACTHoma",
-    "carcinoid-syndrome": "carcinoid syndrome",
+    "insulinoma": N_("insulinoma"),
+    "gastrinoma": N_("gastrinoma"),
+    "glucagonoma": N_("glucagonoma"),
+    "vipoma": N_("VIPoma"),
+    "somatostatinoma": N_("somatostatinoma"),
+    "acthoma": N_("ACTHoma"),
+    "carcinoid-syndrome": N_("carcinoid syndrome"),
 }
 SSTR_WORDS = ("positive", "negative")
-INSULINOMA_CAUTION = (
+INSULINOMA_CAUTION = N_(
     "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma, so no SSA order is "
     "suggested."
 )
 
 
-HYPOGLYCAEMIA_WARNING = (
+HYPOGLYCAEMIA_WARNING = N_(
     "An insulinoma is recorded: SSAs can worsen hypoglycaemia in insulinoma; if an SSA is "
     "considered, monitor blood glucose closely — see `ssa-hormone-control` for SSAs in "
     "hormone control. No SSA order is suggested."
@@ -110,21 +111,21 @@ HYPOGLYCAEMIA_WARNING = (
 
 def _ssa_suggestions(*keys: str) -> tuple[Suggestion, ...]:
     """One suggestion per SSA, in the order given (the card allows at most one)."""
-    names = {"lanreotide": "lanreotide", "octreotide-lar": "octreotide LAR"}
-    return tuple(Suggestion(f"Order {names[k]}", (create(k, f"Order {names[k]}"),)) for k in keys)
+    labels = {"lanreotide": N_("Order lanreotide"), "octreotide-lar": N_("Order octreotide LAR")}
+    return tuple(Suggestion(_(labels[k]), (create(k, _(labels[k])),)) for k in keys)
 
 
 def _net(p: Patient) -> Criterion:
     """The NET classification as a met criterion, saying when it was inferred from grade."""
     inferred = p.differentiation_recorded is None
-    note = "inferred from grade; no differentiation recorded" if inferred else ""
-    return known("well-differentiated NET", True, p.differentiation[1], note=note)
+    note = _("inferred from grade; no differentiation recorded") if inferred else ""
+    return known(_("well-differentiated NET"), True, p.differentiation[1], note=note)
 
 
 def _no_active(p: Patient, name: str, *classes: str) -> Criterion:
     """No active medication of these classes (closed world: 'none recorded')."""
     found = p.active(*classes)
-    return known(name, not found, found, note="" if found else "none recorded")
+    return known(name, not found, found, note="" if found else _("none recorded"))
 
 
 def _sstr_policy(ctx: RuleContext, sstr: Criterion) -> tuple[str, ...]:
@@ -133,18 +134,18 @@ def _sstr_policy(ctx: RuleContext, sstr: Criterion) -> tuple[str, ...]:
     return (ctx.settings.describe("sstr2-ihc-positive-score"),) if scored else ()
 
 
-def _ned_after(p: Patient, done: tuple[Fact, ...], what: str) -> Criterion:
-    """NED after the procedures: the latest NED or progression dated on or after them decides."""
-    name = f"NED after {what}"
+def _ned_after(p: Patient, done: tuple[Fact, ...]) -> Criterion:
+    """NED after surgery or local therapy: the latest NED or progression dated on or after it."""
+    name = _("NED after surgery or local therapy")
     dated = [f for f in done if f.when is not None]
     if not dated:
-        return unknown(name, f"date of the {what}", done[-1:])
+        return unknown(name, _("date of the surgery or local therapy"), done[-1:])
     first = min(f.when for f in dated if f.when is not None)
     after = [
         f for f in (*p.facts.all("ned"), *p.progressions) if f.when is not None and f.when >= first
     ]
     if not after:
-        return unknown(name, f"NED status after the {what}", dated[-1:])
+        return unknown(name, _("NED status after the surgery or local therapy"), dated[-1:])
     # A progression on the same day as a NED record outweighs it (as in follow-up).
     latest = max(after, key=lambda f: (f.when or date.min, f.kind != "ned"))
     before = [f for f in dated if f.when is not None and latest.when and f.when <= latest.when]
@@ -169,8 +170,10 @@ def _therapies(facts: Iterable[Fact]) -> str:
     """'lanreotide (since 2024-01-02), temozolomide' — one entry per medication resource."""
     seen: dict[str, str] = {}
     for f in facts:
-        start = f" (since {f.value.start.isoformat()})" if f.value.start else ""
-        seen.setdefault(f.ref, f"{f.value.name}{start}")
+        name = f.value.name
+        start = f.value.start
+        shown = _("{name} (since {start})", name=name, start=start.isoformat()) if start else name
+        seen.setdefault(f.ref, shown)
     return ", ".join(seen.values())
 
 
@@ -178,13 +181,13 @@ def _therapies(facts: Iterable[Fact]) -> str:
 def _mgmt_criterion(p: Patient) -> Criterion:
     """MGMT 0/1+ (TMZ-sensitive), 2+/3+, or untested."""
     if p.mgmt is None:
-        return unknown("MGMT 0/1+", "MGMT IHC score (0, 1+, 2+ or 3+)")
-    return known("MGMT 0/1+", p.mgmt_high is False, (p.mgmt,))  # C 13: MGMT-negative = 0/1+
+        return unknown(_("MGMT 0/1+"), _("MGMT IHC score (0, 1+, 2+ or 3+)"))
+    return known(_("MGMT 0/1+"), p.mgmt_high is False, (p.mgmt,))  # C 13: MGMT-negative = 0/1+
 
 
 @rule(
     "preop-systemic-mgmt",
-    "Conversion therapy chosen by MGMT",
+    N_("Conversion therapy chosen by MGMT"),
     [PV],
     "C 13; C 11; C 3",
     AREA,
@@ -196,12 +199,12 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         return None
     if p.enets_is("II"):
         label = "II"
-        enets = known("ENETS type II", True, (p.enets_type,))
+        enets = known(_("ENETS type II"), True, (p.enets_type,))
     elif p.enets_is("III") and p.type3_potential[0].met:
         label = "III"
         verdict = p.type3_potential[0]
         enets = known(
-            "ENETS type III, potentially resectable (C 11)",
+            _("ENETS type III, potentially resectable (C 11)"),
             True,
             (p.enets_type, *verdict.evidence),
         )
@@ -216,11 +219,16 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         _net(p),
         enets,
         resectable,
-        known("no liver resection done", True, note="none recorded"),
-        known("NED not recorded", True, (ned,) if ned else (), note="" if ned else "none recorded"),
+        known(_("no liver resection done"), True, note=_("none recorded")),
+        known(
+            _("NED not recorded"),
+            True,
+            (ned,) if ned else (),
+            note="" if ned else _("none recorded"),
+        ),
         mgmt,
     )
-    conversion = (
+    conversion = _(
         "For type II and potentially resectable type III liver metastases that cannot reach NED "
         "or > 90 % resection at first, systemic conversion therapy aims to shrink the tumour to "
         "a resectable state (C 13)."
@@ -228,64 +236,86 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
     pending = p.planned("mgmt-ihc")
     score = mgmt_label(int(p.mgmt.value)) if p.mgmt is not None else ""
     if p.mgmt is None:
-        choice = "test MGMT to choose conversion therapy"
-        regimen = (
+        choice = _("test MGMT to choose conversion therapy")
+        regimen = _(
             "MGMT is not tested: test MGMT by IHC first (C 3). MGMT 0/1+ favours TMZ-based "
             "regimens with a high ORR — STEM (TMZ + S-1) or CAPTEM (capecitabine + TMZ), ORR "
             "36–57 %; MGMT 2+/3+ favours regimens without TMZ — surufatinib alone, or "
             "oxaliplatin with a fluoropyrimidine (C 13)."
         )
         if pending:
-            regimen += " An MGMT IHC order is already pending."
+            regimen += " " + _("An MGMT IHC order is already pending.")
     elif mgmt.met:
-        choice = f"MGMT {score}, TMZ-based conversion (STEM or CAPTEM)"
-        regimen = (
-            f"MGMT is {score} (0/1+): use a TMZ-based regimen with a high ORR — STEM (TMZ + "
-            "S-1) or CAPTEM (capecitabine + TMZ); ORR 36–57 % in MGMT 0/1+ tumours (C 13)."
+        choice = _("MGMT {score}, TMZ-based conversion (STEM or CAPTEM)", score=score)
+        regimen = _(
+            "MGMT is {score} (0/1+): use a TMZ-based regimen with a high ORR — STEM (TMZ + "
+            "S-1) or CAPTEM (capecitabine + TMZ); ORR 36–57 % in MGMT 0/1+ tumours (C 13).",
+            score=score,
         )
     else:
-        choice = f"MGMT {score}, conversion without TMZ"
-        regimen = (
-            f"MGMT is {score} (2+/3+): TMZ-based regimens reach an ORR of only ~8–19 %; use a "
+        choice = _("MGMT {score}, conversion without TMZ", score=score)
+        regimen = _(
+            "MGMT is {score} (2+/3+): TMZ-based regimens reach an ORR of only ~8–19 %; use a "
             "regimen without TMZ — surufatinib alone, or oxaliplatin with a fluoropyrimidine "
-            "(e.g. FOLFOX) — noting that the evidence for these is limited (C 13)."
+            "(e.g. FOLFOX) — noting that the evidence for these is limited (C 13).",
+            score=score,
         )
-    lines = [conversion, regimen, "Surgery after MDT review and discussion (C 13)."]
+    lines = [conversion, regimen, _("Surgery after MDT review and discussion (C 13).")]
     if label == "II" and resectable.unknown:
-        summary = "Type II liver metastases, resectability unknown: rule out upfront resection, "
-        summary += f"else {choice}"
+        summary = _(
+            "Type II liver metastases, resectability unknown: rule out upfront resection, "
+            "else {choice}",
+            choice=choice,
+        )
         lines.insert(
             0,
-            "Resectability is not established: upfront resection must be ruled out first — "
-            "resectable metastases (R0/R1 with remnant liver ≥ 30 %) go to surgery aiming for "
-            "NED (C 6.2, C 6.3).",
+            _(
+                "Resectability is not established: upfront resection must be ruled out first — "
+                "resectable metastases (R0/R1 with remnant liver ≥ 30 %) go to surgery aiming for "
+                "NED (C 6.2, C 6.3)."
+            ),
         )
     else:
-        summary = f"Type {label} liver metastases not resectable upfront: {choice}, then MDT"
+        summary = _(
+            "Type {label} liver metastases not resectable upfront: {choice}, then MDT",
+            label=label,
+            choice=choice,
+        )
         if label == "III":
             lines.append(
-                "These type III metastases are potentially resectable (C 11): after conversion, "
-                "reassess R0/R1 feasibility and remnant liver volume for resection + ablation."
+                _(
+                    "These type III metastases are potentially resectable (C 11): after "
+                    "conversion, reassess R0/R1 feasibility and remnant liver volume for "
+                    "resection + ablation."
+                )
             )
     outdated = p.enets_outdated_by
     if outdated is not None:
         # CR-16: a type recorded before the latest progression is not headlined as current.
         lines.insert(0, enets_reassess_note(p))
-        summary = f"ENETS type {label} of {p.enets_type.when if p.enets_type else ''} predates "
-        summary += f"progression: re-assess it on current imaging; {choice}"
-    therapy, _ = p.current_systemic
+        summary = _(
+            "ENETS type {label} of {when} predates progression: re-assess it on current imaging; "
+            "{choice}",
+            label=label,
+            when=p.enets_type.when if p.enets_type else "",
+            choice=choice,
+        )
+    therapy = p.current_systemic[0]
     lines.append(
-        f"Current systemic therapy: {_therapies(therapy)}."
+        _("Current systemic therapy: {therapies}.", therapies=_therapies(therapy))
         if therapy
-        else "No current systemic therapy recorded."
+        else _("No current systemic therapy recorded.")
     )
     given_tmz = tuple(f for f in p.prior_regimens if "tmz" in f.value.classes)
     if given_tmz:  # CR-5: a TMZ regimen already given is a re-challenge question for the MDT
         first = min(f.value.start for f in given_tmz if f.value.start)
         lines.append(
-            f"A temozolomide-based regimen was already given (from {first}): whether to "
-            "re-challenge it or to choose a regimen without TMZ is for the MDT to judge from the "
-            "response it gave (C 13)."
+            _(
+                "A temozolomide-based regimen was already given (from {first}): whether to "
+                "re-challenge it or to choose a regimen without TMZ is for the MDT to judge from "
+                "the response it gave (C 13).",
+                first=first,
+            )
         )
     return recommend(
         info,
@@ -300,7 +330,7 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
 # --- C 14 -----------------------------------------------------------------------------------
 @rule(
     "adjuvant-ssa",
-    "Adjuvant SSA after curative resection of type I liver metastases",
+    N_("Adjuvant SSA after curative resection of type I liver metastases"),
     [PV],
     "C 14",
     AREA,
@@ -323,42 +353,50 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     ablations = p.done("liver-ablation")
     sstr = p.sstr_status
     criteria = (
-        known("ENETS type I", True, (p.enets_type,)),
+        known(_("ENETS type I"), True, (p.enets_type,)),
         curative,
         known(
-            f"liver resection within the last {window:g} months",
+            _("liver resection within the last {window:g} months", window=window),
             True,
             (resection,),
-            note=f"adjuvant window until {add_months(resected, round(window))}",
+            note=_(
+                "adjuvant window until {date}", date=add_months(resected, round(window)).isoformat()
+            ),
         ),
-        p.ki67_criterion("highest Ki-67 ≤ 10 %", "<=", 10),  # C 14 (1): Ki-67 ≤ 10 %
+        p.ki67_criterion(_("highest Ki-67 ≤ 10 %"), "<=", 10),  # C 14 (1): Ki-67 ≤ 10 %
         sstr,
-        _no_active(p, "no active SSA", "ssa"),
+        _no_active(p, _("no active SSA"), "ssa"),
     )
     verdict = all_of("adjuvant SSA indicated", *criteria)
     if verdict.not_met:
         return None
-    advice = (
+    advice = _(
         "After resection of type I liver metastases with Ki-67 ≤ 10 % and SSTR-positive disease, "
         "adjuvant SSA therapy (octreotide LAR or lanreotide) can be chosen, especially for G2 "
         "(60-month DFS 90.0 vs 76.0 % with observation after R0 resection of G2 pNET); clinical "
         "observation is also an option for a small number of patients (C 14 (1))."
     )
-    advice += f" Liver resection: {resected}; the adjuvant window is local policy."
+    advice += " " + _(
+        "Liver resection: {date}; the adjuvant window is local policy.", date=resected.isoformat()
+    )
     if p.grade == 2:
-        advice += " This tumour is G2."
+        advice += " " + _("This tumour is G2.")
     if ablations:
-        advice += " The resection was combined with ablation."
+        advice += " " + _("The resection was combined with ablation.")
     suggestions: tuple[Suggestion, ...] = ()
     if verdict.unknown:
         names = ", ".join(c.name for c in criteria if c.unknown)
-        summary = f"Resected type I liver metastases: adjuvant SSA is an option if {names}"
-        advice += " Not yet established: " + names + "."
+        summary = _(
+            "Resected type I liver metastases: adjuvant SSA is an option if {names}", names=names
+        )
+        advice += " " + _("Not yet established: {names}.", names=names)
     else:
-        summary = "Curative resection of type I liver metastases: adjuvant octreotide LAR or "
-        summary += "lanreotide can be chosen"
+        summary = _(
+            "Curative resection of type I liver metastases: adjuvant octreotide LAR or "
+            "lanreotide can be chosen"
+        )
         if p.is_insulinoma:
-            advice += " " + INSULINOMA_CAUTION
+            advice += " " + _(INSULINOMA_CAUTION)
         else:
             suggestions = _ssa_suggestions("octreotide-lar", "lanreotide")
     return Recommendation(
@@ -379,7 +417,7 @@ def adjuvant_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 
 @rule(
     "adjuvant-continue-regimen",
-    "After NED in type II/III liver metastases: continue the effective regimen",
+    N_("After NED in type II/III liver metastases: continue the effective regimen"),
     [PV],
     "C 14",
     AREA,
@@ -393,33 +431,39 @@ def adjuvant_continue_regimen(ctx: RuleContext, info: RuleInfo) -> Recommendatio
     done = _by_date(p.done(*LIVER_RESECTIONS, *LOCAL_THERAPIES))
     if not done:
         return None
-    ned = _ned_after(p, done, "surgery or local therapy")
+    ned = _ned_after(p, done)
     if ned.not_met:
         return None
     criteria = (
-        known(f"ENETS type {p.enets_type.value}", True, (p.enets_type,)),
-        known("liver resection or local therapy (RFA, TAE/TACE) done", True, done),
+        known(_("ENETS type {type}", type=p.enets_type.value), True, (p.enets_type,)),
+        known(_("liver resection or local therapy (RFA, TAE/TACE) done"), True, done),
         ned,
     )
-    therapy, _ = p.current_systemic
+    therapy = p.current_systemic[0]
     history = tuple(f for c in SYSTEMIC_THERAPY_CLASSES for f in p.facts.all(f"medication:{c}"))
-    advice = (
+    advice = _(
         "Type II/III liver metastases that reached NED after surgery or local treatment (RFA, "
         "TAE/TACE) remain at high risk of recurrence. Evidence for adjuvant therapy is lacking: "
         "continue the effective preoperative regimen, or enrol in a clinical study (C 14 (2))."
     )
     if therapy:
-        advice += f" Current systemic therapy: {_therapies(therapy)}."
+        advice += " " + _("Current systemic therapy: {therapies}.", therapies=_therapies(therapy))
     elif history:
-        advice += f" Systemic therapy on record (not active): {_therapies(history)}."
+        advice += " " + _(
+            "Systemic therapy on record (not active): {therapies}.", therapies=_therapies(history)
+        )
     else:
-        advice += " No systemic therapy recorded."
+        advice += " " + _("No systemic therapy recorded.")
     if ned.unknown:
-        summary = "Type II/III liver metastases treated locally: if NED was reached, continue the "
-        summary += "effective regimen (NED not recorded)"
+        summary = _(
+            "Type II/III liver metastases treated locally: if NED was reached, continue the "
+            "effective regimen (NED not recorded)"
+        )
     else:
-        summary = "NED after surgery/local therapy of type II/III liver metastases: continue the "
-        summary += "effective regimen or a trial"
+        summary = _(
+            "NED after surgery/local therapy of type II/III liver metastases: continue the "
+            "effective regimen or a trial"
+        )
     return recommend(
         info,
         Indicator.INFO,
@@ -444,7 +488,7 @@ def _advanced_net(p: Patient) -> tuple[Criterion, Criterion] | None:
 
 @rule(
     "ssa-first-line",
-    "SSA as first-line antiproliferative therapy",
+    N_("SSA as first-line antiproliferative therapy"),
     [PV],
     "R Biological therapy",
     AREA,
@@ -458,16 +502,16 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluat
     sstr = p.sstr_status
     criteria = (
         *base,
-        p.ki67_criterion("highest Ki-67 < 10 %", "<", 10),  # R Biological therapy: Ki-67 < 10 %
+        p.ki67_criterion(_("highest Ki-67 < 10 %"), "<", 10),  # R Biological therapy: Ki-67 < 10 %
         sstr,
-        _no_active(p, "no active SSA", "ssa"),
+        _no_active(p, _("no active SSA"), "ssa"),
     )
     verdict = all_of("SSA first line", *criteria)
     if verdict.not_met:
         return None
     if base[1].unknown:
         return silent(info, criteria)  # advanced disease unknown: no treatment advice yet
-    advice = (
+    advice = _(
         "Somatostatin analogues (lanreotide or octreotide LAR) are the first choice of "
         "antiproliferative therapy for pNET with Ki-67 < 10 % and SSTR expression (NCCN, ENETS): "
         "lanreotide prolonged PFS in advanced pNET (CLARINET); octreotide LAR gives a high "
@@ -478,19 +522,28 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluat
     names = ", ".join(c.name for c in criteria if c.unknown)
     if p.is_insulinoma:
         # Spec: for an insulinoma, say instead that SSAs can worsen hypoglycaemia; no SSA order.
-        summary = "Advanced insulinoma: SSAs can worsen hypoglycaemia — monitor glucose; no SSA "
-        summary += "suggested"
-        advice = HYPOGLYCAEMIA_WARNING + " " + advice
+        summary = _(
+            "Advanced insulinoma: SSAs can worsen hypoglycaemia — monitor glucose; no SSA suggested"
+        )
+        advice = _(HYPOGLYCAEMIA_WARNING) + " " + advice
         if verdict.unknown:
-            advice += " Not yet established: " + names + "."
+            advice += " " + _("Not yet established: {names}.", names=names)
     elif verdict.unknown:
-        summary = f"Advanced NET: SSA is first-line antiproliferative therapy if {names}"
-        advice += " Not yet established: " + names + "."
+        summary = _(
+            "Advanced NET: SSA is first-line antiproliferative therapy if {names}", names=names
+        )
+        advice += " " + _("Not yet established: {names}.", names=names)
     else:
         ki67 = p.highest_ki67
-        shown = f", Ki-67 {ki67.value.display()}" if ki67 else ""
-        summary = f"Advanced NET{shown}, SSTR positive: first-line SSA (lanreotide or "
-        summary += "octreotide LAR)"
+        summary = (
+            _(
+                "Advanced NET, Ki-67 {ki67}, SSTR positive: first-line SSA (lanreotide or "
+                "octreotide LAR)",
+                ki67=ki67.value.display(),
+            )
+            if ki67
+            else _("Advanced NET, SSTR positive: first-line SSA (lanreotide or octreotide LAR)")
+        )
         suggestions = _ssa_suggestions("lanreotide", "octreotide-lar")
     return Recommendation(
         rule=info,
@@ -507,7 +560,7 @@ def ssa_first_line(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluat
 
 @rule(
     "ssa-hormone-control",
-    "SSA for hormone excess in functional pNET",
+    N_("SSA for hormone excess in functional pNET"),
     [PV],
     "R Biological therapy",
     AREA,
@@ -520,37 +573,72 @@ def ssa_hormone_control(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
     others = sorted(p.syndromes - {"insulinoma"})
     if not others:
         return None  # spec: functional pNET other than insulinoma
-    names = ", ".join(SYNDROME_NAMES.get(s, s) for s in others)
+    names = ", ".join(_(SYNDROME_NAMES[s]) if s in SYNDROME_NAMES else s for s in others)
     criteria = (
         known(
-            f"functional pNET other than insulinoma ({names})",
+            _("functional pNET other than insulinoma ({names})", names=names),
             True,
             [f for f in p.functional if f.value in others],
         ),
-        _no_active(p, "no active SSA", "ssa"),
+        _no_active(p, _("no active SSA"), "ssa"),
     )
     lines = [
-        "SSAs remain the treatment of choice for hormone excess in functional pNET, before "
-        "surgery or when resection is not possible (R Biological therapy)."
+        _(
+            "SSAs remain the treatment of choice for hormone excess in functional pNET, before "
+            "surgery or when resection is not possible (R Biological therapy)."
+        )
     ]
     ppi = p.active("ppi")
     if "gastrinoma" in others:
         lines.append(
-            "Gastrinoma: PPIs control gastric acid hypersecretion (R Biological therapy); "
-            + (f"active: {_therapies(ppi)}." if ppi else "no active PPI recorded.")
+            _(
+                "Gastrinoma: PPIs control gastric acid hypersecretion (R Biological therapy); "
+                "active: {therapies}.",
+                therapies=_therapies(ppi),
+            )
+            if ppi
+            else _(
+                "Gastrinoma: PPIs control gastric acid hypersecretion (R Biological therapy); "
+                "no active PPI recorded."
+            )
         )
     if "acthoma" in others:
-        lines.append("ACTHoma: metyrapone controls ACTH excess (R Biological therapy).")
+        lines.append(_("ACTHoma: metyrapone controls ACTH excess (R Biological therapy)."))
     suggestions: tuple[Suggestion, ...] = ()
     if p.is_insulinoma:
-        lines.append(INSULINOMA_CAUTION)
+        lines.append(_(INSULINOMA_CAUTION))
     else:
         suggestions = _ssa_suggestions("lanreotide", "octreotide-lar")
-    acid = "; PPI for acid" if "gastrinoma" in others else ""
-    summary = f"Functional pNET ({names}): SSA is the treatment of choice for hormone excess{acid}"
-    if len(summary) >= 140:  # card summaries stay under 140 characters
-        summary = f"Functional pNET ({len(others)} syndromes): SSA is the treatment of choice for "
-        summary += f"hormone excess{acid}"
+    acid = "gastrinoma" in others
+    summary = (
+        _(
+            "Functional pNET ({names}): SSA is the treatment of choice for hormone excess; PPI "
+            "for acid",
+            names=names,
+        )
+        if acid
+        else _(
+            "Functional pNET ({names}): SSA is the treatment of choice for hormone excess",
+            names=names,
+        )
+    )
+    if len(summary) >= 140:  # card summaries stay under 140 characters (in every language)
+        summary = (
+            ngettext(
+                "Functional pNET ({n} syndrome): SSA is the treatment of choice for hormone "
+                "excess; PPI for acid",
+                "Functional pNET ({n} syndromes): SSA is the treatment of choice for hormone "
+                "excess; PPI for acid",
+                len(others),
+            )
+            if acid
+            else ngettext(
+                "Functional pNET ({n} syndrome): SSA is the treatment of choice for hormone excess",
+                "Functional pNET ({n} syndromes): SSA is the treatment of choice for hormone "
+                "excess",
+                len(others),
+            )
+        )
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
@@ -564,7 +652,7 @@ def ssa_hormone_control(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
 
 @rule(
     "targeted-therapy",
-    "Targeted therapy: everolimus or sunitinib",
+    N_("Targeted therapy: everolimus or sunitinib"),
     [PV],
     "R Targeted therapy; C 13",
     AREA,
@@ -577,32 +665,49 @@ def targeted_therapy(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evalu
         return None
     sstr = p.sstr_status
     progression = p.progression_on_ssa
+    # The summary and the advice's lead sentence name the line and its indication.
     if progression.met:
-        line, reason = "second", "progression on SSA"
+        line = "second"
+        summary = _(
+            "Advanced NET, progression on SSA: everolimus or sunitinib as second-line therapy "
+            "(surufatinib where available)"
+        )
+        lead = _("This is the **second line** (progression on SSA).")
     elif sstr.not_met:
-        line, reason = "first", "SSTR negative"
+        line = "first"
+        summary = _(
+            "Advanced NET, SSTR negative: everolimus or sunitinib as first-line therapy "
+            "(surufatinib where available)"
+        )
+        lead = _("This is the **first line** (SSTR negative).")
     elif progression.unknown:
-        line, reason = "second", "progression on SSA if it followed the SSA start"
+        line = "second"
+        summary = _(
+            "Advanced NET, progression on SSA if it followed the SSA start: everolimus or "
+            "sunitinib as second-line therapy (surufatinib where available)"
+        )
+        lead = _("This is the **second line** (progression on SSA if it followed the SSA start).")
     else:
         return None
     # Each line has its own indication: SSTR negative (first), progression on SSA (second,
     # whatever SSTR shows — the SSTR results are then evidence, not a criterion).
     first_line = line == "first"
-    indication = negate("SSTR negative", sstr) if first_line else progression
+    indication = negate(_("SSTR negative"), sstr) if first_line else progression
     criteria = (
         *base,
         indication,
-        _no_active(p, "no active everolimus, sunitinib or surufatinib", *TARGETED),
+        _no_active(p, _("no active everolimus, sunitinib or surufatinib"), *TARGETED),
     )
     if base[1].unknown:
         return silent(info, criteria)  # advanced disease unknown: no treatment advice yet
     return recommend(
         info,
         Indicator.INFO,
-        f"Advanced NET, {reason}: everolimus or sunitinib as {line}-line therapy "
-        "(surufatinib where available)",
-        (
-            f"This is the **{line} line** ({reason}). Everolimus and sunitinib, the targeted "
+        summary,
+        lead
+        + " "
+        + _(
+            "Everolimus and sunitinib, the targeted "
             "agents approved for pNET, are recommended as second-line treatment after SSA in "
             "SSTR-positive tumours and as first-line treatment in SSTR-negative tumours; they "
             "prolonged median PFS to 11.0 and 11.4 months against placebo; sunitinib ORR 9–33 % "
@@ -619,15 +724,16 @@ def _sstr_pet_avid(p: Patient) -> Criterion:
     """The most recent SSTR PET or SSTR scintigraphy with a coded result is positive."""
     results = [f for f in p.sstr_imaging if f.value in ("positive", "negative")]
     if not results:
-        return unknown("SSTR PET avid", "68Ga-SSA PET/CT result", p.sstr_pet[-1:])
+        return unknown(_("SSTR PET avid"), _("68Ga-SSA PET/CT result"), p.sstr_pet[-1:])
     latest = results[-1]
-    name = "SSTR PET avid" if latest.kind == "imaging:pet-ssa" else "SSTR scintigraphy positive"
+    pet = latest.kind == "imaging:pet-ssa"
+    name = _("SSTR PET avid") if pet else _("SSTR scintigraphy positive")
     return known(name, latest.value == "positive", (latest,))
 
 
 @rule(
     "prrt-candidate",
-    "PRRT candidate",
+    N_("PRRT candidate"),
     [PV],
     "R PRRT",
     AREA,
@@ -646,28 +752,34 @@ def prrt_candidate(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluat
         *base,
         on_ssa,
         avid,
-        _no_active(p, "no active PRRT", "prrt"),
+        _no_active(p, _("no active PRRT"), "prrt"),
     )
     if base[1].unknown:
         return silent(info, criteria)  # advanced disease unknown: no treatment advice yet
-    advice = (
+    advice = _(
         "PRRT (177Lu-DOTATATE) can be attempted in advanced NET with high SSTR expression: ORR "
         "16.5–61.3 % in retrospective pNET series, 58 % for pNET in the largest series (610 "
         "patients); no phase 3 data for pNET yet (R PRRT)."
     )
     if on_ssa.unknown:
-        advice += (
-            " The SSA's start date is not recorded: PRRT applies if the progression came on SSA."
+        advice += " " + _(
+            "The SSA's start date is not recorded: PRRT applies if the progression came on SSA."
         )
     if avid.unknown:
-        summary = "Advanced NET progressing on SSA: PRRT can be considered if SSTR PET is avid "
-        summary += "(no result on record)"
-        advice += " No 68Ga-SSA PET result is on record: SSTR PET avidity decides eligibility."
+        summary = _(
+            "Advanced NET progressing on SSA: PRRT can be considered if SSTR PET is avid "
+            "(no result on record)"
+        )
+        advice += " " + _(
+            "No 68Ga-SSA PET result is on record: SSTR PET avidity decides eligibility."
+        )
     elif on_ssa.unknown:
-        summary = "SSTR PET-avid advanced NET: PRRT if the progression came on SSA (SSA start "
-        summary += "not recorded)"
+        summary = _(
+            "SSTR PET-avid advanced NET: PRRT if the progression came on SSA (SSA start "
+            "not recorded)"
+        )
     else:
-        summary = "SSTR PET-avid advanced NET progressing on SSA: consider PRRT (177Lu-DOTATATE)"
+        summary = _("SSTR PET-avid advanced NET progressing on SSA: consider PRRT (177Lu-DOTATATE)")
     return recommend(info, Indicator.INFO, summary, advice, criteria)
 
 
@@ -684,30 +796,34 @@ def _platinum_swaps(drafts: tuple[Draft, ...], p: Patient) -> tuple[Suggestion, 
             if pending
             else (
                 Suggestion(
-                    "Order MGMT immunohistochemistry", (create("mgmt-ihc", "Order MGMT IHC"),)
+                    _("Order MGMT immunohistochemistry"),
+                    (create("mgmt-ihc", _("Order MGMT IHC")),),
                 ),
             )
         )
-    removed = tuple(delete(d.ref, f"Remove the drafted {_draft_name(d)} ({d.ref})") for d in drafts)
+    removed = tuple(
+        delete(d.ref, _("Remove the drafted {name} ({ref})", name=_draft_name(d), ref=d.ref))
+        for d in drafts
+    )
     regimens: list[tuple[str, tuple[Action, ...]]]
     if p.mgmt_high is False:  # C 13: MGMT 0/1+ → TMZ-based regimen with high ORR (CAPTEM)
         regimens = [
             (
-                "Replace with CAPTEM (capecitabine + temozolomide)",
+                _("Replace with CAPTEM (capecitabine + temozolomide)"),
                 (
-                    create("capecitabine", "Order capecitabine"),
-                    create("temozolomide", "Order temozolomide"),
+                    create("capecitabine", _("Order capecitabine")),
+                    create("temozolomide", _("Order temozolomide")),
                 ),
             )
         ]
     else:  # C 13: MGMT 2+/3+ → without TMZ: surufatinib alone, or oxaliplatin + fluoropyrimidine
         regimens = [
-            ("Replace with surufatinib", (create("surufatinib", "Order surufatinib"),)),
+            (_("Replace with surufatinib"), (create("surufatinib", _("Order surufatinib")),)),
             (
-                "Replace with oxaliplatin + fluorouracil",
+                _("Replace with oxaliplatin + fluorouracil"),
                 (
-                    create("oxaliplatin", "Order oxaliplatin"),
-                    create("fluorouracil", "Order fluorouracil"),
+                    create("oxaliplatin", _("Order oxaliplatin")),
+                    create("fluorouracil", _("Order fluorouracil")),
                 ),
             ),
         ]
@@ -718,12 +834,12 @@ def _platinum_swaps(drafts: tuple[Draft, ...], p: Patient) -> tuple[Suggestion, 
 
 def _draft_name(draft: Draft) -> str:
     """The drafted order's name ('cisplatin'), or 'order'."""
-    return draft.order.name if draft.order else "order"
+    return draft.order.name if draft.order else _("order")
 
 
 @rule(
     "platinum-for-net",
-    "Platinum or etoposide drafted for a well-differentiated NET",
+    N_("Platinum or etoposide drafted for a well-differentiated NET"),
     [OS, SIGN],
     "R Chemotherapy; C 13; C 3",
     AREA,
@@ -736,66 +852,88 @@ def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         return None  # NEC, G3 with differentiation unknown, conflicting or unknown: no card
     grade = p.overall_grade
     net = known(
-        "well-differentiated NET (any grade)",
+        _("well-differentiated NET (any grade)"),
         True,
         (*p.differentiation[1], *(grade.evidence if grade else ())),
-        note="inferred from grade; no differentiation recorded"
+        note=_("inferred from grade; no differentiation recorded")
         if p.differentiation_recorded is None
         else "",
     )
     names = ", ".join(dict.fromkeys(_draft_name(d) for d in drafts))
     mgmt = _mgmt_criterion(p)
     criteria = (
-        known(f"{names} drafted", True, [d.as_fact() for d in drafts]),
+        known(_("{names} drafted", names=names), True, [d.as_fact() for d in drafts]),
         net,
         mgmt,
     )
     alterations = [f for f in p.facts.all("gene-alteration") if f.value[0] in PLATINUM_GENES]
-    shown = f" {grade.grade_text}" if grade else ""
-    advice = (
-        "The platinum-based scheme (cisplatin + etoposide) is used for pNEC, not for "
-        "well-differentiated NET; temozolomide-based or streptozocin-based chemotherapy "
-        "(streptozocin alone or with 5-fluorouracil) is used for well-differentiated, relatively "
-        f"fast-growing NET (R Chemotherapy). This is a well-differentiated NET{shown}."
+    advice = " ".join(
+        (
+            _(
+                "The platinum-based scheme (cisplatin + etoposide) is used for pNEC, not for "
+                "well-differentiated NET; temozolomide-based or streptozocin-based chemotherapy "
+                "(streptozocin alone or with 5-fluorouracil) is used for well-differentiated, "
+                "relatively fast-growing NET (R Chemotherapy)."
+            ),
+            _("This is a well-differentiated NET {grade}.", grade=grade.grade_text)
+            if grade
+            else _("This is a well-differentiated NET."),
+        )
     )
     if p.mgmt is None:
-        advice += (
-            " MGMT is not tested: test MGMT by IHC to choose the regimen — 0/1+ favours a "
+        advice += " " + _(
+            "MGMT is not tested: test MGMT by IHC to choose the regimen — 0/1+ favours a "
             "TMZ-based regimen (CAPTEM), 2+/3+ a regimen without TMZ (surufatinib, or "
             "oxaliplatin with a fluoropyrimidine) (C 13, C 3)."
         )
         if p.planned("mgmt-ihc"):
-            advice += " An MGMT IHC order is already on record."
+            advice += " " + _("An MGMT IHC order is already on record.")
     elif mgmt.met:
-        advice += (
-            f" MGMT is {mgmt_label(int(p.mgmt.value))} (0/1+): a TMZ-based regimen such as CAPTEM "
-            "(capecitabine + temozolomide) has a high ORR (36–57 %) (C 13)."
+        advice += " " + _(
+            "MGMT is {score} (0/1+): a TMZ-based regimen such as CAPTEM "
+            "(capecitabine + temozolomide) has a high ORR (36–57 %) (C 13).",
+            score=mgmt_label(int(p.mgmt.value)),
         )
     else:
-        advice += (
-            f" MGMT is {mgmt_label(int(p.mgmt.value))} (2+/3+): TMZ regimens reach an ORR of only "
+        advice += " " + _(
+            "MGMT is {score} (2+/3+): TMZ regimens reach an ORR of only "
             "~8–19 %; use a regimen without TMZ — surufatinib alone, or oxaliplatin with a "
-            "fluoropyrimidine — noting that the evidence for these is limited (C 13)."
+            "fluoropyrimidine — noting that the evidence for these is limited (C 13).",
+            score=mgmt_label(int(p.mgmt.value)),
         )
     if alterations:
         genes = ", ".join(dict.fromkeys(f"{f.value[0]} {f.value[1]}" for f in alterations))
-        advice += (
-            f" {genes} recorded: RB1/BRCA2 alterations may predict response to platinum-based "
-            "chemotherapy (C 3)."
+        advice += " " + _(
+            "{genes} recorded: RB1/BRCA2 alterations may predict response to platinum-based "
+            "chemotherapy (C 3).",
+            genes=genes,
         )
     suggestions = _platinum_swaps(drafts, p)
     choice = (
-        "test MGMT to choose"
+        _("test MGMT to choose")
         if p.mgmt is None
-        else "consider CAPTEM"
+        else _("consider CAPTEM")
         if mgmt.met
-        else "consider surufatinib or oxaliplatin + fluoropyrimidine"
+        else _("consider surufatinib or oxaliplatin + fluoropyrimidine")
+    )
+    summary = (
+        _(
+            "{names} drafted for a well-differentiated NET {grade}: a scheme for NEC; {choice}",
+            names=names.capitalize(),
+            grade=grade.grade_text,
+            choice=choice,
+        )
+        if grade
+        else _(
+            "{names} drafted for a well-differentiated NET: a scheme for NEC; {choice}",
+            names=names.capitalize(),
+            choice=choice,
+        )
     )
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary=f"{names.capitalize()} drafted for a well-differentiated NET{shown}: a scheme for "
-        f"NEC; {choice}",
+        summary=summary,
         advice=advice,
         evidence=(*evidence_of(criteria), *alterations),
         criteria=criteria,
