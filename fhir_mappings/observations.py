@@ -217,7 +217,7 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
         unit = string(qty, "unit", where) or string(qty, "code", where)
         comparator = string(qty, "comparator", where)
         if comparator not in (None, "<", "<=", ">", ">="):
-            raise ShapeError(_("{element}: not a FHIR comparator", element=f"{where}comparator"))
+            raise ShapeError(_("{element}: not a FHIR comparator", element=where + "comparator"))
         return Quantity(value, _same_unit(unit or ""), comparator, high_ref), flags
     rng = obj(holder, "valueRange", path)
     if rng is not None:
@@ -240,7 +240,7 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
     integer = holder.get("valueInteger")
     if integer is not None:
         if isinstance(integer, bool) or not isinstance(integer, int):
-            raise ShapeError(_("{element}: expected an integer", element=f"{path}valueInteger"))
+            raise ShapeError(_("{element}: expected an integer", element=path + "valueInteger"))
         return Quantity(float(integer), "", None, high_ref), flags
     ratio = obj(holder, "valueRatio", path)
     if ratio is not None:
@@ -277,7 +277,7 @@ def _ratio(
     if top is None or bottom is None:
         return None
     if bottom <= 0:
-        raise ShapeError(_("{element}: not a positive number", element=f"{path}denominator.value"))
+        raise ShapeError(_("{element}: not a positive number", element=path + "denominator.value"))
     top_unit = string(numerator, "unit", f"{path}numerator.") or ""
     bottom_unit = string(denominator, "unit", f"{path}denominator.") or ""
     if bottom_unit in ("", "1", "{cells}", "cells") and top_unit in ("", "1", "{cells}", "cells"):
@@ -298,7 +298,7 @@ def _boolean(holder: dict[str, Any], path: str) -> bool | None:
     value = holder.get("valueBoolean")
     if value is not None:
         if not isinstance(value, bool):
-            raise ShapeError(_("{element}: expected a boolean", element=f"{path}valueBoolean"))
+            raise ShapeError(_("{element}: expected a boolean", element=path + "valueBoolean"))
         return value
     codes = _codes(obj(holder, "valueCodeableConcept", path))
     if (SNOMED, _YES) in codes:
@@ -451,7 +451,6 @@ _TITLES = frozenset(
         N_("R0/R1 resection feasible"),
         N_("No evidence of disease"),
         N_("NED achievable"),
-        N_(">90 % cytoreduction achievable"),
         N_("Most lesions on or within 2 cm of liver surface"),
         N_("Metastases confined to one lobe"),
         N_("Major intrahepatic vessel invasion"),
@@ -466,16 +465,28 @@ _TITLES = frozenset(
 )
 
 
+# A title whose '% c' the catalogue tools would read as a printf placeholder: its threshold is
+# a placeholder instead.
+_THRESHOLD_TITLES = {
+    ">90 % cytoreduction achievable": (N_("{threshold} cytoreduction achievable"), ">90 %"),
+}
+
+
 def title(kind: str, terms: Terminology) -> str:
     """The name of a measured concept for people, in the request's language."""
     name = terms.titles.get(kind, kind)
-    return _(name) if name in _TITLES else name
+    if name in _TITLES:
+        return _(name)
+    if name in _THRESHOLD_TITLES:
+        message, threshold = _THRESHOLD_TITLES[name]
+        return _(message, threshold=threshold)
+    return name
 
 
 def _unreadable(kind: str, path: str, terms: Terminology) -> str:
     return _(
         "{element}: {test} could not be read; not used",
-        element=f"{path}valueString",
+        element=path + "valueString",
         test=title(kind, terms),
     )
 
@@ -573,7 +584,7 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
             ctx.issues.append(
                 _(
                     "{element}: mitoses per 10 HPF need a site conversion; ignored",
-                    element=f"{path}{element}",
+                    element=path + element,
                 )
             )
             return
@@ -632,7 +643,7 @@ def _mgmt_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     score = _mgmt(holder, path)
     if score is not None:
         # The score is the text's last word (the summary card reads it there).
-        ctx.add("mgmt", score, _("MGMT IHC {score}", score=f"{score}{'+' if score else ''}"))
+        ctx.add("mgmt", score, _("MGMT IHC {score}", score=str(score) + ("+" if score else "")))
 
 
 _SSTR2_TEXT = {"positive": N_("SSTR2 IHC positive"), "negative": N_("SSTR2 IHC negative")}

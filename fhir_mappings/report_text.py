@@ -77,13 +77,13 @@ def _attachment(att: dict[str, Any], path: str) -> tuple[str, str | None]:
     if len(data) > _MAX_BASE64:
         return "", _(
             "{element}: larger than {limit} kB; not read",
-            element=f"{path}data",
+            element=path + "data",
             limit=MAX_TEXT // 1024,
         )
     try:
         raw = base64.b64decode("".join(data.split()), validate=True)
     except (binascii.Error, ValueError):
-        return "", _("{element}: not valid base64; not read", element=f"{path}data")
+        return "", _("{element}: not valid base64; not read", element=path + "data")
     declared = _CHARSET.search(content_type)
     encodings = [declared.group(1)] if declared else []
     text = None
@@ -94,7 +94,7 @@ def _attachment(att: dict[str, Any], path: str) -> tuple[str, str | None]:
         except (UnicodeDecodeError, LookupError):
             continue
     if text is None or "\x00" in text:
-        return "", _("{element}: not text in a known encoding; not read", element=f"{path}data")
+        return "", _("{element}: not text in a known encoding; not read", element=path + "data")
     return (html_text(text) if mime != "text/plain" else text), None
 
 
