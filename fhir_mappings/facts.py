@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
+from pnen_i18n import N_, _
+
 # Sites of a pathology result.
 PRIMARY = "primary"
 LIVER = "liver"
@@ -32,11 +34,12 @@ SYSTEMIC_THERAPY_CLASSES = (
 )
 MEDICATION_CLASSES = (*SYSTEMIC_THERAPY_CLASSES, "ppi", "corticosteroid", "streptozocin")
 
-# Flags a fact may carry into the card's evidence.
-PRELIMINARY = "preliminary"
-BY_TEXT = "recognised by text"
-FROM_REPORT_TEXT = "read from report text"
-POSSIBLY_OTHER_CANCER = "possibly another cancer's"
+# Flags a fact may carry into the card's evidence: canonical English for the logic, translated
+# only where the evidence line is shown.
+PRELIMINARY = N_("preliminary")
+BY_TEXT = N_("recognised by text")
+FROM_REPORT_TEXT = N_("read from report text")
+POSSIBLY_OTHER_CANCER = N_("possibly another cancer's")
 
 
 _TESTS: dict[str, Callable[[float, float], bool]] = {
@@ -143,9 +146,12 @@ class Draft:
 
     def as_fact(self) -> Fact:
         """The draft as card evidence: 'temozolomide (draft order), MedicationRequest/x'."""
-        name = self.order.name if self.order else "order"
         flags = (BY_TEXT,) if self.by_text else ()
-        return Fact("draft", self.order, None, self.ref, f"{name} (draft order)", flags=flags)
+        if self.order is None:
+            text = _("order (draft order)")
+        else:
+            text = _("{order} (draft order)", order=self.order.name)
+        return Fact("draft", self.order, None, self.ref, text, flags=flags)
 
 
 class Fact(NamedTuple):
@@ -167,7 +173,7 @@ class Fact(NamedTuple):
         parts.append(self.ref)
         line = ", ".join(parts)
         if self.flags:
-            line += f" [{'; '.join(self.flags)}]"
+            line += f" [{'; '.join(_(flag) for flag in self.flags)}]"
         return line
 
 

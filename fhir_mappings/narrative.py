@@ -28,7 +28,7 @@ from fhir_mappings.facts import (
     Fact,
     Quantity,
 )
-from fhir_mappings.observations import MappingOptions, SiteIndex
+from fhir_mappings.observations import DIFFERENTIATED, MappingOptions, SiteIndex, sited
 from fhir_mappings.report_text import report_text
 from fhir_mappings.shape import (
     all_text,
@@ -41,6 +41,7 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import Terminology
+from pnen_i18n import N_, _
 
 TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
 COUNTED = frozenset({"final", "amended", "corrected", "appended"})
@@ -230,16 +231,19 @@ class _Reading:
         seen = self.mentions.get(kind, 0) + 1
         self.mentions[kind] = seen
         if seen == MAX_MENTIONS + 1:
-            self.problems.append(
-                f"pathology report text: more than {MAX_MENTIONS} {_NAMES[kind]} mentions; "
-                "the rest not read"
-            )
+            self.problems.append(_(_TOO_MANY[kind], limit=MAX_MENTIONS))
         return seen <= MAX_MENTIONS
 
 
 MAX_MENTIONS = 50
 """Mentions of one fact read per report: a real report has a handful; this bounds the work."""
-_NAMES = {"ki67": "Ki-67", "mitotic-count": "mitosis", "who-grade": "grade"}
+_TOO_MANY = {
+    "ki67": N_("pathology report text: more than {limit} Ki-67 mentions; the rest not read"),
+    "mitotic-count": N_(
+        "pathology report text: more than {limit} mitosis mentions; the rest not read"
+    ),
+    "who-grade": N_("pathology report text: more than {limit} grade mentions; the rest not read"),
+}
 
 
 def _number(text: str) -> float:
@@ -284,12 +288,6 @@ def _defines_grades(text: str) -> bool:
     return bool(_AND_OR.search(text) and _GRADE.search(text))
 
 
-def _site_label(site: str) -> str:
-    if site == UNKNOWN_SITE:
-        return ""
-    return f" ({'liver metastasis' if site == LIVER else site})"
-
-
 def _ki67(sentence: Sentence, site: str, reading: _Reading) -> None:
     text = sentence.text
     for label in _KI67.finditer(text):
@@ -305,16 +303,16 @@ def _ki67(sentence: Sentence, site: str, reading: _Reading) -> None:
             reading.unread.add("ki67")
             continue
         if after and after.group("neg"):
-            reading.problems.append("report text: Ki-67 outside 0–100 %; not used")
+            reading.problems.append(_("report text: Ki-67 outside 0–100 %; not used"))
             continue
         if _is_cut_off("ki67", match) and _defines_grades(text):
             continue
         value, cmp, low = _bound(match)
         if not 0 <= value <= 100:
-            reading.problems.append("report text: Ki-67 outside 0–100 %; not used")
+            reading.problems.append(_("report text: Ki-67 outside 0–100 %; not used"))
             continue
         q = Quantity(value, "%", cmp, None, low)
-        reading.add("ki67", q, f"Ki-67 {q.display()}{_site_label(site)}", site)
+        reading.add("ki67", q, sited(_("Ki-67 {value}", value=q.display()), site), site)
 
 
 def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
@@ -322,7 +320,7 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
     zeros = list(_NO_MITOSES.finditer(text))
     if zeros:  # "no mitoses identified", "未见核分裂象": a count of 0 in any unit
         q = Quantity(0.0, "/2 mm²")
-        reading.add("mitotic-count", q, f"mitoses {q.display()}{_site_label(site)}", site)
+        reading.add("mitotic-count", q, sited(_("mitoses {value}", value=q.display()), site), site)
     in_zeros = {m.start() for z in zeros for m in _MITOSES.finditer(text, z.start(), z.end())}
     for label in _MITOSES.finditer(text):
         if not reading.another("mitotic-count"):
@@ -342,7 +340,7 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
                 continue
             match, per_mm, per_hpf = before, unit.group("mm"), unit.group("hpf")
         if match.groupdict().get("neg"):
-            reading.problems.append("report text: negative mitotic count; not used")
+            reading.problems.append(_("report text: negative mitotic count; not used"))
             continue
         if _is_cut_off("mitotic-count", match) and _defines_grades(text):
             continue
@@ -352,14 +350,15 @@ def _mitoses(sentence: Sentence, site: str, reading: _Reading) -> None:
             factor = reading.options.mitoses_per_10hpf_to_2mm2
             if factor is None:
                 reading.problems.append(
-                    "report text: mitoses per 10 HPF need a site conversion; ignored"
+                    _("report text: mitoses per 10 HPF need a site conversion; ignored")
                 )
                 continue
             value *= factor
             low = low * factor if low is not None else None
-            extra = (f"converted from per 10 HPF ×{factor:g}",)
+            extra = (_("converted from per 10 HPF ×{factor:g}", factor=factor),)
         q = Quantity(value, "/2 mm²", cmp, None, low)
-        reading.add("mitotic-count", q, f"mitoses {q.display()}{_site_label(site)}", site, extra)
+        text_ = sited(_("mitoses {value}", value=q.display()), site)
+        reading.add("mitotic-count", q, text_, site, extra)
 
 
 _ROMAN = {"I": 1, "II": 2, "III": 3, "一": 1, "二": 2, "三": 3}
@@ -387,7 +386,8 @@ def _grade(sentence: Sentence, site: str, reading: _Reading) -> None:
         else:
             grade = int(raw) if raw.isdigit() else _ROMAN[raw.upper()]
         read_any = True
-        reading.add("who-grade", grade, f"reported WHO grade G{grade}{_site_label(site)}", site)
+        text_ = sited(_("reported WHO grade G{grade}", grade=grade), site)
+        reading.add("who-grade", grade, text_, site)
     if not read_any:
         for mention in _GRADE_MENTION.finditer(text):
             if sentence.asserted(mention.start(), mention.end()) and not _OTHER_GRADES.search(
@@ -412,7 +412,7 @@ def _differentiation(sentence: Sentence, site: str, reading: _Reading, nec: bool
             if sentence.asserted(match.start(), match.end()):
                 found.add("poorly")
     for value in sorted(found):
-        text_ = f"{value} differentiated{_site_label(site)}"
+        text_ = sited(_(DIFFERENTIATED[value]), site)
         reading.add("differentiation", value, text_, site)
 
 
@@ -435,7 +435,8 @@ def _net_differentiation(sentence: Sentence, site: str, reading: _Reading) -> No
         for m in _GRADE.finditer(text)
     )
     if net and graded:
-        reading.add("differentiation", "well", f"well differentiated{_site_label(site)}", site)
+        text_ = sited(_(DIFFERENTIATED["well"]), site)
+        reading.add("differentiation", "well", text_, site)
 
 
 def _header_site(sentence: str) -> str | None:
@@ -451,10 +452,10 @@ def _header_site(sentence: str) -> str | None:
 
 
 _UNREAD = {
-    "ki67": "pathology report mentions Ki-67 but the value could not be read",
-    "mitotic-count": "pathology report mentions mitoses but the count could not be read",
-    "who-grade": "pathology report mentions a grade but it could not be read",
-    "differentiation": (
+    "ki67": N_("pathology report mentions Ki-67 but the value could not be read"),
+    "mitotic-count": N_("pathology report mentions mitoses but the count could not be read"),
+    "who-grade": N_("pathology report mentions a grade but it could not be read"),
+    "differentiation": N_(
         "pathology report mentions differentiation but it could not be read as well or poorly "
         "differentiated"
     ),
@@ -479,7 +480,7 @@ def read_text(
         # Not a neuroendocrine neoplasm's report: its Ki-67 may be another cancer's.
         if "ki67" in wanted and _KI67.search(text):
             reading.problems.append(
-                "pathology report gives Ki-67 without naming a neuroendocrine neoplasm; not used"
+                _("pathology report gives Ki-67 without naming a neuroendocrine neoplasm; not used")
             )
         return [], reading.problems
     single = next(iter(specimen_sites)) if len(specimen_sites) == 1 else None
@@ -512,7 +513,9 @@ def read_text(
         ):
             _net_differentiation(sentence, site, reading)
     read = {kind for kind, *_ in reading.found}
-    problems = reading.problems + [_UNREAD[k] for k in TISSUE_KINDS if k in reading.unread - read]
+    problems = reading.problems + [
+        _(_UNREAD[k]) for k in TISSUE_KINDS if k in reading.unread - read
+    ]
     unique = list(dict.fromkeys((k, v, t, s, e) for k, v, t, s, e in reading.found))
     return unique, problems
 
@@ -541,7 +544,7 @@ def read_pathology_report(
         problems = []  # coded results came with it: an unreadable attachment loses nothing known
     if not text.strip():
         if not results and not problems:
-            problems.append("pathology report has neither results nor text the service can read")
+            problems.append(_("pathology report has neither results nor text the service can read"))
         return [], problems
     readings, more = read_text(text, _specimen_sites(report, sites), wanted, options)
     period = obj(report, "effectivePeriod")

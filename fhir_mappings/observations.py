@@ -32,6 +32,7 @@ from fhir_mappings.shape import (
 )
 from fhir_mappings.terminology import PNEN, SNOMED, Terminology
 from fhir_mappings.values import metastasis_kinds, staging_facts, value_from_text
+from pnen_i18n import N_, _
 
 COUNTED = frozenset({"final", "amended", "corrected"})
 LABS = (
@@ -216,7 +217,7 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
         unit = string(qty, "unit", where) or string(qty, "code", where)
         comparator = string(qty, "comparator", where)
         if comparator not in (None, "<", "<=", ">", ">="):
-            raise ShapeError(f"{where}comparator: not a FHIR comparator")
+            raise ShapeError(_("{element}: not a FHIR comparator", element=where + "comparator"))
         return Quantity(value, _same_unit(unit or ""), comparator, high_ref), flags
     rng = obj(holder, "valueRange", path)
     if rng is not None:
@@ -239,7 +240,7 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
     integer = holder.get("valueInteger")
     if integer is not None:
         if isinstance(integer, bool) or not isinstance(integer, int):
-            raise ShapeError(f"{path}valueInteger: expected an integer")
+            raise ShapeError(_("{element}: expected an integer", element=path + "valueInteger"))
         return Quantity(float(integer), "", None, high_ref), flags
     ratio = obj(holder, "valueRatio", path)
     if ratio is not None:
@@ -276,7 +277,7 @@ def _ratio(
     if top is None or bottom is None:
         return None
     if bottom <= 0:
-        raise ShapeError(f"{path}denominator.value: not a positive number")
+        raise ShapeError(_("{element}: not a positive number", element=path + "denominator.value"))
     top_unit = string(numerator, "unit", f"{path}numerator.") or ""
     bottom_unit = string(denominator, "unit", f"{path}denominator.") or ""
     if bottom_unit in ("", "1", "{cells}", "cells") and top_unit in ("", "1", "{cells}", "cells"):
@@ -297,7 +298,7 @@ def _boolean(holder: dict[str, Any], path: str) -> bool | None:
     value = holder.get("valueBoolean")
     if value is not None:
         if not isinstance(value, bool):
-            raise ShapeError(f"{path}valueBoolean: expected a boolean")
+            raise ShapeError(_("{element}: expected a boolean", element=path + "valueBoolean"))
         return value
     codes = _codes(obj(holder, "valueCodeableConcept", path))
     if (SNOMED, _YES) in codes:
@@ -427,20 +428,94 @@ def _enets_type(holder: dict[str, Any], path: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
+# The shipped ValueSets' titles of the measured concepts, for the catalogue (a site ValueSet's
+# own title is shown as written).
+_TITLES = frozenset(
+    {
+        N_("Ki-67 proliferation index"),
+        N_("Mitotic count"),
+        N_("Chromogranin A"),
+        N_("Neuron-specific enolase"),
+        N_("Gastrin"),
+        N_("Insulin"),
+        N_("Glucagon"),
+        N_("Vasoactive intestinal peptide"),
+        N_("Somatostatin"),
+        N_("Pancreatic polypeptide"),
+        N_("Estimated glomerular filtration rate"),
+        N_("Expected remnant liver volume (%)"),
+        N_("Liver tumour burden (%)"),
+        N_("Deep liver lesions (count)"),
+        N_("Liver segments involved (count)"),
+        N_("Primary tumour size (mm)"),
+        N_("R0/R1 resection feasible"),
+        N_("No evidence of disease"),
+        N_("NED achievable"),
+        N_("Most lesions on or within 2 cm of liver surface"),
+        N_("Metastases confined to one lobe"),
+        N_("Major intrahepatic vessel invasion"),
+        N_("Hormone symptoms refractory"),
+        N_("Splenic vessel invasion"),
+        N_("Tumour thrombus"),
+        N_("High risk of nodal metastasis"),
+        N_("Primary tumour resectable"),
+        N_("PD-L1 combined positive score"),
+        N_("Tumour mutational burden"),
+    }
+)
+
+
+# A title whose '% c' the catalogue tools would read as a printf placeholder: its threshold is
+# a placeholder instead.
+_THRESHOLD_TITLES = {
+    ">90 % cytoreduction achievable": (N_("{threshold} cytoreduction achievable"), ">90 %"),
+}
+
+
+def title(kind: str, terms: Terminology) -> str:
+    """The name of a measured concept for people, in the request's language."""
+    name = terms.titles.get(kind, kind)
+    if name in _TITLES:
+        return _(name)
+    if name in _THRESHOLD_TITLES:
+        message, threshold = _THRESHOLD_TITLES[name]
+        return _(message, threshold=threshold)
+    return name
+
+
 def _unreadable(kind: str, path: str, terms: Terminology) -> str:
-    return f"{path}valueString: {terms.titles.get(kind, kind)} could not be read; not used"
+    return _(
+        "{element}: {test} could not be read; not used",
+        element=path + "valueString",
+        test=title(kind, terms),
+    )
+
+
+_ABOVE_100 = N_("{test}: a percentage above 100 is impossible; not used")
 
 
 def impossible(kind: str, q: Quantity, terms: Terminology) -> str | None:
     """Why a measured value cannot be true (a percentage outside 0–100, a negative amount)."""
-    title = terms.titles.get(kind, kind)
     if q.value < 0 and q.comparator not in ("<", "<="):
-        return f"{title}: a negative value is impossible; not used"
+        return _("{test}: a negative value is impossible; not used", test=title(kind, terms))
     if q.unit == "%" and q.value > 100 and q.comparator not in (">", ">="):
-        return f"{title}: a percentage above 100 is impossible; not used"
+        return _(_ABOVE_100, test=title(kind, terms))
     if q.unit == "%" and q.value >= 100 and q.comparator in (">", ">="):
-        return f"{title}: a percentage above 100 is impossible; not used"
+        return _(_ABOVE_100, test=title(kind, terms))
     return None
+
+
+DIFFERENTIATED = {"well": N_("well differentiated"), "poorly": N_("poorly differentiated")}
+"""A differentiation fact's value → its text (translated where the fact is built)."""
+
+
+def sited(text: str, site: str) -> str:
+    """A tissue result's text with its site: 'Ki-67 25 % (liver metastasis)', '… (primary)'."""
+    if site == LIVER:
+        return _("{finding} (liver metastasis)", finding=text)
+    if site == PRIMARY:
+        return _("{finding} (primary)", finding=text)
+    return text
 
 
 @dataclass
@@ -473,13 +548,6 @@ class _Context:
             self.issues.append(_unreadable(kind, path, self.terms))
         return found
 
-    @property
-    def site_label(self) -> str:
-        """' (liver metastasis)', ' (primary)' or '' for the evidence text."""
-        if self.site == UNKNOWN_SITE:
-            return ""
-        return f" ({'liver metastasis' if self.site == LIVER else self.site})"
-
 
 Handler = Callable[[dict[str, Any], str, _Context], None]
 _PATHOLOGY_SITES = frozenset({"ki67", "mitotic-count", "who-grade", "differentiation"})
@@ -491,7 +559,8 @@ def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     if found:
         q, extra = found
         q = _ki67(q)
-        ctx.add("ki67", q, f"Ki-67 {q.display()}{ctx.site_label}", extra=extra)
+        text = sited(_("Ki-67 {value}", value=q.display()), ctx.site)
+        ctx.add("ki67", q, text, extra=extra)
 
 
 def _scaled(q: Quantity, factor: float) -> Quantity:
@@ -513,40 +582,44 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
                 "value",
             )
             ctx.issues.append(
-                f"{path}{element}: mitoses per 10 HPF need a site conversion; ignored"
+                _(
+                    "{element}: mitoses per 10 HPF need a site conversion; ignored",
+                    element=path + element,
+                )
             )
             return
         q = _scaled(q, factor)._replace(unit="/2 mm²")
-        extra = (*extra, f"converted from per 10 HPF ×{factor:g}")
+        extra = (*extra, _("converted from per 10 HPF ×{factor:g}", factor=factor))
     area = _PER_AREA.match(q.unit)
     if area and float(area.group(1)) not in (0.0, 2.0):
         # A ratio over another area ('3 per 1 mm²'): the WHO grade counts per 2 mm².
         q = _scaled(q, 2 / float(area.group(1)))
-        extra = (*extra, f"scaled from per {area.group(1)} mm²")
+        extra = (*extra, _("scaled from per {area} mm²", area=area.group(1)))
     q = Quantity(q.value, "/2 mm²", q.comparator, None, q.low)
-    ctx.add("mitotic-count", q, f"mitoses {q.display()}{ctx.site_label}", extra=extra)
+    text = sited(_("mitoses {value}", value=q.display()), ctx.site)
+    ctx.add("mitotic-count", q, text, extra=extra)
 
 
 def _grade_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     grade = _grade(holder, path, ctx.terms)
     if grade:
-        ctx.add("who-grade", grade, f"reported WHO grade G{grade}{ctx.site_label}")
+        ctx.add("who-grade", grade, sited(_("reported WHO grade G{grade}", grade=grade), ctx.site))
         # WHO 2019 names a well-differentiated NEN a NET and a poorly differentiated one NEC.
         family = _grade_family(holder, path)
         if family:
-            ctx.add("differentiation", family, f"{family} differentiated{ctx.site_label}")
+            ctx.add("differentiation", family, sited(_(DIFFERENTIATED[family]), ctx.site))
 
 
 def _differentiation_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     differentiation = _differentiation(holder, path, ctx.terms)
     if differentiation:
-        text = f"{differentiation} differentiated{ctx.site_label}"
+        text = sited(_(DIFFERENTIATED[differentiation]), ctx.site)
         ctx.add("differentiation", differentiation, text)
 
 
 def _lab_text(kind: str, q: Quantity, terms: Terminology) -> str:
     """'Chromogranin A 257 ng/mL'."""
-    return f"{terms.titles.get(kind, kind)} {q.display()}"
+    return _("{test} {value}", test=title(kind, terms), value=q.display())
 
 
 def _lab(kind: str) -> Handler:
@@ -563,37 +636,58 @@ def _egfr_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     found = ctx.quantity("egfr", holder, path)
     if found:
         q, extra = found
-        ctx.add("egfr", q, f"eGFR {q.value:g} mL/min/1.73 m²", extra=extra)
+        ctx.add("egfr", q, _("eGFR {value:g} mL/min/1.73 m²", value=q.value), extra=extra)
 
 
 def _mgmt_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     score = _mgmt(holder, path)
     if score is not None:
-        ctx.add("mgmt", score, f"MGMT IHC {score}{'+' if score else ''}")
+        # The score is the text's last word (the summary card reads it there).
+        ctx.add("mgmt", score, _("MGMT IHC {score}", score=str(score) + ("+" if score else "")))
+
+
+_SSTR2_TEXT = {"positive": N_("SSTR2 IHC positive"), "negative": N_("SSTR2 IHC negative")}
+_SSTR2_SCORE = N_("SSTR2 IHC {score}")
 
 
 def _sstr2_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     sstr2 = _sstr2(holder, path)
     if sstr2:
-        ctx.add("sstr2-ihc", sstr2, f"SSTR2 IHC {sstr2}")
+        ctx.add("sstr2-ihc", sstr2, _(_SSTR2_TEXT.get(sstr2, _SSTR2_SCORE), score=sstr2))
 
 
 def _disease_status_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     codes = _code_set(obj(holder, "valueCodeableConcept", path))
     status = next((_DISEASE_STATUS[c] for c in codes if c in _DISEASE_STATUS), None)
     if status:
-        ctx.add("disease-status", status, f"disease status: {status}")
+        ctx.add("disease-status", status, _(_DISEASE_STATUS_TEXT[status]))
     elif codes or concept_text(obj(holder, "valueCodeableConcept", path)):
         # An unread status must not look like a record without one (it may be NED).
-        shown = ", ".join(sorted(codes)) or "text only"
-        ctx.issues.append(
-            f"{path}valueCodeableConcept: disease status {shown} not recognised; not used"
-        )
+        element = f"{path}valueCodeableConcept"
+        if codes:
+            problem = _(
+                "{element}: disease status {codes} not recognised; not used",
+                element=element,
+                codes=", ".join(sorted(codes)),
+            )
+        else:
+            problem = _(
+                "{element}: disease status text only not recognised; not used", element=element
+            )
+        ctx.issues.append(problem)
 
+
+_DISEASE_STATUS_TEXT = {
+    "progression": N_("disease status: progression"),
+    "remission": N_("disease status: remission"),
+    "stable": N_("disease status: stable"),
+    "improved": N_("disease status: improved"),
+    "undetermined": N_("disease status: undetermined"),
+}
 
 _METASTASIS_TEXT = {
-    "liver-metastasis": "liver metastases",
-    "extrahepatic-metastasis": "extrahepatic metastases",
+    "liver-metastasis": N_("{category} (liver metastases)"),
+    "extrahepatic-metastasis": N_("{category} (extrahepatic metastases)"),
 }
 
 # An M1b/M1c category says disease is outside the liver, not where (the summary lists sites).
@@ -603,11 +697,11 @@ _METASTASIS_VALUE = {"extrahepatic-metastasis": "extrahepatic site not recorded"
 def staging_fact_texts(kind: str, value: str) -> list[tuple[str, str, str]]:
     """(kind, value, text) of a TNM or stage fact and the metastasis facts an M category implies."""
     if kind == "tnm-stage":
-        return [(kind, value, f"stage {value}")]
+        return [(kind, value, _("stage {stage}", stage=value))]
     found = [(kind, value, value)]
     if kind == "tnm-m":
         found += [
-            (k, _METASTASIS_VALUE.get(k, value), f"{value} ({_METASTASIS_TEXT[k]})")
+            (k, _METASTASIS_VALUE.get(k, value), _(_METASTASIS_TEXT[k], category=value))
             for k in metastasis_kinds(value)
         ]
     return found
@@ -626,8 +720,8 @@ def _tnm(kind: str) -> Handler:
 def _enets_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     enets = _enets_type(holder, path)
     if enets:
-        ctx.add("enets-liver-type", enets, f"ENETS liver-metastasis type {enets}")
-        ctx.add("liver-metastasis", enets, f"ENETS type {enets} liver metastases")
+        ctx.add("enets-liver-type", enets, _("ENETS liver-metastasis type {type}", type=enets))
+        ctx.add("liver-metastasis", enets, _("ENETS type {type} liver metastases", type=enets))
 
 
 def _numeric(kind: str) -> Handler:
@@ -638,18 +732,22 @@ def _numeric(kind: str) -> Handler:
         q, extra = found
         if kind == "primary-tumor-size" and q.unit.strip().lower() == "cm":
             q = Quantity(q.value * 10, "mm", q.comparator)  # the rules read mm
-            extra = (*extra, "converted from cm")
-        ctx.add(kind, q, f"{ctx.terms.titles.get(kind, kind)}: {q.display()}", extra=extra)
+            extra = (*extra, _("converted from cm"))
+        text = _("{assessment}: {value}", assessment=title(kind, ctx.terms), value=q.display())
+        ctx.add(kind, q, text, extra=extra)
 
     return numeric_value
+
+
+_YES_TEXT, _NO_TEXT = N_("{assessment}: yes"), N_("{assessment}: no")
 
 
 def _yes_no(kind: str) -> Handler:
     def boolean_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         flag = _boolean(holder, path)
         if flag is not None:
-            title = ctx.terms.titles.get(kind, kind)
-            ctx.add(kind, flag, f"{title}: {'yes' if flag else 'no'}")
+            answer = _YES_TEXT if flag else _NO_TEXT
+            ctx.add(kind, flag, _(answer, assessment=title(kind, ctx.terms)))
 
     return boolean_value
 
@@ -659,7 +757,7 @@ def _score(kind: str, label: str) -> Handler:
         found = ctx.quantity(kind, holder, path)
         if found:
             q, extra = found
-            ctx.add(kind, q, f"{label} {q.display()}", extra=extra)
+            ctx.add(kind, q, _("{test} {value}", test=label, value=q.display()), extra=extra)
 
     return score_value
 
@@ -669,7 +767,8 @@ def _msi_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     if _MSI_HIGH in codes or text.upper().replace(" ", "") in {"MSI-H", "MSI-HIGH", "HIGH"}:
         ctx.add("msi", "MSI-H", "MSI-H")
     elif codes or text:
-        ctx.add("msi", text or "not MSI-H", f"MSI: {text or 'not high'}")
+        shown = _("MSI: {result}", result=text) if text else _("MSI: not high")
+        ctx.add("msi", text or "not MSI-H", shown)
 
 
 _HANDLERS: dict[str, Handler] = {
@@ -705,7 +804,11 @@ def _handle(concepts: frozenset[str], holder: dict[str, Any], path: str, ctx: _C
     if "differentiation" not in concepts and "valueCodeableConcept" in holder:
         value = holder["valueCodeableConcept"]
         if "morphology-poorly-differentiated" in ctx.terms.concepts_of(value):
-            ctx.add("differentiation", "poorly", f"poorly differentiated{ctx.site_label}")
+            text = sited(_(DIFFERENTIATED["poorly"]), ctx.site)
+            ctx.add("differentiation", "poorly", text)
+
+
+_FUSION, _ALTERATION = N_("{gene} fusion present"), N_("{gene} alteration present")
 
 
 def _variant(observation: dict[str, Any], ctx: _Context) -> None:
@@ -731,7 +834,16 @@ def _variant(observation: dict[str, Any], ctx: _Context) -> None:
     if present:
         for gene in sorted(genes):
             what = "fusion" if fusion else "alteration"
-            ctx.add("gene-alteration", (gene, what), f"{gene} {what} present")
+            shown = _(_FUSION if fusion else _ALTERATION, gene=gene)
+            ctx.add("gene-alteration", (gene, what), shown)
+
+
+_VESSEL_TEXT = {
+    "none": N_("{vessel}: none"),
+    "abutment": N_("{vessel}: abutment"),
+    "encasement": N_("{vessel}: encasement"),
+    "occlusion": N_("{vessel}: occlusion"),
+}
 
 
 def _vessels(observation: dict[str, Any], ctx: _Context) -> None:
@@ -746,7 +858,7 @@ def _vessels(observation: dict[str, Any], ctx: _Context) -> None:
         )
         degree = _pnen_code(component, "component.")
         if vessel in VESSELS and degree in {"none", "abutment", "encasement", "occlusion"}:
-            ctx.add("vessel-contact", (vessel, degree), f"{vessel}: {degree}")
+            ctx.add("vessel-contact", (vessel, degree), _(_VESSEL_TEXT[degree], vessel=vessel))
 
 
 _LAB_CONCEPTS = frozenset(LABS)
@@ -756,9 +868,9 @@ def _unrecognised_tissue_code(code: dict[str, Any]) -> list[str]:
     """A Ki-67 or mitotic count under a code no ValueSet lists: named so it is never lost."""
     names = all_text(code)
     if _KI67_NAME.search(names):
-        return ["Ki-67 result under an unrecognised code: add the code to a site ValueSet"]
+        return [_("Ki-67 result under an unrecognised code: add the code to a site ValueSet")]
     if _MITOSES_NAME.search(names):
-        return ["mitotic count under an unrecognised code: add the code to a site ValueSet"]
+        return [_("mitotic count under an unrecognised code: add the code to a site ValueSet")]
     return []
 
 
@@ -804,13 +916,13 @@ def map_observation(
     """Facts from one Observation, and problems with parts of it that were ignored."""
     status = observation.get("status")
     if status is None:
-        return [], ["status: missing; not used"]
+        return [], [_("status: missing; not used")]
     flags = () if status in COUNTED else result_status_flags(string(observation, "status"), COUNTED)
     if flags is None:
         return [], []
     code = obj(observation, "code")
     if code is None:
-        return [], ["code: missing; not used"]
+        return [], [_("code: missing; not used")]
     concepts = terms.concepts_of(code)
     components = objects(observation, "component") if "component" in observation else []
     component_concepts = [terms.concepts_of(obj(c, "code", "component.")) for c in components]

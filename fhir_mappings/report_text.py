@@ -16,6 +16,7 @@ from typing import Any
 
 from fhir_mappings.context import normalize
 from fhir_mappings.shape import all_text, objects, string
+from pnen_i18n import _
 
 MAX_TEXT = 512 * 1024
 """Largest attachment read (decoded bytes): a pathology report is a few kB; more is not text."""
@@ -65,15 +66,24 @@ def _attachment(att: dict[str, Any], path: str) -> tuple[str, str | None]:
     mime = content_type.split(";", 1)[0].strip()
     data = string(att, "data", path)
     if mime not in _TEXT_TYPES:
-        return "", f"{path}contentType: {mime or 'missing'}; not read" if data else None
+        if not data:
+            return "", None
+        element = f"{path}contentType"
+        if mime:
+            return "", _("{element}: {type}; not read", element=element, type=mime)
+        return "", _("{element}: missing; not read", element=element)
     if data is None:
         return "", None  # a URL only: references are never fetched one by one
     if len(data) > _MAX_BASE64:
-        return "", f"{path}data: larger than {MAX_TEXT // 1024} kB; not read"
+        return "", _(
+            "{element}: larger than {limit} kB; not read",
+            element=path + "data",
+            limit=MAX_TEXT // 1024,
+        )
     try:
         raw = base64.b64decode("".join(data.split()), validate=True)
     except (binascii.Error, ValueError):
-        return "", f"{path}data: not valid base64; not read"
+        return "", _("{element}: not valid base64; not read", element=path + "data")
     declared = _CHARSET.search(content_type)
     encodings = [declared.group(1)] if declared else []
     text = None
@@ -84,7 +94,7 @@ def _attachment(att: dict[str, Any], path: str) -> tuple[str, str | None]:
         except (UnicodeDecodeError, LookupError):
             continue
     if text is None or "\x00" in text:
-        return "", f"{path}data: not text in a known encoding; not read"
+        return "", _("{element}: not text in a known encoding; not read", element=path + "data")
     return (html_text(text) if mime != "text/plain" else text), None
 
 

@@ -23,6 +23,7 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import PNEN, SNOMED, Terminology
+from pnen_i18n import N_, _
 
 COUNTED = frozenset({"final", "amended", "corrected", "appended"})
 IMAGING_KINDS = (
@@ -254,10 +255,10 @@ def _result(report: dict[str, Any]) -> str | None:
 
 
 _RESULT_TEXT = {
-    "positive": "positive (disease present)",
-    "negative": "negative",
-    "progression": "progressive disease (RECIST PD)",
-    None: "performed, result not coded",
+    "positive": N_("{study}: positive (disease present)"),
+    "negative": N_("{study}: negative"),
+    "progression": N_("{study}: progressive disease (RECIST PD)"),
+    None: N_("{study}: performed, result not coded"),
 }
 
 
@@ -278,17 +279,18 @@ def map_report(report: dict[str, Any], terms: Terminology, use_text: bool = True
     )
     result = _result(report)
     ref = ref_of(report)
-    name = terms.readable(code) or "imaging study"
+    name = terms.readable(code) or _("imaging study")
     # "Tracer-avid" describes nuclear imaging only; a positive CT or MRI shows disease.
     nuclear = result == "positive" and not _NUCLEAR_KINDS.isdisjoint(kinds)
-    result_text = "positive (tracer-avid)" if nuclear else _RESULT_TEXT[result]
+    reading = N_("{study}: positive (tracer-avid)") if nuclear else _RESULT_TEXT[result]
+    text = _(reading, study=name)
     facts = [
         Fact(
             f"imaging:{kind}",
             result,
             when,
             ref,
-            f"{name}: {result_text}",
+            text,
             flags=flags + ((BY_TEXT,) if by_text else ()),
         )
         for kind, by_text in sorted(kinds.items())
@@ -300,7 +302,7 @@ def map_report(report: dict[str, Any], terms: Terminology, use_text: bool = True
                 "progression",
                 when,
                 ref,
-                f"{name}: progressive disease",
+                _("{study}: progressive disease", study=name),
                 flags=flags,
             )
         )

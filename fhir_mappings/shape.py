@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from fhir_mappings.facts import PRELIMINARY
+from pnen_i18n import _
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -23,7 +24,7 @@ def obj(parent: dict[str, Any], key: str, path: str = "") -> dict[str, Any] | No
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ShapeError(f"{path}{key}: expected an object")
+        raise ShapeError(_("{element}: expected an object", element=path + key))
     return value
 
 
@@ -33,7 +34,7 @@ def arr(parent: dict[str, Any], key: str, path: str = "") -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ShapeError(f"{path}{key}: expected an array")
+        raise ShapeError(_("{element}: expected an array", element=path + key))
     return value
 
 
@@ -42,7 +43,8 @@ def objects(parent: dict[str, Any], key: str, path: str = "") -> list[dict[str, 
     items = arr(parent, key, path)
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise ShapeError(f"{path}{key}[{i}]: expected an object")
+            element = f"{path}{key}[{i}]"
+            raise ShapeError(_("{element}: expected an object", element=element))
     return items
 
 
@@ -52,7 +54,7 @@ def string(parent: dict[str, Any], key: str, path: str = "") -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ShapeError(f"{path}{key}: expected a string")
+        raise ShapeError(_("{element}: expected a string", element=path + key))
     return value
 
 
@@ -71,8 +73,8 @@ def number(parent: dict[str, Any], key: str, path: str = "") -> float | None:
         except OverflowError:
             pass
     else:
-        raise ShapeError(f"{path}{key}: expected a number")
-    raise ShapeError(f"{path}{key}: expected a finite number")
+        raise ShapeError(_("{element}: expected a number", element=path + key))
+    raise ShapeError(_("{element}: expected a finite number", element=path + key))
 
 
 def fhir_date(parent: dict[str, Any], key: str, path: str = "") -> date | None:
@@ -87,12 +89,12 @@ def fhir_date(parent: dict[str, Any], key: str, path: str = "") -> date | None:
             pass
     match = _DATE.match(text)
     if not match:
-        raise ShapeError(f"{path}{key}: not a FHIR date")
+        raise ShapeError(_("{element}: not a FHIR date", element=path + key))
     year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"
     try:
         return date(int(year), int(month), int(day))
     except ValueError as exc:
-        raise ShapeError(f"{path}{key}: not a valid date") from exc
+        raise ShapeError(_("{element}: not a valid date", element=path + key)) from exc
 
 
 def status_code(resource: dict[str, Any], key: str) -> str | None:

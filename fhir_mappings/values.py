@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from fhir_mappings.facts import Quantity
+from pnen_i18n import N_
 
-APPROXIMATE = "reported as approximate"
+APPROXIMATE = N_("reported as approximate")
+"""A flag (translated where the evidence is shown)."""
 
 _NOTE = re.compile(r"\s*\([^()]*\)\s*$")  # a trailing remark: "(hot spot)"
 _LABEL = re.compile(r"^[^:=<>≤≥\d]*(?:\d+[^:=<>≤≥\d]*)?[:=]\s*")  # "Ki-67: ", "Ki67 index = "
