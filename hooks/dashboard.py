@@ -114,7 +114,7 @@ def _day(when: date | None) -> str | None:
 
 
 def _flags(fact: Fact) -> list[str]:
-    return list(fact.flags)
+    return [_(flag) for flag in fact.flags]
 
 
 def _event(lane: str, fact: Fact, label: str | None = None, **extra: Any) -> dict[str, Any]:
