@@ -1226,20 +1226,21 @@ class Patient:
                 "" if verdict.not_met else _("ENETS type III with potential resectability unknown")
             )
             return Criterion(name, NOT_MET, (self.enets_type,), missing, note)
-        wanted = [
-            _(what)
-            for what, criterion in (
-                (N_("R0/R1 feasibility"), feasible),
-                (N_("remnant liver volume"), self.remnant_ok),
+        # Here at least one of the two is unknown (neither is not met, not both are met).
+        if feasible.unknown and self.remnant_ok.unknown:
+            datum = _(
+                "resectability of the liver metastases (R0/R1 feasibility, remnant liver volume)"
             )
-            if criterion.unknown
-        ]
+        elif feasible.unknown:
+            datum = _("resectability of the liver metastases (R0/R1 feasibility)")
+        else:
+            datum = _("resectability of the liver metastases (remnant liver volume)")
         return Criterion(
             name,
             UNKNOWN,
             feasible.evidence + self.remnant_ok.evidence,
             feasible.missing + self.remnant_ok.missing,
-            datum=_("resectability of the liver metastases ({data})", data=", ".join(wanted)),
+            datum=datum,
         )
 
     @cached_property
