@@ -6,8 +6,17 @@ from datetime import timedelta
 
 from consensus.criteria import waiting_on
 from consensus.patient import G3_UNKNOWN, Patient
+from consensus.record_notes import unreadable_lines
 from consensus.settings import Settings
-from fhir_mappings.facts import LIVER, PRIMARY, Fact, PatientFacts, Quantity, index_facts
+from fhir_mappings.facts import (
+    LIVER,
+    PRIMARY,
+    DataIssue,
+    Fact,
+    PatientFacts,
+    Quantity,
+    index_facts,
+)
 from pnen_i18n import use_locale
 from tests.fhir_builders import TODAY
 
@@ -81,4 +90,16 @@ def test_local_policy_line_takes_its_unit_from_the_catalogue() -> None:
     )
     assert Settings().describe("sstr2-ihc-positive-score") == (
         "SSTR2 IHC score counted as positive: 2+ (local policy, configurable)"
+    )
+
+
+def test_unreadable_results_are_counted_in_chinese_with_the_rest_summed_up() -> None:
+    issues = tuple(DataIssue("observations", f"Observation/o{i}", "x") for i in range(7))
+    record = PatientFacts("Patient/x", None, index_facts([PNEN]), data_issues=issues)
+    p = Patient(record, TODAY, Settings())
+    with use_locale("zh-CN"):
+        (line,) = unreadable_lines(p)
+    listed = ", ".join(f"Observation/o{i}" for i in range(5))
+    assert line == (
+        f"- 7 项结果未能完整读取：{listed} 等（另有 2 项）（未能读取的内容未被使用；见数据问题）"
     )
