@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from fhir_mappings.facts import Fact
+from pnen_i18n import _
 
 
 class Status(Enum):
@@ -116,7 +117,7 @@ def alternatives(*criteria: Criterion) -> tuple[Criterion, ...]:
     if not any(c.met for c in criteria):
         return criteria
     return tuple(
-        replace(c, needed=False, note=c.note or "not needed: an alternative is met")
+        replace(c, needed=False, note=c.note or _("not needed: an alternative is met"))
         if c.unknown
         else c
         for c in criteria

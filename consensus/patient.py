@@ -30,6 +30,7 @@ from fhir_mappings.facts import (
     PatientFacts,
     Quantity,
 )
+from pnen_i18n import N_, _
 
 SITES = (PRIMARY, LIVER, UNKNOWN_SITE)
 # An enucleation removes the primary tumour: it counts wherever a pancreatectomy does.
@@ -46,40 +47,43 @@ LIVER_CLEARANCE = (*HEPATECTOMIES, "liver-ablation", "liver-transplant")
 ACTIVE = "active"
 REMISSION = "remission"
 REGIMEN_GAP_DAYS = 30  # spec: drugs started within 30 days of each other form one regimen
-CURATIVE = "curative-intent resection (no known disease left)"
+CURATIVE = N_("curative-intent resection (no known disease left)")
 BIOPSIES = ("eus-fnb", "eus-fna", "liver-biopsy-percutaneous")
 TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
 GRADING_KINDS = ("ki67", "mitotic-count", "who-grade")
-C11_MISSING = (
+C11_MISSING = N_(
     "C 11 potential-resectability data (lesions near the surface and deep-lesion count, "
     "segments or lobe involved, NED achievable with remnant liver ≥ 30 %, > 90 % cytoreduction)"
 )
 
 
 ASSESSMENT_LABELS = {
-    "r0-r1-feasible": "R0/R1 resection feasibility (surgical assessment)",
-    "remnant-liver-volume": "expected remnant liver volume (%)",
-    "ned": "NED (no evidence of disease) status",
-    "ned-achievable": "whether NED is achievable",
-    "cytoreduction-90-achievable": "whether > 90 % cytoreduction is achievable",
-    "deep-lesion-count": "number of deep liver lesions",
-    "most-lesions-within-2cm-of-surface": "whether most metastases lie within 2 cm of the surface",
-    "liver-segments-involved": "number of liver segments involved",
-    "confined-to-one-lobe": "whether the metastases are confined to one lobe",
-    "liver-tumor-burden": "liver tumour burden (% of liver volume)",
-    "major-vessel-invasion": "major intrahepatic vessel invasion (present or absent)",
-    "hormone-symptoms-refractory": "whether hormone symptoms are refractory",
-    "splenic-vessel-invasion": "splenic-vessel invasion (present or absent)",
-    "tumor-thrombus": "tumour thrombus (present or absent)",
-    "high-nodal-risk": "risk of nodal metastasis",
-    "primary-resectable": "resectability of the primary",
-    "primary-tumor-size": "primary tumour size (mm)",
+    "r0-r1-feasible": N_("R0/R1 resection feasibility (surgical assessment)"),
+    "remnant-liver-volume": N_("expected remnant liver volume (%)"),
+    "ned": N_("NED (no evidence of disease) status"),
+    "ned-achievable": N_("whether NED is achievable"),
+    "cytoreduction-90-achievable": N_("whether > 90 % cytoreduction is achievable"),
+    "deep-lesion-count": N_("number of deep liver lesions"),
+    "most-lesions-within-2cm-of-surface": N_(
+        "whether most metastases lie within 2 cm of the surface"
+    ),
+    "liver-segments-involved": N_("number of liver segments involved"),
+    "confined-to-one-lobe": N_("whether the metastases are confined to one lobe"),
+    "liver-tumor-burden": N_("liver tumour burden (% of liver volume)"),
+    "major-vessel-invasion": N_("major intrahepatic vessel invasion (present or absent)"),
+    "hormone-symptoms-refractory": N_("whether hormone symptoms are refractory"),
+    "splenic-vessel-invasion": N_("splenic-vessel invasion (present or absent)"),
+    "tumor-thrombus": N_("tumour thrombus (present or absent)"),
+    "high-nodal-risk": N_("risk of nodal metastasis"),
+    "primary-resectable": N_("resectability of the primary"),
+    "primary-tumor-size": N_("primary tumour size (mm)"),
 }
 
 
 def missing_label(kind: str) -> str:
     """How a card names an open surgical-assessment fact that is not recorded."""
-    return ASSESSMENT_LABELS.get(kind, kind.replace("-", " "))
+    label = ASSESSMENT_LABELS.get(kind)
+    return _(label) if label else kind.replace("-", " ")
 
 
 def grade_range(value: Quantity, g2_from: float, g3_above: float) -> tuple[int, int]:
@@ -144,15 +148,18 @@ def taken_during(med: Medication, first: date, last: date, today: date) -> bool 
     return True if last_taken <= last else None
 
 
-def _undated_part(med: Medication) -> str:
-    """Which dates of a medication would settle when it was taken: 'start date', 'end date'."""
+def _undated_text(fact: Fact) -> str:
+    """Which dates of a medication would settle when it was taken: 'start date of … (ref)'."""
+    med: Medication = fact.value
     no_end = med.end is None and med.status in ENDED_STATUSES
     if med.start is None and no_end:
-        return "start and end dates"
-    return "end date" if no_end else "start date"
+        return _("start and end dates of {drug} ({ref})", drug=med.name, ref=fact.ref)
+    if no_end:
+        return _("end date of {drug} ({ref})", drug=med.name, ref=fact.ref)
+    return _("start date of {drug} ({ref})", drug=med.name, ref=fact.ref)
 
 
-C11_MOST_WITHIN = (
+C11_MOST_WITHIN = N_(
     "whether most metastases lie within 3 segments or one lobe, the rest oligometastases"
 )
 
@@ -165,7 +172,7 @@ def _only_if_met(criterion: Criterion) -> Criterion:
     review, finding 2). Those facts leave (2) unknown, never not met.
     """
     if criterion.not_met:
-        return Criterion(criterion.name, UNKNOWN, criterion.evidence, (C11_MOST_WITHIN,))
+        return Criterion(criterion.name, UNKNOWN, criterion.evidence, (_(C11_MOST_WITHIN),))
     return criterion
 
 
@@ -197,20 +204,28 @@ class SiteGrade:
     @property
     def label(self) -> str:
         """'G2 (liver metastasis)'; 'G1–G2 (primary; exact value needed)' for a bound."""
-        where = {PRIMARY: "primary", LIVER: "liver metastasis", UNKNOWN_SITE: "site unknown"}
-        open_note = "" if self.grade else "; exact value needed"
+        details = [_(LABEL_SITE_NAMES[self.site])]
         if self.contested:
-            open_note = "; a higher result may belong to another cancer"
-        earlier = "".join(f"; {h}" for h in self.history)
-        return f"{self.grade_text} ({where[self.site]}{open_note}{earlier})"
+            details.append(_("a higher result may belong to another cancer"))
+        elif not self.grade:
+            details.append(_("exact value needed"))
+        details += self.history
+        return _("{grade} ({details})", grade=self.grade_text, details="; ".join(details))
 
     @property
     def history_note(self) -> str:
         """'grade history: liver G3 on 2025-03-01, G2 on 2026-09-10' ('' without one)."""
-        return f"grade history: {'; '.join(self.history)}" if self.history else ""
+        if not self.history:
+            return ""
+        return _("grade history: {history}", history="; ".join(self.history))
 
 
-HISTORY_SITE_NAMES = {PRIMARY: "primary", LIVER: "liver", UNKNOWN_SITE: "site unknown"}
+LABEL_SITE_NAMES = {
+    PRIMARY: N_("primary"),
+    LIVER: N_("liver metastasis"),
+    UNKNOWN_SITE: N_("site unknown"),
+}
+HISTORY_SITE_NAMES = {PRIMARY: N_("primary"), LIVER: N_("liver"), UNKNOWN_SITE: N_("site unknown")}
 
 
 def result_grades(fact: Fact) -> tuple[int, int]:
@@ -242,20 +257,29 @@ def grade_history(current: SiteGrade, results: tuple[Fact, ...]) -> SiteGrade:
         (f.when, grade): f
         for grade, f in sorted(earlier, key=lambda x: (x[1].when or date.min, x[0]))
     }
-    steps = [f"G{grade} on {when}" for when, grade in by_day]
-    now = f"{current.grade_text} on {since}" if since else f"{current.grade_text} (undated)"
-    course = f"{HISTORY_SITE_NAMES[current.site]} {', '.join(steps)}, {now}"
+    steps = [_("{grade} on {date}", grade=f"G{grade}", date=when) for when, grade in by_day]
+    if since:
+        now = _("{grade} on {date}", grade=current.grade_text, date=since)
+    else:
+        now = _("{grade} (undated)", grade=current.grade_text)
+    course = _(
+        "{site} {steps}, {now}",
+        site=_(HISTORY_SITE_NAMES[current.site]),
+        steps=", ".join(steps),
+        now=now,
+    )
     return replace(current, history=(course,), history_evidence=tuple(by_day.values()))
 
 
 STUDY_NAMES = {
-    "pet-fdg": "FDG PET",
-    "pet-ssa": "68Ga-SSA PET",
-    "ct-abdomen-multiphase": "abdominal CT",
-    "mri-liver-hepatobiliary": "liver MRI",
-    "mri-liver": "liver MRI",
-    "abdominal-imaging": "abdominal CT/MRI",
+    "pet-fdg": N_("FDG PET"),
+    "pet-ssa": N_("68Ga-SSA PET"),
+    "ct-abdomen-multiphase": N_("abdominal CT"),
+    "mri-liver-hepatobiliary": N_("liver MRI"),
+    "mri-liver": N_("liver MRI"),
+    "abdominal-imaging": N_("abdominal CT/MRI"),
 }
+"""Names of the studies that guide a procedure (translated where shown: `_(STUDY_NAMES[kind])`)."""
 # Most specific first: a report of several kinds is named by the first (max keeps the first).
 GUIDING_IMAGING = (
     "ct-abdomen-multiphase",
@@ -276,8 +300,11 @@ class StaleStudy:
     @property
     def text(self) -> str:
         """'FDG PET of 2024-10-02, 25 months old'."""
-        when = self.fact.when.isoformat() if self.fact.when else "undated"
-        return f"{STUDY_NAMES.get(self.kind, self.kind)} of {when}, {self.months} months old"
+        when = self.fact.when.isoformat() if self.fact.when else _("undated")
+        study = _(STUDY_NAMES[self.kind]) if self.kind in STUDY_NAMES else self.kind
+        return _(
+            "{study} of {date}, {months} months old", study=study, date=when, months=self.months
+        )
 
 
 def _site_grades(facts: PatientFacts) -> dict[str, SiteGrade]:
@@ -334,7 +361,7 @@ def _latest_by_site(facts: PatientFacts, kind: str) -> dict[str, Fact]:
 def _ki67_test(latest: list[Fact], name: str, test: str, threshold: float) -> Criterion:
     """Highest of each site's latest Ki-67 against a threshold (see Patient.ki67_criterion)."""
     if not latest:
-        return unknown(name, "Ki-67 index")
+        return unknown(name, _("Ki-67 index"))
     results = [(f, f.value.compare(test, threshold)) for f in latest]
     if test in ("<", "<="):  # the highest is below T: every site is
         decisive = [f for f, ok in results if ok is False]
@@ -345,11 +372,8 @@ def _ki67_test(latest: list[Fact], name: str, test: str, threshold: float) -> Cr
         verdict = True if decisive else (False if all(ok is False for _, ok in results) else None)
     if verdict is None:
         open_bounds = [f for f, ok in results if ok is None]
-        return unknown(
-            name,
-            f"exact Ki-67 (reported as {', '.join(f.value.display() for f in open_bounds)})",
-            open_bounds,
-        )
+        reported = ", ".join(f.value.display() for f in open_bounds)
+        return unknown(name, _("exact Ki-67 (reported as {values})", values=reported), open_bounds)
     return known(name, verdict, decisive or latest)
 
 
@@ -389,8 +413,9 @@ def _disease_after(fact: Fact) -> bool | None:
 # Differentiation classes.
 NET = "NET"
 NEC = "NEC"
-G3_UNKNOWN = "G3, differentiation unknown"
-CONFLICT = "conflicting differentiation"
+# Compared by rules, so canonical English; marked for the catalogue, shown as `_(G3_UNKNOWN)`.
+G3_UNKNOWN = N_("G3, differentiation unknown")
+CONFLICT = N_("conflicting differentiation")
 
 
 class Patient:
@@ -416,8 +441,12 @@ class Patient:
     def may_be_other_cancer(self, flagged: Iterable[Fact]) -> str:
         """Missing-data text: 'whether Ki-67 30 % (Observation/x) is the pNEN's: … (breast, …)'."""
         what = ", ".join(f"{f.text} ({f.ref})" for f in flagged)
-        cancers = "; ".join(f"{f.text}, {f.ref}" for f in self.other_cancers) or "on record"
-        return f"whether {what} is the pNEN's: it may belong to the other cancer ({cancers})"
+        cancers = "; ".join(f"{f.text}, {f.ref}" for f in self.other_cancers) or _("on record")
+        return _(
+            "whether {results} is the pNEN's: it may belong to the other cancer ({cancers})",
+            results=what,
+            cancers=cancers,
+        )
 
     def possibly_other_of(self, *kinds: str) -> tuple[Fact, ...]:
         """Facts of these kinds possibly another cancer's."""
@@ -514,12 +543,12 @@ class Patient:
             return known(name, False, self.extrahepatic)
         if self.extrahepatic_unknown:
             return unknown(
-                name, "site of the metastasis recorded without one", self.extrahepatic_unknown
+                name, _("site of the metastasis recorded without one"), self.extrahepatic_unknown
             )
         possible = self.extrahepatic_possible
         if possible:
             return unknown(name, self.may_be_other_cancer(possible), possible)
-        return known(name, True, note="none recorded")
+        return known(name, True, note=_("none recorded"))
 
     @cached_property
     def functional(self) -> tuple[Fact, ...]:
@@ -717,7 +746,7 @@ class Patient:
         grade = self.overall_grade
         contested = self.grade_contested
         if grade is None:
-            missing = ["grade (Ki-67 or mitotic count)"]
+            missing = [_("grade (Ki-67 or mitotic count)")]
             if contested:
                 missing.append(self.may_be_other_cancer(contested))
             return unknown(name, missing, contested)
@@ -726,7 +755,11 @@ class Patient:
         if contested:
             return unknown(name, self.may_be_other_cancer(contested), grade.evidence)
         shown = ", ".join(f.value.display() for f in grade.evidence if f.kind != "who-grade")
-        return unknown(name, f"exact Ki-67 or mitotic count (reported as {shown})", grade.evidence)
+        return unknown(
+            name,
+            _("exact Ki-67 or mitotic count (reported as {values})", values=shown),
+            grade.evidence,
+        )
 
     @property
     def is_net_g3(self) -> bool:
@@ -765,14 +798,13 @@ class Patient:
         for fact in self.sstr_imaging:
             if fact.value in ("positive", "negative"):
                 results.append((fact.value == "positive", fact))
+        name = _("SSTR positive")
         positive = [f for ok, f in results if ok]
         if positive:
-            return known("SSTR positive", True, positive)
+            return known(name, True, positive)
         if results:
-            return known("SSTR positive", False, [f for _, f in results])
-        return unknown(
-            "SSTR positive", "SSTR status (SSTR2 IHC, 68Ga-SSA PET or SSTR scintigraphy result)"
-        )
+            return known(name, False, [f for _ok, f in results])
+        return unknown(name, _("SSTR status (SSTR2 IHC, 68Ga-SSA PET or SSTR scintigraphy result)"))
 
     @cached_property
     def sstr2_strong(self) -> tuple[Fact, ...]:
@@ -838,9 +870,8 @@ class Patient:
         if taken:
             return known(name, True, taken)
         if unsure:
-            missing = [f"{_undated_part(f.value)} of {f.value.name} ({f.ref})" for f in unsure]
-            return unknown(name, missing, unsure)
-        return known(name, False, note="none recorded")
+            return unknown(name, [_undated_text(f) for f in unsure], unsure)
+        return known(name, False, note=_("none recorded"))
 
     @cached_property
     def progression_on_ssa(self) -> Criterion:
@@ -849,7 +880,7 @@ class Patient:
         An active SSA without a start date and a dated progression leave it unknown: the
         progression may or may not have come on treatment (clinical review, finding 5).
         """
-        name = "progression on SSA"
+        name = _("progression on SSA")
         active = self.active("ssa")
         undated: list[Fact] = []
         for ssa in active:
@@ -862,8 +893,10 @@ class Patient:
                 return known(name, True, (ssa, later[-1]))
         dated = [p for p in self.progressions if p.when]
         if undated and dated:
-            return unknown(name, "start date of the SSA", (*undated, dated[-1]))
-        note = "no active SSA recorded" if not active else "no progression since the SSA start"
+            return unknown(name, _("start date of the SSA"), (*undated, dated[-1]))
+        note = (
+            _("no active SSA recorded") if not active else _("no progression since the SSA start")
+        )
         return known(name, False, active, note=note)
 
     @cached_property
@@ -971,7 +1004,7 @@ class Patient:
     def stable_months(self, months: int) -> Criterion:
         """No progression in the last N months and a stable/improved status dated ≥ N months ago."""
         cutoff = self.today - timedelta(days=round(months * 30.44))
-        name = f"stable disease or stable response ≥ {months} months"
+        name = _("stable disease or stable response ≥ {months} months", months=months)
         recent = [p for p in self.progressions if p.when and p.when > cutoff]
         if recent:
             return known(name, False, recent[-1:])
@@ -986,7 +1019,10 @@ class Patient:
         ]
         if stable:
             return known(name, True, stable[-1:])
-        return unknown(name, f"a stable or improved disease status dated ≥ {months} months ago")
+        return unknown(
+            name,
+            _("a stable or improved disease status dated ≥ {months} months ago", months=months),
+        )
 
     def stale_study(self, *kinds: str) -> StaleStudy | None:
         """The latest study of these kinds when older than the stale-guiding-study default.
@@ -1025,20 +1061,24 @@ class Patient:
 
     @cached_property
     def _curative(self) -> tuple[Criterion, Fact | None]:
-        name = CURATIVE
+        name = _(CURATIVE)
         primary = self.done(*PANCREATECTOMIES)
         if not primary:
-            return known(name, False, note="primary in place: no pancreatectomy recorded"), None
+            note = _("primary in place: no pancreatectomy recorded")
+            return known(name, False, note=note), None
         parts = [primary]
         if self.has_liver_mets:
             liver = self.done(*LIVER_CLEARANCE)
             if not liver:
-                note = "liver metastases left in place: no liver resection, ablation or transplant"
+                note = _(
+                    "liver metastases left in place: no liver resection, ablation or transplant"
+                )
                 return known(name, False, self.facts.all("liver-metastasis")[-1:], note), None
             parts.append(liver)
         for ops in parts:
             if not any(f.when for f in ops):
-                return unknown(name, f"date of {ops[-1].text} ({ops[-1].ref})", ops[-1:]), None
+                missing = _("date of {procedure} ({ref})", procedure=ops[-1].text, ref=ops[-1].ref)
+                return unknown(name, missing, ops[-1:]), None
         # Dated by the last of these operations (staged surgery counts from the second stage).
         last = max((f for ops in parts for f in ops if f.when), key=lambda f: (f.when, f.ref))
         operated = last.when or date.min
@@ -1061,9 +1101,8 @@ class Patient:
             if f.ref.startswith("Condition/") and f.when is not None and f.when > operated
         ]
         if not after:
-            return unknown(
-                name, f"NED (no evidence of disease) after the operation of {operated}", (last,)
-            ), last
+            missing = _("NED (no evidence of disease) after the operation of {date}", date=operated)
+            return unknown(name, missing, (last,)), last
         latest = max(after, key=lambda f: (f.when or date.min, bool(_disease_after(f)), f.ref))
         return known(name, not _disease_after(latest), (last, latest)), last
 
@@ -1094,7 +1133,10 @@ class Patient:
         verdict = fact.value.compare(test, threshold)
         if verdict is None:
             reported = fact.value.display()
-            return unknown(name, f"exact {missing_label(kind)} (reported as {reported})", (fact,))
+            missing = _(
+                "exact {what} (reported as {value})", what=missing_label(kind), value=reported
+            )
+            return unknown(name, missing, (fact,))
         return known(name, verdict, (fact,))
 
     @cached_property
@@ -1121,32 +1163,36 @@ class Patient:
     @cached_property
     def remnant_ok(self) -> Criterion:
         """Expected remnant liver volume ≥ 30 % (C 6.2)."""
-        return self.measure("remnant-liver-volume", "remnant liver volume ≥ 30 %", ">=", 30)
+        return self.measure("remnant-liver-volume", _("remnant liver volume ≥ 30 %"), ">=", 30)
 
     @cached_property
     def type3_potential(self) -> tuple[Criterion, ...]:
         """C 11 potential resectability: the overall verdict first, then each criterion."""
         c1 = all_of(
-            "(1) most metastases on or within 2 cm of the surface and ≤ 5 deep lesions",
-            self.flag("most-lesions-within-2cm-of-surface", "most lesions within 2 cm of surface"),
-            self.measure("deep-lesion-count", "≤ 5 deep lesions", "<=", 5),  # C 11: ≤ 5 deep
+            _("(1) most metastases on or within 2 cm of the surface and ≤ 5 deep lesions"),
+            self.flag(
+                "most-lesions-within-2cm-of-surface", _("most lesions within 2 cm of surface")
+            ),
+            self.measure("deep-lesion-count", _("≤ 5 deep lesions"), "<=", 5),  # C 11: ≤ 5 deep
         )
         c2 = any_of(
-            "(2) most metastases within 3 segments or one lobe",
+            _("(2) most metastases within 3 segments or one lobe"),
             _only_if_met(
-                self.measure("liver-segments-involved", "≤ 3 segments involved", "<=", 3),  # C 11
+                self.measure(
+                    "liver-segments-involved", _("≤ 3 segments involved"), "<=", 3
+                ),  # C 11
             ),
-            _only_if_met(self.flag("confined-to-one-lobe", "confined to one lobe")),
+            _only_if_met(self.flag("confined-to-one-lobe", _("confined to one lobe"))),
         )
         c3 = all_of(
-            "(3) NED achievable with functional remnant liver ≥ 30 %",
-            self.flag("ned-achievable", "NED achievable"),
+            _("(3) NED achievable with functional remnant liver ≥ 30 %"),
+            self.flag("ned-achievable", _("NED achievable")),
             self.remnant_ok,
         )
-        debulk = self.flag("cytoreduction-90-achievable", "> 90 % tumour reduction achievable")
+        debulk = self.flag("cytoreduction-90-achievable", _("> 90 % tumour reduction achievable"))
         verdict = any_of(
-            "potentially resectable",
-            all_of("(1 or 2) and 3", any_of("1 or 2", c1, c2), c3),
+            _("potentially resectable"),
+            all_of(_("(1 or 2) and 3"), any_of(_("1 or 2"), c1, c2), c3),
             debulk,
         )
         return (verdict, c1, c2, c3, debulk)
@@ -1154,8 +1200,8 @@ class Patient:
     @cached_property
     def resectability(self) -> Criterion:
         """Liver metastases resectable (met), unresectable (not met), or unknown (C 6.2, C 11)."""
-        name = "liver metastases resectable"
-        feasible = self.flag("r0-r1-feasible", "R0/R1 resection feasible")
+        name = _("liver metastases resectable")
+        feasible = self.flag("r0-r1-feasible", _("R0/R1 resection feasible"))
         if feasible.not_met:
             return Criterion(name, NOT_MET, feasible.evidence)
         if self.remnant_ok.not_met:
@@ -1169,33 +1215,38 @@ class Patient:
                     name,
                     UNKNOWN,
                     (self.enets_type, *verdict.evidence),
-                    ("R0/R1 feasibility and remnant liver volume after conversion",),
-                    datum="resectability of the liver metastases after conversion (R0/R1 "
-                    "feasibility, remnant liver volume)",
+                    (_("R0/R1 feasibility and remnant liver volume after conversion"),),
+                    datum=_(
+                        "resectability of the liver metastases after conversion (R0/R1 "
+                        "feasibility, remnant liver volume)"
+                    ),
                 )
-            missing = () if verdict.not_met else (C11_MISSING,)
-            note = "" if verdict.not_met else "ENETS type III with potential resectability unknown"
-            return Criterion(name, NOT_MET, (self.enets_type,), missing, note)
-        wanted = [
-            what
-            for what, criterion in (
-                ("R0/R1 feasibility", feasible),
-                ("remnant liver volume", self.remnant_ok),
+            missing = () if verdict.not_met else (_(C11_MISSING),)
+            note = (
+                "" if verdict.not_met else _("ENETS type III with potential resectability unknown")
             )
-            if criterion.unknown
-        ]
+            return Criterion(name, NOT_MET, (self.enets_type,), missing, note)
+        # Here at least one of the two is unknown (neither is not met, not both are met).
+        if feasible.unknown and self.remnant_ok.unknown:
+            datum = _(
+                "resectability of the liver metastases (R0/R1 feasibility, remnant liver volume)"
+            )
+        elif feasible.unknown:
+            datum = _("resectability of the liver metastases (R0/R1 feasibility)")
+        else:
+            datum = _("resectability of the liver metastases (remnant liver volume)")
         return Criterion(
             name,
             UNKNOWN,
             feasible.evidence + self.remnant_ok.evidence,
             feasible.missing + self.remnant_ok.missing,
-            datum=f"resectability of the liver metastases ({', '.join(wanted)})",
+            datum=datum,
         )
 
     @cached_property
     def advanced(self) -> Criterion:
         """Liver metastases unresectable, or extrahepatic metastases recorded."""
-        name = "advanced disease"
+        name = _("advanced disease")
         if self.extrahepatic:
             return known(name, True, self.extrahepatic)
         by_liver = self._advanced_by_liver(name)
@@ -1225,7 +1276,7 @@ class Patient:
                 name,
                 UNKNOWN,
                 self.resectability.evidence + self.extrahepatic_unknown,
-                ("site of the metastasis recorded without one",),
+                (_("site of the metastasis recorded without one"),),
             )
         if self.resectability.met:
             return known(name, False, self.resectability.evidence)
@@ -1263,15 +1314,15 @@ class Patient:
             or arterial["CT"] in ("encasement", "occlusion")
             or "occlusion" in venous
         ):
-            return "locally advanced"
+            return N_("locally advanced")
         if (
             "encasement" in venous
             or arterial["SMA"] == "abutment"
             or arterial["CT"] == "abutment"
             or arterial["CHA"] in ("abutment", "encasement", "occlusion")
         ):
-            return "borderline"
-        return "resectable"
+            return N_("borderline")
+        return N_("resectable")
 
     @cached_property
     def primary_tier_open(self) -> tuple[str, ...]:
@@ -1290,7 +1341,7 @@ class Patient:
     @cached_property
     def primary_unresectable(self) -> Criterion:
         """Primary recorded not resectable, or locally advanced by vessel contact."""
-        name = "primary unresectable"
+        name = _("primary unresectable")
         recorded = self.facts.latest("primary-resectable")
         if recorded is not None and recorded.value is False:
             return known(name, True, (recorded,))
@@ -1303,10 +1354,13 @@ class Patient:
         if self.primary_tier is not None:
             return unknown(
                 name,
-                f"contact of the primary with {', '.join(self.primary_tier_open)}",
+                _(
+                    "contact of the primary with {vessels}",
+                    vessels=", ".join(self.primary_tier_open),
+                ),
                 tuple(self.vessel_contact.values()),
             )
-        return unknown(name, "primary resectability (vessel contact or surgical assessment)")
+        return unknown(name, _("primary resectability (vessel contact or surgical assessment)"))
 
     def age(self) -> int | None:
         """Age today in whole years."""

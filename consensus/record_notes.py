@@ -10,21 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from consensus.patient import Patient
+from pnen_i18n import _, ngettext
 
-_NAMES = {
-    "Observation": ("result", "results"),
-    "DiagnosticReport": ("report", "reports"),
-    "Condition": ("diagnosis", "diagnoses"),
-    "Specimen": ("specimen", "specimens"),
-    "Procedure": ("procedure", "procedures"),
-    "ServiceRequest": ("order", "orders"),
-    "MedicationRequest": ("medication record", "medication records"),
-    "MedicationStatement": ("medication record", "medication records"),
-    "MedicationAdministration": ("medication record", "medication records"),
-    "AllergyIntolerance": ("allergy record", "allergy records"),
-    "Patient": ("patient record", "patient records"),
-}
-_OTHER = ("record entry", "record entries")
 LISTED = 5
 """References named per line; the rest are counted ("and 3 more")."""
 
@@ -32,12 +19,82 @@ LISTED = 5
 def _listed(refs: Sequence[str]) -> str:
     shown = ", ".join(refs[:LISTED])
     more = len(refs) - LISTED
-    return f"{shown} and {more} more" if more > 0 else shown
+    return _("{refs} and {more} more", refs=shown, more=more) if more > 0 else shown
 
 
-def _count(refs: Sequence[str], kind: str) -> str:
-    one, many = _NAMES.get(kind, _OTHER)
-    return f"{len(refs)} {one if len(refs) == 1 else many}"
+def _unreadable(refs: Sequence[str], kind: str) -> str:
+    """'1 report could not be fully read: …', its noun counted in the catalogue's plural forms."""
+    n, listed = len(refs), _listed(refs)
+    # One whole sentence per resource type, so that each language counts its own noun.
+    if kind == "Observation":
+        return ngettext(
+            "{n} result could not be fully read: {refs}",
+            "{n} results could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    if kind == "DiagnosticReport":
+        return ngettext(
+            "{n} report could not be fully read: {refs}",
+            "{n} reports could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    if kind == "Condition":
+        return ngettext(
+            "{n} diagnosis could not be fully read: {refs}",
+            "{n} diagnoses could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    if kind == "Specimen":
+        return ngettext(
+            "{n} specimen could not be fully read: {refs}",
+            "{n} specimens could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    if kind == "Procedure":
+        return ngettext(
+            "{n} procedure could not be fully read: {refs}",
+            "{n} procedures could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    if kind == "ServiceRequest":
+        return ngettext(
+            "{n} order could not be fully read: {refs}",
+            "{n} orders could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    if kind in ("MedicationRequest", "MedicationStatement", "MedicationAdministration"):
+        return ngettext(
+            "{n} medication record could not be fully read: {refs}",
+            "{n} medication records could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    if kind == "AllergyIntolerance":
+        return ngettext(
+            "{n} allergy record could not be fully read: {refs}",
+            "{n} allergy records could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    if kind == "Patient":
+        return ngettext(
+            "{n} patient record could not be fully read: {refs}",
+            "{n} patient records could not be fully read: {refs}",
+            n,
+            refs=listed,
+        )
+    return ngettext(
+        "{n} record entry could not be fully read: {refs}",
+        "{n} record entries could not be fully read: {refs}",
+        n,
+        refs=listed,
+    )
 
 
 def unreadable_lines(p: Patient) -> list[str]:
@@ -50,8 +107,11 @@ def unreadable_lines(p: Patient) -> list[str]:
     for kind, refs in by_type.items():
         unique = list(refs)
         lines.append(
-            f"- {_count(unique, kind)} could not be fully read: {_listed(unique)} "
-            "(what was unreadable is not used; see the data issues)"
+            "- "
+            + _(
+                "{unreadable} (what was unreadable is not used; see the data issues)",
+                unreadable=_unreadable(unique, kind),
+            )
         )
     return lines
 
@@ -63,19 +123,35 @@ def attribution_lines(p: Patient) -> list[str]:
     if excluded:
         linked = {f.value for f in excluded}
         labels = [f.text for f in p.record.all("other-cancer") if f.ref in linked]
-        whose = f" ({', '.join(dict.fromkeys(labels))})" if labels else ""
         refs = list(dict.fromkeys(f.ref for f in excluded))
-        lines.append(
-            f"- {len(refs)} record {'entry' if len(refs) == 1 else 'entries'} linked to another "
-            f"cancer{whose} not used for the pNEN: {_listed(refs)}"
-        )
+        if labels:
+            line = ngettext(
+                "{n} record entry linked to another cancer ({cancers}) not used for the pNEN: "
+                "{refs}",
+                "{n} record entries linked to another cancer ({cancers}) not used for the pNEN: "
+                "{refs}",
+                len(refs),
+                cancers=", ".join(dict.fromkeys(labels)),
+                refs=_listed(refs),
+            )
+        else:
+            line = ngettext(
+                "{n} record entry linked to another cancer not used for the pNEN: {refs}",
+                "{n} record entries linked to another cancer not used for the pNEN: {refs}",
+                len(refs),
+                refs=_listed(refs),
+            )
+        lines.append(f"- {line}")
     if p.possibly_other:
         shown = [f"{f.text} ({f.ref})" for f in p.possibly_other]
         cancers = ", ".join(f"{f.text}, {f.ref}" for f in p.other_cancers)
-        lines.append(
-            f"- Possibly another cancer's ({cancers}), not counted as the pNEN's: "
-            f"{_listed(shown)}; criteria they would change are unknown"
+        line = _(
+            "Possibly another cancer's ({cancers}), not counted as the pNEN's: {results}; "
+            "criteria they would change are unknown",
+            cancers=cancers,
+            results=_listed(shown),
         )
+        lines.append(f"- {line}")
     return lines
 
 
@@ -84,10 +160,12 @@ def enets_reassess_note(p: Patient) -> str:
     typed, progression = p.enets_type, p.enets_outdated_by
     if typed is None or progression is None:
         return ""
-    return (
-        f"The ENETS type {typed.value} was recorded on {typed.when}, before the progression of "
-        f"{progression.when}: re-assess the type on current imaging before relying on it "
-        "(C 11.1)."
+    return _(
+        "The ENETS type {type} was recorded on {recorded}, before the progression of "
+        "{progression}: re-assess the type on current imaging before relying on it (C 11.1).",
+        type=typed.value,
+        recorded=typed.when,
+        progression=progression.when,
     )
 
 

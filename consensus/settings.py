@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pnen_i18n import N_, _
+
 
 @dataclass(frozen=True)
 class LocalDefault:
-    """A configurable number, its unit, what it decides and the values a site may choose."""
+    """A configurable number, its unit, what it decides and the values a site may choose.
+
+    `meaning` is a catalogue message (marked `N_`), translated where a card shows it.
+    """
 
     value: float
     unit: str
@@ -29,28 +34,44 @@ class LocalDefault:
         return None
 
 
+# How a card writes a local default's number in each unit: the unit comes from the message.
+QUANTITIES: Mapping[str, str] = {
+    "days": N_("{value} days"),
+    "months": N_("{value} months"),
+    "mL/min/1.73 m²": N_("{value} mL/min/1.73 m²"),
+    "+": N_("{value}+"),
+    "mutations/Mb": N_("{value} mutations/Mb"),
+    "": N_("{value}"),
+}
+
 LOCAL_DEFAULTS: Mapping[str, LocalDefault] = {
     "staging-imaging-window-days": LocalDefault(
-        90, "days", "imaging window before the pNEN-LM diagnosis for staging", 0, 365
+        90,
+        "days",
+        N_("imaging window before the pNEN-LM diagnosis for staging"),
+        0,
+        365,
     ),
     "rapid-progression-months": LocalDefault(
-        6, "months", "'rapid' progression after starting therapy", 1, 24
+        6, "months", N_("'rapid' progression after starting therapy"), 1, 24
     ),
-    "recent-marker-days": LocalDefault(90, "days", "a recent CgA or gastrin result", 1, 365),
+    "recent-marker-days": LocalDefault(90, "days", N_("a recent CgA or gastrin result"), 1, 365),
     "contrast-egfr-threshold": LocalDefault(
-        30, "mL/min/1.73 m²", "contrast caution below eGFR", 10, 60, whole=False
+        30, "mL/min/1.73 m²", N_("contrast caution below eGFR"), 10, 60, whole=False
     ),
-    "sstr2-ihc-positive-score": LocalDefault(2, "+", "SSTR2 IHC score counted as positive", 1, 3),
-    "tmb-high": LocalDefault(10, "mutations/Mb", "TMB-high from", 1, 100, whole=False),
-    "pdl1-cps-positive": LocalDefault(1, "", "PD-L1 CPS positive from", 1, 100, whole=False),
+    "sstr2-ihc-positive-score": LocalDefault(
+        2, "+", N_("SSTR2 IHC score counted as positive"), 1, 3
+    ),
+    "tmb-high": LocalDefault(10, "mutations/Mb", N_("TMB-high from"), 1, 100, whole=False),
+    "pdl1-cps-positive": LocalDefault(1, "", N_("PD-L1 CPS positive from"), 1, 100, whole=False),
     "followup-high-risk-months": LocalDefault(
-        6, "months", "high-risk follow-up imaging interval", 1, 12
+        6, "months", N_("high-risk follow-up imaging interval"), 1, 12
     ),
     "adjuvant-window-months": LocalDefault(
-        6, "months", "adjuvant window after a curative-intent resection", 1, 24
+        6, "months", N_("adjuvant window after a curative-intent resection"), 1, 24
     ),
     "stale-study-months": LocalDefault(
-        6, "months", "age beyond which a study guiding a procedure is stale", 1, 36
+        6, "months", N_("age beyond which a study guiding a procedure is stale"), 1, 36
     ),
 }
 
@@ -93,9 +114,11 @@ class Settings:
     def describe(self, name: str) -> str:
         """'imaging window … : 90 days (local policy)' for the card."""
         default = LOCAL_DEFAULTS[name]
-        number = f"{self.value(name):g}"
-        unit = f" {default.unit}" if default.unit and default.unit != "+" else default.unit
-        return f"{default.meaning}: {number}{unit} (local policy, configurable)"
+        return _(
+            "{meaning}: {quantity} (local policy, configurable)",
+            meaning=_(default.meaning),
+            quantity=_(QUANTITIES[default.unit], value=f"{self.value(name):g}"),
+        )
 
 
 def defaults_table() -> str:
