@@ -29,7 +29,7 @@ from __future__ import annotations
 from consensus.criteria import Criterion, any_of, known, unknown
 from consensus.months import add_months, whole_months
 from consensus.patient import Patient
-from consensus.prose import then
+from consensus.prose import percent, then
 from consensus.recommendation import (
     PV,
     Evaluation,
@@ -49,7 +49,7 @@ FIRST_INTERVAL_MONTHS = 12  # R: every year
 LATER_INTERVAL_MONTHS = 24  # R: then every one to two years
 TOTAL_MONTHS = 120  # R: for a total of 10 years
 RISK_KI67 = 5  # R: a Ki-67 index greater than 5 %
-HIGH_RISK = N_("high risk of recurrence (Ki-67 > 5 % or positive nodes)")
+HIGH_RISK = N_("high risk of recurrence (Ki-67 > {ki67} or positive nodes)")
 
 
 def _nodes(p: Patient) -> Criterion:
@@ -67,7 +67,7 @@ def _nodes(p: Patient) -> Criterion:
 def _risk(p: Patient) -> Criterion:
     """R: Ki-67 > 5 % or any positive lymph node warrants more frequent follow-up."""
     ki67 = p.ki67_criterion(_("highest Ki-67 > {threshold} %", threshold=RISK_KI67), ">", RISK_KI67)
-    return any_of(_(HIGH_RISK), ki67, _nodes(p))
+    return any_of(_(HIGH_RISK, ki67=percent(RISK_KI67)), ki67, _nodes(p))
 
 
 @rule(
@@ -161,17 +161,19 @@ def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | E
         why = then(
             why,
             _(
-                "If the risk of recurrence is high (Ki-67 > 5 % or positive nodes, which the "
+                "If the risk of recurrence is high (Ki-67 > {ki67} or positive nodes, which the "
                 "record does not settle), every {months:g} months.",
+                ki67=percent(RISK_KI67),
                 months=high,
             ),
         )
     advice = _(
         "After resection, follow-up with cross-sectional imaging — triple-phase contrast CT of "
         "the abdomen, or MRI — is advised every year for the first three years, then every one "
-        "to two years for a total of 10 years; a Ki-67 index > 5 % or positive lymph nodes "
+        "to two years for a total of 10 years; a Ki-67 index > {ki67} or positive lymph nodes "
         "warrant more frequent follow-up. Serum markers (CgA and the relevant hormone) complement "
-        "imaging (R Postoperative follow-up)."
+        "imaging (R Postoperative follow-up).",
+        ki67=percent(RISK_KI67),
     )
     surgery_line = _(
         "Curative-intent surgery: {surgery}, {date}.", surgery=surgery.text, date=operated

@@ -51,7 +51,7 @@ from consensus.criteria import (
     unknown,
 )
 from consensus.patient import CONFLICT, G3_UNKNOWN, HEPATECTOMIES, NET, Patient
-from consensus.prose import then
+from consensus.prose import percent, then
 from consensus.recommendation import (
     OS,
     PV,
@@ -127,6 +127,11 @@ def _refs(facts: Iterable[Fact]) -> str:
 def _or(names: Iterable[str]) -> str:
     """'A or B' of names already in the current locale."""
     return reduce(lambda first, second: _("{first} or {second}", first=first, second=second), names)
+
+
+def _listed(names: Iterable[str]) -> str:
+    """'A, B' of names already in the current locale (the locale's enumeration comma)."""
+    return reduce(lambda first, second: _("{first}, {second}", first=first, second=second), names)
 
 
 def _and(names: Iterable[str]) -> str:
@@ -228,13 +233,11 @@ def staging_imaging(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         "liver metastases (C 1)."
     )
     if absent:
-        advice = then(
-            advice, _("Missing: {studies}.", studies=", ".join(t for _o, t, _p in absent))
-        )
+        advice = then(advice, _("Missing: {studies}.", studies=_listed(t for _o, t, _p in absent)))
     if pending:
         advice = then(advice, _("Already ordered, no report yet: {refs}.", refs=_refs(pending)))
     if unclear:
-        advice = then(advice, _("Not settled by the data: {studies}.", studies=", ".join(unclear)))
+        advice = then(advice, _("Not settled by the data: {studies}.", studies=_listed(unclear)))
     if since is None:
         advice = then(
             advice,
@@ -444,9 +447,12 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
         _none_on_record(_("SSTR PET on record")),
     )
     advice = _(
-        "68Ga-SSA PET/CT is indicated for NET G1, G2 and G3: sensitivity ~92 % and specificity "
-        "~95 % for NET, and it detects up to 67 % of the lesions CT or MRI miss, inside and "
-        "outside the liver (C 1.4)."
+        "68Ga-SSA PET/CT is indicated for NET G1, G2 and G3: sensitivity ~{sensitivity} and "
+        "specificity ~{specificity} for NET, and it detects up to {detected} of the lesions CT or "
+        "MRI miss, inside and outside the liver (C 1.4).",
+        sensitivity=percent(92),
+        specificity=percent(95),
+        detected=percent(67),
     )
     if p.is_g3_unknown:
         advice = then(
@@ -530,8 +536,9 @@ def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
         advice = then(
             advice,
             _(
-                "For NET with Ki-67 > 10 % or grade G3, combined 68Ga-SSA and FDG PET is more "
-                "helpful for detection, prognosis and the choice of biopsy site (C 1.4, C 2)."
+                "For NET with Ki-67 > {ki67} or grade G3, combined 68Ga-SSA and FDG PET is more "
+                "helpful for detection, prognosis and the choice of biopsy site (C 1.4, C 2).",
+                ki67=percent(10),
             ),
         )
     pending = p.planned("pet-fdg")
@@ -589,9 +596,11 @@ def pet_insulinoma(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     none = _none_on_record(_("68Ga-exendin-4 or 18F-DOPA PET on record"))
     pending = _pending(ctx, *INSULINOMA_PET)
     advice = _(
-        "SSTR is expressed in only about 50–60 % of insulinomas, so SSTR imaging is insensitive "
+        "SSTR is expressed in only about {share} of insulinomas, so SSTR imaging is insensitive "
         "for them; GLP-1 receptor (68Ga-exendin-4) or 18F-DOPA PET/CT is often used and reaches "
-        "a diagnostic accuracy above 90 % (C 1.4)."
+        "a diagnostic accuracy above {accuracy} (C 1.4).",
+        share=percent("50–60"),
+        accuracy=percent(90),
     )
     if ctx.on_orders:
         drafted = ctx.drafted_criterion(_("SSTR PET drafted"), "pet-ssa")
