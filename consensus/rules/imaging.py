@@ -115,7 +115,7 @@ def _pending(ctx: RuleContext, *kinds: str) -> tuple[Fact, ...]:
 def _grade_text(p: Patient) -> str:
     """'NET G2', 'NET G1–G2', 'NET, grade unknown', 'G3, differentiation unknown'."""
     if p.is_g3_unknown:
-        return _(G3_UNKNOWN)
+        return _(G3_UNKNOWN)  # the class name is a message (marked in consensus.rules.summary)
     grade = p.overall_grade
     return _("NET {grade}", grade=grade.grade_text) if grade else _("NET, grade unknown")
 

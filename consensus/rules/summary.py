@@ -40,7 +40,7 @@ _NO_NET_STAGE = {
     ),
 }
 # The words shown for canonical values the rules compare (the values themselves stay English).
-KIND_NAMES = {
+_KIND_NAMES = {
     NET: N_("NET"),
     NEC: N_("NEC"),
     G3_UNKNOWN: N_("G3, differentiation unknown"),
@@ -222,7 +222,7 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     kind, kind_evidence = p.differentiation
     evidence += kind_evidence
     grade = p.overall_grade
-    kind_name = _shown(kind, KIND_NAMES) if kind else ""
+    kind_name = _shown(kind, _KIND_NAMES) if kind else ""
     if kind == G3_UNKNOWN:
         first = _("G3 (differentiation unknown)")  # the grade is in the class's name (CR-6)
     elif grade:
