@@ -29,6 +29,7 @@ from __future__ import annotations
 from consensus.criteria import Criterion, any_of, known, unknown
 from consensus.months import add_months, whole_months
 from consensus.patient import Patient
+from consensus.prose import percent, then
 from consensus.recommendation import (
     PV,
     Evaluation,
@@ -40,6 +41,7 @@ from consensus.recommendation import (
     silent,
 )
 from consensus.registry import RuleContext, rule
+from pnen_i18n import N_, _
 
 AREA = "H. Follow-up"
 YEARLY_PHASE_MONTHS = 36  # R: every year for the first three years after resection
@@ -47,30 +49,30 @@ FIRST_INTERVAL_MONTHS = 12  # R: every year
 LATER_INTERVAL_MONTHS = 24  # R: then every one to two years
 TOTAL_MONTHS = 120  # R: for a total of 10 years
 RISK_KI67 = 5  # R: a Ki-67 index greater than 5 %
-HIGH_RISK = "high risk of recurrence (Ki-67 > 5 % or positive nodes)"
+HIGH_RISK = N_("high risk of recurrence (Ki-67 > {ki67} or positive nodes)")
 
 
 def _nodes(p: Patient) -> Criterion:
     """Positive lymph nodes (N1 or higher) from the latest N category."""
-    name = "positive lymph nodes (N1)"
+    name = _("positive lymph nodes (N1)")
     fact = p.facts.latest("tnm-n")
     if fact is None:
-        return unknown(name, "N category (TNM)")
+        return unknown(name, _("N category (TNM)"))
     digit = str(fact.value)[1:2]
     if digit.isdigit():
         return known(name, digit != "0", (fact,))
-    return unknown(name, "N category (recorded as NX)", (fact,))
+    return unknown(name, _("N category (recorded as NX)"), (fact,))
 
 
 def _risk(p: Patient) -> Criterion:
     """R: Ki-67 > 5 % or any positive lymph node warrants more frequent follow-up."""
-    ki67 = p.ki67_criterion(f"highest Ki-67 > {RISK_KI67} %", ">", RISK_KI67)
-    return any_of(HIGH_RISK, ki67, _nodes(p))
+    ki67 = p.ki67_criterion(_("highest Ki-67 > {threshold} %", threshold=RISK_KI67), ">", RISK_KI67)
+    return any_of(_(HIGH_RISK, ki67=percent(RISK_KI67)), ki67, _nodes(p))
 
 
 @rule(
     "followup-imaging-due",
-    "Follow-up imaging due after curative-intent resection",
+    N_("Follow-up imaging due after curative-intent resection"),
     [PV],
     "R Postoperative follow-up",
     AREA,
@@ -109,66 +111,86 @@ def followup_imaging_due(ctx: RuleContext, info: RuleInfo) -> Recommendation | E
         return None
     maybe = risk.unknown and not overdue_standard
     months = whole_months(anchor, ctx.today)
-    ago = f"{months} months ago" if months > interval else f"over {interval:g} months ago"
-    interval_text = f"{interval:g} months"
+    if months > interval:
+        ago = _("{months} months ago", months=months)
+    else:
+        ago = _("over {interval:g} months ago", interval=interval)
+    within = _("abdominal CT or MRI within {interval:g} months", interval=interval)
     if last is not None:
-        study = known(f"abdominal CT or MRI within {interval_text}", False, (last,))
-        where = f"last {anchor} ({ago})"
+        study = known(within, False, (last,))
+        where = _("last {date} ({ago})", date=anchor, ago=ago)
     else:
-        study = known(
-            f"abdominal CT or MRI within {interval_text}",
-            False,
-            note="none recorded since the surgery",
+        study = known(within, False, note=_("none recorded since the surgery"))
+        where = _("none since the surgery of {date} ({ago})", date=operated, ago=ago)
+    if maybe:
+        summary = _(
+            "Follow-up abdominal CT/MRI may be due (recurrence risk unknown): {where}; "
+            "interval {interval:g} months",
+            where=where,
+            interval=interval,
         )
-        where = f"none since the surgery of {operated} ({ago})"
-    lead = "may be due (recurrence risk unknown)" if maybe else "due"
-    summary = f"Follow-up abdominal CT/MRI {lead}: {where}; interval {interval_text}"
+    else:
+        summary = _(
+            "Follow-up abdominal CT/MRI due: {where}; interval {interval:g} months",
+            where=where,
+            interval=interval,
+        )
     if risk.met:
-        why = (
-            f"High risk of recurrence: imaging every {interval_text} (local policy for R's "
-            '"increased frequency of follow-up").'
+        why = _(
+            "High risk of recurrence: imaging every {interval:g} months (local policy for R's "
+            '"increased frequency of follow-up").',
+            interval=interval,
         )
     else:
+        phase = _("yearly in years 1–3") if in_yearly_phase else _("every two years in years 4–10")
         if last is None:
-            why = f"No study since the surgery: the first is due within {standard} months"
+            why = _(
+                "No study since the surgery: the first is due within {months} months ({phase}).",
+                months=standard,
+                phase=phase,
+            )
         else:
-            year = whole_months(operated, anchor) // 12 + 1
-            why = f"The last study was in year {year} after surgery: the next is due within "
-            why += f"{standard} months"
-        why += " (yearly in years 1–3)." if in_yearly_phase else " (every two years in years 4–10)."
+            why = _(
+                "The last study was in year {year} after surgery: the next is due within "
+                "{months} months ({phase}).",
+                year=whole_months(operated, anchor) // 12 + 1,
+                months=standard,
+                phase=phase,
+            )
     if risk.unknown:
-        why += (
-            f" If the risk of recurrence is high (Ki-67 > 5 % or positive nodes, which the record "
-            f"does not settle), every {high:g} months."
+        why = then(
+            why,
+            _(
+                "If the risk of recurrence is high (Ki-67 > {ki67} or positive nodes, which the "
+                "record does not settle), every {months:g} months.",
+                ki67=percent(RISK_KI67),
+                months=high,
+            ),
         )
-    advice = (
+    advice = _(
         "After resection, follow-up with cross-sectional imaging — triple-phase contrast CT of "
         "the abdomen, or MRI — is advised every year for the first three years, then every one "
-        "to two years for a total of 10 years; a Ki-67 index > 5 % or positive lymph nodes "
+        "to two years for a total of 10 years; a Ki-67 index > {ki67} or positive lymph nodes "
         "warrant more frequent follow-up. Serum markers (CgA and the relevant hormone) complement "
-        f"imaging (R Postoperative follow-up).\n\nCurative-intent surgery: {surgery.text}, "
-        f"{operated}. {why}"
+        "imaging (R Postoperative follow-up).",
+        ki67=percent(RISK_KI67),
     )
+    surgery_line = _(
+        "Curative-intent surgery: {surgery}, {date}.", surgery=surgery.text, date=operated
+    )
+    advice += "\n\n" + then(surgery_line, why)
     if p.in_remission:
-        advice += " The pNEN is recorded in remission."
+        advice = then(advice, _("The pNEN is recorded in remission."))
     undated = [f for f in studies if f.when is None]
-    missing = [*risk.missing, *(f"date of the abdominal imaging study {f.ref}" for f in undated)]
+    undated_dates = (_("date of the abdominal imaging study {ref}", ref=f.ref) for f in undated)
+    missing = [*risk.missing, *undated_dates]
     pending = p.planned("abdominal-imaging")
     suggestions: tuple[Suggestion, ...] = ()
     if pending:
-        advice += " An abdominal imaging order is already on record."
+        advice = then(advice, _("An abdominal imaging order is already on record."))
     else:
-        suggestions = (
-            Suggestion(
-                "Order multiphasic contrast-enhanced CT abdomen and pelvis",
-                (
-                    create(
-                        "ct-abdomen-pelvis-multiphase",
-                        "Order multiphasic contrast-enhanced CT abdomen and pelvis",
-                    ),
-                ),
-            ),
-        )
+        order = _("Order multiphasic contrast-enhanced CT abdomen and pelvis")
+        suggestions = (Suggestion(order, (create("ct-abdomen-pelvis-multiphase", order),)),)
     criteria = (curative, risk, study)
     policy = () if risk.not_met else (ctx.settings.describe("followup-high-risk-months"),)
     evidence = tuple(dict.fromkeys(f for c in criteria for f in c.evidence))

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import reduce
 
 from consensus.criteria import (
     Criterion,
@@ -50,6 +51,7 @@ from consensus.criteria import (
     unknown,
 )
 from consensus.patient import CONFLICT, G3_UNKNOWN, HEPATECTOMIES, NET, Patient
+from consensus.prose import percent, then
 from consensus.recommendation import (
     OS,
     PV,
@@ -68,6 +70,7 @@ from consensus.recommendation import (
 from consensus.record_notes import enets_reassess_note
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact
+from pnen_i18n import N_, _
 
 AREA = "B. Imaging"
 HEPATOBILIARY = "mri-liver-hepatobiliary"
@@ -89,16 +92,18 @@ STAGING_PARTS = (
     (
         "ct-abdomen-multiphase",
         "ct-abdomen-pelvis-multiphase",
-        "multiphasic contrast CT abdomen/pelvis",
+        N_("multiphasic contrast CT abdomen/pelvis"),
     ),
-    ("ct-chest", "ct-chest", "chest CT"),
+    ("ct-chest", "ct-chest", N_("chest CT")),
 )
-DIAGNOSIS_DATE = "pNEN-LM diagnosis date (onset or recorded date of the pNEN and liver metastases)"
+DIAGNOSIS_DATE = N_(
+    "pNEN-LM diagnosis date (onset or recorded date of the pNEN and liver metastases)"
+)
 
 
 def _none_on_record(name: str) -> Criterion:
     """A closed-world 'on record' criterion that is not met."""
-    return known(name, False, note="none recorded")
+    return known(name, False, note=_("none recorded"))
 
 
 def _pending(ctx: RuleContext, *kinds: str) -> tuple[Fact, ...]:
@@ -110,19 +115,36 @@ def _pending(ctx: RuleContext, *kinds: str) -> tuple[Fact, ...]:
 def _grade_text(p: Patient) -> str:
     """'NET G2', 'NET G1–G2', 'NET, grade unknown', 'G3, differentiation unknown'."""
     if p.is_g3_unknown:
-        return G3_UNKNOWN
+        return _(G3_UNKNOWN)  # the class name is a message (marked in consensus.rules.summary)
     grade = p.overall_grade
-    return f"NET {grade.grade_text}" if grade else "NET, grade unknown"
+    return _("NET {grade}", grade=grade.grade_text) if grade else _("NET, grade unknown")
 
 
 def _refs(facts: Iterable[Fact]) -> str:
     return ", ".join(dict.fromkeys(f.ref for f in facts))
 
 
+def _or(names: Iterable[str]) -> str:
+    """'A or B' of names already in the current locale."""
+    return reduce(lambda first, second: _("{first} or {second}", first=first, second=second), names)
+
+
+def _listed(names: Iterable[str]) -> str:
+    """'A, B' of names already in the current locale (the locale's enumeration comma)."""
+    return reduce(lambda first, second: _("{first}, {second}", first=first, second=second), names)
+
+
+def _and(names: Iterable[str]) -> str:
+    """'A and B' of names already in the current locale."""
+    return reduce(
+        lambda first, second: _("{first} and {second}", first=first, second=second), names
+    )
+
+
 # --- staging-imaging ------------------------------------------------------------------------
 def _diagnosis(p: Patient) -> Criterion:
     """The pNEN-LM diagnosis date and the Conditions that set it, or unknown."""
-    name = "pNEN-LM diagnosis date known"
+    name = _("pNEN-LM diagnosis date known")
     dated = [
         min((f for f in p.facts.all(kind) if f.when), key=lambda f: f.when or date.min)
         for kind in ("pnen", "liver-metastasis")
@@ -130,8 +152,8 @@ def _diagnosis(p: Patient) -> Criterion:
     ]
     when = p.pnen_lm_date
     if when is None:
-        return unknown(name, DIAGNOSIS_DATE, dated)
-    return known(name, True, dated, note=f"diagnosed {when.isoformat()} (the later onset)")
+        return unknown(name, _(DIAGNOSIS_DATE), dated)
+    return known(name, True, dated, note=_("diagnosed {date} (the later onset)", date=when))
 
 
 def _staging_part(p: Patient, kind: str, title: str, since: date | None, window: int) -> Criterion:
@@ -140,22 +162,28 @@ def _staging_part(p: Patient, kind: str, title: str, since: date | None, window:
     studies = [f for f in p.imaging(kind) if f.when is None or f.when <= today]
     # Without a diagnosis date, a study of the last `window` days is in the window regardless.
     start = since or today - timedelta(days=window)
-    name = f"{title} since {since.isoformat()}" if since else f"{title} in the staging window"
+    name = (
+        _("{title} since {date}", title=title, date=since)
+        if since
+        else _("{title} in the staging window", title=title)
+    )
     inside = [f for f in studies if f.when and f.when >= start]
     if inside:
         return known(name, True, inside[-1:])
     undated = [f for f in studies if f.when is None]
     if undated:
-        return unknown(name, f"date of the {title} ({_refs(undated)})", undated)
+        return unknown(
+            name, _("date of the {title} ({refs})", title=title, refs=_refs(undated)), undated
+        )
     if since is None and studies:
-        return unknown(name, DIAGNOSIS_DATE, studies[-1:])
-    note = "none recorded" if not studies else "none recorded in the window"
+        return unknown(name, _(DIAGNOSIS_DATE), studies[-1:])
+    note = _("none recorded") if not studies else _("none recorded in the window")
     return known(name, False, studies[-1:], note=note)
 
 
 @rule(
     "staging-imaging",
-    "Staging CT: multiphasic abdomen/pelvis and chest",
+    N_("Staging CT: multiphasic abdomen/pelvis and chest"),
     [PV],
     "C 1",
     AREA,
@@ -169,48 +197,63 @@ def staging_imaging(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     diagnosis = _diagnosis(p)
     since = p.pnen_lm_date - timedelta(days=window) if p.pnen_lm_date else None
     parts = [
-        (_staging_part(p, kind, title, since, window), order, title, p.planned(kind))
+        (_staging_part(p, kind, _(title), since, window), order, _(title), p.planned(kind))
         for kind, order, title in STAGING_PARTS
     ]
-    if all(c.met for c, *_ in parts):
+    if all(c.met for c, *_rest in parts):
         return None
     absent = [(order, title, pending) for c, order, title, pending in parts if c.not_met]
-    unclear = [title for c, _, title, _ in parts if c.unknown]
+    unclear = [title for c, _order, title, _planned in parts if c.unknown]
     to_order = [(order, title) for order, title, pending in absent if not pending]
-    pending = tuple(f for *_, planned in absent for f in planned)
-    period = f" since {since.isoformat()}" if since else ""
+    pending = tuple(f for *_rest, planned in absent for f in planned)
     if to_order:
-        summary = f"Staging imaging incomplete: no {' or '.join(t for _, t in to_order)} "
-        summary += f"on record{period}"
+        studies = _or(t for _order, t in to_order)
+        summary = (
+            _(
+                "Staging imaging incomplete: no {studies} on record since {date}",
+                studies=studies,
+                date=since,
+            )
+            if since
+            else _("Staging imaging incomplete: no {studies} on record", studies=studies)
+        )
     elif absent:
-        summary = f"Staging imaging: {' and '.join(t for _, t, _ in absent)} ordered, not yet "
-        summary += "reported"
+        studies = _and(t for _order, t, _planned in absent)
+        summary = _("Staging imaging: {studies} ordered, not yet reported", studies=studies)
     else:
-        reason = "diagnosis date unknown" if since is None else "study date missing"
-        summary = f"Staging imaging: cannot confirm the {' or '.join(unclear)} ({reason})"
-    advice = (
+        reason = _("diagnosis date unknown") if since is None else _("study date missing")
+        summary = _(
+            "Staging imaging: cannot confirm the {studies} ({reason})",
+            studies=_or(unclear),
+            reason=reason,
+        )
+    advice = _(
         "Multiphasic contrast-enhanced abdominal/pelvic CT plus chest CT (with or without "
         "contrast) is the preferred examination for the diagnosis and staging of pNEN with "
         "liver metastases (C 1)."
     )
     if absent:
-        advice += f" Missing: {', '.join(t for _, t, _ in absent)}."
+        advice = then(advice, _("Missing: {studies}.", studies=_listed(t for _o, t, _p in absent)))
     if pending:
-        advice += f" Already ordered, no report yet: {_refs(pending)}."
+        advice = then(advice, _("Already ordered, no report yet: {refs}.", refs=_refs(pending)))
     if unclear:
-        advice += f" Not settled by the data: {', '.join(unclear)}."
+        advice = then(advice, _("Not settled by the data: {studies}.", studies=_listed(unclear)))
     if since is None:
-        advice += (
-            " The pNEN-LM diagnosis date is not recorded, so the staging window (from "
-            f"{window} days before the diagnosis) cannot be placed: only studies of the last "
-            f"{window} days count for certain."
+        advice = then(
+            advice,
+            _(
+                "The pNEN-LM diagnosis date is not recorded, so the staging window (from "
+                "{days} days before the diagnosis) cannot be placed: only studies of the last "
+                "{days} days count for certain.",
+                days=window,
+            ),
         )
     suggestions: tuple[Suggestion, ...] = ()
     if to_order:
-        label = f"Order {' and '.join(t for _, t in to_order)}"
-        actions = tuple(create(order, f"Order {title}") for order, title in to_order)
+        label = _("Order {study}", study=_and(t for _order, t in to_order))
+        actions = tuple(create(order, _("Order {study}", study=title)) for order, title in to_order)
         suggestions = (Suggestion(label, actions),)
-    criteria = (diagnosis, *(c for c, *_ in parts))
+    criteria = (diagnosis, *(c for c, *_rest in parts))
     return recommend(
         info,
         Indicator.INFO,
@@ -227,7 +270,7 @@ def staging_imaging(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
 def _contrast(ctx: RuleContext) -> tuple[Criterion, tuple[str, ...]]:
     """Contrast contraindicated: a contrast allergy, or the latest eGFR below the threshold."""
     p = ctx.patient
-    name = "contrast contraindicated (contrast allergy or low eGFR)"
+    name = _("contrast contraindicated (contrast allergy or low eGFR)")
     allergies = p.facts.all("contrast-allergy")
     egfr = p.facts.latest("egfr")
     threshold = ctx.settings.value("contrast-egfr-threshold")
@@ -237,30 +280,31 @@ def _contrast(ctx: RuleContext) -> tuple[Criterion, tuple[str, ...]]:
     if found:
         return known(name, True, found), policy
     if egfr is None:
-        return known(name, False, note="no contrast allergy or eGFR recorded"), policy
+        return known(name, False, note=_("no contrast allergy or eGFR recorded")), policy
     if low is None:  # a bound such as '< 60' that does not settle the threshold
-        return unknown(name, f"exact eGFR (reported as {egfr.value.display()})", (egfr,)), policy
-    return known(name, False, (egfr,), note="no contrast allergy recorded"), policy
+        exact = _("exact eGFR (reported as {value})", value=egfr.value.display())
+        return unknown(name, exact, (egfr,)), policy
+    return known(name, False, (egfr,), note=_("no contrast allergy recorded")), policy
 
 
 def _liver_mri_trigger(ctx: RuleContext) -> tuple[Criterion, ...]:
     """PV: ENETS type I/II or a resectability assessment; orders: a liver resection drafted."""
     p = ctx.patient
     if ctx.on_orders:
-        drafted = ctx.drafted_criterion("hepatectomy or liver ablation drafted", *LIVER_SURGERY)
+        drafted = ctx.drafted_criterion(_("hepatectomy or liver ablation drafted"), *LIVER_SURGERY)
         return (drafted,) if drafted is not None and p.has_pnen else ()
     if not p.pnen_lm:
         return ()
     if p.enets_type is None:
-        enets = unknown("ENETS type I or II", "ENETS liver-metastasis type")
+        enets = unknown(_("ENETS type I or II"), _("ENETS liver-metastasis type"))
     else:
-        enets = known("ENETS type I or II", p.enets_is("I", "II"), (p.enets_type,))
+        enets = known(_("ENETS type I or II"), p.enets_is("I", "II"), (p.enets_type,))
     assessed = [f for kind in RESECTABILITY_FACTS if (f := p.facts.latest(kind))]
     assessment = known(
-        "liver resectability being assessed",
+        _("liver resectability being assessed"),
         bool(assessed),
         assessed,
-        note="" if assessed else "no resectability assessment recorded",
+        note="" if assessed else _("no resectability assessment recorded"),
     )
     # Silent unless one is met: with the type unknown and nothing assessed, nothing to plan yet.
     return alternatives(enets, assessment) if enets.met or assessment.met else ()
@@ -268,7 +312,7 @@ def _liver_mri_trigger(ctx: RuleContext) -> tuple[Criterion, ...]:
 
 @rule(
     "liver-mri-hepatobiliary",
-    "Liver MRI with hepatobiliary contrast",
+    N_("Liver MRI with hepatobiliary contrast"),
     [PV, OS, SIGN],
     "C 1.2; C 1.3",
     AREA,
@@ -285,37 +329,46 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
     contrast, policy = _contrast(ctx)
     criteria = (
         *trigger,
-        _none_on_record("liver MRI with hepatobiliary contrast on record"),
+        _none_on_record(_("liver MRI with hepatobiliary contrast on record")),
         contrast,
     )
-    advice = (
+    advice = _(
         "Multiphase MRI, especially with a liver-specific (hepatobiliary) contrast agent such as "
         "gadoxetate, may detect more liver metastases than CT or conventional MRI (C 1.2, C 1.3) "
         "— useful before planning resection or ablation."
     )
     if contrast.met:
-        advice += (
-            " Contrast is contraindicated here: diffusion-weighted MRI (DWI) detects primary and "
-            "metastatic lesions without contrast (C 1.2)."
+        advice = then(
+            advice,
+            _(
+                "Contrast is contraindicated here: diffusion-weighted MRI (DWI) detects primary "
+                "and metastatic lesions without contrast (C 1.2)."
+            ),
         )
     reassess = enets_reassess_note(p) if not ctx.on_orders else ""
     if reassess:
-        advice += f" {reassess}"
+        advice = then(advice, reassess)
     suggestions: tuple[Suggestion, ...] = ()
     if pending:
-        advice += f" A liver MRI with hepatobiliary contrast is already ordered: {_refs(pending)}."
-        summary = "Liver MRI with hepatobiliary contrast ordered, no report yet; it may show more "
-        summary += "liver metastases"
+        advice = then(
+            advice,
+            _(
+                "A liver MRI with hepatobiliary contrast is already ordered: {refs}.",
+                refs=_refs(pending),
+            ),
+        )
+        summary = _(
+            "Liver MRI with hepatobiliary contrast ordered, no report yet; it may show more "
+            "liver metastases"
+        )
     else:
+        order_hepatobiliary = _("Order liver MRI with hepatobiliary contrast")
         hepatobiliary = Suggestion(
-            "Order liver MRI with hepatobiliary contrast",
-            (create(HEPATOBILIARY, "Order liver MRI with hepatobiliary contrast"),),
+            order_hepatobiliary, (create(HEPATOBILIARY, order_hepatobiliary),)
         )
         if contrast.met:
-            dwi = Suggestion(
-                "Order liver MRI with DWI, without contrast",
-                (create("mri-liver-dwi", "Order liver MRI with DWI, without contrast"),),
-            )
+            order_dwi = _("Order liver MRI with DWI, without contrast")
+            dwi = Suggestion(order_dwi, (create("mri-liver-dwi", order_dwi),))
             suggestions = (
                 dwi,
                 Suggestion(hepatobiliary.label, hepatobiliary.actions, is_recommended=False),
@@ -323,18 +376,28 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
         else:
             suggestions = (hepatobiliary,)
         if ctx.on_orders:
-            what = "Liver resection drafted"
+            what = _("Liver resection drafted")
         elif trigger[0].met and p.enets_type is not None and p.enets_outdated_by is not None:
-            what = f"ENETS type {p.enets_type.value} of {p.enets_type.when} predates progression"
+            what = _(
+                "ENETS type {type} of {date} predates progression",
+                type=p.enets_type.value,
+                date=p.enets_type.when,
+            )
         elif trigger[0].met and p.enets_type is not None:
-            what = f"ENETS type {p.enets_type.value} liver metastases"
+            what = _("ENETS type {type} liver metastases", type=p.enets_type.value)
         else:
-            what = "Liver resectability under assessment"
-        summary = f"{what}: liver MRI with hepatobiliary contrast may detect more metastases; "
-        summary += "none on record"
+            what = _("Liver resectability under assessment")
+        summary = _(
+            "{what}: liver MRI with hepatobiliary contrast may detect more metastases; "
+            "none on record",
+            what=what,
+        )
         if contrast.met:
-            summary = f"{what}: no hepatobiliary-contrast liver MRI; contrast contraindicated, "
-            summary += "consider DWI MRI"
+            summary = _(
+                "{what}: no hepatobiliary-contrast liver MRI; contrast contraindicated, "
+                "consider DWI MRI",
+                what=what,
+            )
     return recommend(
         info,
         Indicator.INFO,
@@ -348,7 +411,7 @@ def liver_mri_hepatobiliary(ctx: RuleContext, info: RuleInfo) -> Recommendation 
 
 
 # --- pet-ssa ----------------------------------------------------------------------------------
-@rule("pet-ssa", "68Ga-SSA PET/CT indicated", [PV], "C 1.4; C 4", AREA)
+@rule("pet-ssa", N_("68Ga-SSA PET/CT indicated"), [PV], "C 1.4; C 4", AREA)
 def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """SSTR PET for NET of any grade or G3 with differentiation unknown, when none is on record."""
     p = ctx.patient
@@ -361,11 +424,11 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
             info,
             (
                 unknown(
-                    "NET, or G3 with differentiation unknown (not NEC)",
-                    "differentiation (well or poorly differentiated) or an exact Ki-67",
+                    _("NET, or G3 with differentiation unknown (not NEC)"),
+                    _("differentiation (well or poorly differentiated) or an exact Ki-67"),
                     kind_evidence,
                 ),
-                known("no SSTR PET on record", True, note="none recorded"),
+                known(_("no SSTR PET on record"), True, note=_("none recorded")),
             ),
         )
     if kind not in (NET, G3_UNKNOWN):
@@ -379,32 +442,46 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
             dict.fromkeys((*kind_evidence, *grade_evidence)),
             note=grade.history_note if grade else "",
         ),
-        known("insulinoma recorded", False, note="none recorded"),  # insulinoma: pet-insulinoma
-        _none_on_record("SSTR PET on record"),
+        # insulinoma: pet-insulinoma
+        known(_("insulinoma recorded"), False, note=_("none recorded")),
+        _none_on_record(_("SSTR PET on record")),
     )
-    advice = (
-        "68Ga-SSA PET/CT is indicated for NET G1, G2 and G3: sensitivity ~92 % and specificity "
-        "~95 % for NET, and it detects up to 67 % of the lesions CT or MRI miss, inside and "
-        "outside the liver (C 1.4)."
+    advice = _(
+        "68Ga-SSA PET/CT is indicated for NET G1, G2 and G3: sensitivity ~{sensitivity} and "
+        "specificity ~{specificity} for NET, and it detects up to {detected} of the lesions CT or "
+        "MRI miss, inside and outside the liver (C 1.4).",
+        sensitivity=percent(92),
+        specificity=percent(95),
+        detected=percent(67),
     )
     if p.is_g3_unknown:
-        advice += (
-            " Here the grade is G3 with differentiation unknown: SSTR expression also helps "
-            "separate a G3 NET (SSTR2 strongly expressed) from a NEC (weak or absent) (C 3, C 4)."
+        advice = then(
+            advice,
+            _(
+                "Here the grade is G3 with differentiation unknown: SSTR expression also helps "
+                "separate a G3 NET (SSTR2 strongly expressed) from a NEC (weak or absent) "
+                "(C 3, C 4)."
+            ),
         )
     pending = p.planned("pet-ssa")
     suggestions: tuple[Suggestion, ...] = ()
     if pending:
-        advice += f" An SSTR PET is already ordered: {_refs(pending)}."
-        summary = f"68Ga-SSA PET/CT ordered, no report yet: indicated for {_grade_text(p)}"
-    else:
-        summary = f"Order 68Ga-SSA PET/CT: indicated for {_grade_text(p)}; no SSTR PET on record"
-        if p.is_g3_unknown:
-            summary = "Order 68Ga-SSA PET/CT: G3, differentiation unknown — SSTR uptake helps "
-            summary += "separate G3 NET from NEC"
-        suggestions = (
-            Suggestion("Order 68Ga-SSA PET/CT", (create("pet-ssa", "Order 68Ga-SSA PET/CT"),)),
+        advice = then(advice, _("An SSTR PET is already ordered: {refs}.", refs=_refs(pending)))
+        summary = _(
+            "68Ga-SSA PET/CT ordered, no report yet: indicated for {grade}", grade=_grade_text(p)
         )
+    else:
+        summary = _(
+            "Order 68Ga-SSA PET/CT: indicated for {grade}; no SSTR PET on record",
+            grade=_grade_text(p),
+        )
+        if p.is_g3_unknown:
+            summary = _(
+                "Order 68Ga-SSA PET/CT: G3, differentiation unknown — SSTR uptake helps "
+                "separate G3 NET from NEC"
+            )
+        order = _("Order 68Ga-SSA PET/CT")
+        suggestions = (Suggestion(order, (create("pet-ssa", order),)),)
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
@@ -417,56 +494,62 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
 
 
 # --- pet-fdg ----------------------------------------------------------------------------------
-@rule("pet-fdg", "18F-FDG PET/CT indicated", [PV], "C 1.4; C 3", AREA)
+@rule("pet-fdg", N_("18F-FDG PET/CT indicated"), [PV], "C 1.4; C 3", AREA)
 def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
     """FDG PET for Ki-67 > 10 %, overall grade G3 or NEC, when none is on record."""
     p = ctx.patient
     if not p.has_pnen or p.imaging("pet-fdg"):
         return None
-    high = p.ki67_criterion("highest Ki-67 > 10 %", ">", 10)  # C 1.4: Ki-67 > 10 %
+    high = p.ki67_criterion(_("highest Ki-67 > 10 %"), ">", 10)  # C 1.4: Ki-67 > 10 %
     kind, kind_evidence = p.differentiation
     grade = p.overall_grade
     if p.is_nec:
-        reason, why = known("NEC", True, kind_evidence), "NEC"
+        reason, why = known(_("NEC"), True, kind_evidence), _("NEC")
     elif p.is_g3_unknown:
-        reason, why = known(G3_UNKNOWN, True, kind_evidence), G3_UNKNOWN
+        reason, why = known(_(G3_UNKNOWN), True, kind_evidence), _(G3_UNKNOWN)
     elif high.met:
-        reason, why = high, "Ki-67 > 10 %"
+        reason, why = high, _("Ki-67 > 10 %")
     elif grade is not None and p.grade == 3:  # C 1.4: FDG PET for G3 NETs, by any measure
-        why = "NET G3" if p.is_net else "grade G3"
-        reason = known("overall grade G3", True, dict.fromkeys((*kind_evidence, *grade.evidence)))
+        why = _("NET G3") if p.is_net else _("grade G3")
+        evidence = dict.fromkeys((*kind_evidence, *grade.evidence))
+        reason = known(_("overall grade G3"), True, evidence)
     elif high.unknown:
         # No Ki-67, or a bound across 10 %: the exact value decides (a decision waiting on data).
-        return silent(info, (high, known("no FDG PET on record", True, note="none recorded")))
+        no_pet = known(_("no FDG PET on record"), True, note=_("none recorded"))
+        return silent(info, (high, no_pet))
     else:
         return None
     criteria: list[Criterion] = [reason]
     if reason is not high:
         criteria.append(high)
     elif kind == CONFLICT:
-        criteria.append(known("NEC", False, kind_evidence, note="conflicting differentiation"))
+        conflicting = _("conflicting differentiation")
+        criteria.append(known(_("NEC"), False, kind_evidence, note=conflicting))
     else:
-        criteria.append(known("NEC", False, kind_evidence))
-    criteria.append(_none_on_record("FDG PET on record"))
-    advice = (
+        criteria.append(known(_("NEC"), False, kind_evidence))
+    criteria.append(_none_on_record(_("FDG PET on record")))
+    advice = _(
         "18F-FDG PET/CT is indicated for intermediate-to-high grade NET (Ki-67 > 10 %: some G2, "
         "all G3) and for NEC; FDG-avid disease carries a poorer prognosis (C 1.4)."
     )
     if p.is_net and (high.met or p.grade == 3):
-        advice += (
-            " For NET with Ki-67 > 10 % or grade G3, combined 68Ga-SSA and FDG PET is more "
-            "helpful for detection, prognosis and the choice of biopsy site (C 1.4, C 2)."
+        advice = then(
+            advice,
+            _(
+                "For NET with Ki-67 > {ki67} or grade G3, combined 68Ga-SSA and FDG PET is more "
+                "helpful for detection, prognosis and the choice of biopsy site (C 1.4, C 2).",
+                ki67=percent(10),
+            ),
         )
     pending = p.planned("pet-fdg")
     suggestions: tuple[Suggestion, ...] = ()
     if pending:
-        advice += f" An FDG PET is already ordered: {_refs(pending)}."
-        summary = f"18F-FDG PET/CT ordered, no report yet: indicated for {why}"
+        advice = then(advice, _("An FDG PET is already ordered: {refs}.", refs=_refs(pending)))
+        summary = _("18F-FDG PET/CT ordered, no report yet: indicated for {reason}", reason=why)
     else:
-        summary = f"Order 18F-FDG PET/CT: {why}; no FDG PET on record"
-        suggestions = (
-            Suggestion("Order 18F-FDG PET/CT", (create("pet-fdg", "Order 18F-FDG PET/CT"),)),
-        )
+        summary = _("Order 18F-FDG PET/CT: {reason}; no FDG PET on record", reason=why)
+        order = _("Order 18F-FDG PET/CT")
+        suggestions = (Suggestion(order, (create("pet-fdg", order),)),)
     return Recommendation(
         rule=info,
         indicator=Indicator.WARNING if p.is_nec else Indicator.INFO,
@@ -479,20 +562,25 @@ def pet_fdg(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
 
 
 # --- pet-insulinoma ---------------------------------------------------------------------------
-def _insulinoma_suggestions(verb: str) -> tuple[Suggestion, ...]:
+def _insulinoma_suggestions(adding: bool) -> tuple[Suggestion, ...]:
     """Exendin-4 or DOPA PET (at most one), creating an order and deleting nothing."""
+    if adding:  # beside a drafted SSTR PET
+        exendin = _("Add 68Ga-exendin-4 PET/CT")
+        exendin_order = _("Add 68Ga-exendin-4 (GLP-1R) PET/CT")
+        dopa = _("Add 18F-DOPA PET/CT")
+    else:
+        exendin = _("Order 68Ga-exendin-4 PET/CT")
+        exendin_order = _("Order 68Ga-exendin-4 (GLP-1R) PET/CT")
+        dopa = _("Order 18F-DOPA PET/CT")
     return (
-        Suggestion(
-            f"{verb} 68Ga-exendin-4 PET/CT",
-            (create("pet-exendin", f"{verb} 68Ga-exendin-4 (GLP-1R) PET/CT"),),
-        ),
-        Suggestion(f"{verb} 18F-DOPA PET/CT", (create("pet-dopa", f"{verb} 18F-DOPA PET/CT"),)),
+        Suggestion(exendin, (create("pet-exendin", exendin_order),)),
+        Suggestion(dopa, (create("pet-dopa", dopa),)),
     )
 
 
 @rule(
     "pet-insulinoma",
-    "Insulinoma: exendin-4 or DOPA PET/CT",
+    N_("Insulinoma: exendin-4 or DOPA PET/CT"),
     [PV, OS, SIGN],
     "C 1.4",
     AREA,
@@ -503,37 +591,46 @@ def pet_insulinoma(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     if not p.has_pnen or not p.is_insulinoma or p.imaging(*INSULINOMA_PET):
         return None
     insulinoma = known(
-        "insulinoma recorded", True, [f for f in p.functional if f.value == "insulinoma"]
+        _("insulinoma recorded"), True, [f for f in p.functional if f.value == "insulinoma"]
     )
-    none = _none_on_record("68Ga-exendin-4 or 18F-DOPA PET on record")
+    none = _none_on_record(_("68Ga-exendin-4 or 18F-DOPA PET on record"))
     pending = _pending(ctx, *INSULINOMA_PET)
-    advice = (
-        "SSTR is expressed in only about 50–60 % of insulinomas, so SSTR imaging is insensitive "
+    advice = _(
+        "SSTR is expressed in only about {share} of insulinomas, so SSTR imaging is insensitive "
         "for them; GLP-1 receptor (68Ga-exendin-4) or 18F-DOPA PET/CT is often used and reaches "
-        "a diagnostic accuracy above 90 % (C 1.4)."
+        "a diagnostic accuracy above {accuracy} (C 1.4).",
+        share=percent("50–60"),
+        accuracy=percent(90),
     )
     if ctx.on_orders:
-        drafted = ctx.drafted_criterion("SSTR PET drafted", "pet-ssa")
+        drafted = ctx.drafted_criterion(_("SSTR PET drafted"), "pet-ssa")
         if drafted is None or pending:
             return None
         criteria: tuple[Criterion, ...] = (drafted, insulinoma, none)
-        summary = "SSTR PET drafted for an insulinoma (SSTR+ in only ~50–60 %): add exendin-4 "
-        summary += "or DOPA PET/CT"
-        advice += (
-            " Keep the SSTR PET if SSA or PRRT eligibility matters (metastatic insulinomas are "
-            "often SSTR-positive) and add an exendin-4 or DOPA PET/CT."
+        summary = _(
+            "SSTR PET drafted for an insulinoma (SSTR+ in only ~50–60 %): add exendin-4 "
+            "or DOPA PET/CT"
         )
-        suggestions = _insulinoma_suggestions("Add")
+        advice = then(
+            advice,
+            _(
+                "Keep the SSTR PET if SSA or PRRT eligibility matters (metastatic insulinomas "
+                "are often SSTR-positive) and add an exendin-4 or DOPA PET/CT."
+            ),
+        )
+        suggestions = _insulinoma_suggestions(adding=True)
     else:
         criteria = (insulinoma, none)
         if pending:
-            advice += f" Already ordered: {_refs(pending)}."
-            summary = "Insulinoma: exendin-4 or DOPA PET/CT ordered, no report yet"
+            advice = then(advice, _("Already ordered: {refs}.", refs=_refs(pending)))
+            summary = _("Insulinoma: exendin-4 or DOPA PET/CT ordered, no report yet")
             suggestions = ()
         else:
-            summary = "Insulinoma: 68Ga-exendin-4 or 18F-DOPA PET/CT (accuracy > 90 %) is "
-            summary += "preferred; none on record"
-            suggestions = _insulinoma_suggestions("Order")
+            summary = _(
+                "Insulinoma: 68Ga-exendin-4 or 18F-DOPA PET/CT (accuracy > 90 %) is "
+                "preferred; none on record"
+            )
+            suggestions = _insulinoma_suggestions(adding=False)
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
@@ -553,28 +650,31 @@ def _sstr_pet_for_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
     if not drafts or not p.is_nec:
         return None
     criteria = (
-        known("SSTR PET drafted", True, [d.as_fact() for d in drafts]),
-        known("NEC", True, p.differentiation[1]),
+        known(_("SSTR PET drafted"), True, [d.as_fact() for d in drafts]),
+        known(_("NEC"), True, p.differentiation[1]),
     )
     fdg_pending = _pending(ctx, "pet-fdg")
     actions: list[Action] = [
-        delete(d.ref, f"Remove the drafted SSTR PET ({d.ref})") for d in drafts
+        delete(d.ref, _("Remove the drafted SSTR PET ({ref})", ref=d.ref)) for d in drafts
     ]
-    advice = (
+    advice = _(
         "NECs express SSTR2 weakly or not at all, so an SSTR PET shows little; 18F-FDG PET/CT is "
         "the indicated functional study for NEC (C 1.4, C 3)."
     )
     if fdg_pending:
-        advice += f" An FDG PET is already ordered: {_refs(fdg_pending)}."
-        label = "Remove the drafted SSTR PET (FDG PET already ordered)"
+        refs = _refs(fdg_pending)
+        advice = then(advice, _("An FDG PET is already ordered: {refs}.", refs=refs))
+        label = _("Remove the drafted SSTR PET (FDG PET already ordered)")
     else:
-        actions.append(create("pet-fdg", "Order 18F-FDG PET/CT"))
-        label = "Replace the SSTR PET with 18F-FDG PET/CT"
+        actions.append(create("pet-fdg", _("Order 18F-FDG PET/CT")))
+        label = _("Replace the SSTR PET with 18F-FDG PET/CT")
     return Recommendation(
         rule=info,
         indicator=Indicator.WARNING,
-        summary="SSTR PET drafted for a NEC: NECs express SSTR2 weakly or not at all; FDG PET/CT "
-        "is the indicated study",
+        summary=_(
+            "SSTR PET drafted for a NEC: NECs express SSTR2 weakly or not at all; FDG PET/CT "
+            "is the indicated study"
+        ),
         advice=advice,
         evidence=(*evidence_of(criteria), *fdg_pending),
         criteria=criteria,
@@ -584,13 +684,14 @@ def _sstr_pet_for_nec(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
 
 def _low_grade(p: Patient) -> Criterion:
     """Overall grade G1 or G2: met, not met (G3), or unknown (no grade, or a bound open to G3)."""
-    name = "overall grade G1 or G2"
+    name = _("overall grade G1 or G2")
     grade = p.overall_grade
     if grade is None:
-        return unknown(name, "Ki-67 index")  # nothing grades, so no Ki-67 either
+        return unknown(name, _("Ki-67 index"))  # nothing grades, so no Ki-67 either
     if grade.low == 3 or grade.high <= 2:
         return known(name, grade.high <= 2, grade.evidence, note=grade.history_note)
-    return unknown(name, f"exact grade (the results allow {grade.grade_text})", grade.evidence)
+    exact = _("exact grade (the results allow {grade})", grade=grade.grade_text)
+    return unknown(name, exact, grade.evidence)
 
 
 def _fdg_pet_for_low_grade_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
@@ -599,39 +700,49 @@ def _fdg_pet_for_low_grade_net(ctx: RuleContext, info: RuleInfo) -> Recommendati
     drafts = ctx.drafted("pet-fdg")
     if not drafts or not p.is_net or p.sstr_pet or _pending(ctx, "pet-ssa"):
         return None
-    low = p.ki67_criterion("highest Ki-67 ≤ 10 %", "<=", 10)  # C 1.4: FDG for Ki-67 > 10 %
+    low = p.ki67_criterion(_("highest Ki-67 ≤ 10 %"), "<=", 10)  # C 1.4: FDG for Ki-67 > 10 %
     grade = _low_grade(p)  # C 1.4: FDG for G3 NET, whatever the Ki-67
     if low.not_met or grade.not_met:
         return None
     kind_evidence = p.differentiation[1]
     criteria = (
-        known("FDG PET drafted", True, [d.as_fact() for d in drafts]),
-        known("NET", True, kind_evidence),
+        known(_("FDG PET drafted"), True, [d.as_fact() for d in drafts]),
+        known(_("NET"), True, kind_evidence),
         low,
         grade,
-        _none_on_record("SSTR PET on record"),
+        _none_on_record(_("SSTR PET on record")),
     )
     if low.met and grade.met:
-        summary = "FDG PET drafted for a NET with Ki-67 ≤ 10 %: 68Ga-SSA PET/CT is the indicated "
-        summary += "study; consider adding it"
+        summary = _(
+            "FDG PET drafted for a NET with Ki-67 ≤ 10 %: 68Ga-SSA PET/CT is the indicated "
+            "study; consider adding it"
+        )
         advice = ""
     else:
         if p.highest_ki67 is None:
-            summary = "FDG PET drafted for a NET with Ki-67 not recorded: 68Ga-SSA PET/CT is the "
-            summary += "indicated study for NET"
+            summary = _(
+                "FDG PET drafted for a NET with Ki-67 not recorded: 68Ga-SSA PET/CT is the "
+                "indicated study for NET"
+            )
         else:
-            summary = "FDG PET drafted for a NET of unsettled grade: 68Ga-SSA PET/CT is the "
-            summary += "indicated study for NET"
-        advice = (
+            summary = _(
+                "FDG PET drafted for a NET of unsettled grade: 68Ga-SSA PET/CT is the "
+                "indicated study for NET"
+            )
+        advice = _(
             "Whether this NET is low grade (Ki-67 ≤ 10 %, G1/G2) is not settled by the record: "
-            f"{'; '.join(missing_of(criteria))}. "
+            "{missing}.",
+            missing="; ".join(missing_of(criteria)),
         )
-    advice += (
-        "In low-grade NET, FDG PET is complementary and prognostic (FDG-avid disease has a "
-        "poorer prognosis), but 68Ga-SSA PET/CT is the indicated functional study for NET G1 "
-        "and G2; FDG PET is indicated from Ki-67 > 10 % and for G3 (C 1.4). Adding the SSTR PET "
-        "keeps the FDG PET: the combination helps detection, prognosis and the choice of "
-        "treatment."
+    advice = then(
+        advice,
+        _(
+            "In low-grade NET, FDG PET is complementary and prognostic (FDG-avid disease has a "
+            "poorer prognosis), but 68Ga-SSA PET/CT is the indicated functional study for NET G1 "
+            "and G2; FDG PET is indicated from Ki-67 > 10 % and for G3 (C 1.4). Adding the SSTR "
+            "PET keeps the FDG PET: the combination helps detection, prognosis and the choice of "
+            "treatment."
+        ),
     )
     return recommend(
         info,
@@ -640,14 +751,14 @@ def _fdg_pet_for_low_grade_net(ctx: RuleContext, info: RuleInfo) -> Recommendati
         advice,
         criteria,
         suggestions=(
-            Suggestion("Add 68Ga-SSA PET/CT", (create("pet-ssa", "Add 68Ga-SSA PET/CT"),)),
+            Suggestion(_("Add 68Ga-SSA PET/CT"), (create("pet-ssa", _("Add 68Ga-SSA PET/CT")),)),
         ),
     )
 
 
 @rule(
     "pet-tracer-mismatch",
-    "PET tracer does not match the tumour",
+    N_("PET tracer does not match the tumour"),
     [OS, SIGN],
     "C 1.4; C 3",
     AREA,

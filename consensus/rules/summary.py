@@ -19,21 +19,83 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from consensus.patient import ACTIVE, CONFLICT, G3_UNKNOWN, NEC, REMISSION, Patient
+from consensus.patient import ACTIVE, CONFLICT, G3_UNKNOWN, NEC, NET, REMISSION, Patient
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
 from consensus.record_notes import enets_reassess_note, record_notes
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import LIVER, PRIMARY, Fact
+from pnen_i18n import N_, _
 
-_SITE_NAMES = {PRIMARY: "primary", LIVER: "liver", "unknown": "site unknown"}
+_SITE_NAMES = {PRIMARY: N_("primary"), LIVER: N_("liver"), "unknown": N_("site unknown")}
 # Why a tumour gets no NET stage group (R Staging: NEC is staged as exocrine pancreatic cancer).
 _NO_NET_STAGE = {
-    NEC: "NEC is staged as exocrine pancreatic cancer; no NET stage group",
-    G3_UNKNOWN: "G3 with differentiation unknown: it may be a NEC, which is staged as exocrine "
-    "pancreatic cancer; no NET stage group until differentiation is known",
-    CONFLICT: "differentiation conflicting: it may be a NEC, which is staged as exocrine "
-    "pancreatic cancer; no NET stage group until it is resolved",
+    NEC: N_("NEC is staged as exocrine pancreatic cancer; no NET stage group"),
+    G3_UNKNOWN: N_(
+        "G3 with differentiation unknown: it may be a NEC, which is staged as exocrine "
+        "pancreatic cancer; no NET stage group until differentiation is known"
+    ),
+    CONFLICT: N_(
+        "differentiation conflicting: it may be a NEC, which is staged as exocrine "
+        "pancreatic cancer; no NET stage group until it is resolved"
+    ),
 }
+# The words shown for canonical values the rules compare (the values themselves stay English).
+_KIND_NAMES = {
+    NET: N_("NET"),
+    NEC: N_("NEC"),
+    G3_UNKNOWN: N_("G3, differentiation unknown"),
+    CONFLICT: N_("conflicting differentiation"),
+}
+_COURSE_NAMES = {
+    "progression": N_("progression"),
+    "remission": N_("remission"),
+    "stable": N_("stable"),
+    "improved": N_("improved"),
+    "undetermined": N_("undetermined"),
+}
+_SYNDROME_NAMES = {
+    "insulinoma": N_("insulinoma"),
+    "gastrinoma": N_("gastrinoma"),
+    "glucagonoma": N_("glucagonoma"),
+    "vipoma": N_("vipoma"),
+    "somatostatinoma": N_("somatostatinoma"),
+    "acthoma": N_("acthoma"),
+    "carcinoid-syndrome": N_("carcinoid-syndrome"),
+}
+# An earlier regimen with no end date, by its medication status: a whole sentence each, since a
+# medication's 'active' is not the pNEN's 'active' in every language.
+_OPEN_REGIMEN = {
+    "active": N_("{drug} from {start} (active, end not recorded)"),
+    "on-hold": N_("{drug} from {start} (on-hold, end not recorded)"),
+    "completed": N_("{drug} from {start} (completed, end not recorded)"),
+    "stopped": N_("{drug} from {start} (stopped, end not recorded)"),
+    "intended": N_("{drug} from {start} (intended, end not recorded)"),
+    "unknown": N_("{drug} from {start} (unknown, end not recorded)"),
+}
+NO_SITE = N_("extrahepatic site not recorded")  # fhir_mappings' value for a site not named
+
+
+def _shown(value: object, names: dict[str, str]) -> str:
+    """A canonical value in the current locale; record text not in `names` as written."""
+    text = str(value)
+    return _(names[text]) if text in names else text
+
+
+def _regimen_given(fact: Fact) -> str:
+    """An earlier regimen: its drug and dates, or its start and status when its end is missing."""
+    drug, start, end, status = fact.value.name, fact.value.start, fact.value.end, fact.value.status
+    if end:
+        return _("{drug} {start} to {end}", drug=drug, start=start, end=end)
+    if str(status) in _OPEN_REGIMEN:
+        return _(_OPEN_REGIMEN[str(status)], drug=drug, start=start)
+    return _(
+        "{drug} from {start} ({status}, end not recorded)", drug=drug, start=start, status=status
+    )
+
+
+def _paren(text: str, detail: str) -> str:
+    """'text (detail)', with the current locale's brackets."""
+    return _("{text} ({detail})", text=text, detail=detail)
 
 
 def ajcc_stage(t: str | None, n: str | None, m: str | None) -> str | None:
@@ -57,7 +119,7 @@ def _tnm(patient: Patient) -> tuple[str | None, str | None, str | None, list[Fac
     return values[0], values[1], values[2], [f for f in found if f]
 
 
-STATUS_WORDS = {ACTIVE: "active", REMISSION: "in remission"}
+STATUS_WORDS = {ACTIVE: N_("active"), REMISSION: N_("in remission")}
 
 
 def pnen_status(p: Patient) -> tuple[str, tuple[Fact, ...]]:
@@ -65,30 +127,41 @@ def pnen_status(p: Patient) -> tuple[str, tuple[Fact, ...]]:
     status, decided_by = p.pnen_status_evidence
     conditions = (*p.facts.all("pnen"), *p.facts.all("pnen-remission"))
     extra = (decided_by,) if decided_by is not None and decided_by not in conditions else ()
-    return STATUS_WORDS.get(str(status), str(status)), (*conditions, *extra)
+    return _shown(status, STATUS_WORDS), (*conditions, *extra)
 
 
 def _therapy(p: Patient) -> tuple[str, str, tuple[Fact, ...]]:
     """The current systemic therapy: a short text, a detail line, and the medications."""
     regimen = p.regimen
     if not regimen.drugs:
-        return "", "none recorded", ()
+        return "", _("none recorded"), ()
     names = ", ".join(dict.fromkeys(str(f.value.name) for f in regimen.drugs))
-    since = f" since {regimen.start.isoformat()}" if regimen.start else " (start not recorded)"
-    nth = f", line {regimen.line}" if regimen.line else ""
-    changed = ""
+    if regimen.start:
+        short = _("on {drugs} since {date}", drugs=names, date=regimen.start)
+        detail = _("{drugs} since {date}", drugs=names, date=regimen.start)
+    else:
+        short = _("on {drugs} (start not recorded)", drugs=names)
+        detail = _("{drugs} (start not recorded)", drugs=names)
     if regimen.latest_change and regimen.start and regimen.latest_change != regimen.start:
-        changed = f", changed {regimen.latest_change.isoformat()}"  # an agent added
-    detail = f"{names}{since}{changed}{nth or ', line unknown'}"
-    return f"on {names}{since}{nth}", detail, regimen.drugs
+        # an agent added
+        detail = _("{therapy}, changed {date}", therapy=detail, date=regimen.latest_change)
+    if regimen.line:
+        short = _("{therapy}, line {line}", therapy=short, line=regimen.line)
+        detail = _("{therapy}, line {line}", therapy=detail, line=regimen.line)
+    else:
+        detail = _("{therapy}, line unknown", therapy=detail)
+    return short, detail, regimen.drugs
 
 
 def _fit(head: str, parts: list[str]) -> str:
     """The summary with as many parts as fit under 140 characters, in their order."""
     text = head
     for part in parts:
-        candidate = f"{text}, {part}" if text != head else f"{text} {part}"
-        if len(candidate) < 140:  # CDS Hooks: summary under 140 characters
+        if text != head:
+            candidate = _("{summary}, {part}", summary=text, part=part)
+        else:
+            candidate = _("{head} {part}", head=text, part=part)
+        if len(candidate) < 140:  # CDS Hooks: summary under 140 characters (characters, not bytes)
             text = candidate
     return text
 
@@ -96,41 +169,44 @@ def _fit(head: str, parts: list[str]) -> str:
 def _extrahepatic_sites(p: Patient) -> list[str]:
     """Named sites of extrahepatic metastases; 'site not recorded' only when none is named."""
     sites = list(dict.fromkeys(str(f.value) for f in p.extrahepatic))
-    named = [s for s in sites if s != "extrahepatic site not recorded"]
-    return named or sites
+    named = [s for s in sites if s != NO_SITE]
+    return [_(s) if s == NO_SITE else s for s in named or sites]
 
 
 def _m1_spread(p: Patient) -> str | None:
     """'M1a: liver', 'M1b: lung' or 'M1c: liver + lung' from the metastases on record."""
     sites = " + ".join(_extrahepatic_sites(p))
     if p.has_liver_mets and sites:
-        return f"M1c: liver + {sites}"
+        return _("M1c: liver + {sites}", sites=sites)
     if sites:
-        return f"M1b: {sites}"
-    return "M1a: liver" if p.has_liver_mets else None
+        return _("M1b: {sites}", sites=sites)
+    return _("M1a: liver") if p.has_liver_mets else None
 
 
 def _extrahepatic_text(p: Patient) -> str:
     """Each extrahepatic metastasis with its date, or why none is shown."""
     if p.extrahepatic:
         return "; ".join(
-            dict.fromkeys(f"{f.value} ({f.when or 'undated'})" for f in p.extrahepatic)
+            dict.fromkeys(
+                _paren(_shown(f.value, {NO_SITE: NO_SITE}), str(f.when or _("undated")))
+                for f in p.extrahepatic
+            )
         )
     if p.extrahepatic_unknown:
-        return "unknown (a metastasis is recorded without its site)"
-    return "none recorded"
+        return _("unknown (a metastasis is recorded without its site)")
+    return _("none recorded")
 
 
 def _course_text(fact: Fact) -> str:
     """'progression', 'stable', or 'no evidence of disease' for a NED record."""
     if fact.kind == "ned":
-        return "no evidence of disease" if fact.value is True else "disease present (NED: no)"
-    return str(fact.value)
+        return _("no evidence of disease") if fact.value is True else _("disease present (NED: no)")
+    return _shown(fact.value, _COURSE_NAMES)
 
 
 @rule(
     "summary",
-    "pNEN summary",
+    N_("pNEN summary"),
     [PV],
     "C 2; C 4; C 7.1; R Table 4; R Staging",
     "A. Summary",
@@ -146,46 +222,52 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     kind, kind_evidence = p.differentiation
     evidence += kind_evidence
     grade = p.overall_grade
-    parts = [kind or "differentiation unknown"]
+    kind_name = _shown(kind, _KIND_NAMES) if kind else ""
     if kind == G3_UNKNOWN:
-        parts[0] = "G3 (differentiation unknown)"  # the grade is in the class's name (CR-6)
+        first = _("G3 (differentiation unknown)")  # the grade is in the class's name (CR-6)
     elif grade:
-        parts[0] += f" {grade.grade_text}"
+        first = _(
+            "{kind} {grade}", kind=kind_name or _("differentiation unknown"), grade=grade.grade_text
+        )
+    else:
+        first = kind_name or _("differentiation unknown")
+    parts = [first]
     if grade:
         evidence += (*grade.evidence, *grade.history_evidence)
     if grade and grade.history:
-        parts.append(f"({'; '.join(grade.history)})")  # an earlier, higher grade is never hidden
-    lines = [f"- pNEN status: {status}"]
+        # an earlier, higher grade is never hidden
+        parts.append(_("({history})", history="; ".join(grade.history)))
+    lines = [_("- pNEN status: {status}", status=status)]
     course = p.latest_course
     if course is not None:
-        when = course.when.isoformat() if course.when else "undated"
-        lines.append(f"- Latest disease status: {_course_text(course)} ({when})")
+        when = course.when.isoformat() if course.when else _("undated")
+        course_line = _paren(_course_text(course), when)
+        lines.append(_("- Latest disease status: {status}", status=course_line))
         evidence.append(course)
     else:
-        lines.append("- Latest disease status: none recorded")
+        lines.append(_("- Latest disease status: none recorded"))
     therapy_short, therapy_line, therapy = _therapy(p)
-    lines.append(f"- Current systemic therapy: {therapy_line}")
+    lines.append(_("- Current systemic therapy: {therapy}", therapy=therapy_line))
     evidence += therapy
     prior = p.prior_regimens
     if prior:
-        given = "; ".join(
-            f"{f.value.name} {f.value.start} to {f.value.end}"
-            if f.value.end
-            else f"{f.value.name} from {f.value.start} ({f.value.status}, end not recorded)"
-            for f in prior
-        )
-        lines.append(f"- Earlier systemic therapy since the diagnosis: {given}")
+        given = "; ".join(_regimen_given(f) for f in prior)
+        lines.append(_("- Earlier systemic therapy since the diagnosis: {therapy}", therapy=given))
         evidence += prior
     ki67 = [
-        f"{_SITE_NAMES[site]} {fact.value.display()} ({fact.when or 'undated'})"
+        _(
+            "{site} {value} ({date})",
+            site=_(_SITE_NAMES[site]),
+            value=fact.value.display(),
+            date=fact.when or _("undated"),
+        )
         for site, fact in sorted(p.latest_ki67_by_site.items())
     ]
     evidence += p.latest_ki67_by_site.values()
-    lines.append(f"- Differentiation: {kind or 'unknown (none recorded)'}")
-    lines.append(
-        f"- Overall grade: {grade.label if grade else 'unknown (no Ki-67, mitoses or grade)'}"
-    )
-    lines.append(f"- Ki-67 by site: {'; '.join(ki67) if ki67 else 'none recorded'}")
+    lines.append(_("- Differentiation: {kind}", kind=kind_name or _("unknown (none recorded)")))
+    overall = grade.label if grade else _("unknown (no Ki-67, mitoses or grade)")
+    lines.append(_("- Overall grade: {grade}", grade=overall))
+    lines.append(_("- Ki-67 by site: {ki67}", ki67="; ".join(ki67) if ki67 else _("none recorded")))
     t, n, m, tnm_facts = _tnm(p)
     evidence += tnm_facts
     tnm = " ".join(x for x in (t, n, m) if x)
@@ -197,58 +279,78 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         if recorded:
             evidence.append(recorded)
         spread = _m1_spread(p) if stage == "IV" else None
-        stage_text = f"AJCC 8th stage {stage}" if stage else "stage unknown"
-        stage_text += f" ({spread})" if spread else ""
-        lines.append(f"- Stage: {stage_text}{f' ({tnm})' if tnm else ''}")
+        stage_text = _("AJCC 8th stage {stage}", stage=stage) if stage else _("stage unknown")
+        stage_text = _paren(stage_text, spread) if spread else stage_text
+        stage_text = _paren(stage_text, tnm) if tnm else stage_text
+        lines.append(_("- Stage: {stage}", stage=stage_text))
         if stage:
             # Extrahepatic disease changes the options (C 6.2, C 12): never left out (CR-8).
             parts.append(
-                f"stage {stage} ({spread})" if spread and p.extrahepatic else f"stage {stage}"
+                _("stage {stage} ({spread})", stage=stage, spread=spread)
+                if spread and p.extrahepatic
+                else _("stage {stage}", stage=stage)
             )
     else:
-        lines.append(f"- Stage: {tnm or 'TNM not recorded'} ({_NO_NET_STAGE[str(kind)]})")
+        why_not = _(_NO_NET_STAGE[str(kind)])
+        lines.append(_("- Stage: {stage}", stage=_paren(tnm or _("TNM not recorded"), why_not)))
     evidence += p.extrahepatic
-    lines.append(f"- Extrahepatic metastases: {_extrahepatic_text(p)}")
+    lines.append(_("- Extrahepatic metastases: {metastases}", metastases=_extrahepatic_text(p)))
     if course is not None:
         parts.append(
-            f"{_course_text(course)} {course.when.isoformat() if course.when else '(undated)'}"
+            _("{status} {date}", status=_course_text(course), date=course.when)
+            if course.when
+            else _("{status} (undated)", status=_course_text(course))
         )
     if therapy_short:
         parts.append(therapy_short)
     enets = p.enets_type
     outdated = p.enets_outdated_by
     if enets and outdated:
-        parts.append(f"ENETS type {enets.value} ({enets.when}, re-assess)")
+        parts.append(_("ENETS type {type} ({date}, re-assess)", type=enets.value, date=enets.when))
         evidence += (enets, outdated)
-        lines.append(f"- ENETS liver type: {enets.value} ({enets.when}) — {enets_reassess_note(p)}")
+        lines.append(
+            _(
+                "- ENETS liver type: {type} ({date}) — {note}",
+                type=enets.value,
+                date=enets.when,
+                note=enets_reassess_note(p),
+            )
+        )
     elif enets:
-        parts.append(f"ENETS type {enets.value}")
+        parts.append(_("ENETS type {type}", type=enets.value))
         evidence.append(enets)
-        lines.append(f"- ENETS liver type: {enets.value}")
+        lines.append(_("- ENETS liver type: {type}", type=enets.value))
     else:
-        lines.append("- ENETS liver type: unknown")
+        lines.append(_("- ENETS liver type: unknown"))
     sstr = p.sstr_status
-    sstr_text = "positive" if sstr.met else "negative" if sstr.not_met else "unknown"
+    sstr_text = _("positive") if sstr.met else _("negative") if sstr.not_met else _("unknown")
     evidence += sstr.evidence
-    lines.append(f"- SSTR: {sstr_text}")
-    parts.append(f"SSTR {sstr_text}")
+    lines.append(_("- SSTR: {status}", status=sstr_text))
+    parts.append(_("SSTR {status}", status=sstr_text))
     if p.mgmt is not None:
         evidence.append(p.mgmt)
-        parts.append(f"MGMT {p.mgmt.text.split()[-1]}")
-    lines.append(f"- MGMT: {p.mgmt.text.split()[-1] if p.mgmt else 'not tested'}")
-    syndromes = ", ".join(sorted(p.syndromes))
+        parts.append(_("MGMT {score}", score=p.mgmt.text.split()[-1]))
+    mgmt = p.mgmt.text.split()[-1] if p.mgmt else _("not tested")
+    lines.append(_("- MGMT: {score}", score=mgmt))
+    syndromes = ", ".join(_shown(s, _SYNDROME_NAMES) for s in sorted(p.syndromes))
     evidence += p.functional
-    lines.append(f"- Functional syndrome: {syndromes or 'none recorded'}")
+    lines.append(_("- Functional syndrome: {syndromes}", syndromes=syndromes or _("none recorded")))
     if syndromes:
         parts.append(syndromes)
     lines += record_notes(p)
-    where = " with liver metastases" if p.has_liver_mets else ""
+    if p.has_liver_mets:
+        head = _("pNEN {status} with liver metastases:", status=status)
+    else:
+        head = _("pNEN {status}:", status=status)
+    advice = _(
+        "Current picture of the pancreatic neuroendocrine neoplasm; treat by the higher "
+        "grade when primary and metastasis differ (C 2)."
+    )
     return Recommendation(
         rule=info,
         indicator=Indicator.INFO,
-        summary=_fit(f"pNEN {status}{where}:", parts),
-        advice="Current picture of the pancreatic neuroendocrine neoplasm; treat by the higher "
-        "grade when primary and metastasis differ (C 2).\n\n" + "\n".join(lines),
+        summary=_fit(head, parts),
+        advice=advice + "\n\n" + "\n".join(lines),
         evidence=tuple(dict.fromkeys(evidence)),
         dashboard_link=True,
         digest=True,
