@@ -257,7 +257,7 @@ def grade_history(current: SiteGrade, results: tuple[Fact, ...]) -> SiteGrade:
         (f.when, grade): f
         for grade, f in sorted(earlier, key=lambda x: (x[1].when or date.min, x[0]))
     }
-    steps = [_("{grade} on {date}", grade=f"G{grade}", date=when) for when, grade in by_day]
+    steps = [_("{grade} on {date}", grade="G" + str(grade), date=when) for when, grade in by_day]
     if since:
         now = _("{grade} on {date}", grade=current.grade_text, date=since)
     else:

@@ -117,7 +117,7 @@ class Settings:
         return _(
             "{meaning}: {quantity} (local policy, configurable)",
             meaning=_(default.meaning),
-            quantity=_(QUANTITIES[default.unit], value=f"{self.value(name):g}"),
+            quantity=_(QUANTITIES[default.unit], value=format(self.value(name), "g")),
         )
 
 
