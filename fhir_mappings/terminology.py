@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pnen_i18n import canonical, current_locale
+
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -88,6 +90,8 @@ class Terminology:
     """Other URIs and OIDs of a code system → the URI the ValueSets use (NamingSystem files)."""
     displays: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """The display each ValueSet gives a code (value tables such as AJCC TNM categories)."""
+    designations: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    """A code's display in other languages (concept.designation with a `language`), by locale."""
     _index: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
     _word_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
     _rewrites: dict[str, tuple[str, Callable[[str], str] | None]] = field(
@@ -127,8 +131,17 @@ class Terminology:
         return system, normal_code(system, code)
 
     def display(self, system: str, code: str) -> str | None:
-        """The display a ValueSet gives this code (after alias and notation), or None."""
-        return self.displays.get(self.canonical(system, code))
+        """The display a ValueSet gives this code (after alias and notation), or None.
+
+        In the request's language when the ValueSet designates one (FHIR concept.designation).
+        """
+        key = self.canonical(system, code)
+        designated = self.designations.get(key)
+        if designated:
+            text = designated.get(current_locale())
+            if text:
+                return text
+        return self.displays.get(key)
 
     def readable(self, codeable: Any) -> str:
         """A code's name for people: its text or display, else the ValueSet's display or title."""
@@ -194,7 +207,14 @@ class Terminology:
         return sorted(pairs)
 
 
-_ValueSet = tuple[str, set[tuple[str, str]], list[str], str, dict[tuple[str, str], str]]
+_ValueSet = tuple[
+    str,
+    set[tuple[str, str]],
+    list[str],
+    str,
+    dict[tuple[str, str], str],
+    dict[tuple[str, str], dict[str, str]],
+]
 
 
 def _read_valueset(data: Any, origin: str) -> _ValueSet:
@@ -208,6 +228,7 @@ def _read_valueset(data: Any, origin: str) -> _ValueSet:
         raise TerminologyError(f"{origin}: ValueSet needs an id or a {VALUESET_BASE}<name> url")
     codes: set[tuple[str, str]] = set()
     displays: dict[tuple[str, str], str] = {}
+    designations: dict[tuple[str, str], dict[str, str]] = {}
     includes = (data.get("compose") or {}).get("include", [])
     if not isinstance(includes, list):
         raise TerminologyError(f"{origin}: compose.include: expected a list")
@@ -224,6 +245,13 @@ def _read_valueset(data: Any, origin: str) -> _ValueSet:
             codes.add((system, code))
             if isinstance(concept.get("display"), str):
                 displays[(system, code)] = concept["display"]
+            for designation in concept.get("designation") or []:
+                if not isinstance(designation, dict):
+                    continue
+                language, value = designation.get("language"), designation.get("value")
+                locale = canonical(language) if isinstance(language, str) else None
+                if locale and isinstance(value, str) and value:
+                    designations.setdefault((system, code), {})[locale] = value
     words = [
         ext["valueString"]
         for ext in data.get("extension", [])
@@ -232,7 +260,7 @@ def _read_valueset(data: Any, origin: str) -> _ValueSet:
         and isinstance(ext.get("valueString"), str)
     ]
     title = data.get("title") if isinstance(data.get("title"), str) else name
-    return name, codes, words, str(title), displays
+    return name, codes, words, str(title), displays, designations
 
 
 def _read_naming_system(data: dict[str, Any], origin: str) -> dict[str, str]:
@@ -262,15 +290,21 @@ def load_terminology(site_dir: str | Path | None = None) -> Terminology:
     titles: dict[str, str] = {}
     aliases: dict[str, str] = {}
     displays: dict[tuple[str, str], str] = {}
+    designations: dict[tuple[str, str], dict[str, str]] = {}
 
     def add(data: Any, origin: str) -> None:
         if isinstance(data, dict) and data.get("resourceType") == "NamingSystem":
             aliases.update(_read_naming_system(data, origin))
             return
-        name, codes, more_words, title, more_displays = _read_valueset(data, origin)
+        name, codes, more_words, title, more_displays, more_designations = _read_valueset(
+            data, origin
+        )
         concepts.setdefault(name, set()).update(codes)
         for key, display in more_displays.items():
             displays.setdefault(key, display)
+        for key, by_locale in more_designations.items():
+            for locale, value in by_locale.items():
+                designations.setdefault(key, {}).setdefault(locale, value)
         words.setdefault(name, []).extend(w for w in more_words if w not in words.get(name, []))
         titles.setdefault(name, title)
 
@@ -294,4 +328,5 @@ def load_terminology(site_dir: str | Path | None = None) -> Terminology:
         titles=titles,
         aliases=aliases,
         displays=displays,
+        designations=designations,
     )

@@ -70,10 +70,16 @@ def untranslated(text: str, record: list[str]) -> list[str]:
     return ENGLISH_RUN.findall(NOT_PROSE.sub(" ", text))
 
 
+def _coding(resource: dict[str, Any]) -> Any:
+    """The coded order of a suggested resource (its `text` is in the request's language)."""
+    concept = resource.get("code") or resource.get("medicationCodeableConcept") or {}
+    return concept.get("coding")
+
+
 def _decision(card: dict[str, Any]) -> tuple[Any, ...]:
     """What a card decides, whatever its language: rule, urgency, orders."""
     actions = [
-        (a["type"], json.dumps(a.get("resource", {}).get("code", {}), sort_keys=True))
+        (a["type"], json.dumps(_coding(a.get("resource", {})), sort_keys=True))
         for s in card.get("suggestions", [])
         for a in s.get("actions", [])
     ]
