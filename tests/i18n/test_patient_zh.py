@@ -69,7 +69,7 @@ def test_grade_history_is_written_in_chinese_with_iso_dates() -> None:
         assert grade is not None
         note = grade.history_note
     old_day, new_day = earlier.when, TODAY
-    assert note == f"分级变化：肝：{old_day} 为 G3，{new_day} 为 G2"
+    assert note == f"分级变化：肝转移灶：{old_day} 为 G3，{new_day} 为 G2"
 
 
 def test_unknown_ki67_names_the_chinese_missing_datum() -> None:
