@@ -152,6 +152,8 @@ def map_condition(
     when = onset or recorded
     ref = ref_of(condition)
     label = terms.readable(code) or _("condition")
+    # Fact values are read by the rules: the ValueSet's own display, the same in every language.
+    name = terms.readable(code, translated=False) or label
     facts: list[Fact] = []
 
     def add(kind: str, value: object, text: str, day: date | None = when) -> None:
@@ -167,7 +169,7 @@ def map_condition(
     )
     in_remission = is_pnen and clinical in _REMISSION
     if is_pnen and active:
-        add("pnen", label, label)
+        add("pnen", name, label)
     elif in_remission:
         status = _(_STATUS_NAMES[str(clinical)])
         text = _("{label} ({status})", label=label, status=status)
@@ -213,10 +215,11 @@ def map_condition(
         for comorbidity in COMORBIDITIES:
             if comorbidity in concepts:
                 add("comorbidity", comorbidity, label)
-    site_name = ", ".join(terms.readable(s) for s in body_sites if terms.readable(s))
+    site_names = (terms.readable(s, translated=False) for s in body_sites)
+    site_name = ", ".join(n for n in site_names if n)
     if body_sites and not site_name:
         site_name = _("site not named")
-    facts += _metastasis_facts(concepts, sites, site_name, label, when, ref)
+    facts += _metastasis_facts(concepts, sites, site_name, (name, label), when, ref)
     return facts
 
 
@@ -238,23 +241,27 @@ def _metastasis_facts(
     concepts: frozenset[str],
     sites: frozenset[str],
     site: str,
-    label: str,
+    names: tuple[str, str],
     when: date | None,
     ref: str,
 ) -> list[Fact]:
-    """Metastases, ever recorded: liver, extrahepatic, regional nodes (N1) or site unknown."""
+    """Metastases, ever recorded: liver, extrahepatic, regional nodes (N1) or site unknown.
+
+    `names` is the Condition's name as a value (untranslated) and as the evidence text.
+    """
+    name, label = names
     secondary = "secondary-malignancy" in concepts
     if "liver-metastasis" in concepts or (secondary and "site-liver" in sites):
-        return [Fact("liver-metastasis", label, when, ref, label)]
+        return [Fact("liver-metastasis", name, when, ref, label)]
     if "extrahepatic-metastasis" in concepts or (secondary and site):
         # The value is the site, for the summary's M1b/M1c sites (CR-8).
-        return [Fact("extrahepatic-metastasis", metastasis_site(label, site), when, ref, label)]
+        return [Fact("extrahepatic-metastasis", metastasis_site(name, site), when, ref, label)]
     if "regional-nodes" in concepts:
         # Intra-abdominal nodes are regional for the pancreas: N1, never distant disease.
         return [Fact("tnm-n", "N1", when, ref, _("{label} (regional nodes: N1)", label=label))]
     if "metastasis-site-unknown" in concepts or secondary:
         text = _("{label} (site not recorded: extrahepatic disease unknown)", label=label)
-        return [Fact(UNKNOWN_EXTRAHEPATIC, label, when, ref, text)]
+        return [Fact(UNKNOWN_EXTRAHEPATIC, name, when, ref, text)]
     return []
 
 

@@ -413,7 +413,8 @@ def staging_texts(holder: dict[str, Any], path: str, terms: Terminology) -> list
             if isinstance(code, str):
                 texts.append(code)
                 if isinstance(system, str):
-                    texts.append(terms.display(system, code) or "")
+                    # The category is read from the ValueSet's own display, not a translation.
+                    texts.append(terms.display(system, code, translated=False) or "")
             if isinstance(coding.get("display"), str):
                 texts.append(coding["display"])
     return texts

@@ -130,21 +130,25 @@ class Terminology:
         system = self.aliases.get(system, system)
         return system, normal_code(system, code)
 
-    def display(self, system: str, code: str) -> str | None:
+    def display(self, system: str, code: str, *, translated: bool = True) -> str | None:
         """The display a ValueSet gives this code (after alias and notation), or None.
 
-        In the request's language when the ValueSet designates one (FHIR concept.designation).
+        In the request's language when the ValueSet designates one (FHIR concept.designation),
+        unless `translated` is False: values the rules read stay the same in every language.
         """
         key = self.canonical(system, code)
-        designated = self.designations.get(key)
+        designated = self.designations.get(key) if translated else None
         if designated:
             text = designated.get(current_locale())
             if text:
                 return text
         return self.displays.get(key)
 
-    def readable(self, codeable: Any) -> str:
-        """A code's name for people: its text or display, else the ValueSet's display or title."""
+    def readable(self, codeable: Any, *, translated: bool = True) -> str:
+        """A code's name for people: its text or display, else the ValueSet's display or title.
+
+        A ValueSet display is in the request's language unless `translated` is False.
+        """
         if not isinstance(codeable, dict):
             return ""
         text = codeable.get("text")
@@ -157,7 +161,7 @@ class Terminology:
         for coding in codings:
             system, code = coding.get("system"), coding.get("code")
             if isinstance(system, str) and isinstance(code, str):
-                display = self.display(system, code)
+                display = self.display(system, code, translated=translated)
                 if display:
                     return display
         # A site's own code: the title of the one concept it belongs to says what it is.
