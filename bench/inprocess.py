@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -102,6 +103,8 @@ def main() -> int:
         request = parse_request("patient-view", body)
         items = items_of(request.prefetch)
         facts = knowledge.mapper.map(request.patient_id, items, TODAY)
+        # As `pnen-cds serve` does once a worker has loaded: collections scan request garbage only.
+        gc.freeze()
         phases: dict[str, Callable[[], object]] = {
             "mapping": lambda: knowledge.mapper.map(request.patient_id, items, TODAY),
             "rules": lambda: handle(request, facts, knowledge, TODAY),
