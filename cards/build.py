@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from cards.orders import order_resource
@@ -36,17 +38,19 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _cited(citation: str) -> dict[str, list[str]]:
-    """'C 1.4; C 3; R PRRT' → {'C': ['1.4', '3'], 'R': ['PRRT'], '': []}."""
+@lru_cache(maxsize=512)
+def _cited(citation: str) -> Mapping[str, tuple[str, ...]]:
+    """'C 1.4; C 3; R PRRT' → {'C': ('1.4', '3'), 'R': ('PRRT',), '': ()} (read-only, memoised:
+    a rule's citation is parsed once, not for every card)."""
     groups: dict[str, list[str]] = {"C": [], "R": [], "": []}
     for part in (p.strip() for p in citation.split(";")):
         prefix = part[:2] if part[:2] in ("C ", "R ") else ""
         if part:
             groups[prefix.strip()].append(part[len(prefix) :])
-    return groups
+    return MappingProxyType({key: tuple(items) for key, items in groups.items()})
 
 
-def _counted(words: tuple[str, str], items: list[str], text: Mapping[str, str]) -> str:
+def _counted(words: tuple[str, str], items: Sequence[str], text: Mapping[str, str]) -> str:
     """'question 2' or 'questions 1.4, 3': the noun agrees with the number of items."""
     noun = text[words[0]] if len(items) == 1 else text[words[1]]
     return f"{noun} {', '.join(items)}"

@@ -52,6 +52,58 @@ COUNTED = frozenset({"final", "amended", "corrected", "appended"})
 def is_pathology_report(report: dict[str, Any], terms: Terminology) -> bool:
     """A pathology report: LOINC pathology code, pathology category, or 'pathology' in its name."""
     code = obj(report, "code")
+    key = _kind_key(code, report.get("category"))
+    if key is None:
+        return _is_pathology_report(report, code, terms)
+    found = _PATHOLOGY_KINDS.get((terms, key))
+    if found is None:
+        found = _is_pathology_report(report, code, terms)
+        if len(_PATHOLOGY_KINDS) < _PATHOLOGY_KINDS_MAX:  # a bound: codes come from requests
+            _PATHOLOGY_KINDS[(terms, key)] = found
+    return found
+
+
+_PATHOLOGY_KINDS: dict[tuple[Terminology, tuple[Any, ...]], bool] = {}
+"""is_pathology_report by report code and categories: the same few recur in every record."""
+_PATHOLOGY_KINDS_MAX = 4096
+_Plain = str | None
+
+
+def _kind_key(code: Any, categories: Any) -> tuple[Any, ...] | None:
+    """What decides whether a report is pathology (texts and codings), or None when not plain."""
+    if categories is None:
+        concepts = [code]
+    elif isinstance(categories, list):
+        concepts = [code, *categories]
+    else:
+        return None  # left to the shape checks of the uncached path
+    key: list[Any] = []
+    for concept in concepts:
+        if concept is None:
+            key.append(None)
+            continue
+        if not isinstance(concept, dict) or not isinstance(concept.get("text"), _Plain):
+            return None
+        codings = concept.get("coding") or []
+        if not isinstance(codings, list):
+            return None
+        key.append(concept.get("text"))
+        for coding in codings:
+            if not isinstance(coding, dict):
+                return None
+            system, value, display = coding.get("system"), coding.get("code"), coding.get("display")
+            if not (
+                isinstance(system, _Plain)
+                and isinstance(value, _Plain)
+                and isinstance(display, _Plain)
+            ):
+                return None
+            key.append((system, value, display))
+        key.append(len(codings))
+    return tuple(key)
+
+
+def _is_pathology_report(report: dict[str, Any], code: Any, terms: Terminology) -> bool:
     if "pathology-report" in terms.concepts_of(code):
         return True
     categories = objects(report, "category")

@@ -31,6 +31,7 @@ PREFIX_SYSTEMS = frozenset({ICD10CM, ATC, ICDO3})
 
 
 _NONE: frozenset[str] = frozenset()
+_PREFIXED_MAX = 4096
 
 
 def normal_code(system: str, code: str) -> str:
@@ -97,6 +98,8 @@ class Terminology:
     _rewrites: dict[str, tuple[str, Callable[[str], str] | None]] = field(
         default_factory=dict, repr=False
     )
+    _prefixed: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
+    """Memoised prefix matches (codes only, bounded by `_PREFIXED_MAX`): a record repeats them."""
 
     def __post_init__(self) -> None:
         index: dict[tuple[str, str], set[str]] = {}
@@ -117,12 +120,22 @@ class Terminology:
 
     def code_concepts(self, system: str, code: str) -> frozenset[str]:
         """Concepts that contain this system+code (prefix match where the system allows it)."""
-        found = self._index.get((system, code), frozenset())
         if system in PREFIX_SYSTEMS:
-            for end in range(len(code) - 1, 0, -1):
-                more = self._index.get((system, code[:end]))
-                if more:
-                    found = found | more
+            return self._prefix_concepts(system, code)
+        return self._index.get((system, code), _NONE)
+
+    def _prefix_concepts(self, system: str, code: str) -> frozenset[str]:
+        key = (system, code)
+        found = self._prefixed.get(key)
+        if found is not None:
+            return found
+        found = self._index.get(key, _NONE)
+        for end in range(len(code) - 1, 0, -1):
+            more = self._index.get((system, code[:end]))
+            if more:
+                found = found | more
+        if len(self._prefixed) < _PREFIXED_MAX:  # a bound: codes come from requests
+            self._prefixed[key] = found
         return found
 
     def canonical(self, system: str, code: str) -> tuple[str, str]:
@@ -189,7 +202,12 @@ class Terminology:
                     if rewrite is not None:  # another URI or OID, or another notation
                         system, form = rewrite
                         code = form(code) if form else code
-                    more = self.code_concepts(system, code)
+                    # The common case (one exact code) without a method call per coding.
+                    more = (
+                        self._prefix_concepts(system, code)
+                        if system in PREFIX_SYSTEMS
+                        else self._index.get((system, code), _NONE)
+                    )
                     if more:
                         found = found | more if found else more
         return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -49,26 +50,42 @@ class HookResult:
         return body
 
 
-def _isolated(rules: Sequence[Rule], failed: list[DataIssue]) -> tuple[Rule, ...]:
-    """The rules, each made to fail alone: an exception becomes a data issue, not a lost call."""
+_FAILED: ContextVar[list[DataIssue] | None] = ContextVar("pnen_cds_failed_rules", default=None)
+"""The data issues of the rules that failed in the current call (set by `run_hook`)."""
+_GUARDED: tuple[tuple[Rule, ...], tuple[Rule, ...]] | None = None
+"""The last rule set and its guarded rules: the wrappers are built once, not on every call."""
 
-    def guard(inner: Rule) -> Rule:
-        def run(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
-            try:
-                return inner.evaluate(ctx, info)
-            except Exception as exc:  # one rule's bug must never cost the other cards
-                # The log adds the request's correlation id; the trace withholds messages.
-                log.error("rule could not be evaluated", exc_info=exc, extra={"rule": info.id})
+
+def _guard(inner: Rule) -> Rule:
+    """The rule made to fail alone: an exception becomes a data issue, not a lost call."""
+
+    def run(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | None:
+        try:
+            return inner.evaluate(ctx, info)
+        except Exception as exc:  # one rule's bug must never cost the other cards
+            # The log adds the request's correlation id; the trace withholds messages.
+            log.error("rule could not be evaluated", exc_info=exc, extra={"rule": info.id})
+            failed = _FAILED.get()
+            if failed is not None:
                 failed.append(
                     DataIssue(
                         RULES_KEY, info.id, _("rule {rule} could not be evaluated", rule=info.id)
                     )
                 )
-                return None
+            return None
 
-        return Rule(inner.info, run)
+    return Rule(inner.info, run)
 
-    return tuple(guard(r) for r in rules)
+
+def _isolated(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """The rules, each guarded (`_guard`); the failures go to the call's list (`_FAILED`)."""
+    global _GUARDED
+    cached = _GUARDED
+    if cached is not None and cached[0] is rules:
+        return cached[1]
+    guarded = tuple(_guard(r) for r in rules)
+    _GUARDED = (rules, guarded)  # holds `rules`: its identity cannot be reused meanwhile
+    return guarded
 
 
 def run_hook(
@@ -88,6 +105,10 @@ def run_hook(
         return HookResult([], (), facts.data_issues + issues)
     ctx = RuleContext(request.hook, patient, mapped)
     failed: list[DataIssue] = []
-    recs = evaluate(ctx, _isolated(knowledge.rules, failed))
+    token = _FAILED.set(failed)
+    try:
+        recs = evaluate(ctx, _isolated(knowledge.rules))
+    finally:
+        _FAILED.reset(token)
     cards = build_cards(recs, request.patient_ref, knowledge.cards)
     return HookResult(cards, tuple(recs), facts.data_issues + issues + tuple(failed))

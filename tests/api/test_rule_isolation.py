@@ -92,3 +92,24 @@ def test_a_medication_authored_in_year_9999_does_not_cost_the_other_cards(
     body = response.get_json()
     assert_valid_response(body)
     assert "summary" in {card["source"]["topic"]["code"] for card in body["cards"]}
+
+
+def test_each_call_reports_its_own_rule_failure_once_and_a_fixed_rule_set_none(
+    app: Flask, bench_pnen: dict[str, Any], prefetch_keys: list[str]
+) -> None:
+    runtime = app.extensions["pnen_cds"]
+    working = runtime.knowledge
+    body = _request(bench_pnen, prefetch_keys)
+    _with_broken_rule(app, BROKEN)
+    for _ in range(2):  # the guards are built once per rule set; the failures are per call
+        issues = (
+            app.test_client()
+            .post(PV, json=body)
+            .get_json()["extension"]["org.pnen-cds.data-issues"]
+        )
+        assert [i["reference"] for i in issues if i["prefetchKey"] == "rules"] == [BROKEN]
+    runtime.knowledge = working
+    answer = app.test_client().post(PV, json=body).get_json()
+    issues = answer.get("extension", {}).get("org.pnen-cds.data-issues", [])
+    assert all(i["prefetchKey"] != "rules" for i in issues)
+    assert {card["source"]["topic"]["code"] for card in answer["cards"]} == EXPECTED_PNEN_RULES
