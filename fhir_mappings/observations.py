@@ -484,6 +484,11 @@ def title(kind: str, terms: Terminology) -> str:
     return name
 
 
+def _titled(kind: str, q: Quantity, terms: Terminology) -> str:
+    """'Chromogranin A 257 ng/mL': the concept's name, then the printed value (any language)."""
+    return f"{title(kind, terms)} {q.display()}"
+
+
 def _unreadable(kind: str, path: str, terms: Terminology) -> str:
     return _(
         "{element}: {test} could not be read; not used",
@@ -618,9 +623,6 @@ def _differentiation_value(holder: dict[str, Any], path: str, ctx: _Context) -> 
         ctx.add("differentiation", differentiation, text)
 
 
-def _lab_text(kind: str, q: Quantity, terms: Terminology) -> str:
-    """'Chromogranin A 257 ng/mL'."""
-    return _("{test} {value}", test=title(kind, terms), value=q.display())
 
 
 def _lab(kind: str) -> Handler:
@@ -628,7 +630,7 @@ def _lab(kind: str) -> Handler:
         found = ctx.quantity(kind, holder, path)
         if found:
             q, extra = found
-            ctx.add(kind, q, _lab_text(kind, q, ctx.terms), extra=extra)
+            ctx.add(kind, q, _titled(kind, q, ctx.terms), extra=extra)
 
     return lab_value
 
@@ -758,7 +760,7 @@ def _score(kind: str, label: str) -> Handler:
         found = ctx.quantity(kind, holder, path)
         if found:
             q, extra = found
-            ctx.add(kind, q, _("{test} {value}", test=label, value=q.display()), extra=extra)
+            ctx.add(kind, q, f"{label} {q.display()}", extra=extra)
 
     return score_value
 
@@ -904,7 +906,7 @@ def _lab_result(
     problem = impossible(kind, q, terms) if q.value < 0 else None
     if problem:
         return [], [problem]
-    text = _lab_text(kind, q, terms)
+    text = _titled(kind, q, terms)
     return [Fact(kind, q, when, ref_of(observation), text, UNKNOWN_SITE, flags + extra)], []
 
 

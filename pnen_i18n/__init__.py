@@ -47,8 +47,9 @@ _active_locale: ContextVar[str] = ContextVar("pnen_locale", default=DEFAULT_LOCA
 def _(message: str, /, **values: Any) -> str:
     """The message in the current locale, its `{placeholders}` filled from `values`."""
     translations = _active.get()
-    text = message if translations is None else translations.gettext(message)
-    return text.format(**values) if values else text
+    if translations is not None:
+        message = translations.gettext(message)
+    return message.format_map(values) if values else message
 
 
 def ngettext(singular: str, plural: str, n: int, /, **values: Any) -> str:
