@@ -99,9 +99,14 @@ def _suggestion_lines(rec: Recommendation) -> list[str]:
     return lines
 
 
+def _labelled(label: str, value: str) -> str:
+    """'Rule: summary — …' ('规则：…' in Chinese: the colon is the language's)."""
+    return _("{label}: {value}", label=label, value=value)
+
+
 def _section(title: str, body: Iterable[str]) -> list[str]:
     lines = list(body)
-    return [f"{INDENT}{title}:", *lines] if lines else []
+    return [f"{INDENT}{_('{heading}:', heading=title)}", *lines] if lines else []
 
 
 def recommendation_text(number: int, rec: Recommendation) -> list[str]:
@@ -110,8 +115,8 @@ def recommendation_text(number: int, rec: Recommendation) -> list[str]:
     title = f"{number}. [{indicator_text(rec.indicator).upper()}] {rec.summary}"
     lines = [
         *wrap(title, WIDTH, subsequent_indent=INDENT, break_on_hyphens=False),
-        f"{INDENT}{text['rule']}: {rec.rule.id} — {_(rec.rule.title)}",
-        *_wrap(f"{text['source']}: {citation_text(rec.rule.citation, text)}", INDENT),
+        INDENT + _labelled(text["rule"], f"{rec.rule.id} — {_(rec.rule.title)}"),
+        *_wrap(_labelled(text["source"], citation_text(rec.rule.citation, text)), INDENT),
         "",
         *_section(text["recommendation"], _wrap(rec.advice, INDENT * 2)),
     ]
@@ -153,6 +158,6 @@ def text_report(
     if not recs:
         lines += ["", text["no_recommendations"]]
     if issues:
-        lines += ["", f"{text['data_issues']}:"]
+        lines += ["", _("{heading}:", heading=text["data_issues"])]
         lines += [f"{INDENT}- {i.reference} ({i.prefetch_key}): {i.problem}" for i in issues]
     return "\n".join(lines) + "\n"
