@@ -292,7 +292,8 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             )
     else:
         why_not = _(_NO_NET_STAGE[str(kind)])
-        lines.append(_("- Stage: {stage}", stage=_paren(tnm or _("TNM not recorded"), why_not)))
+        shown = tnm or _("TNM not recorded")
+        lines.append(_("- Stage: {stage}", stage=_paren(shown, why_not)))
     evidence += p.extrahepatic
     lines.append(_("- Extrahepatic metastases: {metastases}", metastases=_extrahepatic_text(p)))
     if course is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 from collections.abc import Iterator
@@ -53,6 +54,34 @@ def _extracted() -> set[str]:
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
+
+
+def _literal_messages() -> dict[str, str]:
+    """Every string literal the code passes to `_()`, `N_()` or `ngettext()` → where.
+
+    Read from the syntax tree, so a call nested in another call's arguments (which Babel's
+    extractor skips) is found too.
+    """
+    found: dict[str, str] = {}
+    for package in ("cds_service", "hooks", "cards", "consensus", "fhir_mappings", "pnen_i18n"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in ("_", "N_", "ngettext")
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
+                    found.setdefault(node.args[0].value, f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_every_literal_message_reaches_the_template() -> None:
+    template = {_ids(m)[0] for m in _messages(_read(TEMPLATE))}
+    missed = {where: m for m, where in _literal_messages().items() if m not in template}
+    assert missed == {}, "hoist nested _() calls out of another call's arguments"
 
 
 def test_the_template_holds_exactly_the_messages_in_the_code() -> None:
