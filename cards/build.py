@@ -13,7 +13,7 @@ from cards.orders import order_resource
 from cards.text import review_section, status_text, wording
 from consensus.criteria import Criterion
 from consensus.recommendation import Action, Indicator, Recommendation, Suggestion
-from pnen_i18n import _
+from pnen_i18n import COMMA, _, joined
 
 RULE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/pnen-rule"
 OVERRIDE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/override-reason"
@@ -53,7 +53,7 @@ def _cited(citation: str) -> Mapping[str, tuple[str, ...]]:
 def _counted(words: tuple[str, str], items: Sequence[str], text: Mapping[str, str]) -> str:
     """'question 2' or 'questions 1.4, 3': the noun agrees with the number of items."""
     noun = text[words[0]] if len(items) == 1 else text[words[1]]
-    return f"{noun} {', '.join(items)}"
+    return f"{noun} {joined(items, COMMA)}"
 
 
 def citation_text(citation: str, text: Mapping[str, str]) -> str:
@@ -75,10 +75,10 @@ def citation_text(citation: str, text: Mapping[str, str]) -> str:
         ]
         sections = [review_section(r) for r in groups["R"] if not r.startswith("Table ")]
         parts = [_counted(("section", "sections"), sections, text)] if sections else []
-        places = ", ".join([*parts, *tables])
+        places = joined([*parts, *tables], COMMA)
         out.append(_("{document}, {places}", document=text["source_R"], places=places))
     out.extend(groups[""])
-    return "; ".join(out)
+    return joined(out)
 
 
 def source_label(citation: str, text: Mapping[str, str]) -> str:
@@ -94,10 +94,11 @@ def basis(criterion: Criterion) -> str:
     text = wording()
     parts = [f.evidence() for f in criterion.evidence]
     if criterion.missing:
-        parts.append(f"{text['missing_short']}: " + ", ".join(criterion.missing))
+        missing = joined(criterion.missing, COMMA)
+        parts.append(_("{label}: {value}", label=text["missing_short"], value=missing))
     if criterion.note:
         parts.append(criterion.note)
-    return "; ".join(parts)
+    return joined(parts)
 
 
 def _criteria_table(criteria: Iterable[Criterion], text: Mapping[str, str]) -> list[str]:
@@ -116,7 +117,8 @@ def _cell(value: str) -> str:
 
 def detail_markdown(rec: Recommendation, text: Mapping[str, str]) -> str:
     """The card detail: recommendation, why, criteria, missing data, local policy, source."""
-    lines = [f"**{text['recommendation']}.** {rec.advice}"] if rec.advice.strip() else []
+    heading = _("{heading}.", heading=text["recommendation"])
+    lines = [f"**{heading}** {rec.advice}"] if rec.advice.strip() else []
     if rec.waiting:
         lines += ["", f"**{text['waiting']}**", *[f"- {w.text}" for w in rec.waiting]]
     evidence = list(dict.fromkeys(rec.evidence))
@@ -129,7 +131,11 @@ def detail_markdown(rec: Recommendation, text: Mapping[str, str]) -> str:
         lines += ["", f"**{text['missing']}**", *[f"- {m}" for m in missing]]
     if rec.local_policy:
         lines += ["", f"**{text['local_policy']}**", *[f"- {p}" for p in rec.local_policy]]
-    lines += ["", f"*{text['source']}: {citation_text(rec.rule.citation, text)}.*"]
+    source = _(
+        "{label}: {value}", label=text["source"], value=citation_text(rec.rule.citation, text)
+    )
+    sentence = _("{sentence}.", sentence=source)
+    lines += ["", f"*{sentence}*"]
     return "\n".join(lines).lstrip("\n")
 
 

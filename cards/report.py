@@ -14,10 +14,12 @@ from cards.text import indicator_text, status_text, wording
 from consensus.criteria import Criterion, Status
 from consensus.recommendation import Recommendation
 from fhir_mappings.facts import DataIssue
-from pnen_i18n import _
+from pnen_i18n import N_, _
 
 WIDTH = 100
 INDENT = "   "
+# What a suggestion's action does, as the report names it (CDS Hooks action types).
+ACTIONS = {"create": N_("create"), "delete": N_("delete")}
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CODE = re.compile(r"`([^`]+)`")
 
@@ -95,7 +97,7 @@ def _suggestion_lines(rec: Recommendation) -> list[str]:
                 what = f"{order.resource_type} {_(order.text)} [{order.code}]"
             else:
                 what = str(action.resource_id)
-            lines.append(f"{INDENT * 3}{action.type}: {what}")
+            lines.append(INDENT * 3 + _labelled(_(ACTIONS.get(action.type, action.type)), what))
     return lines
 
 
@@ -106,7 +108,8 @@ def _labelled(label: str, value: str) -> str:
 
 def _section(title: str, body: Iterable[str]) -> list[str]:
     lines = list(body)
-    return [f"{INDENT}{_('{heading}:', heading=title)}", *lines] if lines else []
+    heading = _("{heading}:", heading=title)
+    return [f"{INDENT}{heading}", *lines] if lines else []
 
 
 def recommendation_text(number: int, rec: Recommendation) -> list[str]:

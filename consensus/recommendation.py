@@ -8,7 +8,7 @@ from enum import Enum
 
 from consensus.criteria import Criterion, evidence_of, missing_of, waiting_on
 from fhir_mappings.facts import Fact
-from pnen_i18n import _
+from pnen_i18n import _, joined
 
 PV = "patient-view"
 OS = "order-select"
@@ -65,7 +65,7 @@ class Waiting:
     @property
     def text(self) -> str:
         """'resectability of the liver metastases (…) — decides: Targeted therapy; PRRT …'."""
-        titles = "; ".join(_(r.title) for r in self.rules)
+        titles = joined(_(r.title) for r in self.rules)
         return _("{datum} — decides: {titles}", datum=self.datum, titles=titles)
 
 

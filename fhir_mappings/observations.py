@@ -623,8 +623,6 @@ def _differentiation_value(holder: dict[str, Any], path: str, ctx: _Context) -> 
         ctx.add("differentiation", differentiation, text)
 
 
-
-
 def _lab(kind: str) -> Handler:
     def lab_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         found = ctx.quantity(kind, holder, path)

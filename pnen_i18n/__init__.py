@@ -15,7 +15,7 @@ where it is used (`_(HIGH_RISK)`). Catalogues live in `pnen_i18n/locale/<ll_CC>/
 from __future__ import annotations
 
 import gettext
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -139,3 +139,14 @@ def use_locale(locale: str) -> Iterator[str]:
 def current_locale() -> str:
     """The locale the current request speaks ('en' outside `use_locale`)."""
     return _active_locale.get()
+
+
+SEMICOLON = N_("; ")
+"""Between the items of a list of facts or titles ('；' in Chinese)."""
+COMMA = N_(", ")
+"""Between short items such as question numbers ('、' in Chinese)."""
+
+
+def joined(items: Iterable[str], separator: str = SEMICOLON) -> str:
+    """The items as one list in the current locale's punctuation."""
+    return _(separator).join(items)
