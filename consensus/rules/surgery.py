@@ -1023,7 +1023,7 @@ def _nec_biology_note(p: Patient) -> str:
     return _(
         " {genes} alteration recorded: more typical of NEC than of a "
         "well-differentiated NET (C 3, C 4); confirm the differentiation at the MDT before "
-        "referral (CR-4).",
+        "referral.",
         genes=altered,
     )
 

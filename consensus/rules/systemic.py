@@ -255,7 +255,7 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
     else:
         choice = _("MGMT {score}, conversion without TMZ", score=score)
         regimen = _(
-            "MGMT is {score} (2+/3+): TMZ-based regimens reach an ORR of only ~8–19 %; use a "
+            "MGMT is {score} (2+/3+): TMZ-based regimens reach an ORR of only ~8–19 %; consider a "
             "regimen without TMZ — surufatinib alone, or oxaliplatin with a fluoropyrimidine "
             "(e.g. FOLFOX) — noting that the evidence for these is limited (C 13).",
             score=score,
@@ -897,7 +897,7 @@ def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     else:
         advice += " " + _(
             "MGMT is {score} (2+/3+): TMZ regimens reach an ORR of only "
-            "~8–19 %; use a regimen without TMZ — surufatinib alone, or oxaliplatin with a "
+            "~8–19 %; consider a regimen without TMZ — surufatinib alone, or oxaliplatin with a "
             "fluoropyrimidine — noting that the evidence for these is limited (C 13).",
             score=mgmt_label(int(p.mgmt.value)),
         )

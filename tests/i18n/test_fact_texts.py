@@ -89,7 +89,7 @@ def test_progression_status_and_a_yes_no_assessment_read_chinese() -> None:
 def test_a_positive_ssa_pet_reads_tracer_avid_in_chinese() -> None:
     facts = in_chinese(study("pet-ssa", result="positive"))
     (fact,) = facts.all("imaging:pet-ssa")
-    assert fact.text.endswith("：阳性（示踪剂摄取）")
+    assert fact.text.endswith("：阳性（示踪剂高摄取）")
     assert fact.value == "positive"
 
 
