@@ -47,7 +47,7 @@ def test_benchmark_summary_lines_keep_the_facts_in_chinese_frames() -> None:
     assert "（共识问题 2）" in advice
     assert "- 分期：AJCC 第 8 版 IV 期（M1a：肝）" in advice
     assert "- 各部位 Ki-67 指数：肝转移灶 18 %（2025-10-18）; 原发灶 4 %（2021-09-29）" in advice
-    assert "- 当前系统治疗：lanreotide，自 2021-12-18 起，第 2 线" in advice
+    assert "- 当前系统治疗：lanreotide，自 2021-12-18 起，治疗线数 2" in advice
 
 
 def test_benchmark_summary_is_unchanged_in_english() -> None:

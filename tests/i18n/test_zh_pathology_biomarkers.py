@@ -85,7 +85,7 @@ def test_zh_rebiopsy_on_progression_without_fdg_pet_cites_question_2() -> None:
         disease_status(WORSENED, when=days_ago(30)),
     ]
     rec = zh(record)["rebiopsy-progression"]
-    assert rec.summary.startswith("末次活检后疾病进展：对原发灶和转移灶再次活检；")
+    assert rec.summary.startswith("最近一次活检后疾病进展：对原发灶和转移灶再次活检；")
     assert "病历中无 FDG PET" in rec.advice
     assert [c.name for c in rec.criteria] == [
         "最近一次疾病状态为疾病进展",
