@@ -46,7 +46,7 @@ def test_every_shipped_display_has_exactly_one_zh_cn_designation() -> None:
     ("system", "code", "english", "chinese"),
     [
         (SNOMED, "1290080008", "Neuroendocrine neoplasm of pancreas", "胰腺神经内分泌肿瘤"),
-        (SNOMED, "94381002", "Metastatic malignant neoplasm to liver", "肝转移性恶性肿瘤"),
+        (SNOMED, "94381002", "Metastatic malignant neoplasm to liver", "肝继发恶性肿瘤"),
         (ICDO3, "8246/3", "Neuroendocrine carcinoma", "神经内分泌癌"),
         (LOINC, "9811-1", "Chromogranin A [Mass/volume]", "嗜铬粒蛋白 A [质量/体积]"),
         (RXNORM, "68092", "lanreotide", "兰瑞肽"),
@@ -99,7 +99,7 @@ def test_condition_value_stays_untranslated_while_its_evidence_text_is_chinese()
         chinese = facts_for([res]).all("liver-metastasis")
     assert [f.value for f in chinese] == [f.value for f in english]
     assert [f.value for f in english] == ["Metastatic malignant neoplasm to liver"]
-    assert [f.text for f in chinese] == ["肝转移性恶性肿瘤"]
+    assert [f.text for f in chinese] == ["肝继发恶性肿瘤"]
 
 
 def test_site_folder_adds_a_chinese_designation_for_a_local_code(tmp_path: Path) -> None:
