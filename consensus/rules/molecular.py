@@ -216,6 +216,16 @@ def mgmt_tmz_mismatch(ctx: RuleContext, info: RuleInfo) -> Recommendation | None
     )
 
 
+# What a gene result records (fact values stay canonical; the card names them in its language).
+CHANGES = {"alteration": N_("{gene} alteration"), "fusion": N_("{gene} fusion")}
+
+
+def _gene_change(fact: Fact) -> str:
+    """'RB1 alteration' ('RB1 变异')."""
+    gene, change = fact.value[0], fact.value[1]
+    return _(CHANGES[change], gene=gene) if change in CHANGES else f"{gene} {change}"
+
+
 def _latest_genes(facts: tuple[Fact, ...], genes: tuple[str, ...]) -> list[Fact]:
     """The most recent alteration fact per gene among the given genes."""
     latest: dict[str, Fact] = {}
@@ -267,7 +277,7 @@ def molecular_actionable(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
     found: list[str] = []
     lines: list[str] = []
     if platinum:
-        names = [f"{f.value[0]} {f.value[1]}" for f in platinum]
+        names = [_gene_change(f) for f in platinum]
         found += names
         line = "- " + _(
             "{names}: RB1/BRCA2 alterations may predict response to "
@@ -294,7 +304,7 @@ def molecular_actionable(ctx: RuleContext, info: RuleInfo) -> Recommendation | N
             )
         )
     if targeted:
-        names = [f"{f.value[0]} {f.value[1]}" for f in targeted]
+        names = [_gene_change(f) for f in targeted]
         found += names
         lines.append(
             "- "
