@@ -83,7 +83,7 @@ def test_progression_status_and_a_yes_no_assessment_read_chinese() -> None:
     facts = in_chinese(disease_status("271299001"), flag("r0-r1-feasible", False))
     assert facts.all("disease-status")[0].text == "疾病状态：疾病进展"
     assert facts.all("disease-status")[0].value == "progression"
-    assert facts.all("r0-r1-feasible")[0].text == "可行 R0/R1 切除：否"
+    assert facts.all("r0-r1-feasible")[0].text == "R0/R1 切除可行性：否"
 
 
 def test_a_positive_ssa_pet_reads_tracer_avid_in_chinese() -> None:

@@ -97,7 +97,7 @@ def test_zh_rebiopsy_on_progression_without_fdg_pet_cites_question_2() -> None:
 
 def test_zh_g3_with_differentiation_unknown_lists_the_missing_data_in_chinese() -> None:
     rec = zh([*base_pnen_lm(), ki67(35, "liver")])["g3-net-vs-nec"]
-    assert rec.summary.startswith("G3，分化程度不明：")
+    assert rec.summary.startswith("G3，分化程度未知：")
     assert "- 支持 G3 神经内分泌瘤：病历中无" in rec.advice
     assert rec.missing == (
         "形态学（高分化或低分化）",
