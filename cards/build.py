@@ -81,6 +81,16 @@ def citation_text(citation: str, text: Mapping[str, str]) -> str:
     return joined(out)
 
 
+def labelled(label: str, value: str) -> str:
+    """'Rule: summary — …' ('规则：…' in Chinese: the colon is the language's)."""
+    return _("{label}: {value}", label=label, value=value)
+
+
+def source_line(citation: str, text: Mapping[str, str]) -> str:
+    """'Source: <the documents and sections cited>', as cards and the report end."""
+    return labelled(text["source"], citation_text(citation, text))
+
+
 def source_label(citation: str, text: Mapping[str, str]) -> str:
     """The document(s) a card cites: the consensus, the review, or both (from its citation)."""
     groups = _cited(citation)
@@ -95,7 +105,7 @@ def basis(criterion: Criterion) -> str:
     parts = [f.evidence() for f in criterion.evidence]
     if criterion.missing:
         missing = joined(criterion.missing, COMMA)
-        parts.append(_("{label}: {value}", label=text["missing_short"], value=missing))
+        parts.append(labelled(text["missing_short"], missing))
     if criterion.note:
         parts.append(criterion.note)
     return joined(parts)
@@ -131,10 +141,7 @@ def detail_markdown(rec: Recommendation, text: Mapping[str, str]) -> str:
         lines += ["", f"**{text['missing']}**", *[f"- {m}" for m in missing]]
     if rec.local_policy:
         lines += ["", f"**{text['local_policy']}**", *[f"- {p}" for p in rec.local_policy]]
-    source = _(
-        "{label}: {value}", label=text["source"], value=citation_text(rec.rule.citation, text)
-    )
-    sentence = _("{sentence}.", sentence=source)
+    sentence = _("{sentence}.", sentence=source_line(rec.rule.citation, text))
     lines += ["", f"*{sentence}*"]
     return "\n".join(lines).lstrip("\n")
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from cards.build import basis, citation_text
+from cards.build import basis, labelled, source_line
 from cards.columns import pad, wrap
 from cards.columns import width as columns
 from cards.orders import ORDERS
@@ -97,13 +97,8 @@ def _suggestion_lines(rec: Recommendation) -> list[str]:
                 what = f"{order.resource_type} {_(order.text)} [{order.code}]"
             else:
                 what = str(action.resource_id)
-            lines.append(INDENT * 3 + _labelled(_(ACTIONS.get(action.type, action.type)), what))
+            lines.append(INDENT * 3 + labelled(_(ACTIONS.get(action.type, action.type)), what))
     return lines
-
-
-def _labelled(label: str, value: str) -> str:
-    """'Rule: summary — …' ('规则：…' in Chinese: the colon is the language's)."""
-    return _("{label}: {value}", label=label, value=value)
 
 
 def _section(title: str, body: Iterable[str]) -> list[str]:
@@ -118,8 +113,8 @@ def recommendation_text(number: int, rec: Recommendation) -> list[str]:
     title = f"{number}. [{indicator_text(rec.indicator).upper()}] {rec.summary}"
     lines = [
         *wrap(title, WIDTH, subsequent_indent=INDENT, break_on_hyphens=False),
-        INDENT + _labelled(text["rule"], f"{rec.rule.id} — {_(rec.rule.title)}"),
-        *_wrap(_labelled(text["source"], citation_text(rec.rule.citation, text)), INDENT),
+        INDENT + labelled(text["rule"], f"{rec.rule.id} — {_(rec.rule.title)}"),
+        *_wrap(source_line(rec.rule.citation, text), INDENT),
         "",
         *_section(text["recommendation"], _wrap(rec.advice, INDENT * 2)),
     ]

@@ -49,6 +49,11 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
+def request_locale() -> str:
+    """The language of this request: its Accept-Language if supported, else the configured one."""
+    return runtime().locale_for(request.headers.get("Accept-Language"))
+
+
 def localized(response: Response, locale: str) -> Response:
     """Say which language the body speaks, and that Accept-Language chose it (for caches)."""
     response.headers["Content-Language"] = locale
@@ -157,7 +162,7 @@ def discovery_view() -> Response:
     """CDS Hooks discovery."""
     rt = runtime()
     _authenticate(f"{rt.public_url}/cds-services")
-    locale = rt.locale_for(request.headers.get("Accept-Language"))
+    locale = request_locale()
     return localized(Response(rt.discovery_bytes(locale), mimetype="application/json"), locale)
 
 
@@ -166,7 +171,7 @@ def service_view(service_id: str) -> Response:
     """Evaluate a hook call and answer with cards; every authenticated call is audited."""
     rt = runtime()
     issuer = _authenticate(f"{rt.public_url}/cds-services/{service_id}")
-    locale = rt.locale_for(request.headers.get("Accept-Language"))
+    locale = request_locale()
     with audited(rt, service_id) as audit, use_locale(locale):
         audit.locale = locale
         service = SERVICES.get(service_id)

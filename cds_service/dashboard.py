@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, g, render_template, request
 
-from cds_service.api import audited, json_response, localized, runtime
+from cds_service.api import audited, json_response, localized, request_locale, runtime
 from cds_service.errors import ServiceError, bad_request, not_found, unauthorized
 from cds_service.fhir_client import FhirClient
 from cds_service.loopback import is_loopback_url
@@ -124,7 +124,7 @@ def launch() -> tuple[Response, int]:
     refused = iss is not None and not fhir_base_allowed(rt, iss)
     if refused:
         log.warning("SMART launch refused: iss is not an allowed FHIR server")
-    locale = rt.locale_for(request.headers.get("Accept-Language"))
+    locale = request_locale()
     with use_locale(locale):
         page = render_template(
             "app/launch.html",
@@ -142,7 +142,7 @@ def index() -> Response:
 
     Rendered in the browser's language (Accept-Language), its script's wording included.
     """
-    locale = runtime().locale_for(request.headers.get("Accept-Language"))
+    locale = request_locale()
     with use_locale(locale):
         page = render_template("app/index.html", lang=locale, ui=ui_text())
     return localized(Response(page), locale)
@@ -160,7 +160,7 @@ def dashboard_api() -> Response:
     server, patient_id = str(body["fhirServer"]), str(body["patientId"])
     # Who read (or tried to read) which record is audited like a hook call, with the final
     # status: 403 for a refused FHIR server, 412 when the record could not be read, 500.
-    locale = rt.locale_for(request.headers.get("Accept-Language"))
+    locale = request_locale()
     with audited(rt, "dashboard") as audit, use_locale(locale):
         audit.locale = locale
         audit.hook_instance = str(g.get("correlation_id", ""))

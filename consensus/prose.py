@@ -15,6 +15,5 @@ def then(text: str, *sentences: str) -> str:
 
 def percent(value: float | str) -> str:
     """'5 %': a percentage as the locale writes it."""
-    # A message of its own: a literal '% o' inside a sentence reads to Babel's checks as a
-    # printf placeholder that the translation lacks, and `make messages` then fails.
+    # One message for every percentage in running text, so that a locale writes them one way.
     return _("{value} %", value=value)

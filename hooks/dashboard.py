@@ -12,8 +12,8 @@ from typing import Any
 
 from cards import CardOptions
 from cards.build import basis, citation_text
-from cards.text import status_text, wording
-from consensus.recommendation import Recommendation
+from cards.text import indicator_text, status_text, wording
+from consensus.recommendation import Indicator, Recommendation
 from fhir_mappings.facts import (
     LIVER,
     PRIMARY,
@@ -77,32 +77,39 @@ UI_TEXT = {
     "marker_title": N_("{name} ({unit})"),
     "marker_chart": N_("{title} over time, therapy periods shaded; values in the table below."),
     "as_table": N_("{title} as a table"),
-    "no_recommendations": N_("No recommendations: no active pNEN on record, or nothing applies."),
-    "criteria": N_("Criteria"),
     "criteria_of": N_("Criteria of {title}"),
     "source_rule": N_("Source: {citation}. Rule: "),
     "why": N_("Why (evidence)"),
-    "missing": N_("Missing data"),
-    "waiting": N_("Decisions waiting on data"),
-    "local_policy": N_("Local policy"),
-    "suggestions": N_("Suggested orders"),
     "details": N_("{title} — details"),
     "no_issues": N_("None: every resource read was usable."),
     "as_of": N_("{patient} · as of {date}"),
     "recommendations": N_("{n} recommendation(s)."),
     "load_failed": N_("The dashboard could not load: {reason}"),
     "loading": N_("Loading the record…"),
-    "indicator_info": N_("info"),
-    "indicator_warning": N_("warning"),
-    "indicator_critical": N_("critical"),
 }
 DIAGNOSIS_KINDS = ("pnen", "pnen-remission", "liver-metastasis", "extrahepatic-metastasis")
 BIOPSY_PROCEDURES = ("eus-fnb", "liver-biopsy-percutaneous")
 
 
+# Headings the page shares with the cards: the cards' own wording (cards/text.py).
+CARD_WORDING = (
+    "no_recommendations",
+    "criteria",
+    "missing",
+    "waiting",
+    "local_policy",
+    "suggestions",
+)
+
+
 def ui_text() -> dict[str, str]:
-    """The page's own wording in the current locale."""
-    return {key: _(text) for key, text in UI_TEXT.items()}
+    """The page's own wording in the current locale, the headings it shares with cards included."""
+    cards = wording()
+    return {
+        **{key: _(text) for key, text in UI_TEXT.items()},
+        **{key: cards[key] for key in CARD_WORDING},
+        **{f"indicator_{i.value}": indicator_text(i) for i in Indicator},
+    }
 
 
 def _site(site: str) -> str:

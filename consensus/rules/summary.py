@@ -19,14 +19,22 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
-from consensus.patient import ACTIVE, CONFLICT, G3_UNKNOWN, NEC, NET, REMISSION, Patient
+from consensus.patient import (
+    ACTIVE,
+    CONFLICT,
+    G3_UNKNOWN,
+    HISTORY_SITE_NAMES,
+    NEC,
+    NET,
+    REMISSION,
+    Patient,
+)
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
 from consensus.record_notes import enets_reassess_note, record_notes
 from consensus.registry import RuleContext, rule
-from fhir_mappings.facts import LIVER, PRIMARY, Fact
+from fhir_mappings.facts import Fact
 from pnen_i18n import N_, _
 
-_SITE_NAMES = {PRIMARY: N_("primary"), LIVER: N_("liver"), "unknown": N_("site unknown")}
 # Why a tumour gets no NET stage group (R Staging: NEC is staged as exocrine pancreatic cancer).
 _NO_NET_STAGE = {
     NEC: N_("NEC is staged as exocrine pancreatic cancer; no NET stage group"),
@@ -257,7 +265,7 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     ki67 = [
         _(
             "{site} {value} ({date})",
-            site=_(_SITE_NAMES[site]),
+            site=_(HISTORY_SITE_NAMES[site]),
             value=fact.value.display(),
             date=fact.when or _("undated"),
         )
