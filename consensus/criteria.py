@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from enum import Enum
+from typing import NamedTuple
 
 from fhir_mappings.facts import Fact
 from pnen_i18n import _
@@ -12,6 +12,10 @@ from pnen_i18n import _
 
 class Status(Enum):
     """Kleene truth values: unknown is never treated as met or as not met."""
+
+    # Members are singletons compared by identity: hash them so too. Enum's own __hash__ is a
+    # Python call (hash of the name), paid on every dict look-up keyed by a member.
+    __hash__ = object.__hash__
 
     MET = "met"
     NOT_MET = "not met"
@@ -21,9 +25,12 @@ class Status(Enum):
 MET, NOT_MET, UNKNOWN = Status.MET, Status.NOT_MET, Status.UNKNOWN
 
 
-@dataclass(frozen=True)
-class Criterion:
-    """One named criterion, its status, the facts behind it and what data would settle it."""
+class Criterion(NamedTuple):
+    """One named criterion, its status, the facts behind it and what data would settle it.
+
+    A named tuple, not a frozen dataclass: rules build a hundred or more per request, and a
+    frozen dataclass pays an `object.__setattr__` call per field for each (immutable either way).
+    """
 
     name: str
     status: Status
@@ -50,7 +57,7 @@ class Criterion:
 
     def named(self, name: str) -> Criterion:
         """The same criterion under another name."""
-        return replace(self, name=name)
+        return self._replace(name=name)
 
     @property
     def data_wanted(self) -> tuple[str, ...]:
@@ -117,7 +124,7 @@ def alternatives(*criteria: Criterion) -> tuple[Criterion, ...]:
     if not any(c.met for c in criteria):
         return criteria
     return tuple(
-        replace(c, needed=False, note=c.note or _("not needed: an alternative is met"))
+        c._replace(needed=False, note=c.note or _("not needed: an alternative is met"))
         if c.unknown
         else c
         for c in criteria
@@ -127,7 +134,7 @@ def alternatives(*criteria: Criterion) -> tuple[Criterion, ...]:
 def negate(name: str, criterion: Criterion) -> Criterion:
     """The opposite criterion; unknown stays unknown."""
     flipped = {MET: NOT_MET, NOT_MET: MET, UNKNOWN: UNKNOWN}[criterion.status]
-    return replace(criterion, name=name, status=flipped)
+    return criterion._replace(name=name, status=flipped)
 
 
 def waiting_on(criteria: Iterable[Criterion]) -> tuple[str, ...]:

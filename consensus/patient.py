@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from functools import cached_property
 
 from consensus.criteria import (
     MET,
@@ -17,6 +16,7 @@ from consensus.criteria import (
     known,
     unknown,
 )
+from consensus.memo import computed_once
 from consensus.months import whole_months, within_months
 from consensus.settings import Settings
 from fhir_mappings.facts import (
@@ -433,7 +433,7 @@ class Patient:
         self.settings = settings
 
     # --- attribution to the pNEN or another cancer -----------------------------------------
-    @cached_property
+    @computed_once
     def other_cancers(self) -> tuple[Fact, ...]:
         """Other primary cancers on record that are active."""
         return tuple(f for f in self.facts.all("other-cancer") if f.value == "active")
@@ -453,7 +453,7 @@ class Patient:
         return tuple(f for f in self.possibly_other if f.kind in kinds)
 
     # --- diagnoses -------------------------------------------------------------------------
-    @cached_property
+    @computed_once
     def pnen_status_evidence(self) -> tuple[str | None, Fact | None]:
         """The pNEN status ('active', 'remission' or None) and the dated fact that sets it.
 
@@ -493,22 +493,22 @@ class Patient:
         """The pNEN is in remission."""
         return self.pnen_status == REMISSION
 
-    @cached_property
+    @computed_once
     def has_pnen(self) -> bool:
         """A pNEN is on record, active or in remission (rules about active disease are gated)."""
         return self.pnen_status is not None
 
-    @cached_property
+    @computed_once
     def has_liver_mets(self) -> bool:
         """A liver-metastasis Condition, M1a/M1c, or an ENETS liver type is on record."""
         return self.facts.has("liver-metastasis")
 
-    @cached_property
+    @computed_once
     def pnen_lm(self) -> bool:
         """pNEN with liver metastases (active wherever the registry runs an active-only rule)."""
         return self.has_pnen and self.has_liver_mets
 
-    @cached_property
+    @computed_once
     def pnen_lm_date(self) -> date | None:
         """The later of the earliest pNEN onset and the earliest liver-metastasis onset."""
         pnen = [f.when for f in self.facts.all("pnen") if f.when]
@@ -521,17 +521,17 @@ class Patient:
             return None
         return max(min(pnen), min(liver))
 
-    @cached_property
+    @computed_once
     def extrahepatic(self) -> tuple[Fact, ...]:
         """Extrahepatic metastases on record (closed world), not those possibly another cancer's."""
         return self.facts.all("extrahepatic-metastasis")
 
-    @cached_property
+    @computed_once
     def extrahepatic_unknown(self) -> tuple[Fact, ...]:
         """Metastases recorded without a site (C79.9): extrahepatic disease may be present."""
         return self.facts.all("extrahepatic-metastasis-unknown")
 
-    @cached_property
+    @computed_once
     def extrahepatic_possible(self) -> tuple[Fact, ...]:
         """Metastases outside the liver that may belong to another cancer on record."""
         return self.possibly_other_of("extrahepatic-metastasis")
@@ -550,12 +550,12 @@ class Patient:
             return unknown(name, self.may_be_other_cancer(possible), possible)
         return known(name, True, note=_("none recorded"))
 
-    @cached_property
+    @computed_once
     def functional(self) -> tuple[Fact, ...]:
         """Functional syndromes on record (closed world)."""
         return self.facts.all("functional")
 
-    @cached_property
+    @computed_once
     def syndromes(self) -> frozenset[str]:
         """Names of the functional syndromes on record."""
         return frozenset(str(f.value) for f in self.functional)
@@ -575,7 +575,7 @@ class Patient:
         """The most recent fact of a kind at one site."""
         return self.facts.latest(kind, site)
 
-    @cached_property
+    @computed_once
     def site_grades(self) -> dict[str, SiteGrade]:
         """Each site's grade: the higher of Ki-67 and mitoses, else the reported grade."""
         results = tuple(f for kind in GRADING_KINDS for f in self.facts.all(kind))
@@ -583,17 +583,17 @@ class Patient:
             site: grade_history(grade, results) for site, grade in _site_grades(self.facts).items()
         }
 
-    @cached_property
+    @computed_once
     def _own_overall(self) -> SiteGrade | None:
         """The overall grade from the pNEN's own results (possibly another cancer's left out)."""
         return _overall(self.site_grades)
 
-    @cached_property
+    @computed_once
     def _overall_with_possibly_other(self) -> SiteGrade | None:
         """The overall grade if the results possibly another cancer's were the pNEN's."""
         return _overall(_site_grades(self.record))
 
-    @cached_property
+    @computed_once
     def grade_contested(self) -> tuple[Fact, ...]:
         """Results possibly another cancer's that would change the overall grade (else empty)."""
         flagged = self.possibly_other_of(*GRADING_KINDS)
@@ -608,7 +608,7 @@ class Patient:
                 return ()
         return flagged
 
-    @cached_property
+    @computed_once
     def overall_grade(self) -> SiteGrade | None:
         """The highest site grade (C 2: treat by the higher grade); None when nothing grades.
 
@@ -629,12 +629,12 @@ class Patient:
             contested=contested,
         )
 
-    @cached_property
+    @computed_once
     def latest_ki67_by_site(self) -> dict[str, Fact]:
         """Each site's most recent Ki-67."""
         return _latest_by_site(self.facts, "ki67")
 
-    @cached_property
+    @computed_once
     def highest_ki67(self) -> Fact | None:
         """The maximum over sites of each site's most recent Ki-67 (ranked by value or bound)."""
         latest = list(self.latest_ki67_by_site.values())
@@ -659,17 +659,17 @@ class Patient:
         return Criterion(name, UNKNOWN, (*own.evidence, *flagged), missing)
 
     # --- differentiation -------------------------------------------------------------------
-    @cached_property
+    @computed_once
     def differentiation_recorded(self) -> Fact | None:
         """The most recent recorded differentiation (any site)."""
         return self.facts.latest("differentiation")
 
-    @cached_property
+    @computed_once
     def nec_codes(self) -> tuple[Fact, ...]:
         """NEC diagnosis codes on record."""
         return self.facts.all("nec-coded")
 
-    @cached_property
+    @computed_once
     def differentiation(self) -> tuple[str | None, tuple[Fact, ...]]:
         """NET, NEC, G3 with differentiation unknown, conflicting, or None (unknown).
 
@@ -768,23 +768,23 @@ class Patient:
         return self.is_net and recorded is not None and self.grade == 3
 
     # --- receptors and markers -------------------------------------------------------------
-    @cached_property
+    @computed_once
     def sstr_pet(self) -> tuple[Fact, ...]:
         """SSTR PET studies on record."""
         return self.facts.all("imaging:pet-ssa")
 
-    @cached_property
+    @computed_once
     def sstr_scintigraphy(self) -> tuple[Fact, ...]:
         """SSTR scintigraphy (Octreoscan, SRI): SSTR status, never the PET `pet-ssa` asks for."""
         return self.facts.all("imaging:sstr-scintigraphy")
 
-    @cached_property
+    @computed_once
     def sstr_imaging(self) -> tuple[Fact, ...]:
         """SSTR PET and SSTR scintigraphy studies, oldest first (undated first)."""
         studies = (*self.sstr_pet, *self.sstr_scintigraphy)
         return tuple(sorted(studies, key=lambda f: (f.when or date.min, f.ref)))
 
-    @cached_property
+    @computed_once
     def sstr_status(self) -> Criterion:
         """SSTR positive (IHC ≥ 2+, positive SSTR PET or scintigraphy), negative, or unknown."""
         threshold = self.settings.value("sstr2-ihc-positive-score")
@@ -806,14 +806,14 @@ class Patient:
             return known(name, False, [f for _ok, f in results])
         return unknown(name, _("SSTR status (SSTR2 IHC, 68Ga-SSA PET or SSTR scintigraphy result)"))
 
-    @cached_property
+    @computed_once
     def sstr2_strong(self) -> tuple[Fact, ...]:
         """Evidence of strong SSTR2 expression: IHC 3+ or a positive SSTR PET."""
         strong = [f for f in self.facts.all("sstr2-ihc") if f.value == "3+"]
         strong += [f for f in self.sstr_pet if f.value == "positive"]
         return tuple(strong)
 
-    @cached_property
+    @computed_once
     def mgmt(self) -> Fact | None:
         """The most recent MGMT IHC score."""
         return self.facts.latest("mgmt")
@@ -824,12 +824,12 @@ class Patient:
         return None if self.mgmt is None else int(self.mgmt.value) >= 2
 
     # --- course of disease -----------------------------------------------------------------
-    @cached_property
+    @computed_once
     def latest_status(self) -> Fact | None:
         """The most recent disease status (Observation or imaging coded PD)."""
         return self.facts.latest("disease-status")
 
-    @cached_property
+    @computed_once
     def latest_course(self) -> Fact | None:
         """The most recent disease status or NED record (the summary's latest disease status)."""
         found = [f for k in ("disease-status", "ned") for f in self.facts.all(k) if f.when]
@@ -842,7 +842,7 @@ class Patient:
         """The latest disease status is progression."""
         return self.latest_status is not None and self.latest_status.value == "progression"
 
-    @cached_property
+    @computed_once
     def progressions(self) -> tuple[Fact, ...]:
         """Every progression on record."""
         return tuple(f for f in self.facts.all("disease-status") if f.value == "progression")
@@ -873,7 +873,7 @@ class Patient:
             return unknown(name, [_undated_text(f) for f in unsure], unsure)
         return known(name, False, note=_("none recorded"))
 
-    @cached_property
+    @computed_once
     def progression_on_ssa(self) -> Criterion:
         """A progression dated after the start of an SSA that is still active (met: both facts).
 
@@ -899,13 +899,13 @@ class Patient:
         )
         return known(name, False, active, note=note)
 
-    @cached_property
+    @computed_once
     def current_systemic(self) -> tuple[tuple[Fact, ...], date | None]:
         """Active systemic therapy and the earliest start of the running regimen."""
         regimen = self.regimen
         return regimen.drugs, regimen.start
 
-    @cached_property
+    @computed_once
     def _courses(self) -> tuple[dict[str, date], dict[date, date]] | None:
         """Each systemic drug taken → its course's start; each course → its last day known.
 
@@ -944,7 +944,7 @@ class Patient:
                     reach[c] = (last, course)
         return courses, reached
 
-    @cached_property
+    @computed_once
     def regimen(self) -> Regimen:
         """The current systemic therapy with its start, latest change and line of therapy."""
         running = tuple({f.ref: f for f in self.active(*SYSTEMIC_THERAPY_CLASSES)}.values())
@@ -985,7 +985,7 @@ class Patient:
         # Begun before the diagnosis and still running: the first line since it.
         return len(begun) or 1
 
-    @cached_property
+    @computed_once
     def prior_regimens(self) -> tuple[Fact, ...]:
         """Systemic drugs given since the pNEN-LM diagnosis that are no longer running."""
         running = {f.ref for f in self.active(*SYSTEMIC_THERAPY_CLASSES)}
@@ -1059,7 +1059,7 @@ class Patient:
         """No completed pancreatectomy of any kind, nor an enucleation."""
         return not self.done(*PANCREATECTOMIES)
 
-    @cached_property
+    @computed_once
     def _curative(self) -> tuple[Criterion, Fact | None]:
         name = _(CURATIVE)
         primary = self.done(*PANCREATECTOMIES)
@@ -1139,12 +1139,12 @@ class Patient:
             return unknown(name, missing, (fact,))
         return known(name, verdict, (fact,))
 
-    @cached_property
+    @computed_once
     def enets_type(self) -> Fact | None:
         """The most recent ENETS liver-metastasis type."""
         return self.facts.latest("enets-liver-type")
 
-    @cached_property
+    @computed_once
     def enets_outdated_by(self) -> Fact | None:
         """The latest progression dated after the ENETS type: the type may no longer hold.
 
@@ -1160,12 +1160,12 @@ class Patient:
         """The ENETS liver type is one of these (False when unknown)."""
         return self.enets_type is not None and self.enets_type.value in types
 
-    @cached_property
+    @computed_once
     def remnant_ok(self) -> Criterion:
         """Expected remnant liver volume ≥ 30 % (C 6.2)."""
         return self.measure("remnant-liver-volume", _("remnant liver volume ≥ 30 %"), ">=", 30)
 
-    @cached_property
+    @computed_once
     def type3_potential(self) -> tuple[Criterion, ...]:
         """C 11 potential resectability: the overall verdict first, then each criterion."""
         c1 = all_of(
@@ -1197,7 +1197,7 @@ class Patient:
         )
         return (verdict, c1, c2, c3, debulk)
 
-    @cached_property
+    @computed_once
     def resectability(self) -> Criterion:
         """Liver metastases resectable (met), unresectable (not met), or unknown (C 6.2, C 11)."""
         name = _("liver metastases resectable")
@@ -1243,7 +1243,7 @@ class Patient:
             datum=datum,
         )
 
-    @cached_property
+    @computed_once
     def advanced(self) -> Criterion:
         """Liver metastases unresectable, or extrahepatic metastases recorded."""
         name = _("advanced disease")
@@ -1289,7 +1289,7 @@ class Patient:
         )
 
     # --- vessels of the primary ------------------------------------------------------------
-    @cached_property
+    @computed_once
     def vessel_contact(self) -> dict[str, Fact]:
         """The most recent recorded contact of the primary with each vessel."""
         latest: dict[str, Fact] = {}
@@ -1297,7 +1297,7 @@ class Patient:
             latest[fact.value[0]] = fact
         return latest
 
-    @cached_property
+    @computed_once
     def primary_tier(self) -> str | None:
         """Resectable, borderline or locally advanced by recorded contact (C 6.1); None if none.
 
@@ -1324,7 +1324,7 @@ class Patient:
             return N_("borderline")
         return N_("resectable")
 
-    @cached_property
+    @computed_once
     def primary_tier_open(self) -> tuple[str, ...]:
         """Vessels not recorded whose contact could still raise the tier (empty: tier settled)."""
         tier = self.primary_tier
@@ -1338,7 +1338,7 @@ class Patient:
             open_vessels.append("CHA")  # CHA abutment/encasement would make it borderline
         return tuple(open_vessels)
 
-    @cached_property
+    @computed_once
     def primary_unresectable(self) -> Criterion:
         """Primary recorded not resectable, or locally advanced by vessel contact."""
         name = _("primary unresectable")

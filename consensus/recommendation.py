@@ -19,6 +19,10 @@ ALL_HOOKS = frozenset({PV, OS, SIGN})
 class Indicator(Enum):
     """Card urgency; the order of the members is the order of cards in a response."""
 
+    # Members are singletons compared by identity: hash them so too. Enum's own __hash__ is a
+    # Python call (hash of the name), paid on every dict look-up keyed by a member.
+    __hash__ = object.__hash__
+
     CRITICAL = "critical"
     WARNING = "warning"
     INFO = "info"

@@ -149,4 +149,5 @@ COMMA = N_(", ")
 
 def joined(items: Iterable[str], separator: str = SEMICOLON) -> str:
     """The items as one list in the current locale's punctuation."""
-    return _(separator).join(items)
+    translations = _active.get()  # `_(separator)` inlined: lists are joined ~35 times a request
+    return (translations.gettext(separator) if translations else separator).join(items)

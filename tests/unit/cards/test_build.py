@@ -98,3 +98,17 @@ def test_source_url_and_dashboard_link_only_when_configured() -> None:
     assert card["links"] == [
         {"label": "Open the pNEN dashboard", "url": "https://app/launch", "type": "smart"}
     ]
+
+
+def test_card_and_suggestion_ids_are_random_version_4_uuids() -> None:
+    import uuid
+
+    from cards.build import _new_id
+
+    ids = {_new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
