@@ -13,7 +13,7 @@ from cards.orders import order_resource
 from cards.text import review_section, status_text, wording
 from consensus.criteria import Criterion
 from consensus.recommendation import Action, Indicator, Recommendation, Suggestion
-from pnen_i18n import COMMA, _, joined
+from pnen_i18n import COMMA, _, current_locale, joined
 
 RULE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/pnen-rule"
 OVERRIDE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/override-reason"
@@ -97,6 +97,13 @@ def source_line(citation: str, text: Mapping[str, str]) -> str:
     return labelled(text["source"], citation_text(citation, text))
 
 
+@lru_cache(maxsize=512)
+def _source_sentence(citation: str, locale: str) -> str:
+    """A card's closing 'Source: ….' sentence, built once per rule citation and locale (`locale`
+    is the current one, passed to key the cache)."""
+    return _("{sentence}.", sentence=source_line(citation, wording()))
+
+
 def source_label(citation: str, text: Mapping[str, str]) -> str:
     """The document(s) a card cites: the consensus, the review, or both (from its citation)."""
     groups = _cited(citation)
@@ -147,8 +154,7 @@ def detail_markdown(rec: Recommendation, text: Mapping[str, str]) -> str:
         lines += ["", f"**{text['missing']}**", *[f"- {m}" for m in missing]]
     if rec.local_policy:
         lines += ["", f"**{text['local_policy']}**", *[f"- {p}" for p in rec.local_policy]]
-    sentence = _("{sentence}.", sentence=source_line(rec.rule.citation, text))
-    lines += ["", f"*{sentence}*"]
+    lines += ["", f"*{_source_sentence(rec.rule.citation, current_locale())}*"]
     return "\n".join(lines).lstrip("\n")
 
 

@@ -62,7 +62,7 @@ class Criterion(NamedTuple):
     @property
     def data_wanted(self) -> tuple[str, ...]:
         """The open facts that would settle it: its datum, else each missing item, else its name."""
-        if not self.unknown or not self.needed:
+        if self.status is not UNKNOWN or not self.needed:
             return ()
         if self.datum:
             return (self.datum,)
@@ -97,24 +97,24 @@ def _merge(criteria: Iterable[Criterion]) -> tuple[tuple[Fact, ...], tuple[str, 
 
 def all_of(name: str, *criteria: Criterion) -> Criterion:
     """Met when all are met; not met when any is not met (with that evidence); else unknown."""
-    failed = [c for c in criteria if c.not_met]
+    failed = [c for c in criteria if c.status is NOT_MET]
     if failed:
         evidence, _ = _merge(failed)
         return Criterion(name, NOT_MET, evidence)
     evidence, missing = _merge(criteria)
-    if all(c.met for c in criteria):
+    if all(c.status is MET for c in criteria):
         return Criterion(name, MET, evidence)
     return Criterion(name, UNKNOWN, evidence, missing)
 
 
 def any_of(name: str, *criteria: Criterion) -> Criterion:
     """Met when any is met (with that evidence); not met when all are not met; else unknown."""
-    passed = [c for c in criteria if c.met]
+    passed = [c for c in criteria if c.status is MET]
     if passed:
         evidence, _ = _merge(passed)
         return Criterion(name, MET, evidence)
     evidence, missing = _merge(criteria)
-    if all(c.not_met for c in criteria):
+    if all(c.status is NOT_MET for c in criteria):
         return Criterion(name, NOT_MET, evidence)
     return Criterion(name, UNKNOWN, evidence, missing)
 
@@ -144,6 +144,6 @@ def waiting_on(criteria: Iterable[Criterion]) -> tuple[str, ...]:
     these are recorded; one criterion known not met settles it whatever the unknowns show.
     """
     items = tuple(criteria)
-    if any(c.not_met for c in items):
+    if any(c.status is NOT_MET for c in items):
         return ()
-    return tuple(dict.fromkeys(d for c in items for d in c.data_wanted))
+    return tuple(dict.fromkeys(d for c in items if c.status is UNKNOWN for d in c.data_wanted))

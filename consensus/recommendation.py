@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
-from consensus.criteria import Criterion, evidence_of, missing_of, waiting_on
+from consensus.criteria import UNKNOWN, Criterion, evidence_of, missing_of, waiting_on
 from fhir_mappings.facts import Fact
 from pnen_i18n import _, joined
 
@@ -102,15 +103,16 @@ class Recommendation:
         It fired, so no criterion blocked it: rows shown as not met are the absences it fires on
         ("MGMT IHC on record: not met") or alternatives it did not need.
         """
-        return tuple(dict.fromkeys(d for c in self.criteria for d in c.data_wanted))
+        return tuple(
+            dict.fromkeys(d for c in self.criteria if c.status is UNKNOWN for d in c.data_wanted)
+        )
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """What a rule found: its criteria, and its recommendation when it fires.
 
     A silent rule still shows its criteria, so that the decisions waiting on data can be derived
-    from every rule the same way, fired or not.
+    from every rule the same way, fired or not. (A named tuple: one per rule per request.)
     """
 
     rule: RuleInfo
