@@ -122,6 +122,7 @@ def mitotic_grade(mitoses: Quantity) -> int | None:
 
 ONGOING_STATUSES = frozenset({"active", "on-hold"})
 ENDED_STATUSES = frozenset({"completed", "stopped"})
+GIVEN_STATUSES = ONGOING_STATUSES | ENDED_STATUSES  # taken, running or not
 
 
 def taken_during(med: Medication, first: date, last: date, today: date) -> bool | None:
@@ -131,7 +132,7 @@ def taken_during(med: Medication, first: date, last: date, today: date) -> bool 
     stopped ones ran from start to end, so without an end it is unknown when they stopped. Other
     statuses (draft, cancelled, intended, not-taken, entered-in-error, unknown) were never taken.
     """
-    if med.status not in ONGOING_STATUSES | ENDED_STATUSES:
+    if med.status not in GIVEN_STATUSES:
         return False
     if med.start is not None and med.start > last:
         return False
@@ -917,7 +918,7 @@ class Patient:
             f
             for c in SYSTEMIC_THERAPY_CLASSES
             for f in self.facts.all(f"medication:{c}")
-            if f.value.status in ONGOING_STATUSES | ENDED_STATUSES
+            if f.value.status in GIVEN_STATUSES
         ]
         unique = sorted(
             {f.ref: f for f in taken}.values(), key=lambda f: (f.value.start or date.min, f.ref)
@@ -995,7 +996,7 @@ class Patient:
             for c in SYSTEMIC_THERAPY_CLASSES
             for f in self.facts.all(f"medication:{c}")
             if f.ref not in running
-            and f.value.status in ENDED_STATUSES | ONGOING_STATUSES
+            and f.value.status in GIVEN_STATUSES
             and f.value.start is not None
             and (since is None or (f.value.end or f.value.start) >= since)
         }
