@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from consensus.patient import Patient
 from consensus.recommendation import PV, Evaluation, Indicator, Recommendation, Waiting
 from consensus.registry import Rule, RuleContext
@@ -42,7 +40,7 @@ def evaluate(ctx: RuleContext, rules: tuple[Rule, ...] | None = None) -> list[Re
     evaluations = evaluate_rules(ctx, rules)
     waiting = decisions_waiting(evaluations)
     fired = [
-        replace(rec, waiting=waiting) if rec.digest else rec
+        rec._replace(waiting=waiting) if rec.digest else rec
         for e in evaluations
         if (rec := e.recommendation) is not None
     ]

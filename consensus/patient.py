@@ -432,6 +432,7 @@ class Patient:
         self.facts = _without_flag(facts, POSSIBLY_OTHER_CANCER) if self.possibly_other else facts
         self.today = today
         self.settings = settings
+        self._active: dict[tuple[str, ...], tuple[Fact, ...]] = {}
 
     # --- attribution to the pNEN or another cancer -----------------------------------------
     @computed_once
@@ -849,10 +850,13 @@ class Patient:
         return tuple(f for f in self.facts.all("disease-status") if f.value == "progression")
 
     def active(self, *classes: str) -> tuple[Fact, ...]:
-        """Active medications of the given classes."""
-        return tuple(
-            f for c in classes for f in self.facts.all(f"medication:{c}") if f.value.active
-        )
+        """Active medications of the given classes (asked ~15 times a request: kept per classes)."""
+        found = self._active.get(classes)
+        if found is None:
+            found = self._active[classes] = tuple(
+                f for c in classes for f in self.facts.all(f"medication:{c}") if f.value.active
+            )
+        return found
 
     def taking(self, name: str, first: date, last: date, *classes: str) -> Criterion:
         """Medications of these classes taken on some day from `first` to `last` (closed world).

@@ -74,12 +74,12 @@ class Waiting:
         return _("{datum} — decides: {titles}", datum=self.datum, titles=titles)
 
 
-@dataclass(frozen=True)
-class Recommendation:
+class Recommendation(NamedTuple):
     """A fired rule: what to do, why (facts and criteria), what is missing, and what to order.
 
     `digest` marks the patient's summary: it comes first and lists the decisions waiting on data
-    of every rule (`waiting`), filled in by the evaluation step.
+    of every rule (`waiting`), filled in by the evaluation step. (A named tuple, like `Criterion`
+    and `Evaluation`: immutable without a frozen dataclass's cost per field.)
     """
 
     rule: RuleInfo
