@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from consensus.criteria import (
     MET,
@@ -419,6 +420,15 @@ G3_UNKNOWN = N_("G3, differentiation unknown")
 CONFLICT = N_("conflicting differentiation")
 
 
+class _Reading(NamedTuple):
+    """The grading data one reading of the record gives (with or without results possibly
+    another cancer's): the overall grade, whether a Ki-67 is on record, each site's grade."""
+
+    grade: SiteGrade | None
+    ki67_known: bool
+    site_grades: Mapping[str, SiteGrade]
+
+
 class Patient:
     """One patient's facts seen through the consensus definitions, computed once per request."""
 
@@ -689,8 +699,36 @@ class Patient:
             return None, (*own[1], *flagged)  # it depends on which cancer a result belongs to
         return own
 
-    def _differentiation_from(self, recorded: list[Fact]) -> tuple[str | None, tuple[Fact, ...]]:
-        """The differentiation class from these recorded differentiations, codes and grade."""
+    @computed_once
+    def differentiation_readings(self) -> tuple[str | None, str | None] | None:
+        """The class without and with the results possibly another cancer's, when those results
+        are why `differentiation` is unknown (None otherwise).
+
+        A breast Ki-67 of 30 % beside a pNEN Ki-67 of 5 % reads NET without it and G3 with
+        differentiation unknown with it: a rule that holds for both may still decide.
+        """
+        flagged = self.possibly_other_of("differentiation", *GRADING_KINDS)
+        if self.differentiation[0] is not None or not flagged:
+            return None
+        recorded = [f for f in (self.latest_at("differentiation", s) for s in SITES) if f]
+        own = self._differentiation_from(
+            recorded, _Reading(self._own_overall, self.highest_ki67 is not None, self.site_grades)
+        )[0]
+        record = self.record
+        with_flagged = self._differentiation_from(
+            [*recorded, *self.possibly_other_of("differentiation")],
+            _Reading(self._overall_with_possibly_other, record.has("ki67"), _site_grades(record)),
+        )[0]
+        return own, with_flagged
+
+    def _differentiation_from(
+        self, recorded: list[Fact], reading: _Reading | None = None
+    ) -> tuple[str | None, tuple[Fact, ...]]:
+        """The differentiation class from these recorded differentiations, codes and grade.
+
+        The grade is the patient's (the overall grade, contested or not) unless `reading` gives
+        one reading of the results possibly another cancer's.
+        """
         values = {fact.value for fact in recorded}
         codes = self.nec_codes
         if values == {"poorly", "well"}:
@@ -703,7 +741,9 @@ class Patient:
             return NET, tuple(recorded)
         if codes:
             return NEC, codes
-        grade = self.overall_grade
+        if reading is None:
+            reading = _Reading(self.overall_grade, self.highest_ki67 is not None, self.site_grades)
+        grade = reading.grade
         if grade is None:
             return None, ()
         if grade.low == 3:
@@ -712,9 +752,9 @@ class Patient:
             return None, ()  # a bound leaves G3 open: neither NET nor G3 is known
         # NECs are high grade by definition: highest Ki-67 ≤ 20 % with no mitotic count > 20 is a
         # NET. A reported grade or a mitotic count alone does not settle it (no Ki-67: unknown).
-        if self.highest_ki67 is None:
+        if not reading.ki67_known:
             return None, ()
-        evidence = tuple(f for g in self.site_grades.values() for f in g.evidence)
+        evidence = tuple(f for g in reading.site_grades.values() for f in g.evidence)
         return NET, evidence
 
     @property

@@ -22,7 +22,9 @@ Decisions where the spec left room (the source was followed):
   MRI second (not recommended): the allergy fact does not say whether the agent was iodinated or
   gadolinium-based.
 - `pet-ssa`: a NET with no grade recorded is "a NET of any grade"; conflicting differentiation
-  (well differentiated recorded with an NEC code) gets no card (`g3-net-vs-nec` covers it).
+  (well differentiated recorded with an NEC code) gets no card (`g3-net-vs-nec` covers it). A
+  result possibly another cancer's that leaves the differentiation unknown still fires it when
+  both readings (without and with that result) are a NET or G3 with differentiation unknown.
 - `pet-fdg`: C 1.4 indicates FDG PET for "G3 NETs", so an overall grade G3 fires it whatever
   sets the grade (Ki-67, mitoses > 20, or a reported G3) and whatever the Ki-67: a NET G3 by
   mitoses with Ki-67 ≤ 10 % fires. A NET without a Ki-67 and without a G3 grade stays silent (the
@@ -50,7 +52,7 @@ from consensus.criteria import (
     missing_of,
     unknown,
 )
-from consensus.patient import CONFLICT, G3_UNKNOWN, HEPATECTOMIES, NET, Patient
+from consensus.patient import CONFLICT, G3_UNKNOWN, GRADING_KINDS, HEPATECTOMIES, NET, Patient
 from consensus.prose import percent, then
 from consensus.recommendation import (
     OS,
@@ -70,7 +72,7 @@ from consensus.recommendation import (
 from consensus.record_notes import enets_reassess_note
 from consensus.registry import RuleContext, rule
 from fhir_mappings.facts import Fact
-from pnen_i18n import N_, _
+from pnen_i18n import N_, _, joined
 
 AREA = "B. Imaging"
 HEPATOBILIARY = "mri-liver-hepatobiliary"
@@ -112,8 +114,17 @@ def _pending(ctx: RuleContext, *kinds: str) -> tuple[Fact, ...]:
     return (*ctx.patient.planned(*kinds), *drafted)
 
 
+def _net_or_g3_either_way(p: Patient) -> bool:
+    """Results possibly another cancer's leave the differentiation unknown, but without them and
+    with them the pNEN is a NET or G3 with differentiation unknown (what pet-ssa asks)."""
+    readings = p.differentiation_readings
+    return readings is not None and all(r in (NET, G3_UNKNOWN) for r in readings)
+
+
 def _grade_text(p: Patient) -> str:
     """'NET G2', 'NET G1–G2', 'NET, grade unknown', 'G3, differentiation unknown'."""
+    if p.differentiation[0] is None and _net_or_g3_either_way(p):
+        return _("NET, or G3 with differentiation unknown")
     if p.is_g3_unknown:
         return _(G3_UNKNOWN)  # the class name is a message (marked in consensus.rules.summary)
     grade = p.overall_grade
@@ -418,7 +429,8 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
     if not p.has_pnen or p.is_insulinoma or p.sstr_pet:
         return None
     kind, kind_evidence = p.differentiation
-    if kind is None:
+    either_way = kind is None and _net_or_g3_either_way(p)
+    if kind is None and not either_way:
         # Neither NET nor NEC known: differentiation (or a Ki-67 that settles it) decides.
         return silent(
             info,
@@ -431,16 +443,25 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
                 known(_("no SSTR PET on record"), True, note=_("none recorded")),
             ),
         )
-    if kind not in (NET, G3_UNKNOWN):
+    if kind not in (NET, G3_UNKNOWN) and not either_way:
         return None
     grade = p.overall_grade
     grade_evidence = grade.evidence if grade else ()
+    note = grade.history_note if grade else ""
+    if either_way:
+        flagged = p.possibly_other_of("differentiation", *GRADING_KINDS)
+        grade_evidence = (*grade_evidence, *flagged)
+        note = _(
+            "whether or not {results} is the pNEN's, the pNEN is a NET or G3 with "
+            "differentiation unknown",
+            results=joined(f"{f.text} ({f.ref})" for f in flagged),
+        )
     criteria = (
         known(
             _grade_text(p),
             True,
             dict.fromkeys((*kind_evidence, *grade_evidence)),
-            note=grade.history_note if grade else "",
+            note=note,
         ),
         # insulinoma: pet-insulinoma
         known(_("insulinoma recorded"), False, note=_("none recorded")),
@@ -454,6 +475,15 @@ def pet_ssa(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation | N
         specificity=percent(95),
         detected=percent(67),
     )
+    if either_way:
+        advice = then(
+            advice,
+            _(
+                "A result possibly another cancer's leaves the grade open, but the SSTR PET is "
+                "indicated either way; if the pNEN is G3, SSTR expression also helps separate a "
+                "G3 NET from a NEC (C 3, C 4)."
+            ),
+        )
     if p.is_g3_unknown:
         advice = then(
             advice,

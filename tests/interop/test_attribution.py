@@ -28,6 +28,7 @@ from flask.testing import FlaskClient
 
 from cds_service.cli import main
 from consensus.criteria import Status
+from consensus.patient import G3_UNKNOWN, NEC, NET
 from fhir_mappings.attribution import (
     HISTOLOGY,
     PRIMARY_CANCER_PROFILE,
@@ -768,3 +769,77 @@ def test_a_second_cancer_linked_everywhere_changes_no_card_over_http(client: Fla
     for rule_id in alone:
         if rule_id != "summary":  # the summary adds what was set aside
             assert with_breast_cancer[rule_id]["detail"] == alone[rule_id]["detail"]
+
+
+# --- a rule that holds for both readings still decides (pet-ssa) ------------------------------
+
+
+def _pnet_ungraded_by_differentiation(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """A pNEN with liver metastases, its own Ki-67 5 % (pancreas), no differentiation recorded."""
+    return [
+        patient(),
+        pnen(body_site=(SNOMED, "15776009")),
+        liver_mets(),
+        specimen("sp-pancreas", cc(SNOMED, "15776009", "Pancreas")),
+        ki67(5, rid="ki67-pancreas", specimen={"reference": "Specimen/sp-pancreas"}),
+        *extra,
+    ]
+
+
+def test_unlinked_breast_ki67_gives_net_without_it_and_g3_with_it() -> None:
+    p = patient_view(_pnet_ungraded_by_differentiation(breast_cancer(), breast_ki67(30)))
+    assert p.differentiation[0] is None
+    assert p.differentiation_readings == (NET, G3_UNKNOWN)
+
+
+def test_differentiation_readings_only_when_a_possibly_other_result_leaves_it_unknown() -> None:
+    assert patient_view(_pnet_ungraded_by_differentiation()).differentiation_readings is None
+    lower = patient_view(_pnet_ungraded_by_differentiation(breast_cancer(), breast_ki67(3)))
+    assert lower.differentiation[0] == NET and lower.differentiation_readings is None
+
+
+def test_sstr_pet_is_advised_whichever_cancer_an_unlinked_ki67_belongs_to() -> None:
+    rec = run(_pnet_ungraded_by_differentiation(breast_cancer(), breast_ki67(30)))["pet-ssa"]
+    first = rec.criteria[0]
+    assert first.name == "NET, or G3 with differentiation unknown" and first.met
+    assert [f.ref for f in first.evidence] == [
+        "Observation/ki67-pancreas",
+        "Observation/ki67-breast",
+    ]
+    assert first.note == (
+        "whether or not Ki-67 30 % (Observation/ki67-breast) is the pNEN's, the pNEN is a NET or "
+        "G3 with differentiation unknown"
+    )
+    assert rec.summary == (
+        "Order 68Ga-SSA PET/CT: indicated for NET, or G3 with differentiation unknown; "
+        "no SSTR PET on record"
+    )
+    assert "indicated either way" in rec.advice
+    assert [a.order for s in rec.suggestions for a in s.actions] == ["pet-ssa"]
+
+
+def test_sstr_pet_waits_when_without_the_result_the_grade_is_unknown() -> None:
+    # No Ki-67 of the pNEN's own: without the breast Ki-67 nothing grades it (NEC not excluded).
+    resources = [patient(), pnen(), liver_mets(), breast_cancer(), breast_ki67(30)]
+    p = patient_view(resources)
+    assert p.differentiation_readings == (None, G3_UNKNOWN)
+    assert "pet-ssa" not in run(resources)
+
+
+def test_sstr_pet_waits_when_with_the_result_the_pnen_would_be_a_nec() -> None:
+    poorly = differentiation("poorly", rid="diff-breast")
+    p = patient_view(_pnet_ungraded_by_differentiation(breast_cancer(), poorly))
+    assert p.differentiation_readings == (NET, NEC)
+    assert "pet-ssa" not in run(_pnet_ungraded_by_differentiation(breast_cancer(), poorly))
+
+
+def test_sstr_pet_either_way_over_http_names_the_result_in_the_card(
+    client: FlaskClient,
+) -> None:
+    resources = _pnet_ungraded_by_differentiation(breast_cancer(), breast_ki67(30))
+    card = _cards(_post(client, resources))["pet-ssa"]
+    assert "Observation/ki67-breast" in card["detail"]
+    assert "indicated either way" in card["detail"]
+    assert [a["resource"]["resourceType"] for s in card["suggestions"] for a in s["actions"]] == [
+        "ServiceRequest"
+    ]
