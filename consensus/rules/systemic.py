@@ -3,7 +3,9 @@
 Decisions where the spec left room (the source was followed):
 - `preop-systemic-mgmt`: "NED not recorded" means no NED that still holds — a NED recorded as
   not reached, none, or a NED yes followed by a progression all fire. "Upfront resection must
-  be ruled out first" is said for type II metastases of unknown resectability; potentially
+  be ruled out first" (the spec) is said as "assess upfront resection first" for type II
+  metastases of unknown resectability (clearer: the zh-CN review found "ruled out" readable as
+  "not to be done"); potentially
   resectable type III metastases are by C 11 resectable only after conversion, so their card
   asks to reassess R0/R1 feasibility and remnant volume after it. Type III whose C 11 potential
   resectability is unknown or not met gets no card (`type3-potentially-resectable` asks for the
@@ -263,16 +265,16 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
     lines = [conversion, regimen, _("Surgery after MDT review and discussion (C 13).")]
     if label == "II" and resectable.unknown:
         summary = _(
-            "Type II liver metastases, resectability unknown: rule out upfront resection, "
+            "Type II liver metastases, resectability unknown: assess upfront resection first, "
             "else {choice}",
             choice=choice,
         )
         lines.insert(
             0,
             _(
-                "Resectability is not established: upfront resection must be ruled out first — "
-                "resectable metastases (R0/R1 with remnant liver ≥ 30 %) go to surgery aiming for "
-                "NED (C 6.2, C 6.3)."
+                "Resectability is not established: assess first whether the metastases can be "
+                "resected upfront — resectable metastases (R0/R1 with remnant liver ≥ 30 %) go "
+                "to surgery aiming for NED (C 6.2, C 6.3)."
             ),
         )
     else:

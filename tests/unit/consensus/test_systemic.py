@@ -252,8 +252,8 @@ def test_preop_mgmt_unknown_with_mgmt_ordered_names_the_order_and_suggests_nothi
 
 def test_preop_resectability_unknown_says_rule_out_upfront_resection_and_lists_data() -> None:
     rec = run(net_lm(enets("II"), mgmt("1+")))["preop-systemic-mgmt"]
-    assert "resectability unknown: rule out upfront resection" in rec.summary
-    assert "upfront resection must be ruled out first" in rec.advice
+    assert "resectability unknown: assess upfront resection first" in rec.summary
+    assert "assess first whether the metastases can be resected upfront" in rec.advice
     assert statuses(rec)["liver metastases resectable"] == "unknown"
     assert set(rec.missing) == {
         "R0/R1 resection feasibility (surgical assessment)",
