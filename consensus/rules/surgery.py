@@ -11,7 +11,9 @@ Decisions where the spec left room (the source was followed):
 - `nec-medical-first` on orders: a drafted hepatectomy fires for a NEC even without liver
   metastases on record (liver surgery implies liver disease, coded or not); a drafted
   pancreatectomy needs liver metastases on record, since C 7.2 concerns "pNECs with liver
-  metastases". `tae-over-tace` needs liver metastases (R's TAE/TACE section concerns them).
+  metastases". `tae-over-tace` needs liver metastases (R's TAE/TACE section concerns them), and
+  not a NEC: R's preference ("TAE and TACE are both effective in NET patients with liver
+  metastases … TAE would be preferred") is stated for NET, so a NEC's TACE draft gets no card.
 - `splenectomy-decision`: a recorded N1 counts as a high risk of nodal metastasis, and a recorded
   pancreatitis (chronic, or acute as peripancreatic inflammation) as C 10's "chronic pancreatitis,
   and peripancreatic inflammation".
@@ -1039,7 +1041,8 @@ def tae_over_tace(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     """A TACE drafted for liver metastases: TAE has a slightly better toxicity profile."""
     p = ctx.patient
     drafts = ctx.drafted("tace")
-    if not p.pnen_lm or not drafts:
+    # R compares TAE and TACE in NET liver metastases only: no preference is stated for a NEC.
+    if not p.pnen_lm or not drafts or p.is_nec:
         return None
     criteria = (known(_("TACE drafted"), True, [d.as_fact() for d in drafts]),)
     actions = (

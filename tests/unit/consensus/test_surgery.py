@@ -1306,6 +1306,8 @@ def test_two_tace_drafts_are_both_replaced() -> None:
         ),
         pytest.param([patient(), pnen(), ki67(5)], OS, [draft("tace")], id="no-liver-mets"),
         pytest.param([patient(), liver_mets()], OS, [draft("tace")], id="no-pnen"),
+        # R states the TAE preference for NET liver metastases only (clinical review, 2026-11-27)
+        pytest.param(nec_lm(), SIGN, [draft("tace")], id="NEC"),
     ],
 )
 def test_tae_over_tace_silent(
