@@ -308,17 +308,9 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         if therapy
         else _("No current systemic therapy recorded.")
     )
-    given_tmz = tuple(f for f in p.prior_regimens if "tmz" in f.value.classes)
-    if given_tmz:  # CR-5: a TMZ regimen already given is a re-challenge question for the MDT
-        first = min(f.value.start for f in given_tmz if f.value.start)
-        lines.append(
-            _(
-                "A temozolomide-based regimen was already given (from {first}): whether to "
-                "re-challenge it or to choose a regimen without TMZ is for the MDT to judge from "
-                "the response it gave (C 13).",
-                first=first,
-            )
-        )
+    given_tmz, rechallenge = _tmz_given(p)
+    if rechallenge:
+        lines.append(rechallenge)
     return recommend(
         info,
         Indicator.INFO,
@@ -326,6 +318,24 @@ def preop_systemic_mgmt(ctx: RuleContext, info: RuleInfo) -> Recommendation | No
         " ".join(lines),
         criteria,
         evidence=(*pending, *therapy, *given_tmz, *((outdated,) if outdated else ())),
+    )
+
+
+def _tmz_given(p: Patient) -> tuple[tuple[Fact, ...], str]:
+    """Temozolomide regimens given before, and the sentence that says so ('' when none).
+
+    CR-5: a TMZ regimen already given makes a TMZ-based choice a re-challenge question for the
+    MDT; every card that proposes one says so.
+    """
+    given = tuple(f for f in p.prior_regimens if "tmz" in f.value.classes)
+    if not given:
+        return (), ""
+    first = min(f.value.start for f in given if f.value.start)
+    return given, _(
+        "A temozolomide-based regimen was already given (from {first}): whether to "
+        "re-challenge it or to choose a regimen without TMZ is for the MDT to judge from "
+        "the response it gave (C 13).",
+        first=first,
     )
 
 
@@ -903,6 +913,11 @@ def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
             "fluoropyrimidine — noting that the evidence for these is limited (C 13).",
             score=mgmt_label(int(p.mgmt.value)),
         )
+    given_tmz, rechallenge = _tmz_given(p)
+    if rechallenge and (p.mgmt is None or mgmt.met):  # the card proposes (or may) a TMZ regimen
+        advice += " " + rechallenge
+    else:
+        given_tmz = ()
     if alterations:
         genes = ", ".join(dict.fromkeys(f"{f.value[0]} {f.value[1]}" for f in alterations))
         advice += " " + _(
@@ -937,7 +952,7 @@ def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
         indicator=Indicator.INFO,
         summary=summary,
         advice=advice,
-        evidence=(*evidence_of(criteria), *alterations),
+        evidence=(*evidence_of(criteria), *alterations, *given_tmz),
         criteria=criteria,
         missing=missing_of(criteria),
         suggestions=suggestions,

@@ -112,6 +112,36 @@ def test_platinum_for_net_suggests_non_tmz_regimens_when_mgmt_high() -> None:
     card_of(rec)
 
 
+TMZ_GIVEN = medication(
+    (RXNORM, "37776", "temozolomide"), status="completed", start="2025-09-01", end="2026-03-01"
+)
+
+
+@pytest.mark.parametrize("score", ["1+", None])
+def test_captem_swap_says_a_temozolomide_regimen_was_already_given_cr_5(
+    score: str | None,
+) -> None:
+    extra = [mgmt(score)] if score else []
+    rec = run(net(*extra, TMZ_GIVEN), hook=SIGN, drafts=PAIR)[RULE]
+    assert (
+        "A temozolomide-based regimen was already given (from 2025-09-01): whether to "
+        "re-challenge it or to choose a regimen without TMZ is for the MDT to judge"
+    ) in rec.advice
+    assert "MedicationRequest/" in " ".join(f.ref for f in rec.evidence)
+    assert any(f.value.name == "temozolomide" for f in rec.evidence if f.kind.startswith("med"))
+    card_of(rec)
+
+
+def test_non_tmz_swap_for_mgmt_high_does_not_raise_the_re_challenge_question() -> None:
+    rec = run(net(mgmt("3+"), TMZ_GIVEN), hook=SIGN, drafts=PAIR)[RULE]
+    assert "already given" not in rec.advice
+
+
+def test_no_re_challenge_sentence_without_an_earlier_temozolomide_regimen() -> None:
+    rec = run(net(mgmt("1+")), hook=SIGN, drafts=PAIR)[RULE]
+    assert "already given" not in rec.advice
+
+
 def test_platinum_for_net_with_rb1_altered_says_platinum_response_may_be_predicted() -> None:
     rec = run(net(mgmt("1+"), variant("RB1")), hook=SIGN, drafts=PAIR)[RULE]
     assert "RB1 alteration recorded" in rec.advice and "(C 3)" in rec.advice
