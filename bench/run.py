@@ -244,9 +244,33 @@ def stored(database: Path) -> tuple[int, int]:
 
 
 def tokens_needed(seconds: float, clients: int) -> int:
-    """Enough single-use tokens for a run at up to 800 req/s (1 client: 400 req/s)."""
+    """Single-use tokens for a run at up to 800 req/s (1 client: 400 req/s): a first guess."""
     rate = 400 if clients == 1 else 800
     return int(rate * (max(seconds, 1) + 1))
+
+
+def measured(
+    wrk: str,
+    url: str,
+    body: dict[str, Any],
+    signer: Signer,
+    clients: int,
+    seconds: float,
+    folder: Path,
+    language: str = "",
+) -> dict[str, float]:
+    """A wrk run in which every request carried a token of its own.
+
+    Tokens are single-use (replayed jti → 401), and wrk cycles through the list: a run that sent
+    more requests than it had tokens measured some fast rejections. It is run again with enough.
+    """
+    count = tokens_needed(seconds, clients)
+    while True:
+        tokens = signer.tokens(url, count)
+        stats = run_wrk(wrk, url, body, tokens, clients, seconds, folder, language)
+        if stats["requests"] <= count:
+            return stats
+        count = int(stats["requests"] * 1.3)
 
 
 def scaled(resources: list[dict[str, Any]], target: int) -> list[dict[str, Any]]:
@@ -318,14 +342,13 @@ def main() -> int:
                 run_wrk(wrk, url, body, signer.tokens(url, tokens_needed(1, warm)), warm, 1, folder)
             for name, body in scenarios.items():
                 for clients in (1, 16):
-                    tokens = signer.tokens(url, tokens_needed(seconds, clients))
                     # CPU per request: the service's workers, and this process (the loopback
                     # FHIR server's threads; idle in the scenarios with full prefetch).
                     workers_before = sum(cpu_seconds(pid) for pid in pids)
                     own_before = cpu_seconds(os.getpid())
                     rows_before, bytes_before = stored(database)
                     language = "zh-CN" if name.endswith("zh-CN") else ""
-                    stats = run_wrk(wrk, url, body, tokens, clients, seconds, folder, language)
+                    stats = measured(wrk, url, body, signer, clients, seconds, folder, language)
                     rows_after, bytes_after = stored(database)
                     # Bytes the store grows per audited call (SQLite pages: indexes included).
                     stats["stored_bytes"] = (bytes_after - bytes_before) / max(
@@ -343,10 +366,7 @@ def main() -> int:
                     "patient-view", "bench-pnen", prefetch=prefetch_for(resources, discovery_keys)
                 )
                 for clients in (1, 16):
-                    count = tokens_needed(seconds, clients)
-                    stats = run_wrk(
-                        wrk, url, body, signer.tokens(url, count), clients, seconds, folder
-                    )
+                    stats = measured(wrk, url, body, signer, clients, seconds, folder)
                     results["scaling"].append({"resources": size, "clients": clients, **stats})
             results["rss_mb"] = {str(pid): round(rss_mb(pid), 1) for pid in pids}
     report(results)
