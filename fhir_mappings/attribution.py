@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from fhir_mappings.facts import POSSIBLY_OTHER_CANCER, UNKNOWN_SITE, DataIssue, Fact
+from fhir_mappings.report_text import report_text
 from fhir_mappings.shape import all_text, concept_text, fhir_date, local_ref, status_code
 from fhir_mappings.sites import (
     ICDO3_SYSTEMS,
@@ -34,6 +35,7 @@ from fhir_mappings.sites import (
     site_class,
 )
 from fhir_mappings.terminology import ICD10CM, Terminology
+from fhir_mappings.tumour_words import about_other_tumour
 from pnen_i18n import N_, _
 
 MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
@@ -295,6 +297,7 @@ class _Graph:
         self.others = others
         self.terms = terms
         self.memo: dict[str, Link | None] = {}
+        self.report_links: dict[str, Link | None] = {}
         self.parents: dict[str, list[str]] = {}
         for ref, resource in resources.items():
             kind = resource["resourceType"]
@@ -348,9 +351,11 @@ class _Graph:
             *_extension_refs(resource, _RELATED_SUFFIXES),
             *_refs(resource, "reasonReference"),
         ]
+        reports = [ref] if kind == "DiagnosticReport" else self.parents.get(ref, [])
         tiers: list[list[Link | None]] = [
             [self._target(r, depth) for r in explicit]
-            + [self._reason_code(c) for c in _concepts(resource, "reasonCode")],
+            + [self._reason_code(c) for c in _concepts(resource, "reasonCode")]
+            + [self._report_text(r) for r in reports if r.startswith("DiagnosticReport/")],
             [self._target(r, depth) for r in _refs(resource, "basedOn")],
             [self._target(r, depth) for r in _refs(resource, "specimen")]
             + [self._target(r, depth) for r in _refs(resource, "parent")],
@@ -364,6 +369,16 @@ class _Graph:
             if decided is not None:
                 return decided
         return None
+
+    def _report_text(self, ref: str) -> Link | None:
+        """A report whose text is about another tumour only ("metastatic adenocarcinoma of
+        colorectal origin"): it and its results are another cancer's, whatever organ the
+        specimen came from (a liver specimen may hold either cancer's metastasis)."""
+        if ref not in self.report_links:
+            report = self.resources.get(ref)
+            text = report_text(report)[0] if report is not None else ""
+            self.report_links[ref] = Link(False, ref) if about_other_tumour(text) else None
+        return self.report_links[ref]
 
     def _target(self, ref: str | None, depth: int) -> Link | None:
         target = self.resolve(ref)
@@ -502,10 +517,12 @@ def ordered_for_other_cancer(draft: Any, other_cancers: frozenset[str], terms: T
 
 
 def _possibly_other(fact: Fact) -> bool:
-    """A tissue result not placed in the pancreas or liver, or a metastasis outside the liver."""
+    """A tissue result not placed in the pancreas or liver, a metastasis outside the liver, or a
+    disease status (mCODE's is per cancer: with two active cancers and no focus, "progression"
+    may be the other one's)."""
     if fact.kind in TISSUE_RESULT_KINDS:
         return fact.site == UNKNOWN_SITE
-    return fact.kind == "extrahepatic-metastasis"
+    return fact.kind in ("extrahepatic-metastasis", "disease-status")
 
 
 def _is_secondary(condition: dict[str, Any], terms: Terminology) -> bool:

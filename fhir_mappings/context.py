@@ -169,9 +169,15 @@ _SENTENCE_END = re.compile(
 )
 
 
+# Hyphens that are not ASCII ("Ki‑67" with U+2011 becomes U+2010 under NFKC) read as '-'; the
+# en and em dashes stay (ranges, "5–10 %").
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2212": "-"})
+
+
 def normalize(text: str) -> str:
-    """NFKC form: full-width digits, letters and punctuation (１５％，（）) become ASCII."""
-    return unicodedata.normalize("NFKC", text)
+    """NFKC form: full-width digits, letters and punctuation (１５％，（）) become ASCII; Unicode
+    hyphens and the minus sign become '-'."""
+    return unicodedata.normalize("NFKC", text).translate(_HYPHENS)
 
 
 MAX_SENTENCE = 2000

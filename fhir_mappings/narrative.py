@@ -41,6 +41,7 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import Terminology
+from fhir_mappings.tumour_words import NEN, other_tumour_named
 from pnen_i18n import N_, _
 
 TISSUE_KINDS = ("ki67", "mitotic-count", "who-grade", "differentiation")
@@ -150,10 +151,13 @@ _RANGE = r"(?:\s*%?\s*(?:-|–|—|~|to|至|到)\s*(?P<hi>" + _NUM + "))?"
 # Label to value: words, ':', '(+,约', never a digit; a comma only right after '(' or '+' (the
 # Chinese 'Ki-67(+,约5%)'), so "Ki-67 positive, CgA 90%" never reads CgA's value.
 _GAP = r"(?:[^\d\n;。,]|(?<=[+(])\s*,){0,60}?"
-_KI67_LABEL = r"(?<![\w])(?:ki[-\s]?67|mib[-\s]?1)(?:\s*\(\s*mib[-\s]?1\s*\))?(?![\w])"
+# Not inside a longer Latin word or number; a Chinese word may follow directly ("Ki-67指数").
+_KI67_LABEL = (
+    r"(?<![A-Za-z0-9_])(?:ki[-\s]?67|mib[-\s]?1)(?:\s*\(\s*mib[-\s]?1\s*\))?(?![A-Za-z0-9_])"
+)
 _KI67 = re.compile(_KI67_LABEL, re.IGNORECASE)
 _KI67_VALUE = re.compile(
-    rf"{_GAP}(?P<neg>[-−])?(?:(?P<cmp>{_CMP})\s*)?(?P<lo>{_NUM}){_RANGE}\s*(?:%|percent)"
+    rf"{_GAP}(?P<neg>[-−])?(?:(?P<cmp>{_CMP})\s*)?(?P<lo>{_NUM}){_RANGE}\s*(?:%|per\s?cent)"
     r"(?:\s*(?P<sfx>以下|以上))?",
     re.IGNORECASE,
 )
@@ -208,11 +212,6 @@ _NEC = re.compile(
 # the umbrella NEN (NET or NEC), so it alone says nothing of differentiation.
 _NET = re.compile(
     r"(?i:(?<![\w-])neuroendocrine\s+tumou?rs?(?![\w]))|(?<![\w])p?NETs?(?![\w])|神经内分泌瘤"
-)
-_NEN = re.compile(
-    r"(?i:neuroendocrine|carcinoid|islet[-\s]cell|insulinoma|gastrinoma|glucagonoma|vipoma|"
-    r"somatostatinoma)|(?<![\w])(?:NET|NEC|NEN|PNET|pNET|pNEN)s?(?![\w])|"
-    r"神经内分泌|类癌|胰岛细胞瘤|胰岛素瘤|胃泌素瘤"
 )
 _OTHER_CARCINOMA = re.compile(
     r"(?<![\w])(?:adeno|ductal|squamous|acinar|urothelial|lobular)|腺癌|鳞癌|导管癌",
@@ -503,6 +502,16 @@ def _header_site(sentence: str) -> str | None:
     return UNKNOWN_SITE
 
 
+# A part label starting a sentence ("B. …", "Part 2:", "(3)"): a new specimen of the report.
+_PART_LABEL = re.compile(
+    r"\s*(?:(?:part|specimen)\s+)?(?:[A-Z]|\d{1,2})\s*[.):]\s|\s*\(\s*\d{1,2}\s*\)"
+)
+_TISSUE_HINT = re.compile(r"ki|mib|mito|grade|(?<![a-z])g\s?[123]")
+_OTHER_PART = N_(
+    "pathology report: a part about another tumour gives Ki-67, mitoses or a grade; not used "
+    "for the pNEN"
+)
+
 _UNREAD = {
     "ki67": N_("pathology report mentions Ki-67 but the value could not be read"),
     "mitotic-count": N_("pathology report mentions mitoses but the count could not be read"),
@@ -528,7 +537,7 @@ def read_text(
 ) -> tuple[list[tuple[str, Any, str, str, tuple[str, ...]]], list[str]]:
     """Tissue readings of a normalized report text, and problems (unread mentions included)."""
     reading = _Reading(options, [], set(), [])
-    if not _NEN.search(text):
+    if not NEN.search(text):
         # Not a neuroendocrine neoplasm's report: its Ki-67 may be another cancer's.
         if "ki67" in wanted and _KI67.search(text):
             reading.problems.append(
@@ -538,14 +547,30 @@ def read_text(
     single = next(iter(specimen_sites)) if len(specimen_sites) == 1 else None
     nec = not _WELL.search(text)
     current = UNKNOWN_SITE
+    other_part = False  # the current part of the report is about another tumour (F4)
     for raw in sentences(text):
-        current = _header_site(raw) or current
+        header = _header_site(raw)
+        current = header or current
+        if header or _PART_LABEL.match(raw):
+            other_part = False  # a new specimen part: whatever it names decides
         site = single or (
             current if not specimen_sites or current in specimen_sites else UNKNOWN_SITE
         )
         sentence = Sentence(raw)
+        if NEN.search(raw):
+            other_part = False
+        elif other_tumour_named(sentence):
+            other_part = True
         # Substring hints first: most sentences of a report mention none of the four.
         folded = raw.casefold()
+        if other_part:
+            # "B. Sigmoid colon: adenocarcinoma, Ki-67 70 %": another tumour's values, not the
+            # pNEN's, however the report places them; named once, never read.
+            if _TISSUE_HINT.search(folded) or "核分裂" in raw or "级" in raw:
+                problem = _(_OTHER_PART)
+                if problem not in reading.problems:
+                    reading.problems.append(problem)
+            continue
         if "ki67" in wanted and ("ki" in folded or "mib" in folded):
             _ki67(sentence, site, reading)
         if "mitotic-count" in wanted and ("mito" in folded or "核分裂" in raw):

@@ -27,6 +27,11 @@ _TEXT_TYPES = frozenset({"text/plain", "text/html", "application/xhtml+xml"})
 _BLOCK_TAG = re.compile(
     r"<\s*/?\s*(?:br|p|div|tr|li|h[1-6]|table|ul|ol)\b[^<>]{0,2000}>", re.IGNORECASE
 )
+# Inline markup inside a word or number ("Ki<span>-</span>67", "<b>25</b>%") joins, not spaces.
+_INLINE_TAG = re.compile(
+    r"<\s*/?\s*(?:span|b|i|u|em|strong|font|sup|sub|small|mark|a|abbr)\b[^<>]{0,2000}>",
+    re.IGNORECASE,
+)
 _TAG = re.compile(r"<[^<>]{0,2000}>")
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
 
@@ -57,6 +62,7 @@ def html_text(markup: str) -> str:
     """Visible text of an HTML fragment: block tags become line breaks, entities are decoded."""
     markup = _without_scripts(markup)
     markup = _BLOCK_TAG.sub("\n", markup)
+    markup = _INLINE_TAG.sub("", markup)
     return html.unescape(_TAG.sub(" ", markup))
 
 

@@ -50,6 +50,7 @@ from tests.fhir_builders import (
     cc,
     condition,
     differentiation,
+    disease_status,
     facts_for,
     flag,
     ki67,
@@ -843,3 +844,69 @@ def test_sstr_pet_either_way_over_http_names_the_result_in_the_card(
     assert [a["resource"]["resourceType"] for s in card["suggestions"] for a in s["actions"]] == [
         "ServiceRequest"
     ]
+
+
+# --- probe 2026-11-27: a report about another tumour; a disease status with two cancers -------
+# Synthetic records shaped like a colorectal cancer patient's liver biopsy (an independent
+# tester's, 2026-11-27).
+
+
+def _crc_liver_biopsy(conclusion: str) -> list[dict[str, Any]]:
+    """A pNEN with an own pancreas Ki-67 2 %, an active sigmoid colon cancer, and a liver biopsy
+    whose report (with a coded Ki-67 80 % in `result`, on the liver specimen) says `conclusion`."""
+    crc_report = report(cc(LOINC, "11526-1", "Pathology study"), rid="dr-crc-liver")
+    crc_report.update(
+        conclusion=conclusion,
+        specimen=[{"reference": "Specimen/sp-liver"}],
+        result=[{"reference": "Observation/ki67-liver"}],
+    )
+    return [
+        *g1_pnet_with_resectable_liver_mets(),
+        condition(ICD10CM, "C18.7", rid="crc"),
+        specimen("sp-liver", cc(SNOMED, "10200004", "Liver structure")),
+        crc_report,
+        ki67(80, rid="ki67-liver", specimen={"reference": "Specimen/sp-liver"}),
+    ]
+
+
+def test_coded_ki67_of_a_liver_biopsy_reported_as_colorectal_adenocarcinoma_is_not_the_pnens() -> (
+    None
+):
+    facts = facts_for(
+        _crc_liver_biopsy("Liver biopsy: metastatic adenocarcinoma of colorectal origin.")
+    )
+    assert [f.ref for f in facts.all("ki67")] == ["Observation/ki67-pancreas"]
+    set_aside = {f.ref for f in facts.all("other-cancer-result")}
+    assert "Observation/ki67-liver" in set_aside
+
+
+def test_coded_ki67_of_a_liver_biopsy_reported_as_the_net_stays_the_pnens() -> None:
+    facts = facts_for(
+        _crc_liver_biopsy("Liver biopsy: metastatic well-differentiated neuroendocrine tumour.")
+    )
+    assert {f.ref for f in facts.all("ki67")} == {
+        "Observation/ki67-pancreas",
+        "Observation/ki67-liver",
+    }
+
+
+def test_a_negated_adenocarcinoma_does_not_make_the_report_another_cancers() -> None:
+    facts = facts_for(_crc_liver_biopsy("Liver biopsy: no adenocarcinoma seen; see addendum."))
+    assert "Observation/ki67-liver" in {f.ref for f in facts.all("ki67")}
+
+
+def test_unlinked_progression_with_another_active_cancer_is_possibly_the_other_ones() -> None:
+    resources = [
+        *g1_pnet_with_resectable_liver_mets(),
+        breast_cancer(),
+        disease_status("271299001", rid="ds-worse"),
+    ]
+    p = patient_view(resources)
+    assert not p.progressing
+    assert [f.ref for f in p.possibly_other_of("disease-status")] == ["Observation/ds-worse"]
+    assert "rebiopsy-progression" not in run(resources)
+
+
+def test_progression_without_another_cancer_is_the_pnens() -> None:
+    resources = [*g1_pnet_with_resectable_liver_mets(), disease_status("271299001")]
+    assert patient_view(resources).progressing

@@ -15,6 +15,7 @@ from fhir_mappings.facts import FROM_REPORT_TEXT, LIVER, PRIMARY, Quantity
 from fhir_mappings.terminology import LOINC, PNEN, SNOMED
 from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
+    PATIENT_ID,
     base_pnen_lm,
     cc,
     days_ago,
@@ -385,3 +386,114 @@ def test_text_only_pathology_patient_fetched_from_the_fhir_server(client: FlaskC
     assert_valid_response(body)
     codes = {card["source"]["topic"]["code"] for card in body["cards"]}
     assert "pet-fdg" in codes and "biopsy-both-sites" not in codes
+
+
+# --- probe 2026-11-27: two cancers in one report, Chinese and HTML variants -------------------
+# Synthetic reports shaped like multi-part surgical pathology reports (one report, several
+# specimens A., B., …) and Chinese / HTML LIS exports, written by an independent tester.
+
+OTHER_PART = (
+    "pathology report: a part about another tumour gives Ki-67, mitoses or a grade; not used for "
+    "the pNEN"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A. Pancreas tail: well-differentiated neuroendocrine tumour, Ki-67 2%. "
+        "B. Sigmoid colon: adenocarcinoma, Ki-67 70%.",
+        "A. Sigmoid colon, resection: adenocarcinoma, Ki-67 70%. "
+        "B. Pancreas tail, biopsy: well-differentiated neuroendocrine tumour, Ki-67 2%.",
+        # the other tumour's values in the next sentence of its part
+        "A. Pancreas tail: well-differentiated neuroendocrine tumour. Ki-67 2%. "
+        "B. Sigmoid colon: moderately differentiated adenocarcinoma. Ki-67 70%. Mitoses 30/2 mm2.",
+    ],
+)
+def test_a_report_of_two_cancers_gives_the_pnen_only_its_own_part(text: str) -> None:
+    record = [pathology_report(text, code=SURGICAL_PATHOLOGY)]
+    assert one(record, "ki67").value == Quantity(2, "%")
+    assert one(record, "ki67").site == PRIMARY
+    assert not facts_for(record).all("mitotic-count")
+    assert OTHER_PART in problems(record)
+
+
+def test_an_incidental_gist_in_the_same_report_keeps_the_nets_ki67() -> None:
+    text = (
+        "Pancreas tail: well-differentiated neuroendocrine tumour, G1, Ki-67 1%. "
+        "Incidental: gastrointestinal stromal tumour of stomach, Ki-67 30%."
+    )
+    record = [pathology_report(text, code=SURGICAL_PATHOLOGY)]
+    assert one(record, "ki67").value == Quantity(1, "%")
+    assert OTHER_PART in problems(record)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a negated other tumour changes nothing
+        "Pancreas, tail: well-differentiated neuroendocrine tumour. No adenocarcinoma component. "
+        "Ki-67 4%.",
+        # a mixed neoplasm names both: the NEN is in it, read as before
+        "Pancreas: mixed neuroendocrine-non-neuroendocrine neoplasm (adenocarcinoma and NET), "
+        "Ki-67 4%.",
+    ],
+)
+def test_a_report_naming_the_nen_with_another_tumour_is_still_read(text: str) -> None:
+    record = [pathology_report(text, code=SURGICAL_PATHOLOGY)]
+    assert one(record, "ki67").value == Quantity(4, "%")
+    assert OTHER_PART not in problems(record)
+
+
+@pytest.mark.parametrize(
+    ("text", "ki"),
+    [
+        ("病理诊断：（胰尾）神经内分泌肿瘤。Ki-67指数：8%。", Quantity(8, "%")),
+        ("病理诊断：（胰尾）神经内分泌肿瘤，G2。Ki-67指数约8%。", Quantity(8, "%")),
+        # U+2011 (non-breaking hyphen) as word processors insert it
+        ("Well differentiated neuroendocrine tumour. Ki\u201167 index: 25%", Quantity(25, "%")),
+        ("Neuroendocrine tumour of the pancreas. Ki-67: 20 per cent.", Quantity(20, "%")),
+        ("Neuroendocrine tumour of the pancreas. Ki-67: 25 percent.", Quantity(25, "%")),
+    ],
+)
+def test_ki67_written_as_chinese_and_word_processor_reports_print_it(
+    text: str, ki: Quantity
+) -> None:
+    record = [pathology_report(text, code={"text": "病理诊断报告"})]
+    assert one(record, "ki67").value == ki
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<p>Well differentiated neuroendocrine tumour.</p><p>Ki&#8209;67 index: 25%</p>",
+        "<p>Well differentiated neuroendocrine tumour.</p><p>Ki<span>-</span>67 index: "
+        "<b>25</b>%</p>",
+    ],
+)
+def test_html_inline_markup_inside_the_label_or_value_is_read(markup: str) -> None:
+    record = [pathology_report(presented=[attachment(markup, "text/html")])]
+    assert one(record, "ki67").value == Quantity(25, "%")
+
+
+def test_two_cancer_report_over_http_gives_no_fdg_pet_and_names_the_part(
+    client: FlaskClient,
+) -> None:
+    text = (
+        "A. Pancreas tail: well-differentiated neuroendocrine tumour, Ki-67 2%. "
+        "B. Sigmoid colon: adenocarcinoma, Ki-67 70%."
+    )
+    resources = [*base_pnen_lm(), pathology_report(text, code=SURGICAL_PATHOLOGY, rid="pr-two")]
+    keys = list(client.get("/cds-services").get_json()["services"][0]["prefetch"])
+    body = hook_request("patient-view", PATIENT_ID, prefetch=prefetch_for(resources, keys))
+    response = client.post("/cds-services/pnen-patient-view", json=body)
+    assert response.status_code == 200
+    data = response.get_json()
+    assert_valid_response(data)
+    cards = {c["source"]["topic"]["code"]: c for c in data["cards"]}
+    assert "pet-fdg" not in cards
+    assert "NET G1" in cards["summary"]["summary"]
+    issues = data["extension"]["org.pnen-cds.data-issues"]
+    assert {"reference": "DiagnosticReport/pr-two", "problem": OTHER_PART}.items() <= next(
+        i for i in issues if i["reference"] == "DiagnosticReport/pr-two"
+    ).items()
