@@ -32,6 +32,7 @@ from cds_service.store import (
     Store,
     audit,
     card_issued,
+    compact_references,
     expand_references,
     feedback,
     jti_seen,
@@ -131,6 +132,31 @@ def test_audit_rows_written_before_references_were_grouped_still_read() -> None:
         "Observation/a",
         "Condition/b/_history/2",
     ]
+
+
+def test_audit_references_are_grouped_by_type_in_first_seen_order_each_once() -> None:
+    refs = ["Patient/p", "Observation/a", "Condition/c", "Observation/b", "Observation/a"]
+    assert compact_references(refs) == {
+        "Patient": ["p"],
+        "Observation": ["a", "b"],
+        "Condition": ["c"],
+    }
+    assert list(compact_references(refs)) == ["Patient", "Observation", "Condition"]
+    assert compact_references([]) == {}
+
+
+def test_audit_json_columns_keep_any_text_as_json_dumps_writes_it(store: Store) -> None:
+    # Control characters, quotes, a backslash, non-BMP and CJK text; a lone surrogate is replaced.
+    odd = ["\x00\x01\x1f\x7f\u2028", '"q" \\ /', "😀 胰腺", "bad \ud800 half"]
+    store.record_audit(entry([], rule_ids=odd[:3]))
+    store.record_audit(entry([], rule_ids=odd))
+    plain, with_surrogate = (
+        r["rule_ids"] for r in sorted(rows(store, audit), key=lambda r: r["id"])
+    )
+    assert plain == json.dumps(odd[:3], separators=(",", ":"), ensure_ascii=False)
+    expected = json.dumps(odd, separators=(",", ":"), ensure_ascii=False)
+    assert with_surrogate == expected.replace("\ud800", "?")
+    assert json.loads(with_surrogate) == [*odd[:3], "bad ? half"]
 
 
 def test_pruning_removes_old_audit_rows_and_their_cards_and_keeps_feedback(store: Store) -> None:
