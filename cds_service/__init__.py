@@ -40,12 +40,14 @@ def correlation_id(incoming: str | None) -> str:
 
 def _cors(response: Response, config: Config) -> Response:
     origin = request.headers.get("Origin")
+    if not origin:
+        return response  # not a browser's cross-origin call (an EHR's server calling)
     allowed = config.cors_origins
     if request.path.startswith("/app/"):
         # The dashboard calls its endpoint same-origin; a wildcard (--dev) would let any page
         # read records from a loopback FHIR server through it. Only named origins apply here.
         allowed = tuple(o for o in allowed if o != "*")
-    if origin and ("*" in allowed or origin in allowed):
+    if "*" in allowed or origin in allowed:
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"

@@ -57,7 +57,10 @@ def request_locale() -> str:
 def localized(response: Response, locale: str) -> Response:
     """Say which language the body speaks, and that Accept-Language chose it (for caches)."""
     response.headers["Content-Language"] = locale
-    response.vary.add("Accept-Language")
+    if "Vary" in response.headers:
+        response.vary.add("Accept-Language")
+    else:  # the usual case, without parsing and rewriting a header set
+        response.headers["Vary"] = "Accept-Language"
     return response
 
 

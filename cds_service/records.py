@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from cds_service.errors import precondition_failed
@@ -98,7 +99,7 @@ def gather(
         raise precondition_failed(missing, limits)
     for key in templates:
         if key in pages:
-            result.items.extend((key, r) for r in pages[key].resources)
+            result.items.extend(zip(repeat(key), pages[key].resources))  # (key, resource) pairs
             result.issues.extend(pages[key].issues)
             result.aliases.update(pages[key].aliases)
     return result

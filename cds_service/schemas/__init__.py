@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -33,6 +33,33 @@ _JSON_TYPES: Final[tuple[tuple[type, str], ...]] = (
 )
 
 PathPart = str | int
+Check = Callable[[Any], bool]
+
+# What `_compile` understands: the keywords of the request schema (others disable the fast check).
+_ANNOTATIONS: Final[frozenset[str]] = frozenset({"$schema", "$id", "title", "description"})
+_KEYWORDS: Final[frozenset[str]] = _ANNOTATIONS | {
+    "type",
+    "required",
+    "properties",
+    "additionalProperties",
+    "dependentRequired",
+    "minLength",
+    "pattern",
+    "format",
+    "const",
+    "items",
+}
+# JSON type → Python types of decoded JSON; narrower than jsonschema where it may be (1.0 is an
+# "integer" to jsonschema, not here): the fast check may only say "valid" when jsonschema would.
+_PY_TYPES: Final[dict[str, tuple[type, ...]]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
 
 
 def _is_date_time(value: object) -> bool:
@@ -85,6 +112,123 @@ def validator(name: str) -> Validator:
     checker = _format_checker()
     result: Validator = Draft202012Validator(schema, format_checker=checker)
     return result
+
+
+def _valid(_value: object) -> bool:
+    return True
+
+
+def _all_of(checks: list[Check]) -> Check:
+    """One predicate from several (a loop: cheaper than all() over a generator)."""
+    if len(checks) == 1:
+        return checks[0]
+
+    def every(value: object) -> bool:
+        for check in checks:
+            if not check(value):
+                return False
+        return True
+
+    return every
+
+
+def _type_check(names: list[str]) -> Check | None:
+    if not all(name in _PY_TYPES for name in names):
+        return None
+    types = tuple(t for name in names for t in _PY_TYPES[name])
+    if bool in types or int not in types:
+        return lambda value: isinstance(value, types)
+    # bool is an int in Python, never an integer or a number in JSON
+    return lambda value: isinstance(value, types) and not isinstance(value, bool)
+
+
+def _object_check(schema: dict[str, Any], checker: FormatChecker) -> Check | None:
+    """required, properties, additionalProperties and dependentRequired, in one pass."""
+    required = tuple(schema.get("required", ()))
+    properties: dict[str, Check] = {}
+    for key, subschema in schema.get("properties", {}).items():
+        compiled = _compile(subschema, checker)
+        if compiled is None:
+            return None
+        properties[key] = compiled
+    extra_schema = schema.get("additionalProperties", True)
+    extra = None if extra_schema is True else _compile(extra_schema, checker)
+    if extra_schema is not True and extra is None:
+        return None
+    dependent = tuple(schema.get("dependentRequired", {}).items())
+
+    def check(value: object) -> bool:
+        if not isinstance(value, dict):
+            return True  # object keywords say nothing of other types
+        for key in required:
+            if key not in value:
+                return False
+        for key, needed in dependent:
+            if key in value and not all(other in value for other in needed):
+                return False
+        for key, item in value.items():
+            known = properties.get(key)
+            if known is not None:
+                if not known(item):
+                    return False
+            elif extra is not None and not extra(item):
+                return False
+        return True
+
+    return check
+
+
+def _compile(schema: Any, checker: FormatChecker) -> Check | None:
+    """A predicate true only of instances valid against `schema`, or None if it cannot tell.
+
+    It understands the few keywords of the request schema, and may answer False for a valid
+    instance (then the full validator decides): validating a request costs a pass over its top
+    level instead of jsonschema's descent into every prefetch key.
+    """
+    if schema is True:
+        return _valid
+    if schema is False:
+        return lambda _value: False
+    if not isinstance(schema, dict) or not set(schema) <= _KEYWORDS:
+        return None
+    checks: list[Check] = []
+    if "type" in schema:
+        names = schema["type"]
+        type_check = _type_check([names] if isinstance(names, str) else list(names))
+        if type_check is None:
+            return None
+        checks.append(type_check)
+    if {"required", "properties", "additionalProperties", "dependentRequired"} & set(schema):
+        object_check = _object_check(schema, checker)
+        if object_check is None:
+            return None
+        checks.append(object_check)
+    if "items" in schema:
+        item = _compile(schema["items"], checker)
+        if item is None:
+            return None
+        checks.append(lambda value: not isinstance(value, list) or all(map(item, value)))
+    if "minLength" in schema:
+        least = schema["minLength"]
+        checks.append(lambda value: not isinstance(value, str) or len(value) >= least)
+    if "pattern" in schema:
+        pattern = re.compile(schema["pattern"])  # jsonschema: re.search
+        checks.append(lambda value: not isinstance(value, str) or bool(pattern.search(value)))
+    if "format" in schema:
+        name = schema["format"]
+        checks.append(lambda value: checker.conforms(value, name))
+    if "const" in schema:
+        const = schema["const"]
+        if not isinstance(const, str):
+            return None
+        checks.append(lambda value: isinstance(value, str) and value == const)
+    return _all_of(checks) if checks else _valid
+
+
+@cache
+def _fast_check(name: str) -> Check | None:
+    """Schema `name` compiled by `_compile` (None if it uses keywords not known there)."""
+    return _compile(load_schema(name), _format_checker())
 
 
 def _json_type(value: object) -> str:
@@ -174,6 +318,9 @@ def _sort_key(parts: tuple[PathPart, ...]) -> tuple[tuple[int, int, str], ...]:
 
 def errors(name: str, instance: object) -> list[tuple[str, str]]:
     """(path, message) for every violation of schema `name`, sorted by path; [] when valid."""
+    fast = _fast_check(name)
+    if fast is not None and fast(instance):
+        return []  # valid: jsonschema runs only to say what is wrong
     found: dict[tuple[tuple[PathPart, ...], str], None] = {}
     document: Any = instance  # any decoded JSON value
     for error in validator(name).iter_errors(document):

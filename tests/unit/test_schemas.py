@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.schemas import SCHEMA_NAMES, errors, load_schema, validator
+from cds_service.schemas import SCHEMA_NAMES, _fast_check, errors, load_schema, validator
 from tests.cds_schema import assert_valid, assert_valid_response
 
 # --- Examples copied from the CDS Hooks 2.0 specification (https://cds-hooks.hl7.org/2.0/) ---
@@ -530,6 +530,75 @@ def test_request_fhir_server_must_be_a_uri() -> None:
 
 def test_request_body_that_is_not_an_object_fails_at_the_root() -> None:
     assert errors("request", ["hook"]) == [("", "expected object, got array")]
+
+
+# --- The request's fast check agrees with the full validator ---
+
+PROBES: tuple[object, ...] = (
+    None,
+    "",
+    "x",
+    "abc\n",
+    "a b",
+    "Bearer",
+    "http://",
+    "https://ehr.example.org/fhir",
+    "urn:x",
+    0,
+    -3,
+    1.0,
+    2.5,
+    True,
+    [],
+    ["", 1],
+    ["Patient/1"],
+    {},
+    {"a": None},
+    {"resourceType": "Patient"},
+)
+
+
+def _variants(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The body with each key up to two levels deep deleted, or replaced by each probe."""
+    out: list[dict[str, Any]] = []
+    paths: list[Path] = [(k,) for k in body]
+    paths += [(k, k2) for k, v in body.items() if isinstance(v, dict) for k2 in v]
+    for path in paths:
+        deleted = copy.deepcopy(body)
+        parent: Any = deleted[str(path[0])] if len(path) == 2 else deleted
+        del parent[path[-1]]
+        out.append(deleted)
+        for probe in PROBES:
+            changed = copy.deepcopy(body)
+            _set(changed, path, copy.deepcopy(probe))
+            out.append(changed)
+    return out
+
+
+@pytest.mark.parametrize("body", [SPEC_REQUEST, SPEC_REQUEST_EXTENSION, SPEC_REQUEST_ORDER_SELECT])
+def test_request_fast_check_says_valid_only_when_the_schema_does(body: dict[str, Any]) -> None:
+    fast = _fast_check("request")
+    assert fast is not None  # the request schema uses only keywords the fast check knows
+    assert fast(body)
+    full = validator("request")
+    variants = _variants(body)
+    disagreements = [v for v in variants if fast(v) != full.is_valid(v)]
+    # Narrower only where jsonschema is lenient (1.0 is an integer): the full validator decides.
+    assert all(full.is_valid(v) for v in disagreements)
+    assert all(v["fhirAuthorization"]["expires_in"] == 1.0 for v in disagreements)
+    assert sum(not fast(v) for v in variants) > len(variants) // 3  # the probes do break things
+
+
+def test_request_fast_check_refuses_what_is_not_an_object() -> None:
+    fast = _fast_check("request")
+    assert fast is not None
+    assert not any(fast(value) for value in PROBES)
+
+
+def test_request_with_a_float_integer_is_left_to_the_full_validator_and_valid() -> None:
+    body = copy.deepcopy(SPEC_REQUEST)
+    body["fhirAuthorization"]["expires_in"] = 300.0  # an integer to the schema: valid
+    assert errors("request", body) == []
 
 
 # --- Responses that must fail, and where ---

@@ -20,7 +20,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 
 from cds_service.config import MAX_FEEDBACK_ENTRIES_LIMIT
 from cds_service.store import (
@@ -32,6 +32,7 @@ from cds_service.store import (
     Store,
     audit,
     card_issued,
+    compact_references,
     expand_references,
     feedback,
     jti_seen,
@@ -131,6 +132,68 @@ def test_audit_rows_written_before_references_were_grouped_still_read() -> None:
         "Observation/a",
         "Condition/b/_history/2",
     ]
+
+
+def test_audit_rows_are_what_core_inserts_of_the_same_values_would_be(store: Store) -> None:
+    at = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
+    store.record_audit(entry([("card-a", "pet-fdg"), ("card-b", "summary")], at=at, locale="zh-CN"))
+    (ours,) = rows(store, audit)
+    with store.engine.begin() as conn:
+        values = {k: v for k, v in ours.items() if k != "id"}
+        key = conn.execute(insert(audit), {**values, "at": at}).inserted_primary_key
+        assert key is not None
+        conn.execute(
+            insert(card_issued),
+            [
+                {
+                    "card_uuid": "core-card",
+                    "rule_id": "pet-fdg",
+                    "audit_id": key[0],
+                    "service": SERVICE,
+                }
+            ],
+        )
+    by_id = {r["id"]: r for r in rows(store, audit)}
+    assert {k: v for k, v in by_id[key[0]].items() if k != "id"} == values
+    assert values["at"] in (at, at.replace(tzinfo=None))  # SQLite reads it back naive (UTC)
+    assert (values["locale"], values["status"]) == ("zh-CN", 200)
+    with store.engine.connect() as conn:  # the stored text itself, not only its reading
+        raw = conn.execute(text("SELECT CAST(at AS TEXT) FROM audit ORDER BY id")).scalars().all()
+    assert raw[0] == raw[1]
+    cards = sorted(
+        (r["card_uuid"], r["rule_id"], r["audit_id"], r["service"])
+        for r in rows(store, card_issued)
+    )
+    assert cards == [
+        ("card-a", "pet-fdg", ours["id"], SERVICE),
+        ("card-b", "summary", ours["id"], SERVICE),
+        ("core-card", "pet-fdg", key[0], SERVICE),
+    ]
+
+
+def test_audit_references_are_grouped_by_type_in_first_seen_order_each_once() -> None:
+    refs = ["Patient/p", "Observation/a", "Condition/c", "Observation/b", "Observation/a"]
+    assert compact_references(refs) == {
+        "Patient": ["p"],
+        "Observation": ["a", "b"],
+        "Condition": ["c"],
+    }
+    assert list(compact_references(refs)) == ["Patient", "Observation", "Condition"]
+    assert compact_references([]) == {}
+
+
+def test_audit_json_columns_keep_any_text_as_json_dumps_writes_it(store: Store) -> None:
+    # Control characters, quotes, a backslash, non-BMP and CJK text; a lone surrogate is replaced.
+    odd = ["\x00\x01\x1f\x7f\u2028", '"q" \\ /', "😀 胰腺", "bad \ud800 half"]
+    store.record_audit(entry([], rule_ids=odd[:3]))
+    store.record_audit(entry([], rule_ids=odd))
+    plain, with_surrogate = (
+        r["rule_ids"] for r in sorted(rows(store, audit), key=lambda r: r["id"])
+    )
+    assert plain == json.dumps(odd[:3], separators=(",", ":"), ensure_ascii=False)
+    expected = json.dumps(odd, separators=(",", ":"), ensure_ascii=False)
+    assert with_surrogate == expected.replace("\ud800", "?")
+    assert json.loads(with_surrogate) == [*odd[:3], "bad ? half"]
 
 
 def test_pruning_removes_old_audit_rows_and_their_cards_and_keeps_feedback(store: Store) -> None:
