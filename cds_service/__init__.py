@@ -54,7 +54,7 @@ def _cors(response: Response, config: Config) -> Response:
         response.headers["Access-Control-Expose-Headers"] = CORRELATION_HEADER
         response.headers["Access-Control-Max-Age"] = "600"
         if "*" not in allowed:
-            response.headers["Vary"] = "Origin"
+            response.vary.add("Origin")  # added: `localized` may have set Accept-Language
     return response
 
 

@@ -282,3 +282,15 @@ def test_the_launch_page_without_iss_still_explains_how_to_start(make_app: AppFa
     response = make_app().test_client().get("/app/launch")
     assert response.status_code == 200
     assert 'id="launch-script"' in response.get_data(as_text=True)
+
+
+def test_a_cross_origin_answer_varies_by_origin_and_by_language(make_app: AppFactory) -> None:
+    # Caches must keep a zh-CN answer apart from an English one for a named origin too: CORS adds
+    # Origin to Vary, it does not replace the Accept-Language the localisation set.
+    client = make_app(dev=True, cors_origins="https://ehr.example").test_client()
+    response = client.get(
+        "/cds-services", headers={"Origin": "https://ehr.example", "Accept-Language": "zh-CN"}
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "https://ehr.example"
+    assert {v.strip() for v in response.headers["Vary"].split(",")} >= {"Origin", "Accept-Language"}
