@@ -31,7 +31,14 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import PNEN, SNOMED, Terminology
-from fhir_mappings.values import metastasis_kinds, staging_facts, value_from_text
+from fhir_mappings.values import (
+    cell_count_percent,
+    ihc_result,
+    ihc_score,
+    metastasis_kinds,
+    staging_facts,
+    value_from_text,
+)
 from pnen_i18n import N_, _
 
 COUNTED = frozenset({"final", "amended", "corrected"})
@@ -87,10 +94,10 @@ _YES, _NO = "373066001", "373067005"
 _POSITIVE, _NEGATIVE = "10828004", "260385009"
 _PRESENT = "LA9633-4"
 _MSI_HIGH = "LA26203-2"
-# The common printed forms ('15%', '<2 %', '5-10 %', '80 ng/mL'); a unit never starts with a
-# separator, so '20,5 %' falls through to values.value_from_text (decimal comma), not '20'.
+# The common printed forms ('15%', '<2 %', '5-10 %', '2%-5%', '80 ng/mL'); a unit never starts
+# with a separator, so '20,5 %' falls through to values.value_from_text (decimal comma), not '20'.
 _NUMBER = re.compile(
-    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
+    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:%?\s*(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
 # A printed WHO grade ('2', 'G2', 'grade 2'), possibly after its family ('NET G2', 'NEC, G3').
@@ -115,7 +122,11 @@ _RELATED_CONDITION = "related-condition"
 _KI67_NAME = re.compile(r"(?<![a-z])ki[-\s]?67(?!\d)|(?<![a-z])mib[-\s]?1(?!\d)", re.IGNORECASE)
 _MITOSES_NAME = re.compile(r"(?<![a-z])mitos[ie]s|(?<![a-z])mitotic|核分裂", re.IGNORECASE)
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
-_PER_AREA = re.compile(r"^/\s*(\d+(?:\.\d+)?)\s*mm(?:2|²|\^2)$")
+_PER_AREA = re.compile(
+    r"^(?:(?:mitos[ie]s|mitotic\s+figures?)\s*)?(?:/|per)\s*(\d+(?:\.\d+)?)?\s*mm(?:2|²|\^2)$",
+    re.IGNORECASE,
+)
+_HPF_FIELDS = re.compile(r"(\d+)\s*(?:hpf|high)", re.IGNORECASE)
 _RESULT_SITES = {sites.PANCREAS: PRIMARY, sites.LIVER: LIVER}
 
 
@@ -489,6 +500,20 @@ def _titled(kind: str, q: Quantity, terms: Terminology) -> str:
     return f"{title(kind, terms)} {q.display()}"
 
 
+def _value_element(holder: dict[str, Any]) -> str:
+    """The value[x] element a result carries ('valueString'), or 'value[x]' when it has none."""
+    return next((k for k in holder if k.startswith("value")), "value[x]")
+
+
+def _unread(holder: dict[str, Any], path: str, kind: str, terms: Terminology) -> str:
+    """The data issue of a result whose value (of any shape, or none) could not be read."""
+    return _(
+        "{element}: {test} could not be read; not used",
+        element=path + _value_element(holder),
+        test=title(kind, terms),
+    )
+
+
 def _unreadable(kind: str, path: str, terms: Terminology) -> str:
     return _(
         "{element}: {test} could not be read; not used",
@@ -560,10 +585,31 @@ _PATHOLOGY_SITES = frozenset({"ki67", "mitotic-count", "who-grade", "differentia
 """The concepts whose facts carry a site (primary vs liver metastasis); only they look it up."""
 
 
+# What a Ki-67 value's unit may say: a percentage (a note after it is kept out of the number),
+# a fraction ('1') or nothing; anything else ('/2000 cells', 'HPF') is not a percentage.
+_KI67_UNIT = re.compile(r"^(?:|1|(?:%|％|percent|per\s*cent|pct)(?:\s+[^\d/]*|\s*\(.*\))?)$", re.I)
+
+
 def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     found = ctx.quantity("ki67", holder, path)
     if found:
         q, extra = found
+        if not _KI67_UNIT.match(q.unit.strip()):
+            counted = cell_count_percent(holder.get("valueString") or "")
+            if counted is None:
+                ctx.issues.append(_unread(holder, path, "ki67", ctx.terms))
+                return
+            q = Quantity(counted, "%")
+        elif not q.unit and 0 < q.value < 1:
+            # 0.25 with no unit may be a fraction (25 %) or a percentage: never guessed.
+            ctx.issues.append(
+                _(
+                    "{element}: Ki-67 below 1 without a unit may be a fraction or a percentage;"
+                    " not used",
+                    element=path + _value_element(holder),
+                )
+            )
+            return
         q = _ki67(q)
         text = sited(_("Ki-67 {value}", value=q.display()), ctx.site)
         ctx.add("ki67", q, text, extra=extra)
@@ -581,6 +627,18 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         return
     q, extra = found
     if _PER_HPF.search(q.unit):
+        fields = _HPF_FIELDS.search(q.unit)
+        if not fields or fields.group(1) != "10":
+            # Only a count per 10 HPF has a site conversion; '25 per 50 HPF' is another count.
+            ctx.issues.append(
+                _(
+                    "{element}: mitoses per {fields} HPF cannot be converted to per 2 mm²;"
+                    " ignored",
+                    element=path + _value_element(holder),
+                    fields=fields.group(1) if fields else "1",
+                )
+            )
+            return
         factor = ctx.options.mitoses_per_10hpf_to_2mm2
         if factor is None:
             element = next(
@@ -596,11 +654,22 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
             return
         q = _scaled(q, factor)._replace(unit="/2 mm²")
         extra = (*extra, _("converted from per 10 HPF ×{factor:g}", factor=factor))
-    area = _PER_AREA.match(q.unit)
-    if area and float(area.group(1)) not in (0.0, 2.0):
-        # A ratio over another area ('3 per 1 mm²'): the WHO grade counts per 2 mm².
-        q = _scaled(q, 2 / float(area.group(1)))
-        extra = (*extra, _("scaled from per {area} mm²", area=area.group(1)))
+    elif q.unit != "/2 mm²":
+        area = _PER_AREA.match(q.unit.strip())
+        size = float(area.group(1) or 1) if area else 0.0
+        if not size:
+            # A bare count ('25') may be per 2 mm² or per 10 HPF: never assumed.
+            ctx.issues.append(
+                _(
+                    "{element}: mitotic count without a unit per mm² or per 10 HPF; not used",
+                    element=path + _value_element(holder),
+                )
+            )
+            return
+        if size != 2:
+            # A count over another area ('12 per mm²'): the WHO grade counts per 2 mm².
+            q = _scaled(q, 2 / size)
+            extra = (*extra, _("scaled from per {area} mm²", area=f"{size:g}"))
     q = Quantity(q.value, "/2 mm²", q.comparator, None, q.low)
     text = sited(_("mitoses {value}", value=q.display()), ctx.site)
     ctx.add("mitotic-count", q, text, extra=extra)
