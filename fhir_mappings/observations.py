@@ -101,7 +101,11 @@ _NUMBER = re.compile(
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
 # A printed WHO grade ('2', 'G2', 'grade 2'), possibly after its family ('NET G2', 'NEC, G3').
-_PRINTED_GRADE = re.compile(r"(?:(net|nec)\s*[,:(]?\s*)?(?:who\s*)?(?:grade\s*|g)?([123])\)?")
+_PRINTED_GRADE = re.compile(
+    r"(?:(net|nec)\s*[,:(]?\s*)?(?:who\s*)?(?:grade\s*|g\s*)?([123]|i{1,3})\)?"
+)
+_ROMAN = {"i": "1", "ii": "2", "iii": "3"}
+_REMARK = re.compile(r"\s*\([^()]*\)\s*$")  # 'G3 (WHO 2019)': the remark names no grade
 _SAME_UNITS = {
     "ug/l": "ng/mL",
     "µg/l": "ng/mL",
@@ -356,7 +360,7 @@ def _mgmt(holder: dict[str, Any], path: str) -> int | None:
         match = re.fullmatch(r"([0-3])\+?", word)
         if match:
             return int(match.group(1))
-    return None
+    return ihc_score(text)  # as printed: 'Loss of expression (0)', '3+ in 80% of tumour cells'
 
 
 def _sstr2(holder: dict[str, Any], path: str) -> str | None:
@@ -366,7 +370,12 @@ def _sstr2(holder: dict[str, Any], path: str) -> str | None:
     if _NEGATIVE in codes or text.lower() == "negative":
         return "negative"
     score = _mgmt(holder, path)
-    return f"{score}+" if score else ("0" if score == 0 else None)
+    if score is None:
+        # Worded only ('strongly positive', 'not detected', '阳性（+++）'): positive or negative.
+        return ihc_result(text)
+    if ihc_result(text) == ("positive" if score == 0 else "negative"):
+        return None  # a score and a word that disagree: never read
+    return f"{score}+" if score else "0"
 
 
 _GENERIC_GRADES = {"histologic-grade-1": 1, "histologic-grade-2": 2, "histologic-grade-3": 3}
@@ -378,10 +387,10 @@ def _grade(holder: dict[str, Any], path: str, terms: Terminology) -> int | None:
         if concept in value_concepts:
             return grade
     codes, text = _coded_or_string(holder, path)
-    for item in [*codes, text]:
+    for item in [*codes, text, _REMARK.sub("", text)]:
         match = _PRINTED_GRADE.fullmatch(item.strip().lower())
         if match:
-            return int(match.group(2))
+            return int(_ROMAN.get(match.group(2), match.group(2)))
     return None
 
 
@@ -410,7 +419,15 @@ def _differentiation(holder: dict[str, Any], path: str, terms: Terminology) -> s
         return "poorly"
     if any(w.startswith("well") for w in words):
         return "well"
+    # Within a phrase ('high grade / poorly differentiated'), only when it names one of the two.
+    named = {m.group(1).lower() for m in _DIFFERENTIATED_WORD.finditer(text)}
+    if len(named) == 1 and not _NEGATED.search(text):
+        return "poorly" if named == {"poorly"} else "well"
     return None
+
+
+_DIFFERENTIATED_WORD = re.compile(r"\b(poorly|well)[\s-]*differentiated\b", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:not|no|non)\b", re.IGNORECASE)
 
 
 def staging_texts(holder: dict[str, Any], path: str, terms: Terminology) -> list[str]:
@@ -446,6 +463,10 @@ _TITLES = frozenset(
     {
         N_("Ki-67 proliferation index"),
         N_("Mitotic count"),
+        N_("WHO grade (reported)"),
+        N_("Differentiation"),
+        N_("MGMT immunohistochemistry"),
+        N_("SSTR2 immunohistochemistry"),
         N_("Chromogranin A"),
         N_("Neuron-specific enolase"),
         N_("Gastrin"),
@@ -841,15 +862,41 @@ def _msi_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         ctx.add("msi", text or "not MSI-H", shown)
 
 
+def _never_silent(kind: str, handler: Handler) -> Handler:
+    """A tissue result recognised by its code whose value gives no fact is reported as unread."""
+
+    def reported(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+        before = len(ctx.facts), len(ctx.issues)
+        handler(holder, path, ctx)
+        if (len(ctx.facts), len(ctx.issues)) == before and not _absent_or_elsewhere(
+            holder, kind, ctx.terms
+        ):
+            ctx.issues.append(_unread(holder, path, kind, ctx.terms))
+
+    return reported
+
+
+def _absent_or_elsewhere(holder: dict[str, Any], kind: str, terms: Terminology) -> bool:
+    """A value stated absent (dataAbsentReason), or a panel whose components carry it."""
+    if "dataAbsentReason" in holder:
+        return True
+    if any(k.startswith("value") for k in holder):
+        return False
+    return any(
+        isinstance(c, dict) and kind in terms.concepts_of(c.get("code"))
+        for c in holder.get("component") or ()
+    )
+
+
 _HANDLERS: dict[str, Handler] = {
-    "ki67": _ki67_value,
-    "mitotic-count": _mitoses_value,
-    "who-grade": _grade_value,
-    "differentiation": _differentiation_value,
+    "ki67": _never_silent("ki67", _ki67_value),
+    "mitotic-count": _never_silent("mitotic-count", _mitoses_value),
+    "who-grade": _never_silent("who-grade", _grade_value),
+    "differentiation": _never_silent("differentiation", _differentiation_value),
     **{lab: _lab(lab) for lab in LABS},
     "egfr": _egfr_value,
-    "mgmt-ihc": _mgmt_value,
-    "sstr2-ihc": _sstr2_value,
+    "mgmt-ihc": _never_silent("mgmt-ihc", _mgmt_value),
+    "sstr2-ihc": _never_silent("sstr2-ihc", _sstr2_value),
     "disease-status": _disease_status_value,
     "tnm-t": _tnm("tnm-t"),
     "tnm-n": _tnm("tnm-n"),
