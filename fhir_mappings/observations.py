@@ -42,6 +42,9 @@ from fhir_mappings.values import (
 from pnen_i18n import N_, _
 
 COUNTED = frozenset({"final", "amended", "corrected"})
+_OBSERVATION_STATUSES = frozenset(
+    {"registered", "preliminary", *COUNTED, "cancelled", "entered-in-error", "unknown"}
+)
 LABS = (
     "cga",
     "nse",
@@ -247,8 +250,11 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
             return None
         unit = _same_unit(string(bound, "unit", f"{path}valueRange.") or "")
         if ends[0] is not None and ends[1] is not None:  # both ends: a bound of each
-            bottom, top = sorted((ends[0], ends[1]))
-            return Quantity(top, unit, None, high_ref, bottom), flags
+            if ends[0] > ends[1]:  # which end was mis-keyed is unknown: never swapped
+                raise ShapeError(
+                    _("{element}: low is above high; not used", element=f"{path}valueRange")
+                )
+            return Quantity(ends[1], unit, None, high_ref, ends[0]), flags
         if ends[1] is not None:
             return Quantity(ends[1], unit, "<=", high_ref), flags
         return Quantity(ends[0] or 0.0, unit, ">=", high_ref), flags
@@ -1036,7 +1042,9 @@ def map_observation(
         return [], [_("status: missing; not used")]
     flags = () if status in COUNTED else result_status_flags(string(observation, "status"), COUNTED)
     if flags is None:
-        return [], []
+        # A code outside FHIR's (codes are case-sensitive: 'Final') is reported, not dropped.
+        known = status in _OBSERVATION_STATUSES
+        return [], [] if known else [_("status: not an Observation status code; not used")]
     code = obj(observation, "code")
     if code is None:
         return [], [_("code: missing; not used")]
