@@ -659,8 +659,7 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
             # Only a count per 10 HPF has a site conversion; '25 per 50 HPF' is another count.
             ctx.issues.append(
                 _(
-                    "{element}: mitoses per {fields} HPF cannot be converted to per 2 mm²;"
-                    " ignored",
+                    "{element}: mitoses per {fields} HPF cannot be converted to per 2 mm²; ignored",
                     element=path + _value_element(holder),
                     fields=fields.group(1) if fields else "1",
                 )

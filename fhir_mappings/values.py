@@ -215,8 +215,9 @@ def ihc_result(text: str) -> str | None:
     'not detected', '阳性（+++）'), or None when it says neither, both, or hedges."""
     positive = bool(_IHC_POSITIVE.search(text))
     negative = bool(_IHC_NEGATIVE.search(text))
-    if positive == negative:
-        return None
+    scores = {int(s) for s in _IHC_SCORE.findall(text)}
+    if positive == negative or (negative and scores - {0}) or (positive and 0 in scores):
+        return None  # neither, both, or a word its own score contradicts ('negative (3+)')
     if negative:
         return "negative"
     return None if _IHC_HEDGE.search(text) else "positive"
