@@ -366,6 +366,8 @@ def _mgmt(holder: dict[str, Any], path: str) -> int | None:
         match = re.fullmatch(r"([0-3])\+?", word)
         if match:
             return int(match.group(1))
+    if text in codes:  # a bare code ('LA9634-2') is no printed result
+        return None
     return ihc_score(text)  # as printed: 'Loss of expression (0)', '3+ in 80% of tumour cells'
 
 
@@ -614,7 +616,7 @@ _PATHOLOGY_SITES = frozenset({"ki67", "mitotic-count", "who-grade", "differentia
 
 # What a Ki-67 value's unit may say: a percentage (a note after it is kept out of the number),
 # a fraction ('1') or nothing; anything else ('/2000 cells', 'HPF') is not a percentage.
-_KI67_UNIT = re.compile(r"^(?:|1|(?:%|％|percent|per\s*cent|pct)(?:\s+[^\d/]*|\s*\(.*\))?)$", re.I)
+_KI67_UNIT = re.compile(r"^(?:|1|(?:%|％|percent|per\s*cent|pct)(?:[^\d/]*|\s*\(.*\))?)$", re.I)
 
 
 def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:

@@ -118,6 +118,14 @@ def test_ki67_cell_count_disagreeing_with_its_printed_percentage_is_a_data_issue
     assert _problems(mapped) == _unread("ki", "valueString", "Ki-67 proliferation index")
 
 
+@pytest.mark.parametrize("unit", ["cells", "/1 mm2", "HPF"])
+def test_ki67_quantity_in_a_unit_that_is_no_percentage_is_a_data_issue(unit: str) -> None:
+    # synthetic, shaped like an LIS that sent the counted cells' unit (probe 2026-11-27, F2).
+    mapped = _facts(_observation("ki", KI67, valueQuantity={"value": 12, "unit": unit}))
+    assert not mapped.has("ki67")
+    assert _problems(mapped) == _unread("ki", "valueQuantity", "Ki-67 proliferation index")
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -342,6 +350,14 @@ def test_mgmt_ihc_without_one_readable_score_is_a_data_issue(printed: str) -> No
     mapped = _facts(_observation("mg", MGMT, valueString=printed))
     assert not mapped.has("mgmt")
     assert _problems(mapped) == _unread("mg", "valueString", "MGMT immunohistochemistry")
+
+
+def test_mgmt_valued_only_by_a_code_outside_the_scores_is_a_data_issue() -> None:
+    # A LOINC answer code without text ('LA9634-2' Absent): its digits are no IHC score.
+    value = {"coding": [{"system": LNC, "code": "LA9634-2"}]}
+    mapped = _facts(_observation("mg", MGMT, valueCodeableConcept=value))
+    assert not mapped.has("mgmt")
+    assert _problems(mapped) == _unread("mg", "valueCodeableConcept", "MGMT immunohistochemistry")
 
 
 @pytest.mark.parametrize(
