@@ -31,11 +31,11 @@ _SYMBOLS = {"≤": "<=", "≥": ">="}
 _NUMBERS = re.compile(
     r"^(\d+(?:[.,]\d+)*)\s*(%?)\s*(?:(?:-|–|to)\s*(\d+(?:[.,]\d+)*)\s*)?(.*)$", re.I
 )
-_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # "1,234.5" too
 
 
 def decimal(text: str) -> float | None:
-    """'20,5' → 20.5 (a decimal comma), '1,250' → 1250 (thousands), '12.5' → 12.5."""
+    """'20,5' → 20.5 (a decimal comma), '1,250' → 1250, '1,234.5' → 1234.5, '12.5' → 12.5."""
     if "," in text:
         text = text.replace(",", "") if _THOUSANDS.match(text) else text.replace(",", ".")
     try:

@@ -435,6 +435,17 @@ def test_ki67_panel_read_from_its_ki67_component_raises_no_data_issue() -> None:
     assert not mapped.data_issues
 
 
+def test_chromogranin_printed_with_thousands_separator_and_decimals_is_read() -> None:
+    # synthetic, shaped like an LIS string result (probe 2026-11-27 record cga-thousands): was
+    # a data issue; a comma before three digits and a point is a thousands separator.
+    res = _observation(
+        "cga", {"coding": [{"system": LNC, "code": "9811-1"}]}, valueString="1,234.5 ng/mL"
+    )
+    mapped = _facts(res)
+    q = mapped.latest("cga").value  # type: ignore[union-attr]
+    assert (q.value, q.unit) == (1234.5, "ng/mL") and not mapped.data_issues
+
+
 # --- whole patients over HTTP -----------------------------------------------------------------
 
 
