@@ -31,10 +31,20 @@ from fhir_mappings.shape import (
     string,
 )
 from fhir_mappings.terminology import PNEN, SNOMED, Terminology
-from fhir_mappings.values import metastasis_kinds, staging_facts, value_from_text
+from fhir_mappings.values import (
+    cell_count_percent,
+    ihc_result,
+    ihc_score,
+    metastasis_kinds,
+    staging_facts,
+    value_from_text,
+)
 from pnen_i18n import N_, _
 
 COUNTED = frozenset({"final", "amended", "corrected"})
+_OBSERVATION_STATUSES = frozenset(
+    {"registered", "preliminary", *COUNTED, "cancelled", "entered-in-error", "unknown"}
+)
 LABS = (
     "cga",
     "nse",
@@ -87,14 +97,18 @@ _YES, _NO = "373066001", "373067005"
 _POSITIVE, _NEGATIVE = "10828004", "260385009"
 _PRESENT = "LA9633-4"
 _MSI_HIGH = "LA26203-2"
-# The common printed forms ('15%', '<2 %', '5-10 %', '80 ng/mL'); a unit never starts with a
-# separator, so '20,5 %' falls through to values.value_from_text (decimal comma), not '20'.
+# The common printed forms ('15%', '<2 %', '5-10 %', '2%-5%', '80 ng/mL'); a unit never starts
+# with a separator, so '20,5 %' falls through to values.value_from_text (decimal comma), not '20'.
 _NUMBER = re.compile(
-    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
+    r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:%?\s*(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
 # A printed WHO grade ('2', 'G2', 'grade 2'), possibly after its family ('NET G2', 'NEC, G3').
-_PRINTED_GRADE = re.compile(r"(?:(net|nec)\s*[,:(]?\s*)?(?:who\s*)?(?:grade\s*|g)?([123])\)?")
+_PRINTED_GRADE = re.compile(
+    r"(?:(net|nec)\s*[,:(]?\s*)?(?:who\s*)?(?:grade\s*|g\s*)?([123]|i{1,3})\)?"
+)
+_ROMAN = {"i": "1", "ii": "2", "iii": "3"}
+_REMARK = re.compile(r"\s*\([^()]*\)\s*$")  # 'G3 (WHO 2019)': the remark names no grade
 _SAME_UNITS = {
     "ug/l": "ng/mL",
     "µg/l": "ng/mL",
@@ -115,7 +129,11 @@ _RELATED_CONDITION = "related-condition"
 _KI67_NAME = re.compile(r"(?<![a-z])ki[-\s]?67(?!\d)|(?<![a-z])mib[-\s]?1(?!\d)", re.IGNORECASE)
 _MITOSES_NAME = re.compile(r"(?<![a-z])mitos[ie]s|(?<![a-z])mitotic|核分裂", re.IGNORECASE)
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
-_PER_AREA = re.compile(r"^/\s*(\d+(?:\.\d+)?)\s*mm(?:2|²|\^2)$")
+_PER_AREA = re.compile(
+    r"^(?:(?:mitos[ie]s|mitotic\s+figures?)\s*)?(?:/|per)\s*(\d+(?:\.\d+)?)?\s*mm(?:2|²|\^2)$",
+    re.IGNORECASE,
+)
+_HPF_FIELDS = re.compile(r"(\d+)\s*(?:hpf|high)", re.IGNORECASE)
 _RESULT_SITES = {sites.PANCREAS: PRIMARY, sites.LIVER: LIVER}
 
 
@@ -232,8 +250,11 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
             return None
         unit = _same_unit(string(bound, "unit", f"{path}valueRange.") or "")
         if ends[0] is not None and ends[1] is not None:  # both ends: a bound of each
-            bottom, top = sorted((ends[0], ends[1]))
-            return Quantity(top, unit, None, high_ref, bottom), flags
+            if ends[0] > ends[1]:  # which end was mis-keyed is unknown: never swapped
+                raise ShapeError(
+                    _("{element}: low is above high; not used", element=f"{path}valueRange")
+                )
+            return Quantity(ends[1], unit, None, high_ref, ends[0]), flags
         if ends[1] is not None:
             return Quantity(ends[1], unit, "<=", high_ref), flags
         return Quantity(ends[0] or 0.0, unit, ">=", high_ref), flags
@@ -345,7 +366,9 @@ def _mgmt(holder: dict[str, Any], path: str) -> int | None:
         match = re.fullmatch(r"([0-3])\+?", word)
         if match:
             return int(match.group(1))
-    return None
+    if text in codes:  # a bare code ('LA9634-2') is no printed result
+        return None
+    return ihc_score(text)  # as printed: 'Loss of expression (0)', '3+ in 80% of tumour cells'
 
 
 def _sstr2(holder: dict[str, Any], path: str) -> str | None:
@@ -355,7 +378,12 @@ def _sstr2(holder: dict[str, Any], path: str) -> str | None:
     if _NEGATIVE in codes or text.lower() == "negative":
         return "negative"
     score = _mgmt(holder, path)
-    return f"{score}+" if score else ("0" if score == 0 else None)
+    if score is None:
+        # Worded only ('strongly positive', 'not detected', '阳性（+++）'): positive or negative.
+        return ihc_result(text)
+    if ihc_result(text) == ("positive" if score == 0 else "negative"):
+        return None  # a score and a word that disagree: never read
+    return f"{score}+" if score else "0"
 
 
 _GENERIC_GRADES = {"histologic-grade-1": 1, "histologic-grade-2": 2, "histologic-grade-3": 3}
@@ -367,10 +395,10 @@ def _grade(holder: dict[str, Any], path: str, terms: Terminology) -> int | None:
         if concept in value_concepts:
             return grade
     codes, text = _coded_or_string(holder, path)
-    for item in [*codes, text]:
+    for item in [*codes, text, _REMARK.sub("", text)]:
         match = _PRINTED_GRADE.fullmatch(item.strip().lower())
         if match:
-            return int(match.group(2))
+            return int(_ROMAN.get(match.group(2), match.group(2)))
     return None
 
 
@@ -399,7 +427,15 @@ def _differentiation(holder: dict[str, Any], path: str, terms: Terminology) -> s
         return "poorly"
     if any(w.startswith("well") for w in words):
         return "well"
+    # Within a phrase ('high grade / poorly differentiated'), only when it names one of the two.
+    named = {m.group(1).lower() for m in _DIFFERENTIATED_WORD.finditer(text)}
+    if len(named) == 1 and not _NEGATED.search(text):
+        return "poorly" if named == {"poorly"} else "well"
     return None
+
+
+_DIFFERENTIATED_WORD = re.compile(r"\b(poorly|well)[\s-]*differentiated\b", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:not|no|non)\b", re.IGNORECASE)
 
 
 def staging_texts(holder: dict[str, Any], path: str, terms: Terminology) -> list[str]:
@@ -435,6 +471,10 @@ _TITLES = frozenset(
     {
         N_("Ki-67 proliferation index"),
         N_("Mitotic count"),
+        N_("WHO grade (reported)"),
+        N_("Differentiation"),
+        N_("MGMT immunohistochemistry"),
+        N_("SSTR2 immunohistochemistry"),
         N_("Chromogranin A"),
         N_("Neuron-specific enolase"),
         N_("Gastrin"),
@@ -487,6 +527,20 @@ def title(kind: str, terms: Terminology) -> str:
 def _titled(kind: str, q: Quantity, terms: Terminology) -> str:
     """'Chromogranin A 257 ng/mL': the concept's name, then the printed value (any language)."""
     return f"{title(kind, terms)} {q.display()}"
+
+
+def _value_element(holder: dict[str, Any]) -> str:
+    """The value[x] element a result carries ('valueString'), or 'value[x]' when it has none."""
+    return next((k for k in holder if k.startswith("value")), "value[x]")
+
+
+def _unread(holder: dict[str, Any], path: str, kind: str, terms: Terminology) -> str:
+    """The data issue of a result whose value (of any shape, or none) could not be read."""
+    return _(
+        "{element}: {test} could not be read; not used",
+        element=path + _value_element(holder),
+        test=title(kind, terms),
+    )
 
 
 def _unreadable(kind: str, path: str, terms: Terminology) -> str:
@@ -560,10 +614,31 @@ _PATHOLOGY_SITES = frozenset({"ki67", "mitotic-count", "who-grade", "differentia
 """The concepts whose facts carry a site (primary vs liver metastasis); only they look it up."""
 
 
+# What a Ki-67 value's unit may say: a percentage (a note after it is kept out of the number),
+# a fraction ('1') or nothing; anything else ('/2000 cells', 'HPF') is not a percentage.
+_KI67_UNIT = re.compile(r"^(?:|1|(?:%|％|percent|per\s*cent|pct)(?:[^\d/]*|\s*\(.*\))?)$", re.I)
+
+
 def _ki67_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
     found = ctx.quantity("ki67", holder, path)
     if found:
         q, extra = found
+        if not _KI67_UNIT.match(q.unit.strip()):
+            counted = cell_count_percent(holder.get("valueString") or "")
+            if counted is None:
+                ctx.issues.append(_unread(holder, path, "ki67", ctx.terms))
+                return
+            q = Quantity(counted, "%")
+        elif not q.unit and 0 < q.value < 1:
+            # 0.25 with no unit may be a fraction (25 %) or a percentage: never guessed.
+            ctx.issues.append(
+                _(
+                    "{element}: Ki-67 below 1 without a unit may be a fraction or a percentage;"
+                    " not used",
+                    element=path + _value_element(holder),
+                )
+            )
+            return
         q = _ki67(q)
         text = sited(_("Ki-67 {value}", value=q.display()), ctx.site)
         ctx.add("ki67", q, text, extra=extra)
@@ -581,6 +656,17 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         return
     q, extra = found
     if _PER_HPF.search(q.unit):
+        fields = _HPF_FIELDS.search(q.unit)
+        if not fields or fields.group(1) != "10":
+            # Only a count per 10 HPF has a site conversion; '25 per 50 HPF' is another count.
+            ctx.issues.append(
+                _(
+                    "{element}: mitoses per {fields} HPF cannot be converted to per 2 mm²; ignored",
+                    element=path + _value_element(holder),
+                    fields=fields.group(1) if fields else "1",
+                )
+            )
+            return
         factor = ctx.options.mitoses_per_10hpf_to_2mm2
         if factor is None:
             element = next(
@@ -596,11 +682,22 @@ def _mitoses_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
             return
         q = _scaled(q, factor)._replace(unit="/2 mm²")
         extra = (*extra, _("converted from per 10 HPF ×{factor:g}", factor=factor))
-    area = _PER_AREA.match(q.unit)
-    if area and float(area.group(1)) not in (0.0, 2.0):
-        # A ratio over another area ('3 per 1 mm²'): the WHO grade counts per 2 mm².
-        q = _scaled(q, 2 / float(area.group(1)))
-        extra = (*extra, _("scaled from per {area} mm²", area=area.group(1)))
+    elif q.unit != "/2 mm²":
+        area = _PER_AREA.match(q.unit.strip())
+        size = float(area.group(1) or 1) if area else 0.0
+        if not size:
+            # A bare count ('25') may be per 2 mm² or per 10 HPF: never assumed.
+            ctx.issues.append(
+                _(
+                    "{element}: mitotic count without a unit per mm² or per 10 HPF; not used",
+                    element=path + _value_element(holder),
+                )
+            )
+            return
+        if size != 2:
+            # A count over another area ('12 per mm²'): the WHO grade counts per 2 mm².
+            q = _scaled(q, 2 / size)
+            extra = (*extra, _("scaled from per {area} mm²", area=f"{size:g}"))
     q = Quantity(q.value, "/2 mm²", q.comparator, None, q.low)
     text = sited(_("mitoses {value}", value=q.display()), ctx.site)
     ctx.add("mitotic-count", q, text, extra=extra)
@@ -772,15 +869,41 @@ def _msi_value(holder: dict[str, Any], path: str, ctx: _Context) -> None:
         ctx.add("msi", text or "not MSI-H", shown)
 
 
+def _never_silent(kind: str, handler: Handler) -> Handler:
+    """A tissue result recognised by its code whose value gives no fact is reported as unread."""
+
+    def reported(holder: dict[str, Any], path: str, ctx: _Context) -> None:
+        before = len(ctx.facts), len(ctx.issues)
+        handler(holder, path, ctx)
+        if (len(ctx.facts), len(ctx.issues)) == before and not _absent_or_elsewhere(
+            holder, kind, ctx.terms
+        ):
+            ctx.issues.append(_unread(holder, path, kind, ctx.terms))
+
+    return reported
+
+
+def _absent_or_elsewhere(holder: dict[str, Any], kind: str, terms: Terminology) -> bool:
+    """A value stated absent (dataAbsentReason), or a panel whose components carry it."""
+    if "dataAbsentReason" in holder:
+        return True
+    if any(k.startswith("value") for k in holder):
+        return False
+    return any(
+        isinstance(c, dict) and kind in terms.concepts_of(c.get("code"))
+        for c in holder.get("component") or ()
+    )
+
+
 _HANDLERS: dict[str, Handler] = {
-    "ki67": _ki67_value,
-    "mitotic-count": _mitoses_value,
-    "who-grade": _grade_value,
-    "differentiation": _differentiation_value,
+    "ki67": _never_silent("ki67", _ki67_value),
+    "mitotic-count": _never_silent("mitotic-count", _mitoses_value),
+    "who-grade": _never_silent("who-grade", _grade_value),
+    "differentiation": _never_silent("differentiation", _differentiation_value),
     **{lab: _lab(lab) for lab in LABS},
     "egfr": _egfr_value,
-    "mgmt-ihc": _mgmt_value,
-    "sstr2-ihc": _sstr2_value,
+    "mgmt-ihc": _never_silent("mgmt-ihc", _mgmt_value),
+    "sstr2-ihc": _never_silent("sstr2-ihc", _sstr2_value),
     "disease-status": _disease_status_value,
     "tnm-t": _tnm("tnm-t"),
     "tnm-n": _tnm("tnm-n"),
@@ -920,7 +1043,9 @@ def map_observation(
         return [], [_("status: missing; not used")]
     flags = () if status in COUNTED else result_status_flags(string(observation, "status"), COUNTED)
     if flags is None:
-        return [], []
+        # A code outside FHIR's (codes are case-sensitive: 'Final') is reported, not dropped.
+        known = status in _OBSERVATION_STATUSES
+        return [], [] if known else [_("status: not an Observation status code; not used")]
     code = obj(observation, "code")
     if code is None:
         return [], [_("code: missing; not used")]

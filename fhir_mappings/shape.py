@@ -9,7 +9,7 @@ from typing import Any
 from fhir_mappings.facts import PRELIMINARY
 from pnen_i18n import _
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_DATE = re.compile(r"^(\d{4})(?!\d)(?:-(\d{2})(?:-(\d{2}))?)?")  # '10000-01-01' is no date
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _LOCAL_REF = re.compile(r"([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 

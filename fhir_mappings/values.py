@@ -31,11 +31,11 @@ _SYMBOLS = {"≤": "<=", "≥": ">="}
 _NUMBERS = re.compile(
     r"^(\d+(?:[.,]\d+)*)\s*(%?)\s*(?:(?:-|–|to)\s*(\d+(?:[.,]\d+)*)\s*)?(.*)$", re.I
 )
-_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # "1,234.5" too
 
 
 def decimal(text: str) -> float | None:
-    """'20,5' → 20.5 (a decimal comma), '1,250' → 1250 (thousands), '12.5' → 12.5."""
+    """'20,5' → 20.5 (a decimal comma), '1,250' → 1250, '1,234.5' → 1234.5, '12.5' → 12.5."""
     if "," in text:
         text = text.replace(",", "") if _THOUSANDS.match(text) else text.replace(",", ".")
     try:
@@ -155,3 +155,69 @@ def metastasis_kinds(m_category: str) -> tuple[str, ...]:
     if lowered in {"m1b", "m1c"}:
         kinds += ("extrahepatic-metastasis",)
     return kinds
+
+
+# Ki-67 printed as counted cells: '50/2000 cells', '150 of 1000 cells (7.5%)'.
+_CELL_COUNT = re.compile(
+    r"^\s*(\d+)\s*(?:/|of|out\s+of)\s*(\d+)\s*(?:tumou?r\s+)?(?:cells|nuclei)?\s*"
+    r"(?:\(\s*(\d+(?:[.,]\d+)?)\s*%\s*\))?\s*$",
+    re.I,
+)
+
+
+def cell_count_percent(text: str) -> float | None:
+    """'50/2000 cells (2.5%)' → 2.5: positive cells over counted cells, as a percentage.
+
+    A printed percentage beside the count must agree with it (to its rounding), else None.
+    """
+    match = _CELL_COUNT.match(text)
+    if not match or int(match.group(2)) == 0:
+        return None
+    percent = 100 * int(match.group(1)) / int(match.group(2))
+    printed = decimal(match.group(3)) if match.group(3) else None
+    if printed is not None and abs(printed - percent) > 0.5:
+        return None
+    return round(percent, 2)
+
+
+# An IHC score printed within text: '1+ (weak, 10%)', 'Score: 2', '3+ in 80% of cells', '(0)'.
+# Neither a digit of a percentage ('10%', '80%') nor of a name ('MT23') is a score.
+_IHC_SCORE = re.compile(r"(?<![\w.,%<>])([0-3])(?:\s*\+)?(?![\w.,%])")
+_IHC_ZERO = re.compile(r"\b(?:negative|loss|lost)\b", re.I)
+_IHC_POSITIVE = re.compile(r"\bpositive\b|阳性", re.I)
+_IHC_NEGATIVE = re.compile(r"\bnegative\b|\bnot\s+detected\b|阴性", re.I)
+# Words that make a result ambiguous or turn a loss into its opposite: never read past them.
+_IHC_HEDGE = re.compile(
+    r"\b(?:no|not|partial(?:ly)?|heterogeneous|focal(?:ly)?|retained|equivocal)\b",
+    re.I,
+)
+
+
+def ihc_score(text: str) -> int | None:
+    """The one 0–3+ score a printed IHC result states ('Loss of expression (0)' → 0), or None.
+
+    Reads a single score, or a loss ('negative', 'loss of expression') with no score; two
+    scores ('0-1+', '2+/3+'), a partial or retained expression, or no score at all are None.
+    """
+    if _IHC_HEDGE.search(text):
+        return None
+    scores = {int(s) for s in _IHC_SCORE.findall(text)}
+    zero = bool(_IHC_ZERO.search(text))
+    if len(scores) > 1 or (zero and scores - {0}):
+        return None
+    if scores:
+        return scores.pop()
+    return 0 if zero else None
+
+
+def ihc_result(text: str) -> str | None:
+    """'positive' or 'negative' as a printed IHC result words it ('strongly positive',
+    'not detected', '阳性（+++）'), or None when it says neither, both, or hedges."""
+    positive = bool(_IHC_POSITIVE.search(text))
+    negative = bool(_IHC_NEGATIVE.search(text))
+    scores = {int(s) for s in _IHC_SCORE.findall(text)}
+    if positive == negative or (negative and scores - {0}) or (positive and 0 in scores):
+        return None  # neither, both, or a word its own score contradicts ('negative (3+)')
+    if negative:
+        return "negative"
+    return None if _IHC_HEDGE.search(text) else "positive"
