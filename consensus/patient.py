@@ -860,6 +860,11 @@ class Patient:
         """The most recent MGMT IHC score."""
         return self.facts.latest("mgmt")
 
+    def unread(self, *kinds: str) -> tuple[Fact, ...]:
+        """Results of these kinds on record whose value could not be read (a data issue each):
+        not "none recorded"."""
+        return tuple(f for f in self.facts.all("unread-result") if f.value in kinds)
+
     @property
     def mgmt_high(self) -> bool | None:
         """True for MGMT 2+/3+, False for 0/1+, None when untested."""

@@ -873,12 +873,14 @@ def _never_silent(kind: str, handler: Handler) -> Handler:
     """A tissue result recognised by its code whose value gives no fact is reported as unread."""
 
     def reported(holder: dict[str, Any], path: str, ctx: _Context) -> None:
-        before = len(ctx.facts), len(ctx.issues)
+        facts, issues = len(ctx.facts), len(ctx.issues)
         handler(holder, path, ctx)
-        if (len(ctx.facts), len(ctx.issues)) == before and not _absent_or_elsewhere(
-            holder, kind, ctx.terms
-        ):
-            ctx.issues.append(_unread(holder, path, kind, ctx.terms))
+        if len(ctx.facts) == facts and not _absent_or_elsewhere(holder, kind, ctx.terms):
+            if len(ctx.issues) == issues:
+                ctx.issues.append(_unread(holder, path, kind, ctx.terms))
+            # A fact too: rules must not read "no result on record" when one exists unread.
+            shown = _("{test}: on record, could not be read", test=title(kind, ctx.terms))
+            ctx.add("unread-result", kind, shown)
 
     return reported
 

@@ -73,7 +73,12 @@ def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation |
         True,
         (*kind_evidence, *p.facts.all("liver-metastasis")[:1]),
     )
-    no_mgmt = known(_("MGMT IHC on record"), False, note=_("none recorded"))
+    unread = p.unread("mgmt-ihc")
+    no_mgmt = (
+        known(_("MGMT IHC on record"), False, unread, note=_("on record, could not be read"))
+        if unread
+        else known(_("MGMT IHC on record"), False, note=_("none recorded"))
+    )
     if not (enets.met or progressed.met):
         # Either indication would do: silent, but waiting on the ENETS type when it is unknown.
         either = any_of(_("ENETS type II or III, or progression"), enets, progressed)
@@ -87,13 +92,23 @@ def mgmt_test(ctx: RuleContext, info: RuleInfo) -> Recommendation | Evaluation |
         "MGMT 2+/3+ tumours (C 3, C 13)."
     )
     suggestions: tuple[Suggestion, ...] = ()
+    if unread:
+        advice += " " + _(
+            "An MGMT result is on record but could not be read ({refs}): read it in the record "
+            "before ordering the test again.",
+            refs=", ".join(f.ref for f in unread),
+        )
     if pending:
         advice += " " + _(
             "An MGMT IHC order is already pending; its result will settle the choice."
         )
         summary = _("MGMT IHC ordered, no result yet: it guides the choice of TMZ-based therapy")
     else:
-        summary = _("Test MGMT by IHC (no result on record): it guides the choice of TMZ therapy")
+        summary = (
+            _("MGMT result on record could not be read: check it, else test MGMT by IHC")
+            if unread
+            else _("Test MGMT by IHC (no result on record): it guides the choice of TMZ therapy")
+        )
         suggestions = (
             Suggestion(
                 _("Order MGMT immunohistochemistry"), (create("mgmt-ihc", _("Order MGMT IHC")),)

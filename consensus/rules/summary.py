@@ -339,7 +339,15 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     if p.mgmt is not None:
         evidence.append(p.mgmt)
         parts.append(_("MGMT {score}", score=p.mgmt.text.split()[-1]))
-    mgmt = p.mgmt.text.split()[-1] if p.mgmt else _("not tested")
+    unread_mgmt = p.unread("mgmt-ihc")
+    if p.mgmt:
+        mgmt = p.mgmt.text.split()[-1]
+    elif unread_mgmt:
+        refs = ", ".join(f.ref for f in unread_mgmt)
+        mgmt = _("on record, could not be read ({refs})", refs=refs)
+        evidence += unread_mgmt
+    else:
+        mgmt = _("not tested")
     lines.append(_("- MGMT: {score}", score=mgmt))
     syndromes = ", ".join(_shown(s, _SYNDROME_NAMES) for s in sorted(p.syndromes))
     evidence += p.functional

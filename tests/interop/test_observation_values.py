@@ -530,3 +530,26 @@ def test_mgmt_retained_without_a_score_is_listed_and_the_test_still_asked_over_h
     assert [(i["reference"], i["problem"]) for i in issues] == _unread(
         "mg", "valueString", "MGMT immunohistochemistry"
     )
+    # The result is on record: the cards say it could not be read, never "no result on record".
+    cards = {c["source"]["topic"]["code"]: c for c in body["cards"]}
+    test = cards["mgmt-test"]
+    assert test["summary"] == (
+        "MGMT result on record could not be read: check it, else test MGMT by IHC"
+    )
+    assert "could not be read (Observation/mg): read it in the record" in test["detail"]
+    assert "| MGMT IHC on record | **not met** |" in test["detail"]
+    assert "on record, could not be read" in test["detail"]
+    assert "- MGMT: on record, could not be read (Observation/mg)" in cards["summary"]["detail"]
+
+
+def test_an_unreadable_tissue_result_is_a_fact_of_its_own_kind_for_the_rules() -> None:
+    # The data issue names it; the fact lets the rules say "on record, not readable".
+    mapped = _facts(_observation("mg", MGMT, valueString="retained"))
+    (unread,) = mapped.all("unread-result")
+    assert (unread.value, unread.ref) == ("mgmt-ihc", "Observation/mg")
+    assert not mapped.all("mgmt")
+
+
+def test_a_value_stated_absent_is_no_unread_result() -> None:
+    absent = _observation("ki", KI67, dataAbsentReason={"coding": [{"code": "not-performed"}]})
+    assert not _facts(absent).all("unread-result")
