@@ -890,6 +890,7 @@ def _effective_date(observation: dict[str, Any]) -> date | None:
 
 def _lab_result(
     observation: dict[str, Any],
+    ref: str,
     kind: str,
     when: date | None,
     flags: tuple[str, ...],
@@ -905,7 +906,7 @@ def _lab_result(
     if problem:
         return [], [problem]
     text = _titled(kind, q, terms)
-    return [Fact(kind, q, when, ref_of(observation), text, UNKNOWN_SITE, flags + extra)], []
+    return [Fact(kind, q, when, ref, text, UNKNOWN_SITE, flags + extra)], []
 
 
 def map_observation(
@@ -913,8 +914,12 @@ def map_observation(
     terms: Terminology,
     sites: SiteIndex,
     options: MappingOptions,
+    ref: str | None = None,
 ) -> tuple[list[Fact], list[str]]:
-    """Facts from one Observation, and problems with parts of it that were ignored."""
+    """Facts from one Observation, and problems with parts of it that were ignored.
+
+    `ref`: the Observation's ref_of when the caller has it already.
+    """
     status = observation.get("status")
     if status is None:
         return [], [_("status: missing; not used")]
@@ -933,11 +938,13 @@ def map_observation(
             return [], _unrecognised_tissue_code(code)
     when = _effective_date(observation)
     if not components and len(concepts) == 1 and concepts <= _LAB_CONCEPTS:
-        return _lab_result(observation, next(iter(concepts)), when, flags, terms)
+        ref = ref_of(observation) if ref is None else ref
+        return _lab_result(observation, ref, next(iter(concepts)), when, flags, terms)
     graded = not concepts or not concepts.isdisjoint(_PATHOLOGY_SITES)
     graded = graded or any(not c.isdisjoint(_PATHOLOGY_SITES) for c in component_concepts)
     site = _result_site(observation, sites, terms) if graded else UNKNOWN_SITE
-    ctx = _Context(ref_of(observation), when, site, flags, terms, options, [], [])
+    ref = ref_of(observation) if ref is None else ref
+    ctx = _Context(ref, when, site, flags, terms, options, [], [])
     if "variant-assessment" in concepts:
         _variant(observation, ctx)
     elif "vessel-contact" in concepts:
