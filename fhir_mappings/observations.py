@@ -486,7 +486,12 @@ def title(kind: str, terms: Terminology) -> str:
 
 def _titled(kind: str, q: Quantity, terms: Terminology) -> str:
     """'Chromogranin A 257 ng/mL': the concept's name, then the printed value (any language)."""
-    return f"{title(kind, terms)} {q.display()}"
+    name = title(kind, terms)
+    if q.comparator is None and q.low is None:
+        # Quantity.display() of a plain value, written out: one string built instead of four.
+        unit = q.unit
+        return f"{name} {q.value:g} %" if unit == "%" else f"{name} {q.value:g} {unit}".rstrip()
+    return f"{name} {q.display()}"
 
 
 def _unreadable(kind: str, path: str, terms: Terminology) -> str:
