@@ -935,8 +935,11 @@ def map_observation(
     if code is None:
         return [], [_("code: missing; not used")]
     concepts = terms.concepts_of(code)
-    components = objects(observation, "component") if "component" in observation else []
-    component_concepts = [terms.concepts_of(obj(c, "code", "component.")) for c in components]
+    components: list[dict[str, Any]] = []
+    component_concepts: list[frozenset[str]] = []
+    if "component" in observation:  # most results have none: no comprehension to run then
+        components = objects(observation, "component")
+        component_concepts = [terms.concepts_of(obj(c, "code", "component.")) for c in components]
     if not concepts and not any(component_concepts):
         value_concept = obj(observation, "valueCodeableConcept")
         if "morphology-poorly-differentiated" not in terms.concepts_of(value_concept):
