@@ -220,8 +220,9 @@ class RecordMapper:
         doses: list[Dose] = []  # administrations are read together: cycles form courses
         pathology: list[tuple[str, dict[str, Any]]] = []
         for key, resource, ref in rest:
+            kind = resource["resourceType"]
             try:
-                if resource["resourceType"] == "MedicationAdministration":
+                if kind == "MedicationAdministration":
                     dose = read_administration(resource, self.terms)
                     if dose:
                         doses.append(dose)
@@ -229,19 +230,17 @@ class RecordMapper:
                     elif pnen_known:
                         self._unknown_drug(key, resource, issues)
                     continue
-                if resource["resourceType"] == "DiagnosticReport" and is_pathology_report(
-                    resource, self.terms
-                ):
+                if kind == "DiagnosticReport" and is_pathology_report(resource, self.terms):
                     pathology.append((key, resource))  # read once coded results are known
                     continue
-                produced = self._map_one(key, resource, ref, sites, issues, today)
+                produced = self._map_one(key, kind, resource, ref, sites, issues, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
                 continue
             if produced:
                 facts.extend(produced)
                 used.append(versioned_ref(resource, ref))
-            elif pnen_known and resource["resourceType"] in _MEDICATIONS:
+            elif pnen_known and kind in _MEDICATIONS:
                 self._unknown_drug(key, resource, issues)
         if pathology:
             self._read_pathology(pathology, sites, facts, issues, used)
@@ -295,14 +294,14 @@ class RecordMapper:
     def _map_one(
         self,
         key: str,
+        kind: str,
         resource: dict[str, Any],
         ref: str,
         sites: SiteIndex,
         issues: list[DataIssue],
         today: date,
     ) -> list[Fact]:
-        """The facts of one resource read after Conditions and Specimens (their sites known)."""
-        kind = resource["resourceType"]
+        """The facts of one resource (of type `kind`) read after Conditions and Specimens."""
         if kind == "Observation":
             produced, problems = map_observation(resource, self.terms, sites, self.options, ref)
             if problems:

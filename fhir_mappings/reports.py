@@ -38,6 +38,7 @@ IMAGING_KINDS = (
     "sstr-scintigraphy",
     "abdominal-imaging",
 )
+_IMAGING = frozenset(IMAGING_KINDS)
 IMAGING_TITLES = {
     "ct-abdomen-multiphase": "multiphasic contrast CT abdomen/pelvis",
     "ct-chest": "chest CT",
@@ -185,7 +186,7 @@ def classify_imaging(
 ) -> dict[str, bool]:
     """Imaging kinds of a study → whether each was recognised by text only."""
     concepts = terms.concepts_of(code)
-    coded = frozenset(kind for kind in IMAGING_KINDS if kind in concepts)
+    coded = concepts & _IMAGING
     code_text = all_text(code)
     if extra_text:
         return _classify(terms, coded, code_text, extra_text, use_text)
