@@ -117,6 +117,7 @@ _MITOSES_NAME = re.compile(r"(?<![a-z])mitos[ie]s|(?<![a-z])mitotic|核分裂", 
 _PER_HPF = re.compile(r"hpf|high[\s-]*power", re.IGNORECASE)
 _PER_AREA = re.compile(r"^/\s*(\d+(?:\.\d+)?)\s*mm(?:2|²|\^2)$")
 _RESULT_SITES = {sites.PANCREAS: PRIMARY, sites.LIVER: LIVER}
+_new = tuple.__new__  # builds a Quantity or Fact from all its fields (see _quantity)
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,9 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
         comparator = string(qty, "comparator", where)
         if comparator not in (None, "<", "<=", ">", ">="):
             raise ShapeError(_("{element}: not a FHIR comparator", element=where + "comparator"))
-        return Quantity(value, _same_unit(unit or ""), comparator, high_ref), flags
+        # Every field given, so built by tuple.__new__ without NamedTuple's Python-level __new__
+        # (a valueQuantity is the common result; the call is several times cheaper).
+        return _new(Quantity, (value, _same_unit(unit or ""), comparator, high_ref, None)), flags
     rng = obj(holder, "valueRange", path)
     if rng is not None:
         high = obj(rng, "high", f"{path}valueRange.")
@@ -911,7 +914,8 @@ def _lab_result(
     if problem:
         return [], [problem]
     text = _titled(kind, q, terms)
-    return [Fact(kind, q, when, ref, text, UNKNOWN_SITE, flags + extra)], []
+    # Every field given: tuple.__new__ without NamedTuple's Python-level __new__ (as in _quantity).
+    return [_new(Fact, (kind, q, when, ref, text, UNKNOWN_SITE, flags + extra))], []
 
 
 def map_observation(

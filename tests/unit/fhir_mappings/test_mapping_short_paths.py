@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fhir_mappings.facts import Quantity
+from fhir_mappings.facts import Fact, Quantity
 from fhir_mappings.observations import title
 from fhir_mappings.shape import ref_of
 from fhir_mappings.terminology import LOINC
@@ -42,6 +42,9 @@ def test_chromogranin_result_reads_as_its_name_then_its_printed_value(
         assert isinstance(fact.value, Quantity)
         assert fact.text == f"{title('cga', terms())} {fact.value.display()}"
     assert fact.ref == "Observation/cga-1"
+    # Built field by field on the short path: every field is there, as the constructors give it.
+    assert fact == Fact(*fact) and len(fact) == len(Fact._fields)
+    assert fact.value == Quantity(*fact.value) and len(fact.value) == len(Quantity._fields)
 
 
 def test_every_fact_and_used_resource_names_the_resource_as_ref_of_does() -> None:
