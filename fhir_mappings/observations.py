@@ -221,7 +221,8 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
             raise ShapeError(_("{element}: not a FHIR comparator", element=where + "comparator"))
         # Every field given, so built by tuple.__new__ without NamedTuple's Python-level __new__
         # (a valueQuantity is the common result; the call is several times cheaper).
-        return _new(Quantity, (value, _same_unit(unit or ""), comparator, high_ref, None)), flags
+        unit = unit if unit in _CANONICAL_UNITS else _same_unit(unit or "")  # most: no call
+        return _new(Quantity, (value, unit, comparator, high_ref, None)), flags
     rng = obj(holder, "valueRange", path)
     if rng is not None:
         high = obj(rng, "high", f"{path}valueRange.")
@@ -883,17 +884,14 @@ def _unrecognised_tissue_code(code: dict[str, Any]) -> list[str]:
     return []
 
 
-def _effective_date(observation: dict[str, Any]) -> date | None:
-    """effective[x] (dateTime, Period start, instant), else `issued`."""
-    when = fhir_date(observation, "effectiveDateTime")
-    if when is None:
-        period = obj(observation, "effectivePeriod")
-        when = (
-            (fhir_date(period, "start", "effectivePeriod.") if period else None)
-            or fhir_date(observation, "effectiveInstant")
-            or fhir_date(observation, "issued")
-        )
-    return when
+def _effective_otherwise(observation: dict[str, Any]) -> date | None:
+    """Without effectiveDateTime: effectivePeriod's start, effectiveInstant, else `issued`."""
+    period = obj(observation, "effectivePeriod")
+    return (
+        (fhir_date(period, "start", "effectivePeriod.") if period else None)
+        or fhir_date(observation, "effectiveInstant")
+        or fhir_date(observation, "issued")
+    )
 
 
 def _lab_result(
@@ -935,7 +933,9 @@ def map_observation(
     flags = () if status in COUNTED else result_status_flags(string(observation, "status"), COUNTED)
     if flags is None:
         return [], []
-    code = obj(observation, "code")
+    code = observation.get("code")
+    if type(code) is not dict:  # obj() only off the common shape: it reports a wrong one
+        code = obj(observation, "code")
     if code is None:
         return [], [_("code: missing; not used")]
     concepts = terms.concepts_of(code)
@@ -948,7 +948,8 @@ def map_observation(
         value_concept = obj(observation, "valueCodeableConcept")
         if "morphology-poorly-differentiated" not in terms.concepts_of(value_concept):
             return [], _unrecognised_tissue_code(code)
-    when = _effective_date(observation)
+    # effective[x] (dateTime, Period start, instant), else `issued`.
+    when = fhir_date(observation, "effectiveDateTime") or _effective_otherwise(observation)
     if not components and len(concepts) == 1 and concepts <= _LAB_CONCEPTS:
         ref = ref_of(observation) if ref is None else ref
         return _lab_result(observation, ref, next(iter(concepts)), when, flags, terms)

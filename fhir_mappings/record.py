@@ -239,7 +239,7 @@ class RecordMapper:
                 continue
             if produced:
                 facts.extend(produced)
-                used.append(versioned_ref(resource, ref))
+                used.append(versioned_ref(resource, ref) if "meta" in resource else ref)
             elif pnen_known and kind in _MEDICATIONS:
                 self._unknown_drug(key, resource, issues)
         if pathology:
