@@ -490,7 +490,8 @@ def title(kind: str, terms: Terminology) -> str:
 
 def _titled(kind: str, q: Quantity, terms: Terminology) -> str:
     """'Chromogranin A 257 ng/mL': the concept's name, then the printed value (any language)."""
-    name = title(kind, terms)
+    name = terms.titles.get(kind, kind)
+    name = _(name) if name in _TITLES else title(kind, terms)  # title()'s common case, inline
     if q.comparator is None and q.low is None:
         # Quantity.display() of a plain value, written out: one string built instead of four.
         unit = q.unit

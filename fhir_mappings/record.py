@@ -233,7 +233,14 @@ class RecordMapper:
                 if kind == "DiagnosticReport" and is_pathology_report(resource, self.terms):
                     pathology.append((key, resource))  # read once coded results are known
                     continue
-                produced = self._map_one(key, kind, resource, ref, sites, issues, today)
+                if kind == "Observation":  # most of a record: mapped without a further call
+                    produced, problems = map_observation(
+                        resource, self.terms, sites, self.options, ref
+                    )
+                    if problems:
+                        issues.extend(DataIssue(key, ref, p) for p in problems)
+                else:
+                    produced = self._map_one(kind, resource, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
                 continue
@@ -293,20 +300,11 @@ class RecordMapper:
 
     def _map_one(
         self,
-        key: str,
         kind: str,
         resource: dict[str, Any],
-        ref: str,
-        sites: SiteIndex,
-        issues: list[DataIssue],
         today: date,
     ) -> list[Fact]:
-        """The facts of one resource (of type `kind`) read after Conditions and Specimens."""
-        if kind == "Observation":
-            produced, problems = map_observation(resource, self.terms, sites, self.options, ref)
-            if problems:
-                issues.extend(DataIssue(key, ref, p) for p in problems)
-            return produced
+        """The facts of one resource (of type `kind`, not an Observation) read after Conditions."""
         if kind == "DiagnosticReport":
             return map_report(resource, self.terms)
         if kind in ("MedicationRequest", "MedicationStatement"):
