@@ -93,6 +93,7 @@ _NUMBER = re.compile(
     r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
+_FHIR_COMPARATORS = (None, "<", "<=", ">", ">=")
 # A printed WHO grade ('2', 'G2', 'grade 2'), possibly after its family ('NET G2', 'NEC, G3').
 _PRINTED_GRADE = re.compile(r"(?:(net|nec)\s*[,:(]?\s*)?(?:who\s*)?(?:grade\s*|g)?([123])\)?")
 _SAME_UNITS = {
@@ -209,19 +210,27 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
     """The numeric value of an Observation or component in any listed shape."""
     flags: tuple[str, ...] = ()
     high_ref = _reference_high(holder, path) if "referenceRange" in holder else None
-    qty = obj(holder, "valueQuantity", path)
+    # The common result, a valueQuantity, is read with as few calls as its shape allows: obj()
+    # and string() are called only for an element that is not plainly of its type, to report it.
+    qty = holder.get("valueQuantity")
+    if qty is not None and type(qty) is not dict:
+        qty = obj(holder, "valueQuantity", path)
     if qty is not None:
         where = f"{path}valueQuantity."
         value = number(qty, "value", where)
         if value is None:
             return None
-        unit = string(qty, "unit", where) or string(qty, "code", where)
-        comparator = string(qty, "comparator", where)
-        if comparator not in (None, "<", "<=", ">", ">="):
+        unit = qty.get("unit")
+        if unit is not None and type(unit) is not str:
+            unit = string(qty, "unit", where)
+        unit = unit or string(qty, "code", where)
+        comparator = qty.get("comparator")
+        if comparator not in _FHIR_COMPARATORS:
+            string(qty, "comparator", where)  # not a string: reported as such
             raise ShapeError(_("{element}: not a FHIR comparator", element=where + "comparator"))
+        unit = unit if unit in _CANONICAL_UNITS else _same_unit(unit or "")
         # Every field given, so built by tuple.__new__ without NamedTuple's Python-level __new__
-        # (a valueQuantity is the common result; the call is several times cheaper).
-        unit = unit if unit in _CANONICAL_UNITS else _same_unit(unit or "")  # most: no call
+        # (several times cheaper).
         return _new(Quantity, (value, unit, comparator, high_ref, None)), flags
     rng = obj(holder, "valueRange", path)
     if rng is not None:

@@ -88,3 +88,37 @@ def test_a_result_of_another_patient_is_reported_and_not_used(
     else:
         assert not facts.has("cga")
         assert len(issues) == 1 and problem in issues[0]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "problem"),
+    [
+        ([257], "valueQuantity: expected an object"),
+        ({"value": "257", "unit": "ng/mL"}, "valueQuantity.value: expected a number"),
+        ({"value": 257, "unit": 7}, "valueQuantity.unit: expected a string"),
+        ({"value": 257, "unit": "", "code": 7}, "valueQuantity.code: expected a string"),
+        ({"value": 257, "comparator": "~"}, "valueQuantity.comparator: not a FHIR comparator"),
+        ({"value": 257, "comparator": 1}, "valueQuantity.comparator: expected a string"),
+        ({"value": 257, "comparator": ["<"]}, "valueQuantity.comparator: expected a string"),
+    ],
+)
+def test_chromogranin_quantity_of_a_wrong_shape_is_a_data_issue_naming_the_element(
+    quantity: Any, problem: str
+) -> None:
+    facts = facts_for([observation(CGA, rid="cga-5", valueQuantity=quantity)])
+    assert not facts.has("cga")
+    assert [i.problem for i in facts.data_issues if i.reference == "Observation/cga-5"] == [problem]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit"),
+    [
+        ({"value": 257, "unit": "", "code": "ng/mL"}, "ng/mL"),
+        ({"value": 257, "code": "ug/L"}, "ng/mL"),
+        ({"value": 257, "unit": "ng/mL", "code": 7}, "ng/mL"),
+        ({"value": 257}, ""),
+    ],
+)
+def test_chromogranin_unit_is_its_unit_else_its_code(quantity: dict[str, Any], unit: str) -> None:
+    fact = facts_for([observation(CGA, valueQuantity=quantity)]).latest("cga")
+    assert fact is not None and fact.value.unit == unit
