@@ -191,7 +191,7 @@ class RecordMapper:
                 else:
                     problems: list[str] = []
                     produced = (
-                        map_condition(resource, self.terms, problems, as_of=cutoff)
+                        map_condition(resource, self.terms, problems, as_of=cutoff, ref=ref)
                         if kind == "Condition"
                         else map_allergy(resource, self.terms)
                     )
@@ -240,7 +240,7 @@ class RecordMapper:
                     if problems:
                         issues.extend(DataIssue(key, ref, p) for p in problems)
                 else:
-                    produced = self._map_one(kind, resource, today)
+                    produced = self._map_one(kind, resource, ref, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
                 continue
@@ -302,11 +302,12 @@ class RecordMapper:
         self,
         kind: str,
         resource: dict[str, Any],
+        ref: str,
         today: date,
     ) -> list[Fact]:
         """The facts of one resource (of type `kind`, not an Observation) read after Conditions."""
         if kind == "DiagnosticReport":
-            return map_report(resource, self.terms)
+            return map_report(resource, self.terms, ref=ref)
         if kind in ("MedicationRequest", "MedicationStatement"):
             return map_medication(resource, self.terms, today)
         if kind == "Procedure":
@@ -323,9 +324,9 @@ class RecordMapper:
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
         valid = self._valid_resources(patient_id, conditions, [], set(), aliases or {})
-        for _key, resource, _ref in valid:
+        for _key, resource, ref in valid:
             try:
-                found = map_condition(resource, self.terms)
+                found = map_condition(resource, self.terms, ref=ref)
                 if any(f.kind in ("pnen", "pnen-remission") for f in found):
                     return True
             except ShapeError:

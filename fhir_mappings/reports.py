@@ -263,8 +263,13 @@ _RESULT_TEXT = {
 }
 
 
-def map_report(report: dict[str, Any], terms: Terminology, use_text: bool = True) -> list[Fact]:
-    """Imaging facts from one DiagnosticReport (one fact per imaging kind it is)."""
+def map_report(
+    report: dict[str, Any], terms: Terminology, use_text: bool = True, *, ref: str | None = None
+) -> list[Fact]:
+    """Imaging facts from one DiagnosticReport (one fact per imaging kind it is).
+
+    `ref`: the report's ref_of when the caller has it already.
+    """
     flags = result_status_flags(string(report, "status"), COUNTED)
     if flags is None:
         return []
@@ -279,7 +284,7 @@ def map_report(report: dict[str, Any], terms: Terminology, use_text: bool = True
         or fhir_date(report, "issued")
     )
     result = _result(report)
-    ref = ref_of(report)
+    ref = ref_of(report) if ref is None else ref
     name = terms.readable(code) or _("imaging study")
     # "Tracer-avid" describes nuclear imaging only; a positive CT or MRI shows disease.
     nuclear = result == "positive" and not _NUCLEAR_KINDS.isdisjoint(kinds)
