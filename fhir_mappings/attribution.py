@@ -425,7 +425,7 @@ class Attributed:
 
 
 def attribute(
-    resources: Sequence[tuple[str, dict[str, Any]]],
+    resources: Sequence[tuple[str, dict[str, Any], str]],
     facts: Sequence[Fact],
     terms: Terminology,
     aliases: Mapping[str, str],
@@ -433,7 +433,8 @@ def attribute(
 ) -> Attributed:
     """Drop facts of another cancer, flag possibly another cancer's, report unknown NENs.
 
-    `reported`: references already named by a data issue (unreadable), not reported again.
+    `resources` are (prefetch key, resource, 'Type/id'); `reported`: references already named by a
+    data issue (unreadable), not reported again.
     """
     produced: dict[str, set[str]] = {}
     for fact in facts:
@@ -443,10 +444,9 @@ def attribute(
     others: dict[str, OtherCancer] = {}
     issues: list[DataIssue] = []
     out: list[Fact] = []
-    for key, resource in resources:
+    for key, resource, ref in resources:
         if resource["resourceType"] != "Condition":
             continue
-        ref = f"Condition/{resource['id']}"
         kinds = produced.get(ref, set())
         if ref in pnen_refs or kinds & METASTASIS_KINDS or ref in reported:
             continue
@@ -462,7 +462,7 @@ def attribute(
             out.append(Fact("other-cancer", status, _onset(resource), ref, f"{other.label}"))
     if not others:
         return Attributed([*facts, *out], issues)
-    by_ref = {f"{r['resourceType']}/{r['id']}": r for _, r in resources}
+    by_ref = {ref: r for _, r, ref in resources}
     graph = _Graph(by_ref, aliases, pnen_refs, others, terms)
     active = any(o.active for o in others.values())
     excluded: dict[str, str] = {}

@@ -76,7 +76,8 @@ def read_page(key: str, value: Any) -> Page:
         if resource is None:
             continue
         page.resources.append(resource)
-        _add_alias(page.aliases, entry, resource)
+        if "fullUrl" in entry:  # no call for an entry without one
+            _add_alias(page.aliases, entry, resource)
     return page
 
 

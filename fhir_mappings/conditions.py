@@ -126,12 +126,14 @@ def map_condition(
     problems: list[str] | None = None,
     *,
     as_of: date | None = None,
+    ref: str | None = None,
 ) -> list[Fact]:
     """Facts stated by one Condition; what it could not say is appended to `problems`.
 
     Metastases count whatever their clinical status; a pNEN in remission, inactive or resolved is
     `pnen-remission` (with its histology and site); the rest counts only while active. With
-    `as_of`, a pNEN that abated after that day was still active on it.
+    `as_of`, a pNEN that abated after that day was still active on it. `ref`: the Condition's
+    ref_of when the caller has it already.
     """
     if status_code(condition, "verificationStatus") in _REFUTED:
         return []
@@ -150,7 +152,7 @@ def map_condition(
     onset = _onset(condition)
     recorded = fhir_date(condition, "recordedDate")
     when = onset or recorded
-    ref = ref_of(condition)
+    ref = ref_of(condition) if ref is None else ref
     label = terms.readable(code) or _("condition")
     # Fact values are read by the rules: the ValueSet's own display, the same in every language.
     name = terms.readable(code, translated=False) or label

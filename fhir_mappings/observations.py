@@ -103,6 +103,7 @@ _NUMBER = re.compile(
     r"^\s*(<=|>=|<|>|≤|≥)?\s*(\d+(?:\.\d+)?)\s*(?:%?\s*(?:-|–|to)\s*(\d+(?:\.\d+)?))?\s*(%|[^\d\s,.;:].*)?$"
 )
 _COMPARATORS = {"≤": "<=", "≥": ">="}
+_FHIR_COMPARATORS = (None, "<", "<=", ">", ">=")
 # A printed WHO grade ('2', 'G2', 'grade 2'), possibly after its family ('NET G2', 'NEC, G3').
 _PRINTED_GRADE = re.compile(
     r"(?:(net|nec)\s*[,:(]?\s*)?(?:who\s*)?(?:grade\s*|g\s*)?([123]|i{1,3})\)?"
@@ -135,6 +136,7 @@ _PER_AREA = re.compile(
 )
 _HPF_FIELDS = re.compile(r"(\d+)\s*(?:hpf|high)", re.IGNORECASE)
 _RESULT_SITES = {sites.PANCREAS: PRIMARY, sites.LIVER: LIVER}
+_new = tuple.__new__  # builds a Quantity or Fact from all its fields (see _quantity)
 
 
 @dataclass(frozen=True)
@@ -226,17 +228,28 @@ def _quantity(holder: dict[str, Any], path: str) -> tuple[Quantity, tuple[str, .
     """The numeric value of an Observation or component in any listed shape."""
     flags: tuple[str, ...] = ()
     high_ref = _reference_high(holder, path) if "referenceRange" in holder else None
-    qty = obj(holder, "valueQuantity", path)
+    # The common result, a valueQuantity, is read with as few calls as its shape allows: obj()
+    # and string() are called only for an element that is not plainly of its type, to report it.
+    qty = holder.get("valueQuantity")
+    if qty is not None and type(qty) is not dict:
+        qty = obj(holder, "valueQuantity", path)
     if qty is not None:
         where = f"{path}valueQuantity."
         value = number(qty, "value", where)
         if value is None:
             return None
-        unit = string(qty, "unit", where) or string(qty, "code", where)
-        comparator = string(qty, "comparator", where)
-        if comparator not in (None, "<", "<=", ">", ">="):
+        unit = qty.get("unit")
+        if unit is not None and type(unit) is not str:
+            unit = string(qty, "unit", where)
+        unit = unit or string(qty, "code", where)
+        comparator = qty.get("comparator")
+        if comparator not in _FHIR_COMPARATORS:
+            string(qty, "comparator", where)  # not a string: reported as such
             raise ShapeError(_("{element}: not a FHIR comparator", element=where + "comparator"))
-        return Quantity(value, _same_unit(unit or ""), comparator, high_ref), flags
+        unit = unit if unit in _CANONICAL_UNITS else _same_unit(unit or "")
+        # Every field given, so built by tuple.__new__ without NamedTuple's Python-level __new__
+        # (several times cheaper).
+        return _new(Quantity, (value, unit, comparator, high_ref, None)), flags
     rng = obj(holder, "valueRange", path)
     if rng is not None:
         high = obj(rng, "high", f"{path}valueRange.")
@@ -526,7 +539,13 @@ def title(kind: str, terms: Terminology) -> str:
 
 def _titled(kind: str, q: Quantity, terms: Terminology) -> str:
     """'Chromogranin A 257 ng/mL': the concept's name, then the printed value (any language)."""
-    return f"{title(kind, terms)} {q.display()}"
+    name = terms.titles.get(kind, kind)
+    name = _(name) if name in _TITLES else title(kind, terms)  # title()'s common case, inline
+    if q.comparator is None and q.low is None:
+        # Quantity.display() of a plain value, written out: one string built instead of four.
+        unit = q.unit
+        return f"{name} {q.value:g} %" if unit == "%" else f"{name} {q.value:g} {unit}".rstrip()
+    return f"{name} {q.display()}"
 
 
 def _value_element(holder: dict[str, Any]) -> str:
@@ -1000,21 +1019,19 @@ def _unrecognised_tissue_code(code: dict[str, Any]) -> list[str]:
     return []
 
 
-def _effective_date(observation: dict[str, Any]) -> date | None:
-    """effective[x] (dateTime, Period start, instant), else `issued`."""
-    when = fhir_date(observation, "effectiveDateTime")
-    if when is None:
-        period = obj(observation, "effectivePeriod")
-        when = (
-            (fhir_date(period, "start", "effectivePeriod.") if period else None)
-            or fhir_date(observation, "effectiveInstant")
-            or fhir_date(observation, "issued")
-        )
-    return when
+def _effective_otherwise(observation: dict[str, Any]) -> date | None:
+    """Without effectiveDateTime: effectivePeriod's start, effectiveInstant, else `issued`."""
+    period = obj(observation, "effectivePeriod")
+    return (
+        (fhir_date(period, "start", "effectivePeriod.") if period else None)
+        or fhir_date(observation, "effectiveInstant")
+        or fhir_date(observation, "issued")
+    )
 
 
 def _lab_result(
     observation: dict[str, Any],
+    ref: str,
     kind: str,
     when: date | None,
     flags: tuple[str, ...],
@@ -1030,7 +1047,8 @@ def _lab_result(
     if problem:
         return [], [problem]
     text = _titled(kind, q, terms)
-    return [Fact(kind, q, when, ref_of(observation), text, UNKNOWN_SITE, flags + extra)], []
+    # Every field given: tuple.__new__ without NamedTuple's Python-level __new__ (as in _quantity).
+    return [_new(Fact, (kind, q, when, ref, text, UNKNOWN_SITE, flags + extra))], []
 
 
 def map_observation(
@@ -1038,8 +1056,12 @@ def map_observation(
     terms: Terminology,
     sites: SiteIndex,
     options: MappingOptions,
+    ref: str | None = None,
 ) -> tuple[list[Fact], list[str]]:
-    """Facts from one Observation, and problems with parts of it that were ignored."""
+    """Facts from one Observation, and problems with parts of it that were ignored.
+
+    `ref`: the Observation's ref_of when the caller has it already.
+    """
     status = observation.get("status")
     if status is None:
         return [], [_("status: missing; not used")]
@@ -1048,23 +1070,31 @@ def map_observation(
         # A code outside FHIR's (codes are case-sensitive: 'Final') is reported, not dropped.
         known = status in _OBSERVATION_STATUSES
         return [], [] if known else [_("status: not an Observation status code; not used")]
-    code = obj(observation, "code")
+    code = observation.get("code")
+    if type(code) is not dict:  # obj() only off the common shape: it reports a wrong one
+        code = obj(observation, "code")
     if code is None:
         return [], [_("code: missing; not used")]
     concepts = terms.concepts_of(code)
-    components = objects(observation, "component") if "component" in observation else []
-    component_concepts = [terms.concepts_of(obj(c, "code", "component.")) for c in components]
+    components: list[dict[str, Any]] = []
+    component_concepts: list[frozenset[str]] = []
+    if "component" in observation:  # most results have none: no comprehension to run then
+        components = objects(observation, "component")
+        component_concepts = [terms.concepts_of(obj(c, "code", "component.")) for c in components]
     if not concepts and not any(component_concepts):
         value_concept = obj(observation, "valueCodeableConcept")
         if "morphology-poorly-differentiated" not in terms.concepts_of(value_concept):
             return [], _unrecognised_tissue_code(code)
-    when = _effective_date(observation)
+    # effective[x] (dateTime, Period start, instant), else `issued`.
+    when = fhir_date(observation, "effectiveDateTime") or _effective_otherwise(observation)
     if not components and len(concepts) == 1 and concepts <= _LAB_CONCEPTS:
-        return _lab_result(observation, next(iter(concepts)), when, flags, terms)
+        ref = ref_of(observation) if ref is None else ref
+        return _lab_result(observation, ref, next(iter(concepts)), when, flags, terms)
     graded = not concepts or not concepts.isdisjoint(_PATHOLOGY_SITES)
     graded = graded or any(not c.isdisjoint(_PATHOLOGY_SITES) for c in component_concepts)
     site = _result_site(observation, sites, terms) if graded else UNKNOWN_SITE
-    ctx = _Context(ref_of(observation), when, site, flags, terms, options, [], [])
+    ref = ref_of(observation) if ref is None else ref
+    ctx = _Context(ref, when, site, flags, terms, options, [], [])
     if "variant-assessment" in concepts:
         _variant(observation, ctx)
     elif "vessel-contact" in concepts:

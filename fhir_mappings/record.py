@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 # What a mapper may raise on a resource of an unexpected shape: reported, never a 500.
 _UNREADABLE = (ShapeError, TypeError, ValueError, AttributeError, KeyError, IndexError)
 _MEDICATIONS = frozenset({"MedicationRequest", "MedicationStatement"})
+# (prefetch key, resource, its 'Type/id'): a resource that passed _valid_resources, its reference
+# computed once (ref_of checks the id with a regular expression: a fair part of a lab's cost).
+Valid = tuple[str, dict[str, Any], str]
 
 
 def _issue(key: str, resource: dict[str, Any], exc: Exception) -> DataIssue:
@@ -74,17 +77,22 @@ _RECORDED = {
 
 
 def _recorded_after(
-    resource: dict[str, Any], day: date, later: set[str], issues: list[DataIssue], key: str
+    resource: dict[str, Any],
+    ref: str,
+    day: date,
+    later: set[str],
+    issues: list[DataIssue],
+    key: str,
 ) -> bool:
     """True (and counted in `later`) when the resource was recorded after `day`."""
     try:
         for element in _RECORDED.get(resource["resourceType"], ()):
             recorded = fhir_date(resource, element)
             if recorded is not None and recorded > day:
-                later.add(ref_of(resource))
+                later.add(ref)
                 return True
     except ShapeError as exc:
-        issues.append(DataIssue(key, ref_of(resource), str(exc)))
+        issues.append(DataIssue(key, ref, str(exc)))
         return True
     return False
 
@@ -95,7 +103,7 @@ def _dated_events(
     as_of: bool,
     issues: list[DataIssue],
     later: set[str],
-    resources: Sequence[tuple[str, dict[str, Any]]],
+    resources: Sequence[Valid],
 ) -> list[Fact]:
     """Facts whose event date can be used: with `as_of`, none after today (counted in `later`);
     otherwise none after today + 1 day or before 1900 (each reported once per resource)."""
@@ -117,7 +125,7 @@ def _dated_events(
             if fact.ref not in reported:
                 reported[fact.ref] = _(_DATE_PROBLEMS[(when > latest, diagnosis)])
     if reported:  # rare: the prefetch keys are looked up only then
-        keys = {ref_of(r): k for k, r in resources if ref_of(r) in reported}
+        keys = {ref: k for k, _r, ref in resources if ref in reported}
         issues.extend(DataIssue(keys.get(ref, ""), ref, p) for ref, p in reported.items())
     return kept
 
@@ -160,31 +168,37 @@ class RecordMapper:
         valid = self._valid_resources(patient_id, items, issues, set(), aliases)
         later: set[str] = set()
         if as_of:
-            valid = [(k, r) for k, r in valid if not _recorded_after(r, today, later, issues, k)]
-        first = [(k, r) for k, r in valid if r["resourceType"] in _FIRST]
-        rest = [(k, r) for k, r in valid if r["resourceType"] not in _FIRST]
+            valid = [
+                (k, r, ref)
+                for k, r, ref in valid
+                if not _recorded_after(r, ref, today, later, issues, k)
+            ]
+        first: list[Valid] = []
+        rest: list[Valid] = []
+        for item in valid:
+            (first if item[1]["resourceType"] in _FIRST else rest).append(item)
         specimens: dict[str, str] = {}
-        for key, resource in first:
+        for key, resource, ref in first:
             kind = resource["resourceType"]
             try:
                 if kind == "Patient":
                     birth_date = fhir_date(resource, "birthDate")
-                    used.append(versioned_ref(resource))
+                    used.append(versioned_ref(resource, ref))
                 elif kind == "Specimen":
                     site = map_specimen(resource, self.terms)
                     if site:
-                        specimens[ref_of(resource)] = site
+                        specimens[ref] = site
                 else:
                     problems: list[str] = []
                     produced = (
-                        map_condition(resource, self.terms, problems, as_of=cutoff)
+                        map_condition(resource, self.terms, problems, as_of=cutoff, ref=ref)
                         if kind == "Condition"
                         else map_allergy(resource, self.terms)
                     )
-                    issues.extend(DataIssue(key, ref_of(resource), p) for p in problems)
+                    issues.extend(DataIssue(key, ref, p) for p in problems)
                     if produced:
                         facts.extend(produced)
-                        used.append(versioned_ref(resource))
+                        used.append(versioned_ref(resource, ref))
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
         primary = {f.ref for f in facts if f.kind == "pnen"}
@@ -205,29 +219,35 @@ class RecordMapper:
         pnen_known = any(f.kind in ("pnen", "pnen-remission") for f in facts)
         doses: list[Dose] = []  # administrations are read together: cycles form courses
         pathology: list[tuple[str, dict[str, Any]]] = []
-        for key, resource in rest:
+        for key, resource, ref in rest:
+            kind = resource["resourceType"]
             try:
-                if resource["resourceType"] == "MedicationAdministration":
+                if kind == "MedicationAdministration":
                     dose = read_administration(resource, self.terms)
                     if dose:
                         doses.append(dose)
-                        used.append(versioned_ref(resource))
+                        used.append(versioned_ref(resource, ref))
                     elif pnen_known:
                         self._unknown_drug(key, resource, issues)
                     continue
-                if resource["resourceType"] == "DiagnosticReport" and is_pathology_report(
-                    resource, self.terms
-                ):
+                if kind == "DiagnosticReport" and is_pathology_report(resource, self.terms):
                     pathology.append((key, resource))  # read once coded results are known
                     continue
-                produced = self._map_one(key, resource, sites, issues, today)
+                if kind == "Observation":  # most of a record: mapped without a further call
+                    produced, problems = map_observation(
+                        resource, self.terms, sites, self.options, ref
+                    )
+                    if problems:
+                        issues.extend(DataIssue(key, ref, p) for p in problems)
+                else:
+                    produced = self._map_one(kind, resource, ref, today)
             except _UNREADABLE as exc:
                 issues.append(_issue(key, resource, exc))
                 continue
             if produced:
                 facts.extend(produced)
-                used.append(versioned_ref(resource))
-            elif pnen_known and resource["resourceType"] in _MEDICATIONS:
+                used.append(versioned_ref(resource, ref) if "meta" in resource else ref)
+            elif pnen_known and kind in _MEDICATIONS:
                 self._unknown_drug(key, resource, issues)
         if pathology:
             self._read_pathology(pathology, sites, facts, issues, used)
@@ -280,20 +300,14 @@ class RecordMapper:
 
     def _map_one(
         self,
-        key: str,
+        kind: str,
         resource: dict[str, Any],
-        sites: SiteIndex,
-        issues: list[DataIssue],
+        ref: str,
         today: date,
     ) -> list[Fact]:
-        """The facts of one resource read after Conditions and Specimens (their sites known)."""
-        kind = resource["resourceType"]
-        if kind == "Observation":
-            produced, problems = map_observation(resource, self.terms, sites, self.options)
-            issues.extend(DataIssue(key, ref_of(resource), p) for p in problems)
-            return produced
+        """The facts of one resource (of type `kind`, not an Observation) read after Conditions."""
         if kind == "DiagnosticReport":
-            return map_report(resource, self.terms)
+            return map_report(resource, self.terms, ref=ref)
         if kind in ("MedicationRequest", "MedicationStatement"):
             return map_medication(resource, self.terms, today)
         if kind == "Procedure":
@@ -310,9 +324,9 @@ class RecordMapper:
             (k, r) for k, r in items if isinstance(r, dict) and r.get("resourceType") == "Condition"
         ]
         valid = self._valid_resources(patient_id, conditions, [], set(), aliases or {})
-        for _key, resource in valid:
+        for _key, resource, ref in valid:
             try:
-                found = map_condition(resource, self.terms)
+                found = map_condition(resource, self.terms, ref=ref)
                 if any(f.kind in ("pnen", "pnen-remission") for f in found):
                     return True
             except ShapeError:
@@ -326,9 +340,9 @@ class RecordMapper:
         issues: list[DataIssue],
         seen: set[str],
         aliases: Mapping[str, str],
-    ) -> Sequence[tuple[str, dict[str, Any]]]:
+    ) -> list[Valid]:
         """Resources that are JSON objects with a type and an id, of this patient, once each."""
-        valid: list[tuple[str, dict[str, Any]]] = []
+        valid: list[Valid] = []
         patient_ref = f"Patient/{patient_id}"
         for key, resource in items:
             if not isinstance(resource, dict):
@@ -348,20 +362,31 @@ class RecordMapper:
             seen.add(ref)
             if kind == "Patient":
                 if rid != patient_id:
-                    problem = _("another patient than context.patientId")
-                    issues.append(DataIssue(key, ref, problem))
+                    issues.append(DataIssue(key, ref, _("another patient than context.patientId")))
                     continue
             else:
-                try:
-                    subject = reference(resource, "subject") or reference(resource, "patient")
-                except ShapeError as exc:
-                    issues.append(DataIssue(key, ref, str(exc)))
-                    continue
-                target = (
-                    subject if subject == patient_ref else aliases.get(subject or "")
-                ) or local_ref(subject)
-                if target and target.startswith("Patient/") and target != patient_ref:
-                    issues.append(DataIssue(key, ref, _("subject is another patient")))
-                    continue
-            valid.append((key, resource))
+                subject = resource.get("subject")
+                # The common case, a subject naming this patient exactly, needs no further reading.
+                if type(subject) is not dict or subject.get("reference") != patient_ref:
+                    excluded = _other_subject(resource, patient_ref, aliases)
+                    if excluded:
+                        issues.append(DataIssue(key, ref, excluded))
+                        continue
+            valid.append((key, resource, ref))
         return valid
+
+
+def _other_subject(
+    resource: dict[str, Any], patient_ref: str, aliases: Mapping[str, str]
+) -> str | None:
+    """Why a resource's subject (or patient) excludes it: a wrong shape or another patient."""
+    try:
+        subject = reference(resource, "subject") or reference(resource, "patient")
+    except ShapeError as exc:
+        return str(exc)
+    target = (subject if subject == patient_ref else aliases.get(subject or "")) or local_ref(
+        subject
+    )
+    if target and target.startswith("Patient/") and target != patient_ref:
+        return _("subject is another patient")
+    return None

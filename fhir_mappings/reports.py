@@ -38,6 +38,7 @@ IMAGING_KINDS = (
     "sstr-scintigraphy",
     "abdominal-imaging",
 )
+_IMAGING = frozenset(IMAGING_KINDS)
 IMAGING_TITLES = {
     "ct-abdomen-multiphase": "multiphasic contrast CT abdomen/pelvis",
     "ct-chest": "chest CT",
@@ -185,7 +186,7 @@ def classify_imaging(
 ) -> dict[str, bool]:
     """Imaging kinds of a study → whether each was recognised by text only."""
     concepts = terms.concepts_of(code)
-    coded = frozenset(kind for kind in IMAGING_KINDS if kind in concepts)
+    coded = concepts & _IMAGING
     code_text = all_text(code)
     if extra_text:
         return _classify(terms, coded, code_text, extra_text, use_text)
@@ -262,8 +263,13 @@ _RESULT_TEXT = {
 }
 
 
-def map_report(report: dict[str, Any], terms: Terminology, use_text: bool = True) -> list[Fact]:
-    """Imaging facts from one DiagnosticReport (one fact per imaging kind it is)."""
+def map_report(
+    report: dict[str, Any], terms: Terminology, use_text: bool = True, *, ref: str | None = None
+) -> list[Fact]:
+    """Imaging facts from one DiagnosticReport (one fact per imaging kind it is).
+
+    `ref`: the report's ref_of when the caller has it already.
+    """
     flags = result_status_flags(string(report, "status"), COUNTED)
     if flags is None:
         return []
@@ -278,7 +284,7 @@ def map_report(report: dict[str, Any], terms: Terminology, use_text: bool = True
         or fhir_date(report, "issued")
     )
     result = _result(report)
-    ref = ref_of(report)
+    ref = ref_of(report) if ref is None else ref
     name = terms.readable(code) or _("imaging study")
     # "Tracer-avid" describes nuclear imaging only; a positive CT or MRI shows disease.
     nuclear = result == "positive" and not _NUCLEAR_KINDS.isdisjoint(kinds)

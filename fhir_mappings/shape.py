@@ -79,9 +79,11 @@ def number(parent: dict[str, Any], key: str, path: str = "") -> float | None:
 
 def fhir_date(parent: dict[str, Any], key: str, path: str = "") -> date | None:
     """A FHIR date or dateTime, reduced to its day (partial dates take the first day)."""
-    text = string(parent, key, path)
+    text = parent.get(key)  # string(), inlined: a record has a few dates per resource
     if text is None:
         return None
+    if not isinstance(text, str):
+        raise ShapeError(_("{element}: expected a string", element=path + key))
     if len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
         try:  # the common full date or dateTime: parsed in C
             return date.fromisoformat(text[:10])
@@ -157,11 +159,14 @@ def ref_of(resource: dict[str, Any]) -> str:
     return f"{kind}/{rid if isinstance(rid, str) and FHIR_ID.match(rid) else '?'}"
 
 
-def versioned_ref(resource: dict[str, Any]) -> str:
-    """'Type/id/_history/v' when a versionId is present, else 'Type/id' (for the audit log)."""
+def versioned_ref(resource: dict[str, Any], ref: str | None = None) -> str:
+    """'Type/id/_history/v' when a versionId is present, else 'Type/id' (for the audit log).
+
+    `ref`: the resource's ref_of when the caller has it already.
+    """
     meta = resource.get("meta")
     version = meta.get("versionId") if isinstance(meta, dict) else None
-    base = ref_of(resource)
+    base = ref_of(resource) if ref is None else ref
     return f"{base}/_history/{version}" if isinstance(version, str) and version else base
 
 
