@@ -45,19 +45,20 @@ def normal_code(system: str, code: str) -> str:
 
 
 def _icdo3(code: str) -> str:
-    # Morphology '82403' is '8240/3'; topography 'C250' is 'C25.0'.
+    # Morphology '82403' is '8240/3'; topography 'C250' (or 'c25.0') is 'C25.0'.
     if len(code) == 5 and code.isdigit():
         return f"{code[:4]}/{code[4]}"
     if len(code) == 4 and code[0] in "Cc" and code[1:].isdigit():
         return f"C{code[1:3]}.{code[3]}"
-    return code
+    return code.upper() if code[:1] == "c" else code
 
 
 def _icd10cm(code: str) -> str:
-    # ICD-10-CM without its dot ('C7A1', 'C787') as some systems send it.
+    # ICD-10-CM without its dot ('C7A1', 'C787') or in lower case ('c25.4') as some systems send
+    # it: the classification's codes are upper case, and no two differ by case only.
     if len(code) > 3 and "." not in code:
         return f"{code[:3].upper()}.{code[3:].upper()}"
-    return code
+    return code if code.isupper() else code.upper()
 
 
 def _hgnc(code: str) -> str:
