@@ -8,7 +8,7 @@ from typing import Any
 from fhir_mappings.facts import BY_TEXT, DataIssue, Draft, Fact, Order
 from fhir_mappings.medications import classify_medication, medication_concept, medication_name
 from fhir_mappings.observations import body_site
-from fhir_mappings.procedures import LAB_ORDER_KINDS, procedure_kinds
+from fhir_mappings.procedures import LAB_ORDER_KINDS, procedure_kinds, procedure_kinds_by_text
 from fhir_mappings.reports import classify_imaging
 from fhir_mappings.shape import (
     FHIR_ID,
@@ -49,6 +49,8 @@ def classify_order(
     code = obj(resource, "code")
     labs = terms.concepts_of(code) & frozenset(LAB_ORDER_KINDS)
     kinds = {k: False for k in procedure_kinds(resource, terms) | labs}
+    if not kinds and use_text:
+        kinds = {k: True for k in procedure_kinds_by_text(resource, terms)}
     kinds.update(
         {k: t for k, t in classify_imaging(code, "", terms, use_text).items() if k not in kinds}
     )
