@@ -6,7 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from fhir_mappings.facts import BY_TEXT, DataIssue, Draft, Fact, Order
-from fhir_mappings.medications import classify_medication, medication_concept, medication_name
+from fhir_mappings.medications import (
+    classify_medication,
+    medication_concept,
+    medication_name,
+    unreadable_medication,
+)
 from fhir_mappings.observations import body_site
 from fhir_mappings.procedures import LAB_ORDER_KINDS, procedure_kinds, procedure_kinds_by_text
 from fhir_mappings.reports import classify_imaging
@@ -112,6 +117,10 @@ def map_drafts(
             continue
         if found is None:
             drafts.append(Draft(ref_of(resource), None, False))
+            # A drafted drug the service cannot read may be one a rule is about: say so.
+            problem = unreadable_medication(resource) if kind == "MedicationRequest" else None
+            if problem:
+                issues.append(DataIssue(key, ref_of(resource), problem))
         else:
             drafts.append(Draft(ref_of(resource), found[0], found[1]))
     return tuple(drafts), tuple(issues)

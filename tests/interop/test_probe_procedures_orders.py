@@ -236,3 +236,90 @@ def test_e2e_cpt_embolisation_draft_named_tace_gets_the_tae_preference(
     )
     cards = _cards(client, "/cds-services/pnen-order-sign", request)
     assert ("tae-over-tace" in cards) is fires
+
+
+# --- F14: a medication referenced, not contained ------------------------------------------------
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+NOT_CONTAINED = "medication not readable: its Medication is not contained"
+
+
+def _referenced(rid: str, reference: dict[str, Any], status: str = "active") -> dict[str, Any]:
+    """A MedicationRequest whose drug is a medicationReference (probe med-external-medication-ref)."""
+    return {
+        "resourceType": "MedicationRequest",
+        "id": rid,
+        "status": status,
+        "intent": "order",
+        "authoredOn": "2026-02-01",
+        "medicationReference": reference,
+        "subject": {"reference": PATIENT_REF},
+    }
+
+
+def _bundle_medication() -> dict[str, Any]:
+    return {
+        "resourceType": "Medication",
+        "id": "med-ever",
+        "code": {
+            "coding": [
+                {
+                    "system": RXNORM,
+                    "code": "845512",
+                    "display": "everolimus 10 MG Oral Tablet [Afinitor]",
+                }
+            ]
+        },
+    }
+
+
+def test_medication_referenced_outside_the_request_is_a_data_issue_naming_the_request() -> None:
+    # Synthetic, shaped like EHR output with Medications as separate resources (probe 2026-11-27,
+    # med-external-medication-ref): only contained Medications are resolved (fhir-mapping.md).
+    request = _referenced("mr2", {"reference": "Medication/med-ever"})
+    mapped = facts_for([*base_pnen_lm(), _bundle_medication(), request])
+    assert not any(k.startswith("medication:") for k in mapped.by_kind)
+    assert [(i.reference, i.problem) for i in mapped.data_issues] == [
+        ("MedicationRequest/mr2", NOT_CONTAINED)
+    ]
+
+
+def test_medication_referenced_with_a_display_is_read_by_its_name() -> None:
+    # Synthetic (probe 2026-11-27, med-unresolved-ref): the reference's display names the drug.
+    request = _referenced("mr3", {"reference": "Medication/x", "display": "Sutent 37.5 mg capsule"})
+    mapped = facts_for([*base_pnen_lm(), request])
+    fact = mapped.latest("medication:sunitinib")
+    assert fact is not None and BY_TEXT in fact.flags
+    assert not mapped.data_issues
+
+
+def test_contained_medication_is_resolved_without_a_data_issue() -> None:
+    request = _referenced("mr4", {"reference": "#m"})
+    request["contained"] = [dict(_bundle_medication(), id="m")]
+    mapped = facts_for([*base_pnen_lm(), request])
+    assert mapped.has("medication:everolimus") and not mapped.data_issues
+
+
+def test_referenced_medication_of_a_patient_without_pnen_is_no_data_issue() -> None:
+    request = _referenced("mr5", {"reference": "Medication/med-ever"})
+    assert not facts_for([patient(), request]).data_issues
+
+
+def test_e2e_order_sign_draft_with_a_referenced_medication_is_named_as_a_data_issue(
+    client: FlaskClient, prefetch_keys: list[str]
+) -> None:
+    # Synthetic (probe 2026-11-27, order-cisplatin-sbd-ref): a cisplatin draft written as a
+    # reference to a Medication elsewhere in the request.
+    draft = _referenced("d1", {"reference": "Medication/m-cis"}, status="draft")
+    record = [*base_pnen_lm(), differentiation("well"), ki67(5, "primary")]
+    request = hook_request(
+        "order-sign", PATIENT_ID, prefetch=prefetch_for(record, prefetch_keys), drafts=[draft]
+    )
+    response = client.post("/cds-services/pnen-order-sign", json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert_valid_response(body)
+    issues = body["extension"]["org.pnen-cds.data-issues"]
+    assert {"reference": "MedicationRequest/d1", "problem": NOT_CONTAINED}.items() <= next(
+        i for i in issues if i["reference"] == "MedicationRequest/d1"
+    ).items()
