@@ -245,7 +245,7 @@ NOT_CONTAINED = "medication not readable: its Medication is not contained"
 
 
 def _referenced(rid: str, reference: dict[str, Any], status: str = "active") -> dict[str, Any]:
-    """A MedicationRequest whose drug is a medicationReference (probe med-external-medication-ref)."""
+    """A MedicationRequest naming its drug by medicationReference (probe 2026-11-27)."""
     return {
         "resourceType": "MedicationRequest",
         "id": rid,
