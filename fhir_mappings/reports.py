@@ -190,9 +190,7 @@ def _pet_kinds(text: str, pet: bool) -> set[str]:
     chinese = not text.isascii()
     gallium = _GALLIUM.search(text, folded) and not _OTHER_GALLIUM.search(text, folded)
     sstr_zh = chinese and _SSTR_ZH.search(text)
-    if (pet and (_SSA.search(text, folded) or gallium or sstr_zh)) or _SSA_KIT.search(
-        text, folded
-    ):
+    if (pet and (_SSA.search(text, folded) or gallium or sstr_zh)) or _SSA_KIT.search(text, folded):
         kinds.add("pet-ssa")
     if pet and (_FDG.search(text, folded) or (chinese and _FDG_ZH.search(text))):
         kinds.add("pet-fdg")
