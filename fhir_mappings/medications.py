@@ -260,7 +260,8 @@ def medication_of(
     if found is None:
         return None
     concept, classes, by_text, route_flag = found
-    status = string(resource, "status")
+    # Status codes are lower case; 'ACTIVE' as some systems send it means nothing else.
+    status = (string(resource, "status") or "").strip().lower() or None
     kind = resource.get("resourceType")
     end = _end_date(resource)
     period = obj(resource, "effectivePeriod")

@@ -42,7 +42,7 @@ def classify_order(
 ) -> tuple[Order, bool] | None:
     """What a ServiceRequest or MedicationRequest orders; None when it is nothing we know."""
     kind = resource.get("resourceType")
-    status = string(resource, "status") or "unknown"
+    status = (string(resource, "status") or "").strip().lower() or "unknown"  # 'DRAFT' too
     if kind == "MedicationRequest":
         concept = medication_concept(resource)
         classes, by_text = classify_medication(concept, terms, use_text)
@@ -70,7 +70,7 @@ def classify_order(
 
 def map_service_request(request: dict[str, Any], terms: Terminology) -> list[Fact]:
     """A planned ServiceRequest (draft, active, on-hold), one fact per kind it orders."""
-    if string(request, "status") not in PLANNED_STATUSES:
+    if (string(request, "status") or "").strip().lower() not in PLANNED_STATUSES:
         return []
     found = classify_order(request, terms)
     if found is None:

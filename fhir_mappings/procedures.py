@@ -107,7 +107,7 @@ def procedure_kinds_by_text(resource: dict[str, Any], terms: Terminology) -> fro
 
 def map_procedure(procedure: dict[str, Any], terms: Terminology) -> list[Fact]:
     """A completed Procedure of a listed kind (by code, else by its words), one fact per kind."""
-    if string(procedure, "status") != "completed":
+    if (string(procedure, "status") or "").strip().lower() != "completed":
         return []
     kinds = procedure_kinds(procedure, terms)
     flags: tuple[str, ...] = ()

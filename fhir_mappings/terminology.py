@@ -193,7 +193,9 @@ class Terminology:
             return _NONE
         codings = codeable.get("coding")
         if not isinstance(codings, list):
-            return _NONE
+            if not isinstance(codings, dict):
+                return _NONE
+            codings = [codings]  # one Coding sent as an object, not an array: no doubt what it is
         found = _NONE
         for coding in codings:
             if isinstance(coding, dict):
@@ -211,7 +213,28 @@ class Terminology:
                     )
                     if more:
                         found = found | more if found else more
+                    else:  # only on a miss: the coding may be untidy ('29593-1 ', 'HTTP://…')
+                        more = self._untidy_concepts(coding["system"], coding["code"])
+                        if more:
+                            found = found | more if found else more
         return found
+
+    def _untidy_concepts(self, system: str, code: str) -> frozenset[str]:
+        """Concepts of a coding sent untidy, read as FHIR means it; empty when it is tidy.
+
+        A code never has surrounding whitespace (the FHIR `code` type); a URI's scheme and host
+        are case-insensitive (RFC 3986 6.2.2.1): 'HTTP://LOINC.ORG' is http://loinc.org.
+        """
+        tidy_code = code.strip()
+        scheme, sep, rest = system.strip().partition("://")
+        if sep:
+            host, slash, path = rest.partition("/")
+            tidy_system = f"{scheme.lower()}://{host.lower()}{slash}{path}"
+        else:
+            tidy_system = scheme
+        if (tidy_system, tidy_code) == (system, code) or not tidy_code:
+            return _NONE
+        return self.concepts_of({"coding": [{"system": tidy_system, "code": tidy_code}]})
 
     def is_a(self, codeable: Any, concept: str) -> bool:
         """True when the CodeableConcept has a coding in the concept's ValueSet."""
