@@ -88,10 +88,17 @@ _SYNDROME_NAMES = {
 
 def is_current(resource: dict[str, Any]) -> bool:
     """Active (or no clinical status) and not refuted or entered in error."""
-    return (
-        read_status(resource, "clinicalStatus", _CLINICAL_CODES)[0] in _ACTIVE
-        and read_status(resource, "verificationStatus", _VERIFICATION_CODES)[0] not in _REFUTED
-    )
+    return clinical_status(resource) in _ACTIVE and verification_status(resource) not in _REFUTED
+
+
+def clinical_status(resource: dict[str, Any]) -> str | None:
+    """A Condition's clinicalStatus code as `read_status` reads it (None when not recorded)."""
+    return read_status(resource, "clinicalStatus", _CLINICAL_CODES)[0]
+
+
+def verification_status(resource: dict[str, Any]) -> str | None:
+    """A Condition's verificationStatus code as `read_status` reads it ('entered-in-error')."""
+    return read_status(resource, "verificationStatus", _VERIFICATION_CODES)[0]
 
 
 def _status_word(text: str) -> str:
@@ -104,30 +111,31 @@ def read_status(
 ) -> tuple[str | None, bool]:
     """A clinicalStatus or verificationStatus code, and whether it is one of `known`.
 
-    The first coding's code, in any case ('Remission'); without a code, a display or the text that
-    is one of the codes ('Resolved', 'entered in error'). A status that names none of them comes
-    back as written (False), for the caller to report; no status at all is (None, True).
+    A coding's code in any case ('Remission'), else a display or the text that is one of the
+    codes ('Resolved', 'entered in error'). A status that names none of them comes back as
+    written (False), for the caller to report; no status at all is (None, True).
     """
     concept = obj(resource, key)
     if concept is None:
         return None, True
+    codes: list[str] = []
     written: list[str] = []
     for coding in objects(concept, "coding", f"{key}."):
         code = string(coding, "code", f"{key}.coding.")
         if code:
-            word = _status_word(code)
-            return (word, True) if word in known else (code, False)
+            codes.append(code)
         display = string(coding, "display", f"{key}.coding.")
         if display:
             written.append(display)
     text = string(concept, "text", f"{key}.")
     if text:
         written.append(text)
-    for item in written:
+    for item in (*codes, *written):
         word = _status_word(item)
         if word in known:
             return word, True
-    return (written[0], False) if written else (None, True)
+    first = next(iter((*codes, *written)), None)
+    return first, first is None
 
 
 def _morphology_concepts(condition: dict[str, Any], terms: Terminology) -> frozenset[str]:

@@ -229,3 +229,10 @@ def test_e2e_pnen_resolved_only_by_text_is_in_remission(
     patient = {"resourceType": "Patient", "id": PATIENT_ID, "birthDate": "1966-03-02"}
     res = _pnen(clinicalStatus={"text": "Resolved"}, abatementDateTime="2025-09-01")
     assert "pNEN in remission" in _summary(client, [patient, res], prefetch_keys)
+
+
+def test_status_coded_in_another_system_is_read_from_its_display() -> None:
+    # Synthetic: a SNOMED 'Active' finding in clinicalStatus, as some problem lists send it.
+    status = {"coding": [{"system": SCT, "code": "55561003", "display": "Active"}]}
+    mapped = facts_for([_pnen(clinicalStatus=status)])
+    assert mapped.has("pnen") and not mapped.data_issues
