@@ -18,6 +18,7 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
+ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 UCUM = "http://unitsofmeasure.org"
 PNEN = "http://pnen-cds.org/fhir/CodeSystem/pnen-lm"
 RULE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/pnen-rule"
@@ -31,6 +32,8 @@ PREFIX_SYSTEMS = frozenset({ICD10CM, ATC, ICDO3})
 
 
 _NONE: frozenset[str] = frozenset()
+# Code systems whose codes are all upper case: a code that misses is tried in capitals.
+_UPPER_CASE_SYSTEMS = frozenset({ATC, ICD10PCS})
 _PREFIXED_MAX = 4096
 
 
@@ -223,7 +226,8 @@ class Terminology:
         """Concepts of a coding sent untidy, read as FHIR means it; empty when it is tidy.
 
         A code never has surrounding whitespace (the FHIR `code` type); a URI's scheme and host
-        are case-insensitive (RFC 3986 6.2.2.1): 'HTTP://LOINC.ORG' is http://loinc.org.
+        are case-insensitive (RFC 3986 6.2.2.1): 'HTTP://LOINC.ORG' is http://loinc.org; ATC and
+        ICD-10-PCS codes are upper case ('l01xa02' is L01XA02).
         """
         tidy_code = code.strip()
         scheme, sep, rest = system.strip().partition("://")
@@ -232,6 +236,8 @@ class Terminology:
             tidy_system = f"{scheme.lower()}://{host.lower()}{slash}{path}"
         else:
             tidy_system = scheme
+        if tidy_system in _UPPER_CASE_SYSTEMS:
+            tidy_code = tidy_code.upper()
         if (tidy_system, tidy_code) == (system, code) or not tidy_code:
             return _NONE
         return self.concepts_of({"coding": [{"system": tidy_system, "code": tidy_code}]})

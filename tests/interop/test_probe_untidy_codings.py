@@ -134,3 +134,17 @@ def test_e2e_drafted_drug_keeps_the_records_own_casing_in_the_card(
     assert_valid_response(body)
     card = next(c for c in body["cards"] if c["source"]["topic"]["code"] == "platinum-for-net")
     assert card["summary"].startswith("CARBOplatin 450 mg in NS 250 mL IVPB drafted")
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "concept"),
+    [
+        # probe order-carboplatin-atc-lower
+        ("http://www.whocc.no/atc", "l01xa02", "carboplatin"),
+        ("http://www.cms.gov/Medicare/Coding/ICD10", "0ftg0zz", "pancreatectomy"),
+    ],
+)
+def test_upper_case_code_systems_read_a_lower_case_code(
+    system: str, code: str, concept: str
+) -> None:
+    assert concept in terms().concepts_of({"coding": [{"system": system, "code": code}]})
