@@ -230,13 +230,18 @@ class Terminology:
         ICD-10-PCS codes are upper case ('l01xa02' is L01XA02).
         """
         tidy_code = code.strip()
+        upper = system in _UPPER_CASE_SYSTEMS
+        # The common miss is already tidy: strip() returned the same string, and the URI's
+        # scheme and host (up to the first '/' after 'scheme://') are in lower case.
+        if tidy_code is code and not upper and system[: system.find("/", 8)].islower():
+            return _NONE
         scheme, sep, rest = system.strip().partition("://")
         if sep:
             host, slash, path = rest.partition("/")
             tidy_system = f"{scheme.lower()}://{host.lower()}{slash}{path}"
         else:
             tidy_system = scheme
-        if tidy_system in _UPPER_CASE_SYSTEMS:
+        if upper or tidy_system in _UPPER_CASE_SYSTEMS:
             tidy_code = tidy_code.upper()
         if (tidy_system, tidy_code) == (system, code) or not tidy_code:
             return _NONE
