@@ -22,7 +22,8 @@ docs/terminology.md). Decisions where the spec left room:
   PCS does not say it was for a tumour.
 - A code the ValueSets do not list, or none, leaves the words: "Whipple", "distal
   pancreatectomy" in the code's text or displays name the kind (flagged "by text"); "Whipple's
-  disease" and "Whipple's triad" are not the operation.
+  disease" and "Whipple's triad" are not the operation. Chinese names (胰十二指肠切除, 胰体尾切除,
+  经肝动脉化疗栓塞, 经肝动脉栓塞, 肝移植) are read as substrings: CJK has no word boundaries.
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ LAB_ORDER_KINDS = (
 )
 EMBOLISATION = "tumour-embolisation"
 _NAMED_PANCREATECTOMIES = frozenset({"pancreatoduodenectomy", "distal-pancreatectomy"})
+# Chinese procedure names (the zh-CN glossary's terms): CJK has no word boundaries, so these
+# match as substrings. 经肝动脉化疗栓塞 (TACE) does not contain 肝动脉栓塞 (TAE).
+_CJK_PROCEDURES = (
+    (re.compile("胰十二指肠切除"), "pancreatoduodenectomy"),
+    (re.compile("远端胰腺切除|胰体尾切除|胰尾切除"), "distal-pancreatectomy"),
+    (re.compile("全胰(?:腺)?切除"), "pancreatectomy"),
+    (re.compile("化疗栓塞"), "tace"),
+    (re.compile("肝动脉栓塞"), "tae"),
+    (re.compile("肝移植(?!评估|咨询|转诊)"), "liver-transplant"),
+)
 # Whipple's disease (an infection) and Whipple's triad (insulinoma) are not the operation.
 _OTHER_WHIPPLE = re.compile(r"\bwhipple(?:'s|\u2019s|s)?\s+(?:disease|triad)", re.IGNORECASE)
 _KINDS = frozenset(PROCEDURE_KINDS)
@@ -98,11 +109,14 @@ def procedure_kinds(resource: dict[str, Any], terms: Terminology) -> frozenset[s
 
 
 def procedure_kinds_by_text(resource: dict[str, Any], terms: Terminology) -> frozenset[str]:
-    """The listed procedure kinds named in the code's text or displays ('Whipple')."""
+    """The listed procedure kinds named in the code's text or displays ('Whipple', 肝移植)."""
     text = _OTHER_WHIPPLE.sub(" ", all_text(obj(resource, "code")))
     if not text.strip():
         return frozenset()
-    return frozenset(kind for kind in PROCEDURE_KINDS if terms.text_matches(kind, text))
+    kinds = {kind for kind in PROCEDURE_KINDS if terms.text_matches(kind, text)}
+    if not text.isascii():
+        kinds |= {kind for pattern, kind in _CJK_PROCEDURES if pattern.search(text)}
+    return frozenset(kinds)
 
 
 def map_procedure(procedure: dict[str, Any], terms: Terminology) -> list[Fact]:

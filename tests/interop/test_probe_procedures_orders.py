@@ -323,3 +323,19 @@ def test_e2e_order_sign_draft_with_a_referenced_medication_is_named_as_a_data_is
     assert {"reference": "MedicationRequest/d1", "problem": NOT_CONTAINED}.items() <= next(
         i for i in issues if i["reference"] == "MedicationRequest/d1"
     ).items()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("腹腔镜下胰十二指肠切除术", "pancreatoduodenectomy"),
+        ("保脾胰体尾切除术", "distal-pancreatectomy"),
+        ("经肝动脉化疗栓塞术（TACE）", "tace"),
+        ("经肝动脉栓塞术", "tae"),
+        ("同种异体原位肝移植术", "liver-transplant"),
+    ],
+)
+def test_procedure_named_in_chinese_counts_flagged_by_text(text: str, kind: str) -> None:
+    # Synthetic, a Chinese hospital's surgical history with a local code (probe 2026-11-27 shape).
+    mapped = facts_for([_procedure(LOCAL, "S-1", text, text)])
+    assert _procedures(mapped) == {kind: (BY_TEXT,)}
