@@ -38,7 +38,7 @@ _CLINICAL_CODES = frozenset(
 _VERIFICATION_CODES = frozenset(
     {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
 )
-_STATUS_SYNONYMS = {"in-remission": "remission", "entered-in-error": "entered-in-error"}
+_STATUS_SYNONYMS = {"in-remission": "remission"}
 _ABATEMENT = (
     "abatementDateTime",
     "abatementAge",
