@@ -54,7 +54,7 @@ class Dose:
 
 def read_administration(resource: dict[str, Any], terms: Terminology) -> Dose | None:
     """The dose a MedicationAdministration records, or None (not given, or of no listed class)."""
-    status = _GIVEN.get(string(resource, "status") or "")
+    status = _GIVEN.get((string(resource, "status") or "").strip().lower())  # 'COMPLETED' too
     if status is None:
         return None
     found = classified(resource, terms)

@@ -14,8 +14,9 @@ from fhir_mappings.shape import (
     obj,
     objects,
     ref_of,
-    status_code,
+    string,
 )
+from fhir_mappings.sites import LIVER, PANCREAS, site_class
 from fhir_mappings.terminology import Terminology
 from fhir_mappings.values import staging_facts
 from pnen_i18n import N_, _
@@ -29,6 +30,22 @@ _PANCREAS_CONCEPTS = frozenset({"site-pancreas", "pancreas-topography"})
 UNKNOWN_EXTRAHEPATIC = "extrahepatic-metastasis-unknown"
 """A metastasis whose site is not recorded (ICD-10-CM C79.9): extrahepatic disease unknown."""
 _REFUTED = {"refuted", "entered-in-error"}
+# The codes of FHIR condition-clinical and condition-ver-status (read case-insensitively, and from
+# a display or text that is one of them: 'Resolved', 'entered in error').
+_CLINICAL_CODES = frozenset(
+    {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+)
+_VERIFICATION_CODES = frozenset(
+    {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
+)
+_STATUS_SYNONYMS = {"in-remission": "remission"}
+_ABATEMENT = (
+    "abatementDateTime",
+    "abatementAge",
+    "abatementPeriod",
+    "abatementRange",
+    "abatementString",
+)
 FUNCTIONAL_SYNDROMES = (
     "insulinoma",
     "gastrinoma",
@@ -39,6 +56,8 @@ FUNCTIONAL_SYNDROMES = (
     "carcinoid-syndrome",
 )
 COMORBIDITIES = ("renal-failure", "liver-failure", "ibd", "chronic-gastritis", "pancreatitis")
+# Concepts whose facts count only while the Condition is active (metastases count regardless).
+_STATUS_MATTERS = frozenset({*FUNCTIONAL_SYNDROMES, *COMORBIDITIES, "non-functional", "nec"})
 # (concept, location value the rules read, how the evidence reads)
 _LOCATIONS = (
     ("site-pancreas-head", "head", N_("primary in the head")),
@@ -69,10 +88,54 @@ _SYNDROME_NAMES = {
 
 def is_current(resource: dict[str, Any]) -> bool:
     """Active (or no clinical status) and not refuted or entered in error."""
-    return (
-        status_code(resource, "clinicalStatus") in _ACTIVE
-        and status_code(resource, "verificationStatus") not in _REFUTED
-    )
+    return clinical_status(resource) in _ACTIVE and verification_status(resource) not in _REFUTED
+
+
+def clinical_status(resource: dict[str, Any]) -> str | None:
+    """A Condition's clinicalStatus code as `read_status` reads it (None when not recorded)."""
+    return read_status(resource, "clinicalStatus", _CLINICAL_CODES)[0]
+
+
+def verification_status(resource: dict[str, Any]) -> str | None:
+    """A Condition's verificationStatus code as `read_status` reads it ('entered-in-error')."""
+    return read_status(resource, "verificationStatus", _VERIFICATION_CODES)[0]
+
+
+def _status_word(text: str) -> str:
+    word = "-".join(text.strip().casefold().replace("_", " ").split())
+    return _STATUS_SYNONYMS.get(word, word)
+
+
+def read_status(
+    resource: dict[str, Any], key: str, known: frozenset[str]
+) -> tuple[str | None, bool]:
+    """A clinicalStatus or verificationStatus code, and whether it is one of `known`.
+
+    A coding's code in any case ('Remission'), else a display or the text that is one of the
+    codes ('Resolved', 'entered in error'). A status that names none of them comes back as
+    written (False), for the caller to report; no status at all is (None, True).
+    """
+    concept = obj(resource, key)
+    if concept is None:
+        return None, True
+    codes: list[str] = []
+    written: list[str] = []
+    for coding in objects(concept, "coding", f"{key}."):
+        code = string(coding, "code", f"{key}.coding.")
+        if code:
+            codes.append(code)
+        display = string(coding, "display", f"{key}.coding.")
+        if display:
+            written.append(display)
+    text = string(concept, "text", f"{key}.")
+    if text:
+        written.append(text)
+    for item in (*codes, *written):
+        word = _status_word(item)
+        if word in known:
+            return word, True
+    first = next(iter((*codes, *written)), None)
+    return first, first is None
 
 
 def _morphology_concepts(condition: dict[str, Any], terms: Terminology) -> frozenset[str]:
@@ -132,13 +195,25 @@ def map_condition(
 
     Metastases count whatever their clinical status; a pNEN in remission, inactive or resolved is
     `pnen-remission` (with its histology and site); the rest counts only while active. With
-    `as_of`, a pNEN that abated after that day was still active on it. `ref`: the Condition's
-    ref_of when the caller has it already.
+    `as_of`, a pNEN that abated after that day was still active on it. Statuses are read from
+    their code, else from a display or text that names one; an abated Condition without a
+    clinical status is inactive (FHIR invariant con-4). `ref`: the Condition's ref_of when the
+    caller has it already.
     """
-    if status_code(condition, "verificationStatus") in _REFUTED:
+    verification, verification_read = read_status(
+        condition, "verificationStatus", _VERIFICATION_CODES
+    )
+    if verification in _REFUTED:
         return []
-    clinical = status_code(condition, "clinicalStatus")
+    clinical, clinical_read = read_status(condition, "clinicalStatus", _CLINICAL_CODES)
     abated = fhir_date(condition, "abatementDateTime")
+    abatement = any(key in condition for key in _ABATEMENT)
+    # con-4: an abated Condition is inactive, resolved or in remission; its abatement alone says
+    # it is no longer active, and 'inactive' is the parent code of the other two.
+    inferred = clinical is None and abatement
+    if inferred:
+        clinical = "inactive"
+    stated = clinical
     if as_of is not None and clinical in _REMISSION and abated is not None and abated > as_of:
         clinical = "active"
     active = clinical in _ACTIVE
@@ -149,6 +224,8 @@ def map_condition(
     sites: frozenset[str] = frozenset()
     for site in body_sites:
         sites = sites | terms.concepts_of(site)
+    # The organ of each site, coded or only written ('Liver', 'pancreatic tail').
+    organs = {site_class(site, terms) for site in body_sites} if body_sites else set()
     onset = _onset(condition)
     recorded = fhir_date(condition, "recordedDate")
     when = onset or recorded
@@ -163,26 +240,34 @@ def map_condition(
 
     neuroendocrine = "neuroendocrine-morphology" in concepts
     # mCODE may code the site itself (SNOMED 15776009) with the histology in the extension.
-    pancreatic = "site-pancreas" in sites or not concepts.isdisjoint(_PANCREAS_CONCEPTS)
+    pancreatic = (
+        "site-pancreas" in sites
+        or PANCREAS in organs
+        or not concepts.isdisjoint(_PANCREAS_CONCEPTS)
+    )
     is_pnen = (
         "pnen" in concepts
         or ("pancreas-malignancy" in concepts and neuroendocrine)
         or (neuroendocrine and pancreatic)
     )
+    if problems is not None:
+        problems += _status_problems(
+            (clinical_read, verification_read),
+            (stated, verification),
+            contradicted=stated in _ACTIVE and stated is not None and abatement,
+            matters=is_pnen or not concepts.isdisjoint(_STATUS_MATTERS),
+            recognised=bool(concepts),
+        )
     in_remission = is_pnen and clinical in _REMISSION
     if is_pnen and active:
         add("pnen", name, label)
     elif in_remission:
-        status = _(_STATUS_NAMES[str(clinical)])
-        text = _("{label} ({status})", label=label, status=status)
+        if inferred:
+            text = _("{label} (abated; no clinical status recorded: inactive)", label=label)
+        else:
+            status = _(_STATUS_NAMES[str(clinical)])
+            text = _("{label} ({status})", label=label, status=status)
         add("pnen-remission", clinical, text, abated or recorded or onset)
-    elif is_pnen and problems is not None:
-        problems.append(
-            _(
-                "clinicalStatus: {status} is not a status the service reads",
-                status=repr(clinical),
-            )
-        )
     elif neuroendocrine and not body_sites and not pancreatic and problems is not None:
         problems.append(
             _("a neuroendocrine neoplasm without a body site: not recognised as pancreatic")
@@ -221,8 +306,47 @@ def map_condition(
     site_name = ", ".join(n for n in site_names if n)
     if body_sites and not site_name:
         site_name = _("site not named")
-    facts += _metastasis_facts(concepts, sites, site_name, (name, label), when, ref)
+    in_liver = "site-liver" in sites or LIVER in organs
+    facts += _metastasis_facts(concepts, in_liver, site_name, (name, label), when, ref)
     return facts
+
+
+def _status_problems(
+    read: tuple[bool, bool],
+    statuses: tuple[str | None, str | None],
+    *,
+    contradicted: bool,
+    matters: bool,
+    recognised: bool,
+) -> list[str]:
+    """What a Condition's statuses leave unsaid: unread clinical or verification status, con-4.
+
+    Only for Conditions the service reads: the clinical status only where it decides a fact.
+    """
+    clinical_read, verification_read = read
+    clinical, verification = statuses
+    problems: list[str] = []
+    if matters and not clinical_read:
+        problems.append(
+            _("clinicalStatus: {status} is not a status the service reads", status=repr(clinical))
+        )
+    if matters and contradicted:
+        problems.append(
+            _(
+                "clinicalStatus {status} with an abatement: the record contradicts itself; "
+                "read as {status}",
+                status=repr(clinical),
+            )
+        )
+    if recognised and not verification_read:
+        problems.append(
+            _(
+                "verificationStatus: {status} is not a status the service reads; "
+                "counted as not refuted",
+                status=repr(verification),
+            )
+        )
+    return problems
 
 
 # Prefixes of metastasis names (ICD-10-CM C77-C79, C7B; SNOMED) before the site they name.
@@ -241,7 +365,7 @@ def metastasis_site(label: str, body_site: str) -> str:
 
 def _metastasis_facts(
     concepts: frozenset[str],
-    sites: frozenset[str],
+    in_liver: bool,
     site: str,
     names: tuple[str, str],
     when: date | None,
@@ -253,7 +377,7 @@ def _metastasis_facts(
     """
     name, label = names
     secondary = "secondary-malignancy" in concepts
-    if "liver-metastasis" in concepts or (secondary and "site-liver" in sites):
+    if "liver-metastasis" in concepts or (secondary and in_liver):
         return [Fact("liver-metastasis", name, when, ref, label)]
     if "extrahepatic-metastasis" in concepts or (secondary and site):
         # The value is the site, for the summary's M1b/M1c sites (CR-8).

@@ -129,13 +129,25 @@ def classify_medication(
     return frozenset(found), bool(found)
 
 
-def unrecognised_rxnorm(resource: dict[str, Any]) -> str | None:
-    """The data issue for a medication coded only by RxNorm codes, unnamed, of no listed class.
+def unreadable_medication(resource: dict[str, Any]) -> str | None:
+    """The data issue for a medication resource that gave no fact and names no drug, or None.
 
-    Called for a medication resource that gave no fact. Only a code-only concept counts: a drug
-    named in a display or text was read (of no class the rules use), and reporting every named
-    unrelated drug would bury the issues that matter.
+    A `medicationReference` to a Medication that is not contained (the spec resolves contained
+    ones only; references are never fetched) and has no display, or a concept coded only by
+    RxNorm codes of no listed class. A drug named in a display or text was read (of no class the
+    rules use), and reporting every named unrelated drug would bury the issues that matter.
     """
+    if obj(resource, "medicationCodeableConcept") is None:
+        target = obj(resource, "medicationReference")
+        ref = string(target, "reference", "medicationReference.") if target else None
+        named = string(target, "display", "medicationReference.") if target else None
+        if target is not None and not named and not (ref and ref.startswith("#")):
+            return _("medication not readable: its Medication is not contained")
+    return unrecognised_rxnorm(resource)
+
+
+def unrecognised_rxnorm(resource: dict[str, Any]) -> str | None:
+    """The data issue for a medication coded only by RxNorm codes, unnamed, of no listed class."""
     concept = medication_concept(resource)
     codings = concept.get("coding") if isinstance(concept, dict) else None
     if not isinstance(codings, list) or not codings or all_text(concept):
@@ -248,7 +260,8 @@ def medication_of(
     if found is None:
         return None
     concept, classes, by_text, route_flag = found
-    status = string(resource, "status")
+    # Status codes are lower case; 'ACTIVE' as some systems send it means nothing else.
+    status = (string(resource, "status") or "").strip().lower() or None
     kind = resource.get("resourceType")
     end = _end_date(resource)
     period = obj(resource, "effectivePeriod")

@@ -6,9 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from fhir_mappings.facts import BY_TEXT, DataIssue, Draft, Fact, Order
-from fhir_mappings.medications import classify_medication, medication_concept, medication_name
+from fhir_mappings.medications import (
+    classify_medication,
+    medication_concept,
+    medication_name,
+    unreadable_medication,
+)
 from fhir_mappings.observations import body_site
-from fhir_mappings.procedures import LAB_ORDER_KINDS, procedure_kinds
+from fhir_mappings.procedures import LAB_ORDER_KINDS, procedure_kinds, procedure_kinds_by_text
 from fhir_mappings.reports import classify_imaging
 from fhir_mappings.shape import (
     FHIR_ID,
@@ -37,7 +42,7 @@ def classify_order(
 ) -> tuple[Order, bool] | None:
     """What a ServiceRequest or MedicationRequest orders; None when it is nothing we know."""
     kind = resource.get("resourceType")
-    status = string(resource, "status") or "unknown"
+    status = (string(resource, "status") or "").strip().lower() or "unknown"  # 'DRAFT' too
     if kind == "MedicationRequest":
         concept = medication_concept(resource)
         classes, by_text = classify_medication(concept, terms, use_text)
@@ -49,6 +54,8 @@ def classify_order(
     code = obj(resource, "code")
     labs = terms.concepts_of(code) & frozenset(LAB_ORDER_KINDS)
     kinds = {k: False for k in procedure_kinds(resource, terms) | labs}
+    if not kinds and use_text:
+        kinds = {k: True for k in procedure_kinds_by_text(resource, terms)}
     kinds.update(
         {k: t for k, t in classify_imaging(code, "", terms, use_text).items() if k not in kinds}
     )
@@ -63,7 +70,7 @@ def classify_order(
 
 def map_service_request(request: dict[str, Any], terms: Terminology) -> list[Fact]:
     """A planned ServiceRequest (draft, active, on-hold), one fact per kind it orders."""
-    if string(request, "status") not in PLANNED_STATUSES:
+    if (string(request, "status") or "").strip().lower() not in PLANNED_STATUSES:
         return []
     found = classify_order(request, terms)
     if found is None:
@@ -110,6 +117,10 @@ def map_drafts(
             continue
         if found is None:
             drafts.append(Draft(ref_of(resource), None, False))
+            # A drafted drug the service cannot read may be one a rule is about: say so.
+            problem = unreadable_medication(resource) if kind == "MedicationRequest" else None
+            if problem:
+                issues.append(DataIssue(key, ref_of(resource), problem))
         else:
             drafts.append(Draft(ref_of(resource), found[0], found[1]))
     return tuple(drafts), tuple(issues)

@@ -12,7 +12,7 @@ from fhir_mappings.administrations import Dose, map_administrations, read_admini
 from fhir_mappings.attribution import attribute
 from fhir_mappings.conditions import map_allergy, map_condition
 from fhir_mappings.facts import DataIssue, Fact, PatientFacts, index_facts
-from fhir_mappings.medications import map_medication, unrecognised_rxnorm
+from fhir_mappings.medications import map_medication, unreadable_medication
 from fhir_mappings.narrative import CodedTissue, is_pathology_report, read_pathology_report
 from fhir_mappings.observations import (
     MappingOptions,
@@ -267,9 +267,9 @@ class RecordMapper:
 
     @staticmethod
     def _unknown_drug(key: str, resource: dict[str, Any], issues: list[DataIssue]) -> None:
-        """Report a code-only RxNorm medication nothing here recognises (never silence)."""
+        """Report a medication nothing here can read or recognise (never silence)."""
         try:
-            problem = unrecognised_rxnorm(resource)
+            problem = unreadable_medication(resource)
         except _UNREADABLE:
             return  # the medication's own reading has already reported its shape
         if problem:

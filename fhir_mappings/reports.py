@@ -91,7 +91,7 @@ _MR = _Words(
     r"(?<![\w-])(?:MR|MRI|magnetic resonance)(?![\w])(?!\s*-?\s*guided)", ("mr", "magnetic")
 )
 _PET = _words("PET", "PET/CT", "PET-CT")
-_ABDOMEN = _words("abdomen", "abdominal", "abdo")
+_ABDOMEN = _words("abdomen", "abdominal", "abdo", "ABD")
 _LIVER = _words("liver", "hepatic")
 _CONTRAST = _words("contrast", "multiphase", "multiphasic", "triphasic", "enhanced")
 _CHEST = _words("chest", "thorax", "thoracic")
@@ -128,6 +128,18 @@ _FDG = _tracer("FDG", "fluorodeoxyglucose")
 _EXENDIN = _tracer("exendin")
 _GLP1R = _words("GLP-1R", "GLP-1 receptor")
 _DOPA = _tracer("DOPA", "FDOPA", "fluorodopa")
+# Chinese study titles ("上腹部增强CT（三期）", "68Ga-DOTATATE 正电子发射计算机断层显像"): CJK has
+# no word boundaries, so these match as substrings, in a non-ASCII title only (a conclusion's
+# "胸腔积液" must not make an abdominal CT a chest CT). CT or MR written next to Chinese characters
+# but not the CT of "PET/CT"; 计算机断层 (computed tomography) but not inside 正电子发射计算机断层
+# (PET/CT); contrast-enhanced (增强), multiphasic (多期, 三期 triphasic, 双期, 动态).
+_CT_ZH = re.compile(r"(?<![A-Za-z/-])CT(?![A-Za-z])|(?<!发射)计算机(?:断层|体层)")
+_MR_ZH = re.compile(r"(?<![A-Za-z/-])MRI?(?![A-Za-z])|磁共振")
+_PET_ZH = re.compile(r"(?<![A-Za-z])PET(?![A-Za-z])|正电子发射")
+_CONTRAST_ZH = re.compile("增强|多期|三期|双期|动态")
+_HEPATOBILIARY_ZH = re.compile("普美显|钆塞酸|肝胆特异")
+_SSTR_ZH = re.compile("生长抑素受体")
+_FDG_ZH = re.compile("氟代脱氧葡萄糖")
 PET_KINDS = frozenset({"pet-ssa", "pet-fdg", "pet-exendin", "pet-dopa"})
 _NUCLEAR_KINDS = PET_KINDS | {"sstr-scintigraphy"}
 
@@ -154,14 +166,34 @@ def _text_kinds(text: str, terms: Terminology) -> set[str]:
     return kinds
 
 
+def _chinese_title_kinds(title: str) -> set[str]:
+    """CT and MRI kinds of a Chinese study title (腹 abdomen, 肝 liver, 胸 chest)."""
+    kinds: set[str] = set()
+    ct, mr = _CT_ZH.search(title), _MR_ZH.search(title)
+    abdomen, liver = "腹" in title, "肝" in title
+    if ct and abdomen and _CONTRAST_ZH.search(title):
+        kinds.add("ct-abdomen-multiphase")
+    if ct and "胸" in title:
+        kinds.add("ct-chest")
+    if mr and liver:
+        kinds.add("mri-liver")
+        if _HEPATOBILIARY_ZH.search(title):
+            kinds.add("mri-liver-hepatobiliary")
+    if (ct or mr) and (abdomen or liver):
+        kinds.add("abdominal-imaging")
+    return kinds
+
+
 def _pet_kinds(text: str, pet: bool) -> set[str]:
     """PET tracers named in a text (exendin-4 also without the word PET)."""
     kinds: set[str] = set()
     folded = text.casefold()
+    chinese = not text.isascii()
     gallium = _GALLIUM.search(text, folded) and not _OTHER_GALLIUM.search(text, folded)
-    if (pet and (_SSA.search(text, folded) or gallium)) or _SSA_KIT.search(text, folded):
+    sstr_zh = chinese and _SSTR_ZH.search(text)
+    if (pet and (_SSA.search(text, folded) or gallium or sstr_zh)) or _SSA_KIT.search(text, folded):
         kinds.add("pet-ssa")
-    if pet and _FDG.search(text, folded):
+    if pet and (_FDG.search(text, folded) or (chinese and _FDG_ZH.search(text))):
         kinds.add("pet-fdg")
     if _EXENDIN.search(text, folded) or (pet and _GLP1R.search(text, folded)):
         kinds.add("pet-exendin")
@@ -211,10 +243,15 @@ def _classify(
     by_text: set[str] = set()
     if use_text and text:
         by_text = _text_kinds(text, terms)
+        chinese_title = bool(code_text) and not code_text.isascii()
+        if chinese_title:
+            by_text |= _chinese_title_kinds(code_text)
         if not coded & _NUCLEAR_KINDS:
             # The tracer comes from the code when it names one: conclusions often compare with
             # studies of other tracers ("SSTR-negative", "unlike the prior DOTATATE PET").
-            pet = _PET.search(text, text.casefold())
+            pet = _PET.search(text, text.casefold()) or (
+                chinese_title and bool(_PET_ZH.search(code_text))
+            )
             by_text |= _pet_kinds(code_text, pet) or _pet_kinds(text, pet)
         by_text -= coded
     agent = "mri-liver-hepatobiliary"

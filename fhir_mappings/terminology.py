@@ -18,6 +18,7 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
+ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 UCUM = "http://unitsofmeasure.org"
 PNEN = "http://pnen-cds.org/fhir/CodeSystem/pnen-lm"
 RULE_SYSTEM = "http://pnen-cds.org/fhir/CodeSystem/pnen-rule"
@@ -31,6 +32,8 @@ PREFIX_SYSTEMS = frozenset({ICD10CM, ATC, ICDO3})
 
 
 _NONE: frozenset[str] = frozenset()
+# Code systems whose codes are all upper case: a code that misses is tried in capitals.
+_UPPER_CASE_SYSTEMS = frozenset({ATC, ICD10PCS})
 _PREFIXED_MAX = 4096
 
 
@@ -45,19 +48,20 @@ def normal_code(system: str, code: str) -> str:
 
 
 def _icdo3(code: str) -> str:
-    # Morphology '82403' is '8240/3'; topography 'C250' is 'C25.0'.
+    # Morphology '82403' is '8240/3'; topography 'C250' (or 'c25.0') is 'C25.0'.
     if len(code) == 5 and code.isdigit():
         return f"{code[:4]}/{code[4]}"
     if len(code) == 4 and code[0] in "Cc" and code[1:].isdigit():
         return f"C{code[1:3]}.{code[3]}"
-    return code
+    return code.upper() if code[:1] == "c" else code
 
 
 def _icd10cm(code: str) -> str:
-    # ICD-10-CM without its dot ('C7A1', 'C787') as some systems send it.
+    # ICD-10-CM without its dot ('C7A1', 'C787') or in lower case ('c25.4') as some systems send
+    # it: the classification's codes are upper case, and no two differ by case only.
     if len(code) > 3 and "." not in code:
         return f"{code[:3].upper()}.{code[3:].upper()}"
-    return code
+    return code if code.isupper() else code.upper()
 
 
 def _hgnc(code: str) -> str:
@@ -192,7 +196,9 @@ class Terminology:
             return _NONE
         codings = codeable.get("coding")
         if not isinstance(codings, list):
-            return _NONE
+            if not isinstance(codings, dict):
+                return _NONE
+            codings = [codings]  # one Coding sent as an object, not an array: no doubt what it is
         found = _NONE
         for coding in codings:
             if isinstance(coding, dict):
@@ -210,7 +216,36 @@ class Terminology:
                     )
                     if more:
                         found = found | more if found else more
+                    else:  # only on a miss: the coding may be untidy ('29593-1 ', 'HTTP://…')
+                        more = self._untidy_concepts(coding["system"], coding["code"])
+                        if more:
+                            found = found | more if found else more
         return found
+
+    def _untidy_concepts(self, system: str, code: str) -> frozenset[str]:
+        """Concepts of a coding sent untidy, read as FHIR means it; empty when it is tidy.
+
+        A code never has surrounding whitespace (the FHIR `code` type); a URI's scheme and host
+        are case-insensitive (RFC 3986 6.2.2.1): 'HTTP://LOINC.ORG' is http://loinc.org; ATC and
+        ICD-10-PCS codes are upper case ('l01xa02' is L01XA02).
+        """
+        tidy_code = code.strip()
+        upper = system in _UPPER_CASE_SYSTEMS
+        # The common miss is already tidy: strip() returned the same string, and the URI's
+        # scheme and host (up to the first '/' after 'scheme://') are in lower case.
+        if tidy_code is code and not upper and system[: system.find("/", 8)].islower():
+            return _NONE
+        scheme, sep, rest = system.strip().partition("://")
+        if sep:
+            host, slash, path = rest.partition("/")
+            tidy_system = f"{scheme.lower()}://{host.lower()}{slash}{path}"
+        else:
+            tidy_system = scheme
+        if upper or tidy_system in _UPPER_CASE_SYSTEMS:
+            tidy_code = tidy_code.upper()
+        if (tidy_system, tidy_code) == (system, code) or not tidy_code:
+            return _NONE
+        return self.concepts_of({"coding": [{"system": tidy_system, "code": tidy_code}]})
 
     def is_a(self, codeable: Any, concept: str) -> bool:
         """True when the CodeableConcept has a coding in the concept's ValueSet."""

@@ -59,9 +59,10 @@ code also matches every code it begins (K29.3 matches K29.30):
 {prefix}
 
 Text patterns match whole words, case-insensitively, in codings' displays and in text, where
-the mapping reads text (medications and some Condition, imaging and order fields; see
-fhir-mapping.md). Imaging report wording (CT, PET tracer names, phases) is built into the
-mapping and described in fhir-mapping.md, not listed here.
+the mapping reads text (medications, procedures without a listed code, and some Condition,
+imaging and order fields; see fhir-mapping.md). Imaging report wording (CT, PET tracer names,
+phases, Chinese study titles) is built into the mapping and described in fhir-mapping.md, not
+listed here.
 """
 
 

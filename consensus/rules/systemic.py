@@ -936,14 +936,14 @@ def platinum_for_net(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     summary = (
         _(
             "{names} drafted for a well-differentiated NET {grade}: a scheme for NEC; {choice}",
-            names=names.capitalize(),
+            names=names[:1].upper() + names[1:],  # the record's own casing ('CARBOplatin')
             grade=grade.grade_text,
             choice=choice,
         )
         if grade
         else _(
             "{names} drafted for a well-differentiated NET: a scheme for NEC; {choice}",
-            names=names.capitalize(),
+            names=names[:1].upper() + names[1:],
             choice=choice,
         )
     )
