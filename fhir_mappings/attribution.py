@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
+from fhir_mappings.conditions import clinical_status, verification_status
 from fhir_mappings.facts import POSSIBLY_OTHER_CANCER, UNKNOWN_SITE, DataIssue, Fact
 from fhir_mappings.report_text import report_text
-from fhir_mappings.shape import all_text, concept_text, fhir_date, local_ref, status_code
+from fhir_mappings.shape import all_text, concept_text, fhir_date, local_ref
 from fhir_mappings.sites import (
     ICDO3_SYSTEMS,
     LIVER,
@@ -219,7 +220,7 @@ def cancer_code_organ(concept: Any, terms: Terminology) -> str | None:
 
 def _other_cancer(ref: str, condition: dict[str, Any], terms: Terminology) -> OtherCancer | None:
     """The Condition as another primary cancer, or None (not a cancer, or not recorded so)."""
-    if status_code(condition, "verificationStatus") in _NOT_COUNTED:
+    if verification_status(condition) in _NOT_COUNTED:
         return None
     if PANCREAS in _sites(condition, terms):
         return None  # the pNEN itself, coded a second time without its histology
@@ -244,7 +245,10 @@ def _other_cancer(ref: str, condition: dict[str, Any], terms: Terminology) -> Ot
         )
     )
     label = label or concept_text(code if isinstance(code, dict) else None) or _("another cancer")
-    active = status_code(condition, "clinicalStatus") in {None, "active", "recurrence", "relapse"}
+    status = clinical_status(condition)
+    if status is None and any(key.startswith("abatement") for key in condition):
+        status = "inactive"  # FHIR con-4: an abated Condition is not active
+    active = status in {None, "active", "recurrence", "relapse"}
     return OtherCancer(ref, label, active)
 
 
@@ -532,7 +536,7 @@ def _is_secondary(condition: dict[str, Any], terms: Terminology) -> bool:
 
 
 def _counts(condition: dict[str, Any]) -> bool:
-    return status_code(condition, "verificationStatus") not in _NOT_COUNTED
+    return verification_status(condition) not in _NOT_COUNTED
 
 
 def _onset(condition: dict[str, Any]) -> date | None:

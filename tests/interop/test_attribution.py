@@ -910,3 +910,32 @@ def test_unlinked_progression_with_another_active_cancer_is_possibly_the_other_o
 def test_progression_without_another_cancer_is_the_pnens() -> None:
     resources = [*g1_pnet_with_resectable_liver_mets(), disease_status("271299001")]
     assert patient_view(resources).progressing
+
+
+def test_another_cancer_entered_in_error_by_text_is_no_other_cancer() -> None:
+    # synthetic, shaped like an EHR whose verificationStatus carries only text (probe 2026-11-27)
+    breast = breast_cancer()
+    breast["verificationStatus"] = {"text": "Entered in error"}
+    facts = facts_for([*g1_pnet_with_resectable_liver_mets(), breast, breast_ki67()])
+    assert not facts.all("other-cancer")
+    assert {f.ref for f in facts.all("ki67")} == {
+        "Observation/ki67-pancreas",
+        "Observation/ki67-breast",
+    }
+
+
+def test_another_cancer_abated_without_a_clinical_status_is_history_not_active() -> None:
+    # FHIR con-4: an abated Condition is inactive, resolved or in remission.
+    breast = breast_cancer()
+    del breast["clinicalStatus"]
+    breast["abatementDateTime"] = "2020-05-01"
+    facts = facts_for([*g1_pnet_with_resectable_liver_mets(), breast, breast_ki67()])
+    assert [f.value for f in facts.all("other-cancer")] == ["history"]
+    assert not any(POSSIBLY_OTHER_CANCER in f.flags for f in facts.all("ki67"))
+
+
+def test_a_nen_condition_entered_in_error_by_text_raises_no_unrecognised_nen_issue() -> None:
+    ileal = condition(ICD10CM, "C7A.012", rid="ileal")
+    ileal["verificationStatus"] = {"text": "entered in error"}
+    facts = facts_for([*g1_pnet_with_resectable_liver_mets(), ileal])
+    assert not [i for i in facts.data_issues if i.reference == "Condition/ileal"]
