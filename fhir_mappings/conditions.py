@@ -296,7 +296,10 @@ def map_condition(
         for syndrome in FUNCTIONAL_SYNDROMES:
             if syndrome in concepts:
                 name = _(_SYNDROME_NAMES[syndrome])
-                add("functional", syndrome, _("{label} ({syndrome})", label=label, syndrome=name))
+                # "Gastrinoma (gastrinoma)", "胃泌素瘤（胃泌素瘤）": the name once when they agree
+                same = label.strip().casefold() == name.casefold()
+                text = label if same else _("{label} ({syndrome})", label=label, syndrome=name)
+                add("functional", syndrome, text)
         if "non-functional" in concepts:
             add("non-functional", True, label)
         for comorbidity in COMORBIDITIES:

@@ -89,8 +89,9 @@ def test_insulinoma_regional_nodes_and_unknown_metastasis_site_read_in_chinese()
             condition(ICD10CM, "C79.9", rid="mets"),
         ]
     )
-    assert _text(english, "functional").endswith(" (insulinoma)")
-    assert _text(chinese, "functional").endswith("（胰岛素瘤）")
+    # The code's display and the syndrome's name agree: named once ("胰岛素瘤（胰岛素瘤）" before)
+    assert _text(english, "functional") == "Insulinoma"
+    assert _text(chinese, "functional") == "胰岛素瘤"
     assert _text(chinese, "tnm-n").endswith("（区域淋巴结：N1）")
     unknown = _text(chinese, "extrahepatic-metastasis-unknown")
     assert unknown.endswith("（未记录部位：肝外转移情况未知）")
@@ -159,3 +160,11 @@ def test_data_issues_of_future_dates_other_patients_and_unknown_drugs_read_in_ch
         "日期为未来日期：该日期不予采用",
     ]
     assert [i.reference for i in english.data_issues] == [i.reference for i in chinese.data_issues]
+
+
+def test_a_syndrome_recorded_under_another_name_keeps_both() -> None:
+    ze = condition("http://pnen-cds.org/fhir/CodeSystem/pnen-lm", "gastrinoma", rid="ze")
+    ze["code"]["text"] = "Zollinger-Ellison syndrome"
+    english, chinese = _both([pnen(), ze])
+    assert _text(english, "functional") == "Zollinger-Ellison syndrome (gastrinoma)"
+    assert _text(chinese, "functional") == "Zollinger-Ellison syndrome（胃泌素瘤）"
