@@ -39,6 +39,10 @@ _VERIFICATION_CODES = frozenset(
     {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
 )
 _STATUS_SYNONYMS = {"in-remission": "remission"}
+# A status word or phrase opening a free text, followed by punctuation: the rest is a remark.
+_LEADING_STATUS = re.compile(
+    r"\s*((?:in\s+)?[A-Za-z]+(?:[-\s](?:in[-\s])?error)?)\s*(?:[-–—:;,(/]|$)", re.IGNORECASE
+)
 _ABATEMENT = (
     "abatementDateTime",
     "abatementAge",
@@ -132,6 +136,11 @@ def read_status(
         written.append(text)
     for item in (*codes, *written):
         word = _status_word(item)
+        if word in known:
+            return word, True
+    for item in written:  # free text led by a status: "Active - on lanreotide", "Resolved (2024)"
+        lead = _LEADING_STATUS.match(item)
+        word = _status_word(lead.group(1)) if lead else ""
         if word in known:
             return word, True
     first = next(iter((*codes, *written)), None)

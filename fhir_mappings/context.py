@@ -30,6 +30,11 @@ _LEADING = (
     "cannot exclude",
     "cannot be excluded",
     "can not exclude",
+    "against",  # "CK20 negative, against metastatic colorectal adenocarcinoma"
+    "not consistent with",
+    "inconsistent with",
+    "not supportive of",
+    "does not support",
     # advice and orders
     "recommend",
     "recommends",
@@ -89,6 +94,9 @@ _TRAILING = (
             "present",
         )
     ),
+    *(f"{be} {done}" for be in ("is", "are", "was", "were") for done in ("excluded", "ruled out")),
+    "has been excluded",
+    "have been excluded",
     "pending",
     "to follow",
     "will follow",
@@ -100,7 +108,8 @@ _BOUNDARY_WORDS = frozenset({"but", "however", "although", "except"})
 # tentative diagnosis), pending, possibly, suspected, compared with before, previous. "无" alone
 # is no cue: it is part of words such as 无功能性 (non-functional).
 _ZH_LEADING = re.compile(
-    "未见|未发现|未找到|无明显|不除外|不排除|排除|建议|请结合|结合临床|考虑|可能|疑似|较前|既往|待(?!回报|定|补充)"
+    "未见|未发现|未找到|无明显|不除外|不排除|排除|不支持|不符合|建议|请结合|结合临床|考虑|可能|疑似|较前|既往|"
+    "待(?!回报|定|补充)"
 )
 _ZH_TRAILING = re.compile("未做|未测|未检测|待回报|待定|待补充|不能评估|无法评估")
 _ZH_BOUNDARY = re.compile("但|而")

@@ -506,6 +506,7 @@ def _header_site(sentence: str) -> str | None:
 _PART_LABEL = re.compile(
     r"\s*(?:(?:part|specimen)\s+)?(?:[A-Z]|\d{1,2})\s*[.):]\s|\s*\(\s*\d{1,2}\s*\)"
 )
+_LABEL_ONLY = re.compile(r"\s*(?:(?:part|specimen)\s+)?(?:[A-Z]|\d{1,2})\s*$", re.IGNORECASE)
 _TISSUE_HINT = re.compile(r"ki|mib|mito|grade|(?<![a-z])g\s?[123]")
 _OTHER_PART = N_(
     "pathology report: a part about another tumour gives Ki-67, mitoses or a grade; not used "
@@ -547,20 +548,29 @@ def read_text(
     single = next(iter(specimen_sites)) if len(specimen_sites) == 1 else None
     nec = not _WELL.search(text)
     current = UNKNOWN_SITE
-    other_part = False  # the current part of the report is about another tumour (F4)
+    # The current part of the report is about another tumour ("B. Sigmoid colon: adenocarcinoma,
+    # Ki-67 70 %"). Once a part has named a NEN, another tumour named later in it (a differential
+    # "against adenocarcinoma", "acinar cell carcinoma is excluded") sets aside that sentence at
+    # most, never the rest of the part.
+    other_part = part_nen = False
     for raw in sentences(text):
+        if _LABEL_ONLY.match(raw):  # "B." ends a 'sentence' of its own: the next one starts B
+            other_part = part_nen = False
+            continue
         header = _header_site(raw)
         current = header or current
         if header or _PART_LABEL.match(raw):
-            other_part = False  # a new specimen part: whatever it names decides
+            other_part = part_nen = False  # a new specimen part: whatever it names decides
         site = single or (
             current if not specimen_sites or current in specimen_sites else UNKNOWN_SITE
         )
         sentence = Sentence(raw)
         if NEN.search(raw):
-            other_part = False
+            other_part, part_nen = False, True
         elif other_tumour_named(sentence):
             other_part = True
+        elif part_nen:
+            other_part = False
         # Substring hints first: most sentences of a report mention none of the four.
         folded = raw.casefold()
         if other_part:

@@ -78,6 +78,12 @@ _CJK_PROCEDURES = (
 )
 # Whipple's disease (an infection) and Whipple's triad (insulinoma) are not the operation.
 _OTHER_WHIPPLE = re.compile(r"\bwhipple(?:'s|\u2019s|s)?\s+(?:disease|triad)", re.IGNORECASE)
+# A completed procedure whose text says the operation was not done ("Exploratory laparotomy;
+# Whipple aborted (SMA encasement)") is no resection; its words are not read.
+_NOT_DONE = re.compile(
+    r"(?i:\b(?:aborted|abandoned|attempted|not\s+(?:performed|done|carried\s+out)|"
+    r"unable\s+to|unresectable|open[-\s]and[-\s]close)\b)|中止|放弃|未能切除|无法切除|不可切除"
+)
 _KINDS = frozenset(PROCEDURE_KINDS)
 _LIVER_WORDS = re.compile(r"\b(?:liver|hepatic|hepato\w*)\b", re.IGNORECASE)
 
@@ -111,7 +117,7 @@ def procedure_kinds(resource: dict[str, Any], terms: Terminology) -> frozenset[s
 def procedure_kinds_by_text(resource: dict[str, Any], terms: Terminology) -> frozenset[str]:
     """The listed procedure kinds named in the code's text or displays ('Whipple', 肝移植)."""
     text = _OTHER_WHIPPLE.sub(" ", all_text(obj(resource, "code")))
-    if not text.strip():
+    if not text.strip() or _NOT_DONE.search(text):
         return frozenset()
     kinds = {kind for kind in PROCEDURE_KINDS if terms.text_matches(kind, text)}
     if not text.isascii():

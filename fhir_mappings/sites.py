@@ -47,6 +47,11 @@ _CJK = (
 )
 
 
+# Site names that contain another organ's word: the hepatic flexure is the colon's (结肠肝曲),
+# the pancreaticoduodenal nodes are lymph nodes (matched first anyway).
+_NOT_THE_ORGAN = re.compile(r"(?i:hepatic\s+flexure)|结肠肝曲|肝曲")
+
+
 def topography_site(code: str) -> str | None:
     """The site of an ICD-O-3 topography code: C25.x pancreas, C22.0 liver, C77.x lymph nodes."""
     match = _TOPOGRAPHY.match(code.strip())
@@ -77,8 +82,8 @@ def site_class(concept: Any, terms: Terminology) -> str | None:
             found = topography_site(code) if isinstance(code, str) else None
             if found:
                 return found
-    text = all_text(concept)
-    if not text:
+    text = _NOT_THE_ORGAN.sub(" ", all_text(concept))
+    if not text.strip():
         return None
     for name, site in _CONCEPTS:
         if terms.text_matches(name, text):

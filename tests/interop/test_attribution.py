@@ -939,3 +939,16 @@ def test_a_nen_condition_entered_in_error_by_text_raises_no_unrecognised_nen_iss
     ileal["verificationStatus"] = {"text": "entered in error"}
     facts = facts_for([*g1_pnet_with_resectable_liver_mets(), ileal])
     assert not [i for i in facts.data_issues if i.reference == "Condition/ileal"]
+
+
+def test_coded_ki67_of_a_liver_biopsy_whose_report_excludes_adenocarcinoma_stays_the_pnens() -> (
+    None
+):
+    # synthetic, re-probe record n15: the report never names the NET but excludes the colon cancer.
+    facts = facts_for(
+        _crc_liver_biopsy(
+            "Liver biopsy: metastatic colorectal adenocarcinoma is excluded (CK20 and CDX2 "
+            "negative); see synoptic report."
+        )
+    )
+    assert "Observation/ki67-liver" in {f.ref for f in facts.all("ki67")}

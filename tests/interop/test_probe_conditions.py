@@ -236,3 +236,30 @@ def test_status_coded_in_another_system_is_read_from_its_display() -> None:
     status = {"coding": [{"system": SCT, "code": "55561003", "display": "Active"}]}
     mapped = facts_for([_pnen(clinicalStatus=status)])
     assert mapped.has("pnen") and not mapped.data_issues
+
+
+# --- re-probe 2026-11-27: fixes that must not be too eager -------------------------------------
+
+
+@pytest.mark.parametrize("site", ["Hepatic flexure of colon", "结肠肝曲"])
+def test_a_metastasis_at_the_hepatic_flexure_is_extrahepatic_not_the_liver(site: str) -> None:
+    # synthetic, re-probe record n09c: the colon's hepatic flexure is no liver site.
+    met = _condition("met", ICD10CM, "C7B.8", bodySite=[{"text": site}])
+    mapped = facts_for([_pnen(), met])
+    assert not mapped.all("liver-metastasis")
+    assert [f.ref for f in mapped.all("extrahepatic-metastasis")] == ["Condition/met"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Active - on lanreotide", "pnen"),
+        ("Resolved (2024)", "pnen-remission"),
+        ("in remission: since 2023", "pnen-remission"),
+    ],
+)
+def test_a_free_text_status_led_by_a_status_word_is_read(text: str, kind: str) -> None:
+    # synthetic, re-probe record n09b: one free-text status must not drop the pNEN.
+    mapped = facts_for([_pnen(clinicalStatus={"text": text})])
+    assert [f.ref for f in mapped.all(kind)] == ["Condition/pnen"]
+    assert not _problems(mapped)

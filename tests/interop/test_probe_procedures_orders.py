@@ -339,3 +339,17 @@ def test_procedure_named_in_chinese_counts_flagged_by_text(text: str, kind: str)
     # Synthetic, a Chinese hospital's surgical history with a local code (probe 2026-11-27 shape).
     mapped = facts_for([_procedure(LOCAL, "S-1", text, text)])
     assert _procedures(mapped) == {kind: (BY_TEXT,)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Exploratory laparotomy; Whipple aborted (SMA encasement), unresectable",
+        "Attempted distal pancreatectomy, not performed",
+        "剖腹探查，胰十二指肠切除术中止",
+    ],
+)
+def test_an_operation_the_text_says_was_not_done_is_no_resection(text: str) -> None:
+    # synthetic, re-probe record n10a: a completed laparotomy whose Whipple was aborted.
+    mapped = facts_for([_procedure(None, None, "", text)])
+    assert not _procedures(mapped)

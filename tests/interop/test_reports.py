@@ -497,3 +497,45 @@ def test_two_cancer_report_over_http_gives_no_fdg_pet_and_names_the_part(
     assert {"reference": "DiagnosticReport/pr-two", "problem": OTHER_PART}.items() <= next(
         i for i in issues if i["reference"] == "DiagnosticReport/pr-two"
     ).items()
+
+
+@pytest.mark.parametrize(
+    ("text", "ki", "site"),
+    [
+        # re-probe n01: another tumour excluded in the NET's own report
+        (
+            "Pancreas, tail: well-differentiated neuroendocrine tumour. Acinar cell carcinoma is "
+            "excluded by negative trypsin staining. Ki-67 index 25%.",
+            Quantity(25, "%"),
+            PRIMARY,
+        ),
+        # re-probe n03: IHC against a colorectal metastasis
+        (
+            "Liver, segment 6, core biopsy: metastatic well-differentiated neuroendocrine tumour. "
+            "CDX2 negative, CK20 negative, against metastatic colorectal adenocarcinoma. "
+            "Ki-67 index 22%.",
+            Quantity(22, "%"),
+            LIVER,
+        ),
+        # re-probe n14: the same in Chinese
+        (
+            "（肝穿刺）转移性高分化神经内分泌肿瘤。CDX2(-)，不支持结直肠腺癌转移。Ki-67约20%。",
+            Quantity(20, "%"),
+            LIVER,
+        ),
+        # the NET's part named first: a later differential sets aside no later sentence
+        (
+            "Pancreas, tail: well-differentiated neuroendocrine tumour. Differential includes "
+            "acinar cell carcinoma. Ki-67 4%.",
+            Quantity(4, "%"),
+            PRIMARY,
+        ),
+    ],
+)
+def test_another_tumour_excluded_or_weighed_in_the_nets_report_keeps_its_values(
+    text: str, ki: Quantity, site: str
+) -> None:
+    record = [pathology_report(text, code=SURGICAL_PATHOLOGY)]
+    fact = one(record, "ki67")
+    assert (fact.value, fact.site) == (ki, site)
+    assert OTHER_PART not in problems(record)
