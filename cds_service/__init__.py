@@ -22,6 +22,7 @@ from cds_service.logs import configure_logging
 from cds_service.rule_pages import bp as rule_pages_bp
 from cds_service.runtime import Runtime
 from cds_service.store import Store
+from consensus.descriptions import descriptions
 from hooks.knowledge import load_knowledge
 from pnen_i18n import _
 
@@ -65,6 +66,7 @@ def build_runtime(config: Config) -> Runtime:
         config.local_defaults,
         CardOptions(rule_url_base=config.rule_url_base, smart_app_url=config.smart_app_url),
     )
+    descriptions()  # the rule pages' text: a malformed file stops the start, not one page later
     issuers = TrustedIssuers.load(config.trusted_issuers_file)  # before the store: nothing to close
     for issuer in issuers:
         for url in issuer.loopback_http_urls:

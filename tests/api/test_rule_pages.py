@@ -129,3 +129,21 @@ def test_empty_settings_turn_the_rule_url_and_the_smart_link_off(
         app.extensions["pnen_cds"].store.close()
     assert cards
     assert all("url" not in c["source"] and "links" not in c for c in cards)
+
+
+def test_a_malformed_descriptions_file_stops_the_start_not_a_page_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A quote left inside a TOML string once made one rule page answer 500 (2026-11-27).
+    import tomllib
+
+    import cds_service
+
+    def broken() -> None:
+        raise tomllib.TOMLDecodeError("Expected newline or end of document (at line 157)")
+
+    monkeypatch.setattr(cds_service, "descriptions", broken)
+    with pytest.raises(tomllib.TOMLDecodeError):
+        create_app(
+            {"dev": True, "auth": "off", "database_url": f"sqlite:///{tmp_path / 's.sqlite3'}"}
+        )
