@@ -39,6 +39,7 @@ def test_a_new_sqlite_store_and_its_wal_shm_and_lock_files_are_owner_only(tmp_pa
             "pnen-cds.sqlite3-wal",
             "pnen-cds.sqlite3-shm",
             "pnen-cds.sqlite3.migrate-lock",
+            "pnen-cds.sqlite3.write-lock",  # writers queue on it (Store._writing)
         } <= names
         assert {f.name: _mode(f) for f in files} == {name: 0o600 for name in names}
     finally:
@@ -52,3 +53,13 @@ def test_an_existing_store_file_keeps_the_mode_its_operator_chose(tmp_path: Path
     database.chmod(0o640)  # e.g. readable by a backup group
     Store.open(f"sqlite:///{database}").close()
     assert _mode(database) == 0o640
+
+
+def test_writers_of_an_in_memory_store_need_no_lock_file(tmp_path: Path) -> None:
+    store = Store.open("sqlite://")
+    try:
+        store.record_audit(AuditEntry("pnen-patient-view", "h1", "Patient/p1", [], [], [], 1.0))
+        assert store.seen("iss", "jti-1", 2e9) is False
+        assert not list(tmp_path.iterdir())
+    finally:
+        store.close()
