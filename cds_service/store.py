@@ -452,16 +452,17 @@ class Store:
 
     def _start_checkpointer(self, engine: Engine) -> None:
         """For an SQLite file: WAL checkpoints in a background thread, not in a request."""
-        if self._backend == "sqlite" and self._url.database not in (None, "", ":memory:"):
+        if self._sqlite_file() is not None:
             self._checkpointer = _Checkpointer(engine)
 
     def _create_engine(self) -> Engine:
         if self._backend == "postgresql":
             return create_engine(self._url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
-        memory = self._url.database in (None, "", ":memory:")
-        if not memory and self._url.database is not None and "uri" not in self._url.query:
+        database = self._sqlite_file()
+        memory = database is None
+        if database is not None and "uri" not in self._url.query:
             # SQLite creates the -wal and -shm files with the database file's mode.
-            _create_private(Path(self._url.database))
+            _create_private(Path(database))
         engine = create_engine(
             self._url,
             **(
@@ -502,21 +503,14 @@ class Store:
                     conn.execute(select(func.pg_advisory_unlock(_PG_MIGRATION_LOCK)))
                     conn.commit()
             return
-        database = self._url.database
-        if database in (None, "", ":memory:"):
+        database = self._sqlite_file()
+        if database is None:
             with self.engine.connect() as conn:
                 yield conn
             return
         # SQLite runs DDL outside transactions: serialise migrating processes with a lock file.
-        lock_path = Path(f"{database}.migrate-lock")
-        _create_private(lock_path)
-        with lock_path.open("a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                with self.engine.connect() as conn:
-                    yield conn
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with _file_locked(Path(f"{database}.migrate-lock")), self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -525,24 +519,23 @@ class Store:
         SQLite allows one writer at a time; one that finds the database locked sleeps in steps
         (1, 2, 5, 10, … 100 ms) and tries again, which under load from several workers becomes a
         tail of hundreds of milliseconds. Writers of a SQLite file therefore queue on a lock file
-        first: the kernel wakes the next one as soon as the lock is free. The file is opened for
-        each write (tens of microseconds), so threads and forked workers each hold their own
-        handle and exclude one another. PostgreSQL and an in-memory SQLite need no queue.
+        first (`_file_locked`, opened for each write: tens of microseconds). PostgreSQL and an
+        in-memory SQLite need no queue.
         """
-        database = self._url.database
-        if self._backend != "sqlite" or database in (None, "", ":memory:"):
+        database = self._sqlite_file()
+        if database is None:
             with self.engine.begin() as conn:
                 yield conn
             return
-        lock_path = Path(f"{database}.write-lock")
-        _create_private(lock_path)
-        with lock_path.open("a") as queue:
-            fcntl.flock(queue, fcntl.LOCK_EX)
-            try:
-                with self.engine.begin() as conn:
-                    yield conn
-            finally:
-                fcntl.flock(queue, fcntl.LOCK_UN)
+        with _file_locked(Path(f"{database}.write-lock")), self.engine.begin() as conn:
+            yield conn
+
+    def _sqlite_file(self) -> str | None:
+        """The SQLite database file; None for PostgreSQL or an in-memory SQLite database."""
+        database = self._url.database
+        if self._backend != "sqlite" or database in (None, "", ":memory:"):
+            return None
+        return database
 
     def record_audit(self, entry: AuditEntry) -> None:
         """Store one audit record and its cards in one transaction, committed on return."""
@@ -824,6 +817,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+@contextmanager
+def _file_locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created owner-only if new) for the block.
+
+    The file is opened here, so each holder (thread or process) has its own handle and the lock
+    excludes them all; the kernel wakes the next waiter as soon as it is released.
+    """
+    _create_private(path)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _create_private(path: Path) -> None:
