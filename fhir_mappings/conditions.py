@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Any
 
-from fhir_mappings.facts import Fact
+from fhir_mappings.facts import SYNDROME_NAMES, Fact
 from fhir_mappings.observations import staging_fact_texts, staging_texts
 from fhir_mappings.shape import (
     concept_text,
@@ -73,20 +73,11 @@ _LOCATIONS = (
         N_("primary in the pancreas (location unknown)"),
     ),
 )
-# How a clinical status or a functional syndrome (fact values, canonical) reads in evidence.
+# How a clinical status (a fact value, canonical) reads in evidence.
 _STATUS_NAMES = {
     "remission": N_("remission"),
     "inactive": N_("inactive"),
     "resolved": N_("resolved"),
-}
-_SYNDROME_NAMES = {
-    "insulinoma": N_("insulinoma"),
-    "gastrinoma": N_("gastrinoma"),
-    "glucagonoma": N_("glucagonoma"),
-    "vipoma": N_("vipoma"),
-    "somatostatinoma": N_("somatostatinoma"),
-    "acthoma": N_("acthoma"),
-    "carcinoid-syndrome": N_("carcinoid-syndrome"),
 }
 
 
@@ -304,7 +295,7 @@ def map_condition(
     if active:
         for syndrome in FUNCTIONAL_SYNDROMES:
             if syndrome in concepts:
-                name = _(_SYNDROME_NAMES[syndrome])
+                name = _(SYNDROME_NAMES[syndrome])
                 # "Gastrinoma (gastrinoma)", "胃泌素瘤（胃泌素瘤）": the name once when they agree
                 same = label.strip().casefold() == name.casefold()
                 text = label if same else _("{label} ({syndrome})", label=label, syndrome=name)

@@ -41,6 +41,17 @@ BY_TEXT = N_("recognised by text")
 FROM_REPORT_TEXT = N_("read from report text")
 POSSIBLY_OTHER_CANCER = N_("possibly another cancer's")
 
+SYNDROME_NAMES: Mapping[str, str] = {
+    "insulinoma": N_("insulinoma"),
+    "gastrinoma": N_("gastrinoma"),
+    "glucagonoma": N_("glucagonoma"),
+    "vipoma": N_("vipoma"),
+    "somatostatinoma": N_("somatostatinoma"),
+    "acthoma": N_("acthoma"),
+    "carcinoid-syndrome": N_("carcinoid-syndrome"),
+}
+"""A functional syndrome (a `functional` fact's value) by name, for `_()` where it is shown."""
+
 
 _TESTS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,

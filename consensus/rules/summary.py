@@ -19,6 +19,8 @@ Decisions where the spec left room (the source was followed):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from consensus.patient import (
     ACTIVE,
     CONFLICT,
@@ -32,7 +34,7 @@ from consensus.patient import (
 from consensus.recommendation import PV, Indicator, Recommendation, RuleInfo
 from consensus.record_notes import enets_reassess_note, record_notes
 from consensus.registry import RuleContext, rule
-from fhir_mappings.facts import Fact
+from fhir_mappings.facts import SYNDROME_NAMES, Fact
 from pnen_i18n import N_, _
 
 # Why a tumour gets no NET stage group (R Staging: NEC is staged as exocrine pancreatic cancer).
@@ -61,15 +63,6 @@ _COURSE_NAMES = {
     "improved": N_("improved"),
     "undetermined": N_("undetermined"),
 }
-_SYNDROME_NAMES = {
-    "insulinoma": N_("insulinoma"),
-    "gastrinoma": N_("gastrinoma"),
-    "glucagonoma": N_("glucagonoma"),
-    "vipoma": N_("vipoma"),
-    "somatostatinoma": N_("somatostatinoma"),
-    "acthoma": N_("acthoma"),
-    "carcinoid-syndrome": N_("carcinoid-syndrome"),
-}
 # An earlier regimen with no end date, by its medication status: a whole sentence each, since a
 # medication's 'active' is not the pNEN's 'active' in every language.
 _OPEN_REGIMEN = {
@@ -83,7 +76,7 @@ _OPEN_REGIMEN = {
 NO_SITE = N_("extrahepatic site not recorded")  # fhir_mappings' value for a site not named
 
 
-def _shown(value: object, names: dict[str, str]) -> str:
+def _shown(value: object, names: Mapping[str, str]) -> str:
     """A canonical value in the current locale; record text not in `names` as written."""
     text = str(value)
     return _(names[text]) if text in names else text
@@ -349,7 +342,7 @@ def summary(ctx: RuleContext, info: RuleInfo) -> Recommendation | None:
     else:
         mgmt = _("not tested")
     lines.append(_("- MGMT: {score}", score=mgmt))
-    syndromes = ", ".join(_shown(s, _SYNDROME_NAMES) for s in sorted(p.syndromes))
+    syndromes = ", ".join(_shown(s, SYNDROME_NAMES) for s in sorted(p.syndromes))
     evidence += p.functional
     lines.append(_("- Functional syndrome: {syndromes}", syndromes=syndromes or _("none recorded")))
     if syndromes:
