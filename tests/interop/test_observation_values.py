@@ -16,9 +16,8 @@ from flask.testing import FlaskClient
 
 from consensus.patient import ki67_grades, mitotic_grades
 from fhir_mappings.facts import PatientFacts
-from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import PATIENT_ID, facts_for
-from tests.support.cds_requests import hook_request, prefetch_for
+from tests.support.cds_requests import answered, hook_request, prefetch_for
 
 SCT = "http://snomed.info/sct"
 LNC = "http://loinc.org"
@@ -493,11 +492,7 @@ def _record(*results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _post(client: FlaskClient, resources: list[dict[str, Any]], keys: list[str]) -> dict[str, Any]:
     request = hook_request("patient-view", PATIENT_ID, prefetch=prefetch_for(resources, keys))
-    response = client.post(PV, json=request)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body: dict[str, Any] = response.get_json()
-    assert_valid_response(body)
-    return body
+    return answered(client, "pnen-patient-view", request)
 
 
 def _topics(body: dict[str, Any]) -> set[str]:

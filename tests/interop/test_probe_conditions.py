@@ -17,9 +17,8 @@ from flask.testing import FlaskClient
 
 from fhir_mappings.facts import PatientFacts
 from fhir_mappings.record import RecordMapper
-from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import PATIENT_ID, facts_for, terms
-from tests.support.cds_requests import hook_request, prefetch_for
+from tests.support.cds_requests import answered, hook_request, prefetch_for
 
 SCT = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -202,10 +201,7 @@ def test_unreadable_status_of_an_unrelated_condition_is_no_data_issue() -> None:
 
 def _summary(client: FlaskClient, resources: list[dict[str, Any]], keys: list[str]) -> str:
     request = hook_request("patient-view", PATIENT_ID, prefetch=prefetch_for(resources, keys))
-    response = client.post(PV, json=request)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body = response.get_json()
-    assert_valid_response(body)
+    body = answered(client, "pnen-patient-view", request)
     cards = {card["source"]["topic"]["code"]: card for card in body["cards"]}
     assert "summary" in cards
     return str(cards["summary"]["summary"])

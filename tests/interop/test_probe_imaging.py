@@ -15,7 +15,6 @@ from flask.testing import FlaskClient
 
 from fhir_mappings.facts import BY_TEXT
 from fhir_mappings.orders import map_drafts
-from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     PATIENT_ID,
     PATIENT_REF,
@@ -27,7 +26,7 @@ from tests.fhir_builders import (
     report,
     terms,
 )
-from tests.support.cds_requests import hook_request, prefetch_for
+from tests.support.cds_requests import answered, hook_request, prefetch_for
 
 
 def _titled(title: str, conclusion: str | None = None) -> dict[str, Any]:
@@ -133,10 +132,7 @@ def test_e2e_chinese_titled_sstr_pet_and_staging_ct_satisfy_the_cards(
     def cards(resources: list[dict[str, Any]]) -> set[str]:
         prefetch = prefetch_for(resources, prefetch_keys)
         request = hook_request("patient-view", PATIENT_ID, prefetch=prefetch)
-        response = client.post("/cds-services/pnen-patient-view", json=request)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        body = response.get_json()
-        assert_valid_response(body)
+        body = answered(client, "pnen-patient-view", request)
         return {card["source"]["topic"]["code"] for card in body["cards"]}
 
     before = cards(record)

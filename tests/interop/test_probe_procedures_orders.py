@@ -15,7 +15,6 @@ import pytest
 from flask.testing import FlaskClient
 
 from fhir_mappings.facts import BY_TEXT, PatientFacts
-from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     PATIENT_ID,
     PATIENT_REF,
@@ -25,7 +24,7 @@ from tests.fhir_builders import (
     ki67,
     patient,
 )
-from tests.support.cds_requests import hook_request, prefetch_for
+from tests.support.cds_requests import answered, hook_request, prefetch_for
 
 PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -176,10 +175,7 @@ def test_cpt_embolisation_whose_text_says_chemoembolization_is_a_tace() -> None:
 
 
 def _cards(client: FlaskClient, path: str, request: dict[str, Any]) -> set[str]:
-    response = client.post(path, json=request)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body = response.get_json()
-    assert_valid_response(body)
+    body = answered(client, path.removeprefix("/cds-services/"), request)
     return {card["source"]["topic"]["code"] for card in body["cards"]}
 
 
@@ -315,10 +311,7 @@ def test_e2e_order_sign_draft_with_a_referenced_medication_is_named_as_a_data_is
     request = hook_request(
         "order-sign", PATIENT_ID, prefetch=prefetch_for(record, prefetch_keys), drafts=[draft]
     )
-    response = client.post("/cds-services/pnen-order-sign", json=request)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body = response.get_json()
-    assert_valid_response(body)
+    body = answered(client, "pnen-order-sign", request)
     issues = body["extension"]["org.pnen-cds.data-issues"]
     assert {"reference": "MedicationRequest/d1", "problem": NOT_CONTAINED}.items() <= next(
         i for i in issues if i["reference"] == "MedicationRequest/d1"

@@ -15,7 +15,6 @@ import pytest
 from flask.testing import FlaskClient
 
 from fhir_mappings.terminology import LOINC
-from tests.cds_schema import assert_valid_response
 from tests.fhir_builders import (
     PATIENT_ID,
     PATIENT_REF,
@@ -25,7 +24,7 @@ from tests.fhir_builders import (
     ki67,
     terms,
 )
-from tests.support.cds_requests import hook_request, prefetch_for
+from tests.support.cds_requests import answered, hook_request, prefetch_for
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -128,10 +127,7 @@ def test_e2e_drafted_drug_keeps_the_records_own_casing_in_the_card(
     request = hook_request(
         "order-sign", PATIENT_ID, prefetch=prefetch_for(record, prefetch_keys), drafts=[draft]
     )
-    response = client.post("/cds-services/pnen-order-sign", json=request)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body = response.get_json()
-    assert_valid_response(body)
+    body = answered(client, "pnen-order-sign", request)
     card = next(c for c in body["cards"] if c["source"]["topic"]["code"] == "platinum-for-net")
     assert card["summary"].startswith("CARBOplatin 450 mg in NS 250 mL IVPB drafted")
 

@@ -26,7 +26,7 @@ from tests.fhir_builders import (
     report,
     run,
 )
-from tests.support.cds_requests import hook_request, prefetch_for
+from tests.support.cds_requests import answered, hook_request, prefetch_for
 from tests.support.fhir_server import serve_fhir
 from tests.support.pathology_reports import (
     LIVER_SITE,
@@ -485,11 +485,8 @@ def test_two_cancer_report_over_http_gives_no_fdg_pet_and_names_the_part(
     )
     resources = [*base_pnen_lm(), pathology_report(text, code=SURGICAL_PATHOLOGY, rid="pr-two")]
     keys = list(client.get("/cds-services").get_json()["services"][0]["prefetch"])
-    body = hook_request("patient-view", PATIENT_ID, prefetch=prefetch_for(resources, keys))
-    response = client.post("/cds-services/pnen-patient-view", json=body)
-    assert response.status_code == 200
-    data = response.get_json()
-    assert_valid_response(data)
+    request = hook_request("patient-view", PATIENT_ID, prefetch=prefetch_for(resources, keys))
+    data = answered(client, "pnen-patient-view", request)
     cards = {c["source"]["topic"]["code"]: c for c in data["cards"]}
     assert "pet-fdg" not in cards
     assert "NET G1" in cards["summary"]["summary"]

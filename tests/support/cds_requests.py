@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from flask.testing import FlaskClient
+
 from hooks.request_builder import bundle_resources, hook_request, patient_id_of, searchset
+from tests.cds_schema import assert_valid_response
 
 KEY_OF_TYPE = {
     "Condition": "conditions",
@@ -46,3 +49,13 @@ def prefetch_for(resources: Sequence[dict[str, Any]], keys: Iterable[str]) -> di
             grouped[KEY_OF_TYPE[kind]].append(resource)
     prefetch.update({k: searchset(v) for k, v in grouped.items()})
     return prefetch
+
+
+def answered(client: FlaskClient, service: str, request: dict[str, Any]) -> dict[str, Any]:
+    """POST a hook request to /cds-services/`service`: the 200 body, checked against the CDS
+    Hooks schemas (and every suggested resource against FHIR R4B)."""
+    response = client.post(f"/cds-services/{service}", json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body: dict[str, Any] = response.get_json()
+    assert_valid_response(body)
+    return body
